@@ -1,0 +1,51 @@
+// Builds the commander program: global options, then each command module registers itself.
+import { Command, CommanderError } from 'commander';
+import { StateOverlayError } from '../errors.js';
+import { createContext, type Context, type GlobalOptions } from './context.js';
+import { commands } from './commands/index.js';
+
+export interface CommandEnv {
+  /** The context for the running command (global options parsed once, on first use). */
+  context(): Context;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('state-overlay');
+  let ctx: Context | undefined;
+  const env: CommandEnv = {
+    context: () => (ctx ??= createContext(program.opts<GlobalOptions>())),
+  };
+  program
+    .description('writable overlays over image-shipped directories that follow OS updates')
+    .version(process.env.npm_package_version ?? '0.1.0', '-V, --version')
+    .option('--root <DIR>', 'prefix every path (state, config, mountpoint) with DIR: image builds and scratch trees')
+    .option('--json', 'machine-readable output on reporting commands')
+    .option('--log-level <LEVEL>', 'error, warn, info, debug, trace or silent')
+    .option('-q, --quiet', 'log warnings and errors only')
+    .option('-v, --verbose', 'log debug records too')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  success
+  1  failure (I/O, subprocess, corrupt state, unsupported kernel)
+  2  usage error (bad arguments or NAME)
+  3  busy: the overlay's lock is held, the mount is busy, or it is mounted where it must not be
+  4  not mounted
+  5  invalid configuration file`,
+    );
+  for (const c of commands) c.register(program, env);
+  return program;
+}
+
+/** Turns commander's own errors into ours so that one printer handles every failure. */
+export function asUsageError(err: unknown): unknown {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return null;
+    return new StateOverlayError('usage', err.message.replace(/^error: /, ''));
+  }
+  return err;
+}

@@ -1,0 +1,122 @@
+// Applies parsed INI entries onto the defaults, validating every value once; returns a frozen config.
+import { StateOverlayError } from '../errors.js';
+import { checkMountpoint } from '../systemd/instance.js';
+import { configError, type IniEntry } from './ini.js';
+import { defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] extends object ? Mutable<T[K]> : T[K] };
+type Draft = Mutable<OverlayConfig>;
+
+function oneOf<T extends string>(allowed: readonly T[]) {
+  return (e: IniEntry): T => {
+    if ((allowed as readonly string[]).includes(e.value)) return e.value as T;
+    throw bad(e, `expected ${listWords(allowed)}`);
+  };
+}
+
+function listWords(words: readonly string[]): string {
+  return words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
+
+function bad(e: IniEntry, expected: string): StateOverlayError {
+  return configError(e.file, e.line, `${e.key}=${e.value}: ${expected}`);
+}
+
+function absolutePath(e: IniEntry): string {
+  if (!e.value.startsWith('/')) throw bad(e, 'expected an absolute path');
+  if (e.value.split('/').includes('..')) throw bad(e, "expected a path without '..'");
+  return e.value;
+}
+
+function glob(e: IniEntry): string {
+  if (!e.value.startsWith('/')) throw bad(e, 'expected an absolute glob such as /opt/*/etc/**');
+  return e.value;
+}
+
+function generation(e: IniEntry): GenerationSource {
+  if (e.value.startsWith('command:')) {
+    const command = e.value.slice('command:'.length);
+    if (!command.startsWith('/')) throw bad(e, 'expected command:/absolute/path/to/program');
+    return { kind: 'command', command };
+  }
+  const kind = oneOf(['auto', 'tree', 'ostree', 'manifest'] as const)({ ...e });
+  return { kind };
+}
+
+/** Keys by section; a list key appends, and an empty assignment resets it (systemd's rule). */
+const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> = {
+  Overlay: {
+    Path: (d, e) => {
+      try {
+        d.path = checkMountpoint(absolutePath(e), 'Path');
+      } catch (cause) {
+        if (cause instanceof StateOverlayError && cause.code === 'config') throw cause;
+        throw bad(e, `expected a mountpoint that can be overlaid (${(cause as Error).message})`);
+      }
+    },
+    Base: (d, e) => {
+      d.base = e.value === '' ? null : absolutePath(e);
+    },
+    Mode: (d, e) => {
+      d.mode = oneOf(['persistent', 'ephemeral'] as const)(e);
+    },
+    Reconcile: (d, e) => {
+      d.reconcile = oneOf(['changed', 'all', 'none'] as const)(e);
+    },
+    UnknownBase: (d, e) => {
+      d.unknownBase = oneOf(['prune', 'keep'] as const)(e);
+    },
+    Generation: (d, e) => {
+      d.generation = generation(e);
+    },
+  },
+  Paths: {
+    Config: (d, e) => listKey(d.paths.config, e),
+    ConfigPolicy: (d, e) => {
+      d.paths.configPolicy = oneOf(['noreplace', 'replace'] as const)(e);
+    },
+    ConfigReplace: (d, e) => listKey(d.paths.configReplace, e),
+    ConfigFrom: (d, e) => {
+      d.paths.configFrom = oneOf(['none', 'dpkg'] as const)(e);
+    },
+    SuffixStyle: (d, e) => {
+      d.paths.suffixStyle = oneOf(['rpm', 'dpkg'] as const)(e);
+    },
+    Keep: (d, e) => listKey(d.paths.keep, e),
+  },
+  Backups: {
+    Keep: (d, e) => {
+      if (!/^[1-9][0-9]{0,5}$/.test(e.value)) throw bad(e, 'expected a whole number of backup sets, at least 1');
+      d.backups.keep = Number(e.value);
+    },
+  },
+};
+
+function listKey(list: string[], e: IniEntry): void {
+  if (e.value === '') list.length = 0;
+  else list.push(glob(e));
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Builds the config of overlay `name` (mountpoint `path`) from entries in application order. */
+export function normalizeConfig(name: string, path: string, entries: readonly IniEntry[], sources: readonly string[]): OverlayConfig {
+  const draft = structuredClone(defaultConfig(name, path)) as Draft;
+  for (const e of entries) {
+    const section = handlers[e.section];
+    if (!section) throw configError(e.file, e.line, `[${e.section}]: unknown section, expected [Overlay], [Paths] or [Backups]`);
+    const handler = section[e.key];
+    if (!handler) {
+      throw configError(e.file, e.line, `${e.key}=${e.value}: unknown key in [${e.section}], expected ${listWords(Object.keys(section))}`);
+    }
+    handler(draft, e);
+  }
+  draft.sources = [...sources];
+  return deepFreeze(draft as OverlayConfig);
+}

@@ -1,0 +1,56 @@
+// The typed, validated configuration of one overlay (DESIGN section 7) and its defaults.
+
+export type Mode = 'persistent' | 'ephemeral';
+export type ReconcileMode = 'changed' | 'all' | 'none';
+export type UnknownBase = 'prune' | 'keep';
+export type ConfigPolicy = 'noreplace' | 'replace';
+export type SuffixStyle = 'rpm' | 'dpkg';
+export type ConfigFrom = 'none' | 'dpkg';
+export type GenerationSource =
+  | { readonly kind: 'auto' | 'tree' | 'ostree' | 'manifest' }
+  | { readonly kind: 'command'; readonly command: string };
+
+export interface OverlayConfig {
+  readonly name: string;
+  /** Mountpoint as the host sees it, e.g. `/opt`. */
+  readonly path: string;
+  /** Separate base directory (host view), or null: the mountpoint's own underlying directory. */
+  readonly base: string | null;
+  readonly mode: Mode;
+  readonly reconcile: ReconcileMode;
+  readonly unknownBase: UnknownBase;
+  readonly generation: GenerationSource;
+  readonly paths: {
+    readonly config: readonly string[];
+    readonly configPolicy: ConfigPolicy;
+    readonly configReplace: readonly string[];
+    readonly configFrom: ConfigFrom;
+    readonly suffixStyle: SuffixStyle;
+    readonly keep: readonly string[];
+  };
+  readonly backups: { readonly keep: number };
+  /** Files that were read, in order of application. */
+  readonly sources: readonly string[];
+}
+
+export function defaultConfig(name: string, path: string): OverlayConfig {
+  return {
+    name,
+    path,
+    base: null,
+    mode: 'persistent',
+    reconcile: 'changed',
+    unknownBase: 'prune',
+    generation: { kind: 'auto' },
+    paths: {
+      config: [],
+      configPolicy: 'noreplace',
+      configReplace: [],
+      configFrom: 'none',
+      suffixStyle: 'rpm',
+      keep: [],
+    },
+    backups: { keep: 5 },
+    sources: [],
+  };
+}

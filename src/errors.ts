@@ -1,0 +1,88 @@
+// Typed errors and the exit codes they map to; one printer at the top (main.ts) renders the chain.
+
+/** Documented exit codes (README "Exit codes"). */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  busy: 3,
+  notMounted: 4,
+  config: 5,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorCode =
+  | 'usage'        // bad arguments or NAME
+  | 'config'       // a configuration file is invalid
+  | 'busy'         // mount busy, or the overlay's lock is held
+  | 'not-mounted'  // an operation needs the overlay mounted
+  | 'mounted'      // an offline operation found the overlay mounted
+  | 'unsafe'       // a path fails a safety check (symlink in state path, wrong owner, ...)
+  | 'io'           // a filesystem operation failed
+  | 'exec'         // a subprocess failed
+  | 'corrupt'      // a state file, manifest or journal cannot be read
+  | 'unsupported'  // the kernel or filesystem cannot do what is needed
+  | 'internal';
+
+const exitFor: Record<ErrorCode, ExitCode> = {
+  usage: ExitCode.usage,
+  config: ExitCode.config,
+  busy: ExitCode.busy,
+  'not-mounted': ExitCode.notMounted,
+  mounted: ExitCode.busy,
+  unsafe: ExitCode.failure,
+  io: ExitCode.failure,
+  exec: ExitCode.failure,
+  corrupt: ExitCode.failure,
+  unsupported: ExitCode.failure,
+  internal: ExitCode.failure,
+};
+
+export interface ErrorOptions {
+  path?: string | undefined;
+  cause?: unknown;
+}
+
+export class StateOverlayError extends Error {
+  readonly code: ErrorCode;
+  readonly path: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StateOverlayError';
+    this.code = code;
+    this.path = options.path;
+  }
+
+  get exitCode(): ExitCode {
+    return exitFor[this.code];
+  }
+}
+
+export const usageError = (message: string): StateOverlayError => new StateOverlayError('usage', message);
+
+/** Wraps a Node fs error with the operation and path it concerns. */
+export function ioError(op: string, path: string, cause: unknown): StateOverlayError {
+  const sys = cause as NodeJS.ErrnoException | undefined;
+  const why = sys?.code ? `${sys.code}` : String(cause);
+  return new StateOverlayError('io', `${op} ${path}: ${why}`, { path, cause });
+}
+
+/** The messages of an error and its causes, outermost first, without repeats. */
+export function errorChain(err: unknown): string[] {
+  const lines: string[] = [];
+  let cur: unknown = err;
+  const seen = new Set<unknown>();
+  while (cur !== undefined && cur !== null && !seen.has(cur)) {
+    seen.add(cur);
+    const msg = cur instanceof Error ? cur.message : String(cur);
+    if (!lines.some((l) => l.includes(msg))) lines.push(msg);
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return lines;
+}
+
+export function exitCodeOf(err: unknown): ExitCode {
+  if (err instanceof StateOverlayError) return err.exitCode;
+  return ExitCode.failure;
+}

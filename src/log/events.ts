@@ -1,0 +1,25 @@
+// The typed event vocabulary: every log record is one of these, never free text.
+
+export type LogEvent =
+  | { event: 'config.loaded'; name: string; files: readonly string[] }
+  | { event: 'reconcile.start'; name: string; from: string | null; to: string; mode: string }
+  | { event: 'reconcile.drop'; path: string; rule: number; reason: string; backup: string }
+  | { event: 'reconcile.keep'; path: string; rule: number; reason: string; sidecar?: string }
+  | { event: 'reconcile.sidecar'; path: string; rule: number; sidecar: string }
+  | { event: 'reconcile.conflict'; path: string; rule: number; reason: string }
+  | { event: 'reconcile.done'; name: string; actions: number; dropped: number; kept: number; ms: number }
+  | { event: 'reconcile.resume'; name: string; journal: string; done: number; total: number }
+  | { event: 'index.start'; root: string }
+  | { event: 'index.done'; entries: number; hashedBytes: number; reusedDigests: number; ms: number }
+  | { event: 'index.unreadable'; path: string; error: string }
+  | { event: 'mount.done'; name: string; target: string; lower: string; upper: string }
+  | { event: 'mount.already'; name: string; target: string }
+  | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
+  | { event: 'generation'; name: string; recorded: string | null; current: string }
+  | { event: 'watch.change'; name: string; path: string }
+  | { event: 'watch.deferred'; name: string; reason: string }
+  | { event: 'backups.pruned'; name: string; set: string }
+  | { event: 'restore.done'; name: string; set: string; restored: number }
+  | { event: 'warning'; message: string; path?: string; rule?: number };
+
+export type EventName = LogEvent['event'];

@@ -1,0 +1,44 @@
+// Owns pino: JSON to stdout under systemd (the journal), readable text on a terminal, JSON on stderr otherwise.
+import { pino, type Logger as PinoLogger, type Level } from 'pino';
+import PinoPretty from 'pino-pretty';
+import type { LogEvent } from './events.js';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Log {
+  info(ev: LogEvent): void;
+  warn(ev: LogEvent): void;
+  error(ev: LogEvent): void;
+  debug(ev: LogEvent): void;
+  readonly level: LogLevel;
+}
+
+/** True when started by systemd with output connected to the journal. */
+export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.INVOCATION_ID || env.JOURNAL_STREAM);
+}
+
+function destination(): NodeJS.WritableStream | ReturnType<typeof PinoPretty> {
+  if (underSystemd()) return pino.destination({ fd: 1, sync: true }) as unknown as NodeJS.WritableStream;
+  if (process.stderr.isTTY) {
+    return PinoPretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' });
+  }
+  return pino.destination({ fd: 2, sync: true }) as unknown as NodeJS.WritableStream;
+}
+
+function wrap(logger: PinoLogger, level: LogLevel): Log {
+  const emit = (lvl: Level) => (ev: LogEvent) => logger[lvl](ev, ev.event);
+  return { info: emit('info'), warn: emit('warn'), error: emit('error'), debug: emit('debug'), level };
+}
+
+export function createLog(level: LogLevel = 'info', stream?: NodeJS.WritableStream): Log {
+  const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream ?? destination());
+  return wrap(logger, level);
+}
+
+/** A log that records events in memory, for tests and for building summaries. */
+export function memoryLog(): Log & { events: LogEvent[] } {
+  const events: LogEvent[] = [];
+  const push = (ev: LogEvent) => void events.push(ev);
+  return { info: push, warn: push, error: push, debug: push, level: 'debug', events };
+}

@@ -1,0 +1,22 @@
+// Builds the program, runs it, prints the error chain once and sets the exit code.
+import { buildProgram, asUsageError } from './cli/program.js';
+import { errorChain, exitCodeOf, ExitCode } from './errors.js';
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return ExitCode.ok;
+  } catch (raw) {
+    const err = asUsageError(raw);
+    if (err === null) return ExitCode.ok;
+    // commander already printed its own usage message
+    if (err !== raw) return exitCodeOf(err);
+    const [head, ...causes] = errorChain(err);
+    process.stderr.write(`state-overlay: ${head}\n`);
+    for (const c of causes) process.stderr.write(`  caused by: ${c}\n`);
+    if (process.env.STATE_OVERLAY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return exitCodeOf(err);
+  }
+}
+
+process.exitCode = await main(process.argv);

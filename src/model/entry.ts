@@ -1,0 +1,76 @@
+// The shared model of both sides of an overlay: base entries (manifests) and upper entries.
+//
+// Paths are RelPath: the entry's path relative to the tree root, '/'-separated, no leading slash,
+// held as a *binary string* (one char per byte, latin1): lossless for any byte in a name, cheap
+// to compare and to use as a Map key. Convert with toBytes()/fromBytes(); never through UTF-8.
+
+export type RelPath = string;
+
+export const toBytes = (p: RelPath): Buffer => Buffer.from(p, 'latin1');
+export const fromBytes = (b: Buffer): RelPath => b.toString('latin1');
+/** For messages and logs only: bytes shown as UTF-8 where valid, \xNN otherwise. */
+export function displayPath(p: RelPath): string {
+  const b = toBytes(p);
+  const s = b.toString('utf8');
+  if (Buffer.from(s, 'utf8').equals(b) && !/[\x00-\x1f\x7f]/.test(s)) return s;
+  let out = '';
+  for (const byte of b) out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  return out;
+}
+export const joinRel = (dir: RelPath, name: RelPath): RelPath => (dir === '' ? name : `${dir}/${name}`);
+export const parentOf = (p: RelPath): RelPath => {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+};
+export const isUnder = (p: RelPath, dir: RelPath): boolean => dir === '' || p.startsWith(dir + '/');
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'socket';
+
+/** One entry of a base generation, as a manifest records it. */
+export interface BaseEntry {
+  readonly path: RelPath;
+  readonly type: EntryType;
+  /** Permission bits including setuid/setgid/sticky (st_mode & 0o7777). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** sha256 hex of content (file), of the target bytes (symlink), of "major:minor" (chr/blk); '' for dir, fifo, socket. */
+  readonly digest: string;
+}
+
+/** What an upper entry is relative to the base below it (DESIGN section 2). */
+export type UpperKind = 'state' | 'shadow' | 'merged-dir' | 'opaque-dir' | 'whiteout' | 'foreign';
+
+export interface UpperEntry {
+  readonly path: RelPath;
+  readonly kind: UpperKind;
+  readonly type: EntryType;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+  /** Content digest as in BaseEntry; computed for shadows (files/symlinks/devices), '' when not computed. */
+  readonly digest: string;
+  /** For kind 'foreign': which overlay feature marks it (redirect, metacopy). */
+  readonly foreign?: 'redirect' | 'metacopy';
+  /** Whiteout flavour: char device 0:0, or an xattr whiteout (zero-size file with overlay.whiteout). */
+  readonly whiteout?: 'chardev' | 'xattr';
+}
+
+/** Random access to one base generation (a manifest, or the live base hashed on demand). */
+export interface BaseView {
+  get(path: RelPath): BaseEntry | undefined;
+  /** Every entry strictly below dir, in any order. */
+  under(dir: RelPath): Iterable<BaseEntry>;
+}
+
+/** Same type and content (digest); mode/owner not compared. The decision table's "changed" test. */
+export function sameContent(a: { type: EntryType; digest: string }, b: { type: EntryType; digest: string }): boolean {
+  return a.type === b.type && a.digest === b.digest;
+}
+
+/** Same type, content, mode and owner: an upper entry that is a redundant copy-up (rule 1). */
+export function identical(a: Omit<BaseEntry, 'path' | 'size'>, b: Omit<BaseEntry, 'path' | 'size'>): boolean {
+  return sameContent(a, b) && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+}
