@@ -25,7 +25,7 @@ export function parseIni(text: string, file: string): IniEntry[] {
     const lineNo = i + 1;
     let line = lines[i]!.trim();
     while (line.endsWith('\\') && i + 1 < lines.length) {
-      line = line.slice(0, -1) + ' ' + lines[++i]!.trim();
+      line = line.slice(0, -1).trimEnd() + ' ' + lines[++i]!.trim();
     }
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     if (line.startsWith('[')) {

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { parseIni } from '../../src/config/ini.js';
+import { normalizeConfig } from '../../src/config/normalize.js';
+import { defaultConfig } from '../../src/config/schema.js';
+
+const F = '/etc/state-overlay/opt.conf';
+const load = (text: string) => normalizeConfig('opt', '/opt', parseIni(text, F), [F]);
+
+describe('normalizeConfig', () => {
+  it('gives the defaults with no entries, frozen', () => {
+    const c = normalizeConfig('opt', '/opt', [], []);
+    expect(c).toEqual(defaultConfig('opt', '/opt'));
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.paths.keep)).toBe(true);
+  });
+
+  it('reads every key', () => {
+    const c = load(`[Overlay]
+Path=/opt
+Base=/usr/lib/opt
+Mode=ephemeral
+Reconcile=all
+UnknownBase=keep
+Generation=command:/usr/bin/gen
+[Paths]
+Config=/opt/*/etc/**
+ConfigPolicy=replace
+ConfigReplace=/opt/app/etc/hard.conf
+ConfigFrom=dpkg
+SuffixStyle=dpkg
+Keep=/opt/crowdstrike/**
+[Backups]
+Keep=9
+`);
+    expect(c).toMatchObject({
+      path: '/opt',
+      base: '/usr/lib/opt',
+      mode: 'ephemeral',
+      reconcile: 'all',
+      unknownBase: 'keep',
+      generation: { kind: 'command', command: '/usr/bin/gen' },
+      paths: {
+        config: ['/opt/*/etc/**'],
+        configPolicy: 'replace',
+        configReplace: ['/opt/app/etc/hard.conf'],
+        configFrom: 'dpkg',
+        suffixStyle: 'dpkg',
+        keep: ['/opt/crowdstrike/**'],
+      },
+      backups: { keep: 9 },
+      sources: [F],
+    });
+  });
+
+  it('appends list keys and resets them on an empty assignment', () => {
+    const c = load('[Paths]\nKeep=/opt/a\nKeep=/opt/b\nKeep=\nKeep=/opt/c\n');
+    expect(c.paths.keep).toEqual(['/opt/c']);
+  });
+
+  it.each([
+    ['[Overlay]\nReconcile=sometimes', `${F}:2: Reconcile=sometimes: expected changed, all or none`],
+    ['[Overlay]\nMode=volatile', `${F}:2: Mode=volatile: expected persistent or ephemeral`],
+    ['[Overlay]\nUnknownBase=drop', `${F}:2: UnknownBase=drop: expected prune or keep`],
+    ['[Overlay]\nGeneration=git', `${F}:2: Generation=git: expected auto, tree, ostree or manifest`],
+    ['[Overlay]\nGeneration=command:gen', `${F}:2: Generation=command:gen: expected command:/absolute/path/to/program`],
+    ['[Overlay]\nBase=usr/lib/opt', `${F}:2: Base=usr/lib/opt: expected an absolute path`],
+    ['[Overlay]\nBase=/usr/../opt', `${F}:2: Base=/usr/../opt: expected a path without '..'`],
+    ['[Overlay]\nPath=/proc/x', `${F}:2: Path=/proc/x: expected a mountpoint that can be overlaid (Path '/proc/x' lies in /proc, which cannot be overlaid)`],
+    ['[Overlay]\nPath=/', `${F}:2: Path=/: expected a mountpoint that can be overlaid (Path '/' cannot be overlaid: the root filesystem is not a valid target)`],
+    ['[Overlay]\nColour=blue', `${F}:2: Colour=blue: unknown key in [Overlay], expected Path, Base, Mode, Reconcile, UnknownBase or Generation`],
+    ['[Mount]\nPath=/opt', `${F}:2: [Mount]: unknown section, expected [Overlay], [Paths] or [Backups]`],
+    ['[Paths]\nConfig=etc/**', `${F}:2: Config=etc/**: expected an absolute glob such as /opt/*/etc/**`],
+    ['[Paths]\nConfigPolicy=always', `${F}:2: ConfigPolicy=always: expected noreplace or replace`],
+    ['[Paths]\nConfigFrom=rpm', `${F}:2: ConfigFrom=rpm: expected none or dpkg`],
+    ['[Paths]\nSuffixStyle=deb', `${F}:2: SuffixStyle=deb: expected rpm or dpkg`],
+    ['[Backups]\nKeep=0', `${F}:2: Keep=0: expected a whole number of backup sets, at least 1`],
+    ['[Backups]\nKeep=five', `${F}:2: Keep=five: expected a whole number of backup sets, at least 1`],
+  ])('refuses %j', (text, message) => {
+    expect(() => load(text)).toThrow(message);
+    try {
+      load(text);
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'config', path: F });
+    }
+  });
+});
