@@ -1,0 +1,79 @@
+// Classifies every upper entry against the base below it (DESIGN section 2): state, shadow, merged dir,
+// opaque dir, whiteout or foreign (redirect/metacopy, which our mounts never produce).
+import type fs from 'node:fs';
+import { isUnder, type EntryType, type RelPath, type UpperEntry, type UpperKind } from '../model/entry.js';
+import { walk, type WalkEntry } from './walk.js';
+import { overlayXattrsAt, type OverlayXattrs, type XattrNamespace } from './xattr.js';
+
+export interface ReadUpperOptions {
+  onError?: (path: RelPath, err: Error) => void;
+  /** Namespaces whose overlay.* xattrs count (default both). */
+  namespaces?: readonly XattrNamespace[];
+}
+
+/** The kind of one upper entry, given its type, rdev, size, overlay xattrs and the base type at its path. */
+export function classifyEntry(
+  e: { type: EntryType; rdev: number; size: number },
+  x: OverlayXattrs,
+  base: EntryType | undefined,
+): Pick<UpperEntry, 'kind' | 'foreign' | 'whiteout'> {
+  if (x.redirect !== undefined) return { kind: 'foreign', foreign: 'redirect' };
+  if (x.metacopy) return { kind: 'foreign', foreign: 'metacopy' };
+  if (e.type === 'chr' && e.rdev === 0) return { kind: 'whiteout', whiteout: 'chardev' };
+  if (e.type === 'file' && e.size === 0 && x.whiteout) return { kind: 'whiteout', whiteout: 'xattr' };
+  if (e.type === 'dir') {
+    if (x.opaque === 'y') return { kind: 'opaque-dir' };
+    if (base === 'dir') return { kind: 'merged-dir' };
+  }
+  return { kind: base === undefined ? 'state' : 'shadow' };
+}
+
+const NO_XATTRS: OverlayXattrs = { whiteout: false, metacopy: false, namespaces: [] };
+
+/**
+ * Every entry of the upper dir, pre-order, with its kind. `base` gives the type of the base entry at a
+ * path (undefined when absent). Entries below anything but a merged dir are state: nothing of the base
+ * shows through there. digest is '' (hashing is separate).
+ */
+export function* readUpper(
+  upperDir: string,
+  base: (p: RelPath) => EntryType | undefined,
+  opts: ReadUpperOptions = {},
+): Generator<UpperEntry> {
+  // The innermost directory whose subtree hides the base (opaque, state, shadow or foreign dir).
+  let hidden: RelPath | undefined;
+  const walkOpts = opts.onError ? { onError: opts.onError } : {};
+  for (const w of walk(upperDir, walkOpts)) {
+    if (hidden !== undefined && !isUnder(w.path, hidden)) hidden = undefined;
+    if (hidden !== undefined) {
+      yield entryOf(w, 'state', {});
+      continue;
+    }
+    let x = NO_XATTRS;
+    if (w.type === 'dir' || w.type === 'file') {
+      try {
+        x = overlayXattrsAt(w.dirFd, w.name, opts.namespaces);
+      } catch (err) {
+        if (opts.onError) opts.onError(w.path, err as Error);
+      }
+    }
+    const c = classifyEntry({ type: w.type, rdev: w.st.rdev, size: w.st.size }, x, base(w.path));
+    if (w.type === 'dir' && c.kind !== 'merged-dir') hidden = w.path;
+    yield entryOf(w, c.kind, c);
+  }
+}
+
+function entryOf(w: WalkEntry<fs.Stats>, kind: UpperKind, extra: Pick<UpperEntry, 'foreign' | 'whiteout'>): UpperEntry {
+  return {
+    path: w.path,
+    kind,
+    type: w.type,
+    mode: w.st.mode & 0o7777,
+    uid: w.st.uid,
+    gid: w.st.gid,
+    size: w.st.size,
+    digest: '',
+    ...(extra.foreign ? { foreign: extra.foreign } : {}),
+    ...(extra.whiteout ? { whiteout: extra.whiteout } : {}),
+  };
+}

@@ -1,0 +1,102 @@
+// Overlay xattrs (trusted.overlay.* and user.overlay.*) through fs-xattr on /proc/self/fd/N of an
+// O_PATH|O_NOFOLLOW handle: the entry itself is read, never a symlink's target.
+import fs from 'node:fs';
+import { getAttributeSync, listAttributesSync, setAttributeSync } from 'fs-xattr';
+import { ioError } from '../errors.js';
+import { O_PATH, closeQuietly, fdPath } from './fsat.js';
+
+export type XattrNamespace = 'trusted' | 'user';
+export const NAMESPACES: readonly XattrNamespace[] = ['trusted', 'user'];
+export type OverlayKey = 'opaque' | 'whiteout' | 'redirect' | 'metacopy';
+
+export interface OverlayXattrs {
+  /** Value of overlay.opaque ('y' opaque, 'x' holds xattr whiteouts; anything else as found). */
+  readonly opaque?: string;
+  readonly whiteout: boolean;
+  readonly redirect?: Buffer;
+  readonly metacopy: boolean;
+  /** Namespaces in which any overlay.* attribute was found. */
+  readonly namespaces: readonly XattrNamespace[];
+}
+
+const NONE: OverlayXattrs = Object.freeze({ whiteout: false, metacopy: false, namespaces: Object.freeze([]) as readonly XattrNamespace[] });
+const ABSENT = new Set(['ENODATA', 'ENOTSUP', 'EOPNOTSUPP']);
+const isAbsent = (err: unknown) => ABSENT.has((err as NodeJS.ErrnoException)?.code ?? '');
+
+/** Overlay xattrs of an open fd (any kind, O_PATH included); trusted.* wins where both namespaces set a key. */
+export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespace[] = NAMESPACES): OverlayXattrs {
+  const p = `/proc/self/fd/${fd}`;
+  let names: string[];
+  try {
+    names = listAttributesSync(p);
+  } catch (err) {
+    if (isAbsent(err)) return NONE;
+    throw err;
+  }
+  const found = new Map<OverlayKey, Buffer>();
+  const spaces: XattrNamespace[] = [];
+  for (const ns of [...namespaces].reverse()) {
+    const prefix = `${ns}.overlay.`;
+    for (const n of names) {
+      if (!n.startsWith(prefix)) continue;
+      const key = n.slice(prefix.length);
+      if (!spaces.includes(ns)) spaces.push(ns);
+      if (key !== 'opaque' && key !== 'whiteout' && key !== 'redirect' && key !== 'metacopy') continue;
+      try {
+        found.set(key, getAttributeSync(p, n));
+      } catch (err) {
+        if (!isAbsent(err)) throw err;
+      }
+    }
+  }
+  if (spaces.length === 0) return NONE;
+  const opaque = found.get('opaque');
+  const redirect = found.get('redirect');
+  return {
+    ...(opaque === undefined ? {} : { opaque: opaque.toString('latin1') }),
+    whiteout: found.has('whiteout'),
+    ...(redirect === undefined ? {} : { redirect }),
+    metacopy: found.has('metacopy'),
+    namespaces: spaces.reverse(),
+  };
+}
+
+/** Overlay xattrs of the entry NAME in the directory dirFd (see walk()'s WalkEntry.dirFd). */
+export function overlayXattrsAt(dirFd: number, name: Buffer, namespaces?: readonly XattrNamespace[]): OverlayXattrs {
+  const fd = fs.openSync(fdPath(dirFd, name), O_PATH | fs.constants.O_NOFOLLOW);
+  try {
+    return overlayXattrsOfFd(fd, namespaces);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/** Overlay xattrs of a path (its last component not followed). */
+export function overlayXattrs(file: string, namespaces?: readonly XattrNamespace[]): OverlayXattrs {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_PATH | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    throw ioError('open', file, err);
+  }
+  try {
+    return overlayXattrsOfFd(fd, namespaces);
+  } catch (err) {
+    throw ioError('read xattrs of', file, err);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/** Sets NS.overlay.KEY on a path (its last component not followed): builds opaque dirs and xattr whiteouts. */
+export function setOverlayXattr(file: string, key: OverlayKey, value: Buffer | string, ns: XattrNamespace = 'trusted'): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, O_PATH | fs.constants.O_NOFOLLOW);
+    setAttributeSync(`/proc/self/fd/${fd}`, `${ns}.overlay.${key}`, value);
+  } catch (err) {
+    throw ioError(`set ${ns}.overlay.${key} on`, file, err);
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
