@@ -1,0 +1,23 @@
+// `npm run install-system -- --destdir DIR --prefix /usr`: installs the bundled program under DIR.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { installSystem } from './install/install.js';
+
+const { values } = parseArgs({
+  options: {
+    destdir: { type: 'string', default: process.env.DESTDIR || '/' },
+    prefix: { type: 'string', default: '/usr/local' },
+    date: { type: 'string', default: '' },
+  },
+  strict: true,
+});
+
+// npm runs scripts from the package root.
+const repo = process.cwd();
+try {
+  const r = await installSystem({ repo, destdir: path.resolve(values.destdir), prefix: values.prefix, date: values.date });
+  for (const f of r.files) process.stdout.write(`${path.join(path.resolve(values.destdir), f)}\n`);
+} catch (err) {
+  process.stderr.write(`install-system: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
