@@ -1,0 +1,132 @@
+// The manifest file format: a 16-byte header, then one length-prefixed binary record per base entry.
+// Names are stored as raw bytes, so any byte survives; records stream in walk order.
+//
+// header:  "SOVM" | u8 version (1) | 3 reserved zero bytes | u64 entry count (patched when complete)
+// record:  u32 length of what follows | u8 type | u32 mode | u32 uid | u32 gid | u64 size |
+//          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
+// All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
+import { StateOverlayError } from '../errors.js';
+import { displayPath, fromBytes, toBytes, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { components } from '../tree/fsat.js';
+
+export const MAGIC = Buffer.from('SOVM', 'latin1');
+export const VERSION = 1;
+export const HEADER_SIZE = 16;
+const FIXED = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 1;
+/** Largest record accepted: a path of 64 KiB is far past anything a kernel hands out. */
+const MAX_RECORD = FIXED + 32 + 65536;
+
+const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink', 'chr', 'blk', 'fifo', 'socket'];
+
+/** Identity of the entry's inode when it was recorded. */
+export interface Stamp {
+  readonly ino: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+export const NO_STAMP: Stamp = Object.freeze({ ino: 0n, mtimeNs: 0n, ctimeNs: 0n });
+
+export interface ManifestRecord {
+  readonly entry: BaseEntry;
+  readonly stamp: Stamp;
+}
+
+export function encodeHeader(count = 0): Buffer {
+  const b = Buffer.alloc(HEADER_SIZE);
+  MAGIC.copy(b, 0);
+  b.writeUInt8(VERSION, 4);
+  b.writeBigUInt64LE(BigInt(count), 8);
+  return b;
+}
+
+/** The entry count of a header (0 while a manifest is being written). */
+export function decodeHeader(b: Buffer, file = 'manifest'): { count: number } {
+  if (b.length < HEADER_SIZE || !b.subarray(0, 4).equals(MAGIC)) {
+    throw new StateOverlayError('corrupt', `${file}: not a state-overlay manifest`, { path: file });
+  }
+  const version = b.readUInt8(4);
+  if (version !== VERSION) {
+    throw new StateOverlayError('corrupt', `${file}: manifest version ${version}, expected ${VERSION}`, { path: file });
+  }
+  return { count: Number(b.readBigUInt64LE(8)) };
+}
+
+export function encodeEntry(entry: BaseEntry, stamp: Stamp = NO_STAMP): Buffer {
+  const path = toBytes(entry.path);
+  const digest = entry.digest === '' ? Buffer.alloc(0) : Buffer.from(entry.digest, 'hex');
+  if (digest.length !== 0 && digest.length !== 32) {
+    throw new StateOverlayError('internal', `digest of ${entry.path} is not a sha256: ${entry.digest}`);
+  }
+  const b = Buffer.alloc(4 + FIXED + digest.length + path.length);
+  let o = b.writeUInt32LE(b.length - 4, 0);
+  o = b.writeUInt8(TYPES.indexOf(entry.type) + 1, o);
+  o = b.writeUInt32LE(entry.mode, o);
+  o = b.writeUInt32LE(entry.uid, o);
+  o = b.writeUInt32LE(entry.gid, o);
+  o = b.writeBigUInt64LE(BigInt(entry.size), o);
+  o = b.writeBigUInt64LE(stamp.ino, o);
+  o = b.writeBigInt64LE(stamp.mtimeNs, o);
+  o = b.writeBigInt64LE(stamp.ctimeNs, o);
+  o = b.writeUInt8(digest.length, o);
+  o += digest.copy(b, o);
+  path.copy(b, o);
+  return b;
+}
+
+/**
+ * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a
+ * streaming reader then reads more); throws on a malformed record.
+ */
+export function decodeRecord(buf: Buffer, offset: number, file = 'manifest'): { record: ManifestRecord; next: number } | undefined {
+  if (buf.length - offset < 4) return undefined;
+  const len = buf.readUInt32LE(offset);
+  const bad = (what: string) => new StateOverlayError('corrupt', `${file}: record at byte ${offset}: ${what}`, { path: file });
+  if (len < FIXED + 1 || len > MAX_RECORD) throw bad(`length ${len} out of range`);
+  if (buf.length - offset - 4 < len) return undefined;
+  let o = offset + 4;
+  const typeCode = buf.readUInt8(o);
+  const type = TYPES[typeCode - 1];
+  if (type === undefined) throw bad(`unknown type ${typeCode}`);
+  const mode = buf.readUInt32LE(o + 1);
+  const uid = buf.readUInt32LE(o + 5);
+  const gid = buf.readUInt32LE(o + 9);
+  const size = Number(buf.readBigUInt64LE(o + 13));
+  const ino = buf.readBigUInt64LE(o + 21);
+  const mtimeNs = buf.readBigInt64LE(o + 29);
+  const ctimeNs = buf.readBigInt64LE(o + 37);
+  const dlen = buf.readUInt8(o + 45);
+  if (dlen !== 0 && dlen !== 32) throw bad(`digest length ${dlen}`);
+  o += FIXED;
+  const end = offset + 4 + len;
+  if (o + dlen >= end) throw bad('empty path');
+  const digest = buf.toString('hex', o, o + dlen);
+  const path: RelPath = fromBytes(buf.subarray(o + dlen, end));
+  try {
+    components(path);
+  } catch {
+    throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
+  }
+  return { record: { entry: { path, type, mode, uid, gid, size, digest }, stamp: { ino, mtimeNs, ctimeNs } }, next: end };
+}
+
+/** Every record of a whole manifest held in memory. */
+export function parseRecords(bytes: Buffer, file = 'manifest'): ManifestRecord[] {
+  const { count } = decodeHeader(bytes, file);
+  const out: ManifestRecord[] = [];
+  let o = HEADER_SIZE;
+  while (o < bytes.length) {
+    const r = decodeRecord(bytes, o, file);
+    if (r === undefined) throw new StateOverlayError('corrupt', `${file}: truncated record at byte ${o}`, { path: file });
+    out.push(r.record);
+    o = r.next;
+  }
+  if (out.length !== count) {
+    throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${out.length}`, { path: file });
+  }
+  return out;
+}
+
+/** The entries of a whole manifest held in memory (pure; for tests and small manifests). */
+export function parseManifest(bytes: Buffer, file?: string): BaseEntry[] {
+  return parseRecords(bytes, file).map((r) => r.entry);
+}

@@ -1,0 +1,72 @@
+// Generation ids of a base (DESIGN section 2): a shipped manifest's digest, the booted ostree deployment,
+// a stat walk of the tree, or a configured command.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { Overlay } from '../cli/context.js';
+import { StateOverlayError } from '../errors.js';
+import { run } from '../exec.js';
+import { toBytes } from '../model/entry.js';
+import { walk } from '../tree/walk.js';
+import { bootedOstreeChecksum } from './ostree.js';
+import { manifestDigest } from './store.js';
+
+export type GenerationSourceKind = 'manifest' | 'ostree' | 'tree' | 'command';
+export interface Generation {
+  readonly generation: string;
+  readonly source: GenerationSourceKind;
+  /** The shipped manifest the generation came from (source 'manifest'). */
+  readonly shipped?: string;
+}
+
+/** 'tree:<sha256>' of a stat walk: path, type, size, mtime and inode of every entry; no content is read. */
+export function treeGeneration(baseDir: string): string {
+  const h = crypto.createHash('sha256');
+  for (const e of walk(baseDir, { bigint: true })) {
+    h.update(toBytes(e.path));
+    h.update(`\0${e.type} ${e.st.size} ${e.st.mtimeNs} ${e.st.ino}\n`);
+  }
+  return `tree:${h.digest('hex')}`;
+}
+
+export const manifestGeneration = (file: string): string => `manifest:${manifestDigest(file)}`;
+
+export function ostreeGeneration(root: string): string | undefined {
+  const sum = bootedOstreeChecksum(root);
+  return sum === undefined ? undefined : `ostree:${sum}`;
+}
+
+/** Runs a configured generation command (argv split on blanks, no shell); its trimmed stdout is the generation. */
+export async function commandGeneration(command: string): Promise<string> {
+  const [file, ...args] = command.trim().split(/\s+/);
+  if (file === undefined || file === '') throw new StateOverlayError('config', 'Generation=command: empty command');
+  const r = await run(file, args);
+  const out = r.stdout.trim();
+  if (out === '' || /[\r\n]/.test(out)) {
+    throw new StateOverlayError('exec', `${command}: expected one line naming the generation on stdout, got ${JSON.stringify(out.slice(0, 200))}`);
+  }
+  return `command:${out}`;
+}
+
+/**
+ * The current generation of an overlay's base, honouring Generation= (auto: shipped manifest, else ostree,
+ * else tree). baseDir replaces overlay.base for the tree walk (the private base bind while mounted).
+ */
+export async function currentGeneration(overlay: Overlay, opts: { baseDir?: string } = {}): Promise<Generation> {
+  const { config, layout } = overlay;
+  const base = opts.baseDir ?? overlay.base;
+  const kind = config.generation.kind;
+  if (kind === 'command') return { generation: await commandGeneration(config.generation.command), source: 'command' };
+  const shipped = layout.shippedManifest;
+  if (kind === 'manifest' || (kind === 'auto' && fs.existsSync(shipped))) {
+    if (!fs.existsSync(shipped)) {
+      throw new StateOverlayError('config', `Generation=manifest: no shipped manifest at ${shipped}`, { path: shipped });
+    }
+    return { generation: manifestGeneration(shipped), source: 'manifest', shipped };
+  }
+  if (kind === 'ostree' || kind === 'auto') {
+    const g = ostreeGeneration(layout.root);
+    if (g !== undefined) return { generation: g, source: 'ostree' };
+    if (kind === 'ostree') throw new StateOverlayError('config', 'Generation=ostree: not booted on an ostree deployment (no /run/ostree-booted or ostree= karg)');
+  }
+  return { generation: treeGeneration(base), source: 'tree' };
+}

@@ -1,0 +1,122 @@
+// Manifest files on disk: streaming reads, selective in-memory views, file names and file digests.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { StateOverlayError, ioError } from '../errors.js';
+import { isUnder, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
+import type { Layout } from '../paths/layout.js';
+import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './format.js';
+
+const CHUNK = 1 << 20;
+
+/** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
+export function* readRecords(file: string): Generator<ManifestRecord> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw ioError('open manifest', file, err);
+  }
+  try {
+    const read = (buf: Buffer, at: number, len: number) => {
+      try {
+        return fs.readSync(fd, buf, at, len, null);
+      } catch (err) {
+        throw ioError('read manifest', file, err);
+      }
+    };
+    const head = Buffer.alloc(HEADER_SIZE);
+    const { count } = decodeHeader(head.subarray(0, read(head, 0, HEADER_SIZE)), file);
+    let buf = Buffer.alloc(CHUNK);
+    let start = 0;
+    let end = 0;
+    let offset = HEADER_SIZE; // file offset of buf[start]
+    let seen = 0;
+    while (true) {
+      const r = decodeRecord(buf.subarray(0, end), start, file);
+      if (r !== undefined) {
+        seen++;
+        offset += r.next - start;
+        start = r.next;
+        yield r.record;
+        continue;
+      }
+      // Keep the partial record, make room (grow for a record longer than the buffer), read more.
+      if (start > 0) {
+        buf.copy(buf, 0, start, end);
+        end -= start;
+        start = 0;
+      }
+      if (end === buf.length) {
+        const bigger = Buffer.alloc(buf.length * 2);
+        buf.copy(bigger, 0, 0, end);
+        buf = bigger;
+      }
+      const n = read(buf, end, buf.length - end);
+      if (n === 0) {
+        if (end !== 0) throw new StateOverlayError('corrupt', `${file}: truncated record at byte ${offset}`, { path: file });
+        break;
+      }
+      end += n;
+    }
+    if (seen !== count) throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${seen}`, { path: file });
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function* readManifest(file: string): Generator<BaseEntry> {
+  for (const r of readRecords(file)) yield r.entry;
+}
+
+/** A BaseView holding the given entries (built by manifestView, or by tests and the live-base hasher). */
+export function viewOf(entries: Iterable<BaseEntry>): BaseView {
+  const map = new Map<RelPath, BaseEntry>();
+  for (const e of entries) map.set(e.path, e);
+  return {
+    get: (p) => map.get(p),
+    *under(dir) {
+      for (const [p, e] of map) if (p !== dir && isUnder(p, dir)) yield e;
+    },
+  };
+}
+
+/** The entries of a manifest for which select() holds (all when omitted), as a BaseView. */
+export function manifestView(file: string, select?: (p: RelPath) => boolean): BaseView {
+  function* chosen() {
+    for (const e of readManifest(file)) if (!select || select(e.path)) yield e;
+  }
+  return viewOf(chosen());
+}
+
+/** File name of a generation's manifest under layout.manifestsDir: any generation string maps to one safe name. */
+export function manifestPath(layout: Layout, generation: string): string {
+  let name = '';
+  for (const byte of Buffer.from(generation, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    name += /[A-Za-z0-9_:-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (name === '' || name.length > 200) name = `sha256:${crypto.createHash('sha256').update(generation, 'utf8').digest('hex')}`;
+  return path.join(layout.manifestsDir, `${name}.manifest`);
+}
+
+/** sha256 of a manifest file's bytes (the id of a `manifest:` generation). */
+export function manifestDigest(file: string): string {
+  const h = crypto.createHash('sha256');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw ioError('open manifest', file, err);
+  }
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    let n: number;
+    while ((n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0) h.update(buf.subarray(0, n));
+  } catch (err) {
+    throw ioError('read manifest', file, err);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
