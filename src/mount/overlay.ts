@@ -1,0 +1,108 @@
+// Mounts one overlay: checks first, then the private base bind, then the overlay; undoes its own mounts on failure.
+import fs from 'node:fs';
+import type { Overlay } from '../cli/context.js';
+import { ioError, StateOverlayError } from '../errors.js';
+import { capStderr, run, tryRun } from '../exec.js';
+import type { Log } from '../log/logger.js';
+import { bindBase } from './bind.js';
+import { readMountinfo, topMountAt, type MountEntry } from './mountinfo.js';
+import { overlayMountArgs, sameLayer } from './options.js';
+import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork, ensureDir, TMPFS_MAGIC } from './preflight.js';
+
+export type MountStatus =
+  | { readonly state: 'mounted'; readonly entry: MountEntry }
+  | { readonly state: 'unmounted' }
+  | { readonly state: 'foreign'; readonly entry: MountEntry };
+
+function real(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An overlay at the mountpoint is ours when its upperdir and workdir are exactly ours (whole-field match). */
+export function isOurs(e: MountEntry, upper: string, work: string): boolean {
+  return e.fstype === 'overlay' && sameLayer(e.superOptions.get('upperdir'), upper) && sameLayer(e.superOptions.get('workdir'), work);
+}
+
+/** Whether NAME is mounted: ours on top of the mountpoint, nothing (or its own base filesystem), or a foreign overlay. */
+export function mountStatus(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): MountStatus {
+  const target = real(ov.layout.target) ?? ov.layout.target;
+  const top = topMountAt(entries, target);
+  if (!top || top.fstype !== 'overlay') return { state: 'unmounted' };
+  const upper = real(ov.layout.upper) ?? ov.layout.upper;
+  const work = real(ov.layout.work) ?? ov.layout.work;
+  return isOurs(top, upper, work) ? { state: 'mounted', entry: top } : { state: 'foreign', entry: top };
+}
+
+export function foreignError(ov: Overlay, e: MountEntry): StateOverlayError {
+  const upper = e.superOptions.get('upperdir') ?? 'none';
+  return new StateOverlayError('mounted', `${ov.layout.target} already has an overlay that is not ${ov.name}'s (upperdir=${upper}, source ${e.source}): unmount it first`, {
+    path: ov.layout.target,
+  });
+}
+
+export interface MountOptions {
+  /** For tests: a stand-in for /proc/filesystems. */
+  readonly procFilesystems?: string;
+}
+
+/** Ephemeral mode: upper and work live on a tmpfs under /run; mounts one at the run dir unless it already is tmpfs. */
+async function ensureEphemeralTmpfs(ov: Overlay, undo: string[]): Promise<void> {
+  const dir = ov.layout.runDir;
+  ensureDir(dir, ov.layout.root);
+  if ((await fs.promises.statfs(dir)).type === TMPFS_MAGIC) return;
+  await run('mount', ['-t', 'tmpfs', '-o', 'mode=0700,nosuid,nodev', `state-overlay-${ov.name}`, dir]);
+  undo.push(dir);
+}
+
+async function undoMounts(undo: string[]): Promise<void> {
+  for (const m of undo.reverse()) await tryRun('umount', [m]);
+}
+
+/** Mounts the overlay NAME; returns false when it was already mounted (nothing done). */
+export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {}): Promise<boolean> {
+  const { layout } = ov;
+  const status = mountStatus(ov);
+  if (status.state === 'mounted') {
+    log.info({ event: 'mount.already', name: ov.name, target: layout.target });
+    return false;
+  }
+  if (status.state === 'foreign') throw foreignError(ov, status.entry);
+
+  await checkOverlaySupport(opts.procFilesystems);
+  checkMountpoint(layout.target);
+  const base = checkBase(ov.base);
+  const undo: string[] = [];
+  try {
+    if (ov.config.mode === 'ephemeral') await ensureEphemeralTmpfs(ov, undo);
+    ensureDir(layout.stateDir, layout.root);
+    ensureDir(layout.upper, layout.root, 0o755);
+    ensureDir(layout.work, layout.root);
+    const upper = fs.realpathSync(layout.upper);
+    const work = fs.realpathSync(layout.work);
+    checkBaseApart(base, { stateDir: fs.realpathSync(layout.stateDir), upper, work });
+    await checkUpperWork(upper, work);
+    const target = fs.realpathSync(layout.target);
+    await bindBase(base, layout.baseBind, layout.root);
+    undo.push(layout.baseBind);
+    const lower = fs.realpathSync(layout.baseBind);
+    const r = await tryRun('mount', overlayMountArgs({ lower, upper, work }, target));
+    if (r.exitCode !== 0) {
+      throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}`, { path: target });
+    }
+    const after = mountStatus(ov);
+    if (after.state !== 'mounted') {
+      undo.push(target);
+      throw new StateOverlayError('internal', `mount reported success but ${target} does not show ${ov.name}'s overlay in /proc/self/mountinfo`, { path: target });
+    }
+    log.info({ event: 'mount.done', name: ov.name, target, lower, upper });
+    return true;
+  } catch (err) {
+    await undoMounts(undo);
+    if (err instanceof StateOverlayError) throw err;
+    throw ioError('cannot prepare the overlay of', layout.target, err);
+  }
+}

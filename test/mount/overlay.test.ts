@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/exec.js';
+import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
+import { mountOverlay, mountStatus } from '../../src/mount/overlay.js';
+import { unmountOverlay } from '../../src/mount/unmount.js';
+import { makeScratch, type Scratch } from './scratch.js';
+
+let s: Scratch;
+let child: ChildProcess | undefined;
+
+beforeEach(() => {
+  s = makeScratch();
+});
+afterEach(async () => {
+  if (child && child.exitCode === null) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+  }
+  child = undefined;
+  await s.cleanup();
+});
+
+describe('mountOverlay / unmountOverlay', () => {
+  it('mounts with the exact options over its own lower, through a private read-only bind', async () => {
+    const ov = s.ctx().overlay('opt');
+    expect(await mountOverlay(ov, s.log)).toBe(true);
+    const top = topMountAt(readMountinfo(), ov.layout.target)!;
+    expect(top.fstype).toBe('overlay');
+    expect(top.superOptions.get('lowerdir')).toBe(ov.layout.baseBind);
+    expect(top.superOptions.get('upperdir')).toBe(ov.layout.upper);
+    expect(top.superOptions.get('workdir')).toBe(ov.layout.work);
+    const bind = topMountAt(readMountinfo(), ov.layout.baseBind)!;
+    expect(propagation(bind)).toBe('private');
+    expect(bind.mountOptions).toContain('ro');
+    // writes go to the upper, base content shows through
+    expect(fs.readFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'utf8')).toBe('v1\n');
+    fs.writeFileSync(path.join(ov.layout.target, 'state.db'), 'x');
+    expect(fs.readFileSync(path.join(ov.layout.upper, 'state.db'), 'utf8')).toBe('x');
+    expect(fs.statSync(ov.layout.stateDir).mode & 0o777).toBe(0o700);
+    expect(s.log.events).toContainEqual(expect.objectContaining({ event: 'mount.done', name: 'opt', target: ov.layout.target }));
+  });
+
+  it('is idempotent: a second mount does nothing', async () => {
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    const before = s.mounts();
+    expect(await mountOverlay(ov, s.log)).toBe(false);
+    expect(s.mounts()).toEqual(before);
+    expect(s.log.events.at(-1)).toEqual({ event: 'mount.already', name: 'opt', target: ov.layout.target });
+  });
+
+  it('keeps the base bind showing the base, not the overlay, under shared propagation', async () => {
+    // Make the scratch tree a shared mount, as / is on a systemd host: the trap needs it.
+    await run('mount', ['--bind', s.root, s.root]);
+    await run('mount', ['--make-shared', s.root]);
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    fs.writeFileSync(path.join(ov.layout.target, 'only-in-overlay'), 'x');
+    fs.writeFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'edited\n');
+    expect(fs.existsSync(path.join(ov.layout.baseBind, 'only-in-overlay'))).toBe(false);
+    expect(fs.readFileSync(path.join(ov.layout.baseBind, 'app/bin/tool'), 'utf8')).toBe('v1\n');
+    expect(readMountinfo().filter((m) => m.mountpoint === ov.layout.baseBind).map((m) => m.fstype)).toEqual(['ext4']);
+    expect(() => fs.writeFileSync(path.join(ov.layout.baseBind, 'x'), 'x')).toThrow(/EROFS/);
+  });
+
+  it('unmounts the overlay and the bind; a second unmount does nothing', async () => {
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    expect(await unmountOverlay(ov, s.log)).toBe(true);
+    expect(s.mounts()).toEqual([]);
+    expect(mountStatus(ov).state).toBe('unmounted');
+    expect(await unmountOverlay(ov, s.log)).toBe(false);
+  });
+
+  it('names the processes holding a busy mount, and detaches it with lazy', async () => {
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    child = spawn('sleep', ['600'], { cwd: path.join(ov.layout.target, 'app'), stdio: 'ignore' });
+    await new Promise((r) => child!.once('spawn', r));
+    await expect(unmountOverlay(ov, s.log)).rejects.toMatchObject({
+      code: 'busy',
+      message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+    });
+    expect(mountStatus(ov).state).toBe('mounted');
+    expect(await unmountOverlay(ov, s.log, { lazy: true })).toBe(true);
+    expect(s.mounts()).toEqual([]);
+    expect(s.log.events.at(-1)).toEqual({ event: 'unmount.done', name: 'opt', target: ov.layout.target, lazy: true });
+  });
+
+  it('mounts a NAME whose state path holds systemd escapes (opt-my\\x2dapp)', async () => {
+    fs.mkdirSync(path.join(s.root, 'opt/my-app'));
+    const ov = s.ctx().overlay('opt-my\\x2dapp');
+    expect(await mountOverlay(ov, s.log)).toBe(true);
+    expect(mountStatus(ov).state).toBe('mounted');
+    expect(await mountOverlay(ov, s.log)).toBe(false);
+    expect(await unmountOverlay(ov, s.log)).toBe(true);
+    expect(s.mounts()).toEqual([]);
+  });
+
+  it('mounts ephemeral upper and work on a tmpfs under /run', async () => {
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nMode=ephemeral\n');
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    expect(ov.layout.upper).toBe(path.join(s.root, 'run/state-overlay/opt/upper'));
+    expect(topMountAt(readMountinfo(), ov.layout.runDir)!.fstype).toBe('tmpfs');
+    fs.writeFileSync(path.join(ov.layout.target, 'scratch'), 'x');
+    expect(fs.existsSync(path.join(ov.layout.upper, 'scratch'))).toBe(true);
+    await unmountOverlay(ov, s.log);
+    // the tmpfs stays until reboot: a stop/start keeps the ephemeral state of this boot
+    expect(s.mounts()).toEqual([ov.layout.runDir]);
+    await mountOverlay(ov, s.log);
+    expect(fs.readFileSync(path.join(ov.layout.target, 'scratch'), 'utf8')).toBe('x');
+  });
+
+  it('mounts a separate Base= on the mountpoint', async () => {
+    s.write('usr/lib/opt/app/bin/tool', 'v2 from image\n');
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nBase=/usr/lib/opt\n');
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    expect(fs.readFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'utf8')).toBe('v2 from image\n');
+    expect(fs.existsSync(path.join(ov.layout.target, 'app/etc/app.conf'))).toBe(false);
+    expect(fs.readFileSync(path.join(ov.layout.baseBind, 'app/bin/tool'), 'utf8')).toBe('v2 from image\n');
+  });
+});

@@ -1,0 +1,48 @@
+// Scratch trees for integration tests: a --root with a base under it, torn down with every mount below it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createContext, type Context } from '../../src/cli/context.js';
+import { tryRun } from '../../src/exec.js';
+import { memoryLog } from '../../src/log/logger.js';
+import { readMountinfo } from '../../src/mount/mountinfo.js';
+
+export interface Scratch {
+  readonly root: string;
+  readonly log: ReturnType<typeof memoryLog>;
+  ctx(): Context;
+  /** Writes a file under the root (parents created). */
+  write(rel: string, content: string): string;
+  /** Mountpoints under the root, in mount order. */
+  mounts(): string[];
+  cleanup(): Promise<void>;
+}
+
+export function makeScratch(files: Record<string, string> = { 'opt/app/bin/tool': 'v1\n', 'opt/app/etc/app.conf': 'a=1\n' }): Scratch {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'so-mount-')));
+  const log = memoryLog();
+  const write = (rel: string, content: string) => {
+    const p = path.join(root, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, content);
+    return p;
+  };
+  fs.mkdirSync(path.join(root, 'opt'));
+  for (const [rel, content] of Object.entries(files)) write(rel, content);
+  const mounts = () => readMountinfo().filter((m) => m.mountpoint === root || m.mountpoint.startsWith(root + '/')).map((m) => m.mountpoint);
+  return {
+    root,
+    log,
+    ctx: () => createContext({ root }, log),
+    write,
+    mounts,
+    async cleanup() {
+      for (let i = 0; i < 20; i++) {
+        const left = mounts();
+        if (left.length === 0) break;
+        await tryRun('umount', ['-l', left[left.length - 1]!]);
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
