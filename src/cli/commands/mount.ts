@@ -1,0 +1,25 @@
+// `state-overlay mount NAME`: mount the overlay as it is, without reconciling (idempotent).
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { StateOverlayError } from '../../errors.js';
+import { mountOverlay } from '../../mount/overlay.js';
+import type { CommandEnv } from '../program.js';
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('mount')
+    .description('mount the overlay (private read-only base bind, then the overlay); nothing is done if it is already mounted')
+    .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
+    .action(async (name: string) => {
+      const ctx = env.context();
+      const ov = ctx.overlay(name);
+      if (fs.existsSync(ov.layout.journal)) {
+        throw new StateOverlayError('busy', `${ov.layout.journal}: a reconcile of ${name} was interrupted; finish it with 'state-overlay run ${name}' before mounting`, {
+          path: ov.layout.journal,
+        });
+      }
+      const mounted = await mountOverlay(ov, ctx.log);
+      if (ctx.json) return ctx.out(JSON.stringify({ name, target: ov.layout.target, mounted: true, changed: mounted }));
+      ctx.out(mounted ? `mounted ${name} on ${ov.layout.target}` : `${name} is already mounted on ${ov.layout.target}`);
+    });
+}
