@@ -1,0 +1,25 @@
+// Runs one product operation, in-process, and prints {ms, maxRssKb, detail} as its last line.
+// A separate process per run so each peak RSS belongs to that operation alone.
+import { treeGeneration } from '../src/manifest/generation.js';
+
+type Op = (args: readonly string[]) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+const ops: Record<string, Op> = {
+  tree: ([base]) => ({ generation: treeGeneration(need(base, 'BASE')) }),
+};
+
+function need(v: string | undefined, what: string): string {
+  if (v === undefined || v === '') throw new Error(`missing ${what}`);
+  return v;
+}
+
+const [op, ...args] = process.argv.slice(2);
+const fn = ops[op ?? ''];
+if (!fn) {
+  process.stderr.write(`usage: child.js ${Object.keys(ops).join('|')} ARGS…\n`);
+  process.exit(2);
+}
+const t0 = performance.now();
+const detail = await fn(args);
+const ms = performance.now() - t0;
+process.stdout.write(`${JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS, detail })}\n`);

@@ -1,0 +1,49 @@
+// Timing and memory primitives: wall time of subprocesses, medians, a node child reporting its own peak RSS.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Options } from 'execa';
+
+export const median = (xs: readonly number[]): number => {
+  if (xs.length === 0) throw new Error('median of no samples');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/** Wall time in ms of one run of argv; fails with the command and its stderr when it exits non-zero. */
+export async function timed(file: string, args: readonly string[], opts: Options = {}): Promise<number> {
+  const t0 = performance.now();
+  await execa(file, args, { stdin: 'ignore', stdout: 'ignore', ...opts });
+  return performance.now() - t0;
+}
+
+/** Runs `once` n times (after `setup` each time, untimed) and returns the samples. */
+export async function repeat(n: number, once: () => Promise<number>, setup?: () => Promise<void> | void): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (setup) await setup();
+    out.push(await once());
+  }
+  return out;
+}
+
+export interface ChildResult {
+  /** Time spent in the operation itself (Node start-up and module loading excluded). */
+  readonly ms: number;
+  /** Peak resident set of the whole child process, in KiB. */
+  readonly maxRssKb: number;
+  readonly detail: Record<string, unknown>;
+}
+
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
+
+/** Runs one product operation in a fresh node process (bench/child.ts) so its peak RSS is its own. */
+export async function inChild(op: string, args: readonly string[]): Promise<ChildResult> {
+  const r = await execa(process.execPath, [CHILD, op, ...args], { stdin: 'ignore' });
+  const last = r.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as ChildResult;
+  } catch {
+    throw new Error(`bench child ${op}: no result line in its output: ${r.stdout.slice(-500)}`);
+  }
+}
