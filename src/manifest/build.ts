@@ -1,0 +1,203 @@
+// Builds the manifest of a base tree: a streamed walk, content hashed on every core, digests reused
+// from a previous manifest for inodes that did not change, written to a temp file then renamed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { StateOverlayError, ioError } from '../errors.js';
+import { displayPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
+import { comparePaths, walk } from '../tree/walk.js';
+import { digestOfSpecial } from './digest.js';
+import { HEADER_SIZE, encodeEntry, encodeHeader, decodeHeader, type ManifestRecord, type Stamp } from './format.js';
+import { HashPool, type HashResult } from './pool.js';
+import { readRecords } from './store.js';
+
+export interface BuildOptions {
+  /** A manifest of an earlier state of the same base: digests of unchanged inodes are reused. */
+  previous?: string;
+  /** Entries done so far, and the expected total when a previous manifest tells it. */
+  onProgress?: (done: number, total?: number) => void;
+  /** Hash worker threads (default: one per core). */
+  threads?: number;
+}
+
+export interface BuildResult {
+  entries: number;
+  /** Bytes of file content read and hashed. */
+  hashedBytes: number;
+  reusedDigests: number;
+  /** Size of the manifest file. */
+  bytes: number;
+}
+
+/** Entries in flight between the walk and the writer: bounds memory and open fds. */
+const WINDOW = 256;
+const WRITE_CHUNK = 1 << 20;
+
+interface Slot {
+  entry: Omit<BaseEntry, 'digest'> & { digest?: string };
+  stamp: Stamp;
+  pending?: Promise<HashResult>;
+  result?: HashResult;
+}
+
+/** A stamp is trustworthy only with an inode and a ctime: ctime moves on every change and cannot be set back. */
+function sameInode(prev: ManifestRecord | undefined, path: RelPath, type: EntryType, size: number, stamp: Stamp): prev is ManifestRecord {
+  return (
+    prev !== undefined &&
+    prev.entry.path === path &&
+    prev.entry.type === type &&
+    prev.entry.size === size &&
+    prev.stamp.ino !== 0n &&
+    prev.stamp.ctimeNs !== 0n &&
+    prev.stamp.ino === stamp.ino &&
+    prev.stamp.mtimeNs === stamp.mtimeNs &&
+    prev.stamp.ctimeNs === stamp.ctimeNs
+  );
+}
+
+function previousRecords(file: string | undefined): { next(path: RelPath): ManifestRecord | undefined; total?: number } {
+  if (file === undefined || !fs.existsSync(file)) return { next: () => undefined };
+  const head = Buffer.alloc(HEADER_SIZE);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, HEADER_SIZE, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const { count } = decodeHeader(head, file);
+  const it = readRecords(file);
+  let cur = it.next();
+  return {
+    total: count,
+    next(p) {
+      while (!cur.done && comparePaths(cur.value.entry.path, p) < 0) cur = it.next();
+      return cur.done ? undefined : cur.value;
+    },
+  };
+}
+
+export async function buildManifest(baseDir: string, outFile: string, opts: BuildOptions = {}): Promise<BuildResult> {
+  fs.mkdirSync(path.dirname(outFile), { recursive: true });
+  const tmp = `${outFile}.tmp-${process.pid}`;
+  let out: number;
+  try {
+    out = fs.openSync(tmp, 'w', 0o644);
+  } catch (err) {
+    throw ioError('create', tmp, err);
+  }
+  const pool = new HashPool(opts.threads);
+  const result: BuildResult = { entries: 0, hashedBytes: 0, reusedDigests: 0, bytes: 0 };
+  const queue: Slot[] = [];
+  let chunks: Buffer[] = [];
+  let chunked = 0;
+  let written = 0;
+  const writeOut = (b: Buffer) => {
+    for (let o = 0; o < b.length; ) o += fs.writeSync(out, b, o, b.length - o, written + o);
+    written += b.length;
+  };
+  const flushChunks = () => {
+    if (chunked === 0) return;
+    writeOut(Buffer.concat(chunks, chunked));
+    chunks = [];
+    chunked = 0;
+  };
+  const emit = (slot: Slot) => {
+    let digest = slot.entry.digest;
+    if (slot.result !== undefined) {
+      if ('error' in slot.result) {
+        const where = `${baseDir}/${displayPath(slot.entry.path)}`;
+        throw new StateOverlayError('io', `hash ${where}: ${slot.result.error}`, { path: where });
+      }
+      digest = slot.result.digest;
+      result.hashedBytes += slot.result.bytes;
+    }
+    const rec = encodeEntry({ ...slot.entry, digest: digest ?? '' }, slot.stamp);
+    chunks.push(rec);
+    chunked += rec.length;
+    if (chunked >= WRITE_CHUNK) flushChunks();
+    result.entries++;
+    if (opts.onProgress && result.entries % 1000 === 0) opts.onProgress(result.entries, prev.total);
+  };
+  const drain = async (limit: number) => {
+    while (queue.length > limit) {
+      const head = queue[0]!;
+      if (head.pending && head.result === undefined) {
+        pool.flush();
+        head.result = await head.pending;
+      }
+      emit(queue.shift()!);
+    }
+  };
+  const prev = previousRecords(opts.previous);
+  let walkError: { path: RelPath; err: Error } | undefined;
+  try {
+    writeOut(encodeHeader(0));
+    for (const w of walk(baseDir, { bigint: true, onError: (p, err) => void (walkError ??= { path: p, err }) })) {
+      const st = w.st;
+      const stamp: Stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+      const entry = { path: w.path, type: w.type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size) };
+      const slot: Slot = { entry, stamp };
+      if (w.type === 'file') {
+        const old = prev.next(w.path);
+        if (sameInode(old, w.path, w.type, entry.size, stamp)) {
+          slot.entry.digest = old.entry.digest;
+          result.reusedDigests++;
+        } else {
+          let fd: number;
+          try {
+            fd = fs.openSync(fdPath(w.dirFd, w.name), FILE_FLAGS);
+          } catch (err) {
+            throw ioError('open', `${baseDir}/${displayPath(w.path)}`, err);
+          }
+          const fst = fs.fstatSync(fd, { bigint: true });
+          if (!fst.isFile()) {
+            closeQuietly(fd);
+            throw new StateOverlayError('io', `${baseDir}/${displayPath(w.path)}: replaced while being indexed`);
+          }
+          // Record what was hashed: the opened inode's own stat.
+          slot.stamp = { ino: fst.ino, mtimeNs: fst.mtimeNs, ctimeNs: fst.ctimeNs };
+          Object.assign(slot.entry, { mode: Number(fst.mode) & 0o7777, uid: Number(fst.uid), gid: Number(fst.gid), size: Number(fst.size) });
+          slot.pending = pool.hash(fd);
+          void slot.pending.then((r) => (slot.result = r));
+        }
+      } else if (w.type === 'symlink') {
+        slot.entry.digest = digestOfSpecial('symlink', st, fs.readlinkSync(fdPath(w.dirFd, w.name), { encoding: 'buffer' }));
+      } else {
+        slot.entry.digest = digestOfSpecial(w.type, st);
+      }
+      queue.push(slot);
+      await drain(WINDOW);
+    }
+    await drain(0);
+    if (walkError) {
+      const where = `${baseDir}/${displayPath(walkError.path)}`;
+      throw new StateOverlayError('io', `index ${baseDir}: cannot read ${where}`, { path: where, cause: walkError.err });
+    }
+    flushChunks();
+    fs.writeSync(out, encodeHeader(result.entries), 0, HEADER_SIZE, 0);
+    fs.fsyncSync(out);
+    fs.closeSync(out);
+    out = -1;
+    fs.renameSync(tmp, outFile);
+    fsyncDir(path.dirname(outFile));
+    result.bytes = written;
+    opts.onProgress?.(result.entries, result.entries);
+    return result;
+  } catch (err) {
+    if (out !== -1) closeQuietly(out);
+    fs.rmSync(tmp, { force: true });
+    if (err instanceof StateOverlayError) throw err;
+    throw ioError('index', baseDir, err);
+  } finally {
+    await pool.close();
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
