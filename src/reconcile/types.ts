@@ -1,0 +1,77 @@
+// The plan model: what a reconcile will do to the upper, each step with its decision-table rule.
+import type { OverlayConfig } from '../config/schema.js';
+import type { BaseView, EntryType, RelPath, UpperEntry, UpperKind } from '../model/entry.js';
+
+/** A row of the decision table (DESIGN section 4). */
+export type Rule = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
+
+export interface Step {
+  readonly path: RelPath;
+  readonly rule: Rule;
+  readonly reason: string;
+}
+
+/** Move the upper entry at path (with its subtree) into the backup set. */
+export interface MoveToBackups extends Step {
+  readonly kind: 'move-to-backups';
+  readonly entry: { readonly kind: UpperKind; readonly type: EntryType };
+}
+/** Rename the upper entry at path to `to` in the same directory (`.rpmsave`, `.dpkg-old`). */
+export interface Rename extends Step {
+  readonly kind: 'rename';
+  readonly to: RelPath;
+}
+/** Copy the base entry at `from` into the upper at path (`.rpmnew`, `.dpkg-dist`). */
+export interface WriteSidecar extends Step {
+  readonly kind: 'write-sidecar';
+  readonly from: RelPath;
+  readonly type: 'file' | 'symlink';
+  readonly digest: string;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+/** Give an upper directory the base directory's mode and owner. */
+export interface SetAttrs extends Step {
+  readonly kind: 'set-attrs';
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+}
+/** rmdir an upper directory the plan leaves empty and identical to the base. */
+export interface RemoveEmptyDir extends Step {
+  readonly kind: 'remove-empty-dir';
+}
+/** A decision to leave the entry as it is, recorded for logs and dry runs. */
+export interface Keep extends Step {
+  readonly kind: 'keep';
+  /** The sidecar written beside the kept entry, if any. */
+  readonly sidecar?: RelPath;
+}
+
+export type Action = MoveToBackups | Rename | WriteSidecar | SetAttrs | RemoveEmptyDir | Keep;
+export type ActionKind = Action['kind'];
+
+/** Something the operator should look at; the entry is left as the accompanying action says. */
+export type Conflict = Step;
+
+export interface Plan {
+  readonly actions: readonly Action[];
+  readonly conflicts: readonly Conflict[];
+}
+
+/** The configuration a plan depends on. */
+export type PlanConfig = Pick<OverlayConfig, 'path' | 'reconcile' | 'unknownBase' | 'paths'>;
+
+export interface PlanInput {
+  /** The recorded generation's manifest; null when there is none (rule 10). */
+  readonly b0: BaseView | null;
+  /** The current base. */
+  readonly b1: BaseView;
+  /** Every upper entry (pre-order or any order); digests filled in for non-directories over B0 or B1 paths. */
+  readonly upper: readonly UpperEntry[];
+  readonly config: PlanConfig;
+}
+
+/** Actions that change the upper (everything but keep). */
+export const isChange = (a: Action): boolean => a.kind !== 'keep';
