@@ -26,7 +26,10 @@ beforeEach(async () => {
   listener = spawn('python3', ['-c', LISTENER, path.join(dir, 'notify')], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => {
     listener.stdout!.on('data', (b: Buffer) => {
-      for (const line of b.toString().split('\n').filter(Boolean)) line === 'up' ? resolve() : received.push(line);
+      for (const line of b.toString().split('\n').filter(Boolean)) {
+        if (line === 'up') resolve();
+        else received.push(line);
+      }
     });
   });
 });
