@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { displayPath, type EntryType } from '../../src/model/entry.js';
+import { components, lstatBeneath, openBeneath, readlinkBeneath } from '../../src/tree/fsat.js';
+import { comparePaths, walk } from '../../src/tree/walk.js';
+import { EVERY_BYTE, INVALID_UTF8, LONG, NEWLINE, bpath, buildHostile, rel, removeTree, scratch } from './fixtures.js';
+
+const DEPTH = 2100;
+const deepChain = (): [string, EntryType][] => {
+  const out: [string, EntryType][] = [];
+  let p = '';
+  for (let i = 0; i < DEPTH; i++) {
+    p = p === '' ? 'dd' : `${p}/dd`;
+    out.push([p, 'dir']);
+  }
+  out.push([`${p}/leaf`, 'file']);
+  return out;
+};
+
+/** The hostile tree in walk order: pre-order, names in raw byte order. */
+const EXPECTED: [string, EntryType][] = [
+  [rel(EVERY_BYTE), 'dir'],
+  [rel(EVERY_BYTE, EVERY_BYTE), 'file'],
+  [rel(INVALID_UTF8), 'file'],
+  ...deepChain(),
+  ['etc', 'symlink'],
+  ['fifo', 'fifo'],
+  ['hard1', 'file'],
+  ['hard2', 'file'],
+  [rel(LONG), 'file'],
+  ['loop1', 'symlink'],
+  ['loop2', 'symlink'],
+  ['loopdev', 'blk'],
+  [rel(NEWLINE), 'file'],
+  ['null', 'chr'],
+  ['plain', 'file'],
+  ['self', 'symlink'],
+  ['shadow', 'symlink'],
+  ['sock', 'socket'],
+  ['sub', 'dir'],
+  ['sub/x', 'file'],
+];
+
+describe('walk', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = scratch();
+    await buildHostile(dir);
+  });
+  afterAll(async () => {
+    await removeTree(dir);
+  });
+
+  it('yields every entry of a hostile tree exactly, pre-order in byte order, never following a symlink', () => {
+    const errors: string[] = [];
+    const got = [...walk(dir, { onError: (p, e) => errors.push(`${displayPath(p)}: ${e.message}`) })].map((e) => [e.path, e.type]);
+    expect(errors).toEqual([]);
+    expect(got).toEqual(EXPECTED);
+  });
+
+  it('keeps raw bytes of names and reaches past PATH_MAX', () => {
+    let content = '';
+    for (const e of walk(dir)) if (e.path.endsWith('/leaf')) content = fs.readFileSync(Buffer.from(`/proc/self/fd/${e.dirFd}/leaf`), 'utf8');
+    expect(content).toBe('bottom\n');
+    const entries = [...walk(dir)];
+    const leaf = entries.find((e) => e.path.endsWith('/leaf'))!;
+    expect(leaf.path.length).toBe(DEPTH * 3 + 4);
+    expect(leaf.path.length).toBeGreaterThan(4096);
+    const every = entries.find((e) => e.path === rel(EVERY_BYTE, EVERY_BYTE))!;
+    expect(Buffer.from(every.path, 'latin1')).toEqual(Buffer.concat([EVERY_BYTE, Buffer.from('/'), EVERY_BYTE]));
+    expect(every.name).toEqual(EVERY_BYTE);
+  });
+
+  it('reports hardlinks as two entries of one inode, with lstat data', () => {
+    const byPath = new Map([...walk(dir, { bigint: true })].map((e) => [e.path, e]));
+    expect(byPath.get('hard1')!.st.ino).toBe(byPath.get('hard2')!.st.ino);
+    expect(byPath.get('hard1')!.st.nlink).toBe(2n);
+    expect(Number(byPath.get('sub/x')!.st.mode) & 0o7777).toBe(0o4755);
+    expect(typeof byPath.get('plain')!.st.mtimeNs).toBe('bigint');
+  });
+
+  it('skips subtrees when descend() says so', () => {
+    const got = [...walk(dir, { descend: (d) => d.path !== 'dd' && d.path !== rel(EVERY_BYTE) })].map((e) => e.path);
+    expect(got).toEqual(EXPECTED.map(([p]) => p).filter((p) => !p.startsWith('dd/') && !p.startsWith(rel(EVERY_BYTE) + '/')));
+  });
+
+  it('orders paths with comparePaths exactly as it walks', () => {
+    const paths = EXPECTED.map(([p]) => p);
+    expect([...paths].sort(comparePaths)).toEqual(paths);
+    expect(comparePaths('a/b', 'a-c')).toBeLessThan(0);
+    expect(comparePaths('a', 'a/b')).toBeLessThan(0);
+    expect(comparePaths('a\xff', 'a/b')).toBeGreaterThan(0);
+  });
+
+  it('closes every directory fd, also when the consumer stops early', () => {
+    const before = fs.readdirSync('/proc/self/fd').length;
+    for (const e of walk(dir)) if (e.path.length > 300) break;
+    expect([...walk(dir)].length).toBe(EXPECTED.length);
+    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
+  });
+
+  it('fails clearly when the root itself cannot be read', () => {
+    expect(() => [...walk(`${dir}/missing`)]).toThrow(`read directory ${dir}/missing: ENOENT`);
+  });
+});
+
+describe('walk errors', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = scratch();
+    fs.mkdirSync(`${dir}/locked`, { mode: 0o700 });
+    fs.writeFileSync(`${dir}/locked/secret`, 's');
+    fs.mkdirSync(`${dir}/open`);
+    fs.writeFileSync(`${dir}/open/a`, 'a');
+    fs.writeFileSync(`${dir}/open/b`, 'b');
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reports an unreadable directory through onError and goes on', () => {
+    const errors: [string, string][] = [];
+    process.seteuid!(65534);
+    let got: string[];
+    try {
+      got = [...walk(dir, { onError: (p, e) => errors.push([p, (e as NodeJS.ErrnoException).code!]) })].map((e) => e.path);
+    } finally {
+      process.seteuid!(0);
+    }
+    expect(got).toEqual(['locked', 'open', 'open/a', 'open/b']);
+    expect(errors).toEqual([['locked', 'EACCES']]);
+  });
+
+  it('reports an entry that vanished between listing and lstat', () => {
+    const errors: [string, string][] = [];
+    const got: string[] = [];
+    for (const e of walk(dir, { onError: (p, err) => errors.push([p, (err as NodeJS.ErrnoException).code!]) })) {
+      got.push(e.path);
+      if (e.path === 'open/a') fs.rmSync(`${dir}/open/b`);
+    }
+    expect(got).toEqual(['locked', 'locked/secret', 'open', 'open/a']);
+    expect(errors).toEqual([['open/b', 'ENOENT']]);
+  });
+});
+
+describe('fd-relative access beneath a root', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = scratch();
+    await buildHostile(dir);
+  });
+  afterAll(async () => {
+    await removeTree(dir);
+  });
+
+  it.each([
+    ['plain', 'file'],
+    ['shadow', 'symlink'],
+    ['etc/shadow', undefined],
+    ['self/plain', undefined],
+    ['loop1/x', undefined],
+    ['missing', undefined],
+    ['plain/x', undefined],
+    [rel(EVERY_BYTE, EVERY_BYTE), 'file'],
+  ] as const)('lstatBeneath #%#', (p, type) => {
+    const st = lstatBeneath(dir, p);
+    expect(st === undefined ? undefined : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other').toBe(type);
+  });
+
+  it('never opens through a symlink', () => {
+    expect(() => openBeneath(dir, 'shadow', fs.constants.O_RDONLY)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(() => openBeneath(dir, 'etc/passwd', fs.constants.O_RDONLY)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+    const fd = openBeneath(dir, 'sub/x', fs.constants.O_RDONLY);
+    expect(fs.readFileSync(fd, 'utf8')).toBe('x\n');
+    fs.closeSync(fd);
+    expect(readlinkBeneath(dir, 'shadow').toString()).toBe('/etc/shadow');
+  });
+
+  it.each([['a//b'], ['../x'], ['a/./b'], ['/abs'], ['a/']])('rejects the path %j', (p) => {
+    expect(() => components(p)).toThrow(`invalid relative path ${JSON.stringify(p)}`);
+  });
+
+  it('reaches entries deeper than PATH_MAX', () => {
+    const deep = Array.from({ length: DEPTH }, () => 'dd').join('/') + '/leaf';
+    expect(lstatBeneath(dir, deep)?.size).toBe(7);
+    expect(bpath(dir, deep).length).toBeGreaterThan(4096);
+  });
+});
