@@ -156,7 +156,8 @@ export function planReconcile(input: PlanInput): Plan {
  * older .rpmnew/.rpmsave), and anything else is left alone with a conflict.
  */
 function resolveNameClashes(sink: Sink, upper: Map<RelPath, UpperEntry>, b1: BaseView): void {
-  const touched = new Set(sink.actions.filter((a) => a.kind !== 'keep').map((a) => a.path));
+  const touched = new Set(sink.actions.filter((a) => a.kind !== 'keep' && a.kind !== 'write-sidecar').map((a) => a.path));
+  const superseded = new Set<RelPath>();
   const out: Action[] = [];
   for (const a of sink.actions) {
     if (a.kind !== 'rename' && a.kind !== 'write-sidecar') {
@@ -176,11 +177,19 @@ function resolveNameClashes(sink: Sink, upper: Map<RelPath, UpperEntry>, b1: Bas
     if (old) {
       out.push({ kind: 'move-to-backups', path: target, rule: a.rule, reason: `older ${what} replaced by the new one`, entry: { kind: old.kind, type: old.type } });
       touched.add(target);
+      superseded.add(target);
     }
     out.push(a);
   }
-  // Keep records of entries now moved aside as old sidecars are superseded.
-  sink.actions.splice(0, sink.actions.length, ...out.filter((a) => a.kind !== 'keep' || !touched.has(a.path) || a.sidecar !== undefined));
+  // Keep records of entries now moved aside as old sidecars go; a kept entry whose sidecar was not written says so.
+  const written = new Set(out.filter((a) => a.kind === 'write-sidecar').map((a) => a.path));
+  const final: Action[] = [];
+  for (const a of out) {
+    if (a.kind !== 'keep') final.push(a);
+    else if (a.sidecar !== undefined && !written.has(a.sidecar)) final.push({ kind: 'keep', path: a.path, rule: a.rule, reason: a.reason });
+    else if (!superseded.has(a.path)) final.push(a);
+  }
+  sink.actions.splice(0, sink.actions.length, ...final);
 }
 
 function hasTouchedBelow(touched: Set<RelPath>, dir: RelPath): boolean {
