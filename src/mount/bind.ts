@@ -2,7 +2,7 @@
 import { StateOverlayError } from '../errors.js';
 import { run, tryRun } from '../exec.js';
 import { mountsAt, propagation, readMountinfo, topMountAt } from './mountinfo.js';
-import { ensureDir } from './preflight.js';
+import { ensureSafeDir } from '../state/state-dir.js';
 
 /** Unmounts every mount stacked at exactly this mountpoint (a stale bind from an earlier run). */
 export async function unmountAllAt(mountpoint: string, lazy = false): Promise<number> {
@@ -18,8 +18,8 @@ export async function unmountAllAt(mountpoint: string, lazy = false): Promise<nu
  * Binds base at bindPath, makes it private, then read-only. Private comes before anything is mounted
  * over the base: with shared propagation the overlay mounted on the base would show up in the bind too.
  */
-export async function bindBase(base: string, bindPath: string, trusted: string): Promise<void> {
-  ensureDir(bindPath, trusted, 0o755);
+export async function bindBase(base: string, bindPath: string, root: string, runDir: string): Promise<void> {
+  ensureSafeDir(root, bindPath, runDir);
   await unmountAllAt(bindPath);
   await run('mount', ['--bind', base, bindPath]);
   try {

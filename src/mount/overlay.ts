@@ -1,5 +1,6 @@
 // Mounts one overlay: checks first, then the private base bind, then the overlay; undoes its own mounts on failure.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Overlay } from '../cli/context.js';
 import { ioError, StateOverlayError } from '../errors.js';
 import { capStderr, run, tryRun } from '../exec.js';
@@ -7,7 +8,8 @@ import type { Log } from '../log/logger.js';
 import { bindBase } from './bind.js';
 import { readMountinfo, topMountAt, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
-import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork, ensureDir, TMPFS_MAGIC } from './preflight.js';
+import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
+import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork, TMPFS_MAGIC } from './preflight.js';
 
 export type MountStatus =
   | { readonly state: 'mounted'; readonly entry: MountEntry }
@@ -52,10 +54,40 @@ export interface MountOptions {
 /** Ephemeral mode: upper and work live on a tmpfs under /run; mounts one at the run dir unless it already is tmpfs. */
 async function ensureEphemeralTmpfs(ov: Overlay, undo: string[]): Promise<void> {
   const dir = ov.layout.runDir;
-  ensureDir(dir, ov.layout.root);
+  ensureSafeDir(ov.layout.root, dir, dir);
   if ((await fs.promises.statfs(dir)).type === TMPFS_MAGIC) return;
   await run('mount', ['-t', 'tmpfs', '-o', 'mode=0700,nosuid,nodev', `state-overlay-${ov.name}`, dir]);
   undo.push(dir);
+}
+
+/**
+ * The upper's root directory gives the merged root its mode and owner: keep them equal to the base's,
+ * or /opt would show up 0700. The upper itself must be a real directory, not a symlink.
+ */
+function ensureUpperRoot(upper: string, base: string): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(upper);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot inspect', upper, err);
+  }
+  if (st === undefined) {
+    try {
+      fs.mkdirSync(upper, { mode: 0o700 });
+    } catch (err) {
+      throw ioError('cannot create directory', upper, err);
+    }
+  } else if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw new StateOverlayError('unsafe', `${upper} is not a directory${st.isSymbolicLink() ? ' (a symlink)' : ''}: refusing to use it as the upper`, { path: upper });
+  }
+  const b = fs.statSync(base);
+  const u = fs.statSync(upper);
+  try {
+    if (u.uid !== b.uid || u.gid !== b.gid) fs.chownSync(upper, b.uid, b.gid);
+    if ((u.mode & 0o7777) !== (b.mode & 0o7777)) fs.chmodSync(upper, b.mode & 0o7777);
+  } catch (err) {
+    throw ioError(`cannot give the mode and owner of ${base} to`, upper, err);
+  }
 }
 
 async function undoMounts(undo: string[]): Promise<void> {
@@ -78,15 +110,16 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
   const undo: string[] = [];
   try {
     if (ov.config.mode === 'ephemeral') await ensureEphemeralTmpfs(ov, undo);
-    ensureDir(layout.stateDir, layout.root);
-    ensureDir(layout.upper, layout.root, 0o755);
-    ensureDir(layout.work, layout.root);
+    ensureStateDir(layout);
+    ensureSafeDir(layout.root, layout.runDir, layout.runDir);
+    ensureSafeDir(layout.root, layout.work, path.dirname(layout.work));
+    ensureUpperRoot(layout.upper, base);
     const upper = fs.realpathSync(layout.upper);
     const work = fs.realpathSync(layout.work);
     checkBaseApart(base, { stateDir: fs.realpathSync(layout.stateDir), upper, work });
     await checkUpperWork(upper, work);
     const target = fs.realpathSync(layout.target);
-    await bindBase(base, layout.baseBind, layout.root);
+    await bindBase(base, layout.baseBind, layout.root, layout.runDir);
     undo.push(layout.baseBind);
     const lower = fs.realpathSync(layout.baseBind);
     const r = await tryRun('mount', overlayMountArgs({ lower, upper, work }, target));

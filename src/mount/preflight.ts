@@ -1,6 +1,5 @@
 // Checks made before anything is mounted, so that a refusal leaves nothing behind (DESIGN section 5).
 import fs from 'node:fs';
-import path from 'node:path';
 import { ioError, StateOverlayError } from '../errors.js';
 import { tryRun } from '../exec.js';
 
@@ -82,32 +81,5 @@ export async function checkUpperWork(upper: string, work: string): Promise<void>
   const fsType = (await fs.promises.statfs(upper)).type;
   if (fsType === OVERLAYFS_MAGIC) {
     throw new StateOverlayError('unsupported', `upper ${upper} is on an overlay filesystem, which cannot hold an overlay's upper layer`, { path: upper });
-  }
-}
-
-/** Creates a directory chain below `trusted` (the --root prefix), refusing symlinks and non-directories on the way. */
-export function ensureDir(dir: string, trusted = '/', mode = 0o700): void {
-  const abs = path.resolve(dir);
-  const anchor = path.resolve(trusted);
-  if (!within(abs, anchor)) throw new StateOverlayError('internal', `${abs} is not under ${anchor}`, { path: abs });
-  let cur = anchor === '/' ? '' : anchor;
-  for (const part of path.relative(anchor, abs).split('/').filter(Boolean)) {
-    cur += '/' + part;
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.lstatSync(cur);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot inspect', cur, err);
-    }
-    if (st === undefined) {
-      try {
-        fs.mkdirSync(cur, { mode });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('cannot create directory', cur, err);
-      }
-      continue;
-    }
-    if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${cur} is a symlink: refusing to follow it on the way to ${dir}`, { path: cur });
-    if (!st.isDirectory()) throw new StateOverlayError('unsafe', `${cur} is not a directory (on the way to ${dir})`, { path: cur });
   }
 }

@@ -107,10 +107,16 @@ const cases: Case[] = [
     message: (r) => `${r}/opt already has an overlay that is not opt's (upperdir=${r}/ovl/u, source test-ovl): unmount it first`,
   },
   {
+    what: 'an upper that is a symlink',
+    setup: (s) => (fs.mkdirSync(path.join(s.root, STATE), { recursive: true, mode: 0o700 }), fs.symlinkSync('/', path.join(s.root, STATE, 'upper')), {}),
+    code: 'unsafe',
+    message: (r) => `${r}/${STATE}/upper is not a directory (a symlink): refusing to use it as the upper`,
+  },
+  {
     what: 'a symlink in the state path',
     setup: (s) => (fs.mkdirSync(path.join(s.root, 'var/lib/elsewhere'), { recursive: true }), fs.symlinkSync('elsewhere', path.join(s.root, 'var/lib/state-overlay')), {}),
     code: 'unsafe',
-    message: (r) => `${r}/var/lib/state-overlay is a symlink: refusing to follow it on the way to ${r}/${STATE}`,
+    message: (r) => `${r}/var/lib/state-overlay is a symlink: refusing to keep overlay state through it`,
   },
 ];
 
@@ -127,6 +133,7 @@ describe('mountOverlay refuses, leaving nothing mounted', () => {
     // An upper on a read-only mount passes every check but the kernel's: the bind is made, then undone.
     const state = path.join(s.root, STATE);
     for (const d of ['upper', 'work']) fs.mkdirSync(path.join(state, d), { recursive: true, mode: 0o700 });
+    fs.chmodSync(path.join(state, 'upper'), fs.statSync(path.join(s.root, 'opt')).mode & 0o7777);
     await run('mount', ['--bind', state, state]);
     await run('mount', ['-o', 'remount,bind,ro', state]);
     const before = s.mounts();

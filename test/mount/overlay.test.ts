@@ -25,6 +25,7 @@ afterEach(async () => {
 
 describe('mountOverlay / unmountOverlay', () => {
   it('mounts with the exact options over its own lower, through a private read-only bind', async () => {
+    fs.chmodSync(path.join(s.root, 'opt'), 0o751);
     const ov = s.ctx().overlay('opt');
     expect(await mountOverlay(ov, s.log)).toBe(true);
     const top = topMountAt(readMountinfo(), ov.layout.target)!;
@@ -40,6 +41,8 @@ describe('mountOverlay / unmountOverlay', () => {
     fs.writeFileSync(path.join(ov.layout.target, 'state.db'), 'x');
     expect(fs.readFileSync(path.join(ov.layout.upper, 'state.db'), 'utf8')).toBe('x');
     expect(fs.statSync(ov.layout.stateDir).mode & 0o777).toBe(0o700);
+    // the merged root keeps the base root's mode and owner, not the state dir's 0700
+    expect(fs.statSync(ov.layout.target).mode & 0o7777).toBe(0o751);
     expect(s.log.events).toContainEqual(expect.objectContaining({ event: 'mount.done', name: 'opt', target: ov.layout.target }));
   });
 
