@@ -34,7 +34,7 @@ export function up(path: string, spec: string, a: Attrs = {}): UpperEntry {
 
 export const view = (...entries: BaseEntry[]): BaseView => viewOf(entries);
 
-export function config(over: Partial<PlanConfig> & { paths?: Partial<PlanConfig['paths']> } = {}): PlanConfig {
+export function config(over: Partial<Omit<PlanConfig, 'paths'>> & { paths?: Partial<PlanConfig['paths']> } = {}): PlanConfig {
   const d = defaultConfig('opt', '/opt');
   return { path: '/opt', reconcile: over.reconcile ?? d.reconcile, unknownBase: over.unknownBase ?? d.unknownBase, paths: { ...d.paths, ...over.paths } };
 }

@@ -14,7 +14,7 @@ function expected(e: Expect, v: Variant): string[] {
   const [style, policy] = v.split('-') as ['rpm' | 'dpkg', 'noreplace' | 'replace'];
   return e[v] ?? e[style] ?? e[policy] ?? e.config ?? e.any!;
 }
-function variantConfig(v: Variant, over: Partial<PlanConfig> = {}): PlanConfig {
+function variantConfig(v: Variant, over: Partial<Omit<PlanConfig, 'paths'>> = {}): PlanConfig {
   if (v === 'default') return config(over);
   const [style, policy] = v.split('-') as ['rpm' | 'dpkg', 'noreplace' | 'replace'];
   return config({ ...over, paths: { config: ['/opt/**'], configPolicy: policy, suffixStyle: style } });
