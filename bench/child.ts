@@ -1,11 +1,13 @@
 // Runs one product operation, in-process, and prints {ms, maxRssKb, detail} as its last line.
 // A separate process per run so each peak RSS belongs to that operation alone.
+import { buildManifest } from '../src/manifest/build.js';
 import { treeGeneration } from '../src/manifest/generation.js';
 
 type Op = (args: readonly string[]) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 const ops: Record<string, Op> = {
   tree: ([base]) => ({ generation: treeGeneration(need(base, 'BASE')) }),
+  index: async ([base, out, previous]) => ({ ...(await buildManifest(need(base, 'BASE'), need(out, 'OUT'), previous ? { previous } : {})) }),
 };
 
 function need(v: string | undefined, what: string): string {

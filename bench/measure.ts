@@ -27,6 +27,28 @@ export async function repeat(n: number, once: () => Promise<number>, setup?: () 
   return out;
 }
 
+/**
+ * n samples of the product and of its floor, taken in turn (floor, product, floor, …) after one
+ * untimed warm-up of each: load from other processes then weighs on both alike.
+ */
+export async function paired(
+  n: number,
+  product: () => Promise<number>,
+  floor: () => Promise<number>,
+  setup?: () => Promise<void> | void,
+): Promise<{ value: number[]; floor: number[] }> {
+  await floor();
+  if (setup) await setup();
+  await product();
+  const out = { value: [] as number[], floor: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    out.floor.push(await floor());
+    if (setup) await setup();
+    out.value.push(await product());
+  }
+  return out;
+}
+
 export interface ChildResult {
   /** Time spent in the operation itself (Node start-up and module loading excluded). */
   readonly ms: number;

@@ -18,13 +18,15 @@ export function machine(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${gib} GiB RAM, Linux ${os.release()}, Node ${process.version}`;
 }
 
+/** Table cells: a | inside a cell would end it. */
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
 const num = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 export function renderTable(figs: readonly Figure[]): string {
   const rows = figs.map((f) => {
     const ok = passed(f);
     const verdict = ok === null ? '' : ok ? 'yes' : '**no**';
-    return `| ${f.label} | ${num(f.value)} ${f.unit} | ${f.floorLabel} | ${num(f.floor)} ${f.unit} | ${f.ratio.toFixed(2)}× | ${f.target === null ? '—' : `≤ ${f.target}×`} | ${verdict} |`;
+    return `| ${cell(f.label)} | ${num(f.value)} ${f.unit} | ${cell(f.floorLabel)} | ${num(f.floor)} ${f.unit} | ${f.ratio.toFixed(2)}× | ${f.target === null ? '—' : `≤ ${f.target}×`} | ${verdict} |`;
   });
   return [
     '| figure | median | floor | floor median | ratio | target | met |',

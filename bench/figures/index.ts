@@ -1,5 +1,7 @@
 // Every figure, in the order the table shows them; each entry names the figures it produces.
 import type { BenchContext, Figure } from '../figure.js';
+import { hashingFigures } from './hashing.js';
+import { memoryFigure } from './memory.js';
 import { treeFigure } from './tree.js';
 
 export interface FigureRunner {
@@ -8,5 +10,7 @@ export interface FigureRunner {
 }
 
 export const figures: readonly FigureRunner[] = [
+  { names: ['index', 'reindex'], run: hashingFigures },
   { names: ['tree-walk'], run: async (ctx) => [await treeFigure(ctx)] },
+  { names: ['memory'], run: async (ctx) => [await memoryFigure(ctx)] },
 ];

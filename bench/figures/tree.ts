@@ -2,20 +2,18 @@
 import type { BenchContext, Figure } from '../figure.js';
 import { figure } from '../figure.js';
 import { findStat } from '../floors.js';
-import { inChild, repeat } from '../measure.js';
+import { inChild, paired } from '../measure.js';
 
 export async function treeFigure(ctx: BenchContext): Promise<Figure> {
   const base = ctx.base.dir;
   ctx.progress('tree walk');
-  await findStat(base); // warm the dentry and inode caches
-  const floor = await repeat(ctx.reps, () => findStat(base));
-  const value = await repeat(ctx.reps, async () => (await inChild('tree', [base])).ms);
+  const samples = await paired(ctx.reps, async () => (await inChild('tree', [base])).ms, () => findStat(base));
   return figure({
     name: 'tree-walk',
     label: '`tree` generation walk',
     floorLabel: "find BASE -printf '%s %m %U\\n'",
     unit: 'ms',
     target: 2,
-    samples: { value, floor },
+    samples,
   });
 }

@@ -1,0 +1,76 @@
+// Full index (every file hashed) against openssl on both cores, and a re-index after 1% of the
+// files changed against that full index (digests of unchanged inodes are reused).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { PlanEntry } from '../base-plan.js';
+import { writeContent } from '../content.js';
+import type { BenchContext, Figure } from '../figure.js';
+import { figure } from '../figure.js';
+import { opensslAll } from '../floors.js';
+import { inChild, median, paired } from '../measure.js';
+import { createRng } from '../rng.js';
+import { at } from '../write-base.js';
+
+type PlanFile = PlanEntry & { kind: 'file' };
+
+/** Rewrites 1% of the files (chosen by seed) with other content of the same size. */
+function change(dir: string, files: readonly PlanFile[], seed: number): PlanFile[] {
+  const rng = createRng(seed);
+  const chosen = new Set<PlanFile>();
+  while (chosen.size < Math.max(1, Math.round(files.length / 100))) chosen.add(rng.pick(files));
+  for (const f of chosen) writeContent(at(dir, f.path), f.path, f.size, 100 + seed, f.mode);
+  return [...chosen];
+}
+
+/** Puts changed files back to the generated content, so the cached base stays what its key says. */
+function restore(dir: string, files: Iterable<PlanFile>): void {
+  for (const f of files) writeContent(at(dir, f.path), f.path, f.size, 0, f.mode);
+}
+
+export async function hashingFigures(ctx: BenchContext): Promise<Figure[]> {
+  const base = ctx.base.dir;
+  const out = path.join(ctx.work, 'scratch', 'index');
+  fs.rmSync(out, { recursive: true, force: true });
+  fs.mkdirSync(out, { recursive: true });
+  ctx.progress('full index');
+  const full = path.join(out, 'full.manifest');
+  const samples = await paired(ctx.reps, async () => (await inChild('index', [base, full])).ms, () => opensslAll(base));
+  const index = figure({
+    name: 'index',
+    label: 'full index',
+    floorLabel: 'find | xargs -P 2 openssl dgst -sha256',
+    unit: 'ms',
+    target: 1.3,
+    samples,
+  });
+
+  ctx.progress('re-index after a 1% change');
+  const files = ctx.base.plan.entries.filter((e): e is PlanFile => e.kind === 'file');
+  const touched = new Set<PlanFile>();
+  const again: number[] = [];
+  let previous = full;
+  let reused = 0;
+  try {
+    for (let i = 0; i < ctx.reps; i++) {
+      for (const f of change(base, files, i + 1)) touched.add(f);
+      const next = path.join(out, `re-${i}.manifest`);
+      const r = await inChild('index', [base, next, previous]);
+      again.push(r.ms);
+      reused = Number(r.detail.reusedDigests);
+      previous = next;
+    }
+  } finally {
+    restore(base, touched);
+  }
+  const reindex = figure({
+    name: 'reindex',
+    label: 're-index after 1% change',
+    floorLabel: 'full index (above)',
+    unit: 'ms',
+    target: 0.05,
+    samples: { value: again, floor: [median(samples.value)] },
+    note: `${reused} digests reused of ${files.length} files`,
+  });
+  fs.rmSync(out, { recursive: true, force: true });
+  return [index, reindex];
+}
