@@ -1,0 +1,117 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildManifest } from '../../src/manifest/build.js';
+import { hashPaths } from '../../src/manifest/hash.js';
+import { readManifest } from '../../src/manifest/store.js';
+import { walk } from '../../src/tree/walk.js';
+import { EVERY_BYTE, buildHostile, rel, removeTree, scratch } from '../tree/fixtures.js';
+
+const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+describe('buildManifest on a hostile base', () => {
+  let dir: string;
+  let base: string;
+  beforeAll(async () => {
+    dir = scratch();
+    base = path.join(dir, 'base');
+    fs.mkdirSync(base);
+    await buildHostile(base);
+  });
+  afterAll(async () => {
+    await removeTree(dir);
+  });
+
+  it('records every entry in walk order with the digests hashPaths computes', async () => {
+    const out = path.join(dir, 'm/hostile.manifest');
+    const r = await buildManifest(base, out);
+    const entries = [...readManifest(out)];
+    const paths = [...walk(base)].map((e) => e.path);
+    expect(entries.map((e) => e.path)).toEqual(paths);
+    expect(r).toMatchObject({ entries: paths.length, reusedDigests: 0, bytes: fs.statSync(out).size });
+    const live = hashPaths(base, paths);
+    expect(entries).toEqual(paths.map((p) => live.get(p)));
+    const by = new Map(entries.map((e) => [e.path, e]));
+    expect(by.get('plain')).toEqual({ path: 'plain', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 14, digest: sha('plain content\n') });
+    expect(by.get('shadow')!.digest).toBe(sha('/etc/shadow'));
+    expect(by.get('null')!.digest).toBe(sha('1:3'));
+    expect(by.get('loopdev')!.digest).toBe(sha('7:200'));
+    expect(by.get('fifo')!.digest).toBe('');
+    expect(by.get('sock')!.type).toBe('socket');
+    expect(by.get('sub/x')!.mode).toBe(0o4755);
+    expect(by.get('sub')!.mode).toBe(0o750);
+    expect(by.get(rel(EVERY_BYTE, EVERY_BYTE))!.digest).toBe(sha('every byte\n'));
+    const files = entries.filter((e) => e.type === 'file');
+    expect(r.hashedBytes).toBe(files.reduce((n, e) => n + e.size, 0));
+    expect(fs.readdirSync(path.join(dir, 'm'))).toEqual(['hostile.manifest']);
+  });
+
+  it('omits absent paths and paths under symlinks from hashPaths', () => {
+    expect([...hashPaths(base, ['missing', 'etc/shadow', 'self/plain', 'plain']).keys()]).toEqual(['plain']);
+  });
+
+  it('fails naming the base and leaves no temp file when the base is missing', async () => {
+    const out = path.join(dir, 'm2/x.manifest');
+    await expect(buildManifest(path.join(dir, 'nope'), out)).rejects.toThrow(`read directory ${dir}/nope: ENOENT`);
+    expect(fs.readdirSync(path.join(dir, 'm2'))).toEqual([]);
+  });
+});
+
+describe('re-indexing reuses digests of unchanged inodes', () => {
+  let dir: string;
+  let base: string;
+  const FILES = 400;
+  const SIZE = 8192;
+  beforeAll(() => {
+    dir = scratch();
+    base = path.join(dir, 'base');
+    for (let d = 0; d < 20; d++) fs.mkdirSync(path.join(base, `d${d}`), { recursive: true });
+    for (let i = 0; i < FILES; i++) fs.writeFileSync(path.join(base, `d${i % 20}`, `f${i}`), Buffer.alloc(SIZE, i % 251));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('hashes only the changed 1% of the bytes, and the result equals a full index', async () => {
+    const m0 = path.join(dir, 'm0');
+    const full0 = await buildManifest(base, m0);
+    expect(full0.hashedBytes).toBe(FILES * SIZE);
+    // change 1%: 4 files, same size, content rewritten
+    for (const i of [3, 77, 150, 399]) fs.writeFileSync(path.join(base, `d${i % 20}`, `f${i}`), Buffer.alloc(SIZE, 0xee));
+    const m1 = path.join(dir, 'm1');
+    const re = await buildManifest(base, m1, { previous: m0 });
+    expect(re).toMatchObject({ hashedBytes: 4 * SIZE, reusedDigests: FILES - 4 });
+    const m2 = path.join(dir, 'm2');
+    await buildManifest(base, m2);
+    expect([...readManifest(m1)]).toEqual([...readManifest(m2)]);
+  });
+
+  it('rehashes a file whose mtime was set back after an edit (ctime moved)', async () => {
+    const m0 = path.join(dir, 'n0');
+    await buildManifest(base, m0);
+    const f = path.join(base, 'd5', 'f5');
+    const st = fs.statSync(f);
+    fs.writeFileSync(f, Buffer.alloc(SIZE, 0x42));
+    fs.utimesSync(f, st.atime, st.mtime);
+    const m1 = path.join(dir, 'n1');
+    const re = await buildManifest(base, m1, { previous: m0 });
+    expect(re).toMatchObject({ hashedBytes: SIZE, reusedDigests: FILES - 1 });
+    expect([...readManifest(m1)].find((e) => e.path === 'd5/f5')!.digest).toBe(crypto.createHash('sha256').update(Buffer.alloc(SIZE, 0x42)).digest('hex'));
+  });
+
+  it('reuses nothing from the manifest of another tree', async () => {
+    const copy = path.join(dir, 'copy');
+    fs.cpSync(base, copy, { recursive: true, preserveTimestamps: true });
+    const m0 = path.join(dir, 'c0');
+    await buildManifest(base, m0);
+    const re = await buildManifest(copy, path.join(dir, 'c1'), { previous: m0 });
+    expect(re).toMatchObject({ hashedBytes: FILES * SIZE, reusedDigests: 0 });
+  });
+
+  it('reports progress with the previous entry count as total', async () => {
+    const m0 = path.join(dir, 'p0');
+    await buildManifest(base, m0);
+    const calls: [number, number | undefined][] = [];
+    await buildManifest(base, path.join(dir, 'p1'), { previous: m0, onProgress: (d, t) => calls.push([d, t]) });
+    expect(calls.at(-1)).toEqual([FILES + 20, FILES + 20]);
+  });
+});

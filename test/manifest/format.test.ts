@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BaseEntry } from '../../src/model/entry.js';
+import { encodeEntry, encodeHeader, parseManifest, parseRecords } from '../../src/manifest/format.js';
+import { manifestDigest, manifestPath, manifestView, readManifest, readRecords } from '../../src/manifest/store.js';
+import { layoutFor } from '../../src/paths/layout.js';
+import { EVERY_BYTE, INVALID_UTF8, NEWLINE, rel, scratch } from '../tree/fixtures.js';
+
+const D = 'ab'.repeat(32);
+const ENTRIES: BaseEntry[] = [
+  { path: rel(EVERY_BYTE), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 4096, digest: '' },
+  { path: rel(EVERY_BYTE, EVERY_BYTE), type: 'file', mode: 0o4755, uid: 4294967294, gid: 7, size: 2 ** 40, digest: D },
+  { path: rel(INVALID_UTF8), type: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 11, digest: D },
+  { path: rel(NEWLINE), type: 'chr', mode: 0o600, uid: 0, gid: 0, size: 0, digest: D },
+  { path: 'b', type: 'blk', mode: 0o660, uid: 0, gid: 6, size: 0, digest: D },
+  { path: 'f', type: 'fifo', mode: 0o644, uid: 1, gid: 1, size: 0, digest: '' },
+  { path: 's', type: 'socket', mode: 0o755, uid: 1, gid: 1, size: 0, digest: '' },
+];
+const bytesOf = (entries: BaseEntry[]) => Buffer.concat([encodeHeader(entries.length), ...entries.map((e) => encodeEntry(e))]);
+
+describe('manifest format', () => {
+  it('round-trips every type, any byte in a name, large sizes and ids', () => {
+    expect(parseManifest(bytesOf(ENTRIES))).toEqual(ENTRIES);
+  });
+
+  it('keeps the inode stamp', () => {
+    const stamp = { ino: 2n ** 63n + 5n, mtimeNs: -1_000_000_001n, ctimeNs: 1_700_000_000_123_456_789n };
+    const [r] = parseRecords(Buffer.concat([encodeHeader(1), encodeEntry(ENTRIES[0]!, stamp)]));
+    expect(r!.stamp).toEqual(stamp);
+  });
+
+  const good = bytesOf(ENTRIES.slice(0, 2));
+  const rec0 = encodeEntry(ENTRIES[0]!);
+  const patch = (at: number, byte: number) => {
+    const b = Buffer.from(good);
+    b[at] = byte;
+    return b;
+  };
+  it.each([
+    ['empty file', Buffer.alloc(0), 'm: not a state-overlay manifest'],
+    ['wrong magic', Buffer.from('SOVX\x01\0\0\0\0\0\0\0\0\0\0\0', 'latin1'), 'm: not a state-overlay manifest'],
+    ['future version', patch(4, 2), 'm: manifest version 2, expected 1'],
+    ['truncated record', good.subarray(0, good.length - 3), `m: truncated record at byte ${16 + rec0.length}`],
+    ['unknown type', patch(20, 9), 'm: record at byte 16: unknown type 9'],
+    ['bad length', patch(19, 0xff), `m: record at byte 16: length ${0xff000000 + rec0.length - 4} out of range`],
+    ['wrong count', Buffer.concat([encodeHeader(3), good.subarray(16)]), 'm: header counts 3 entries, found 2'],
+    ['path with ..', bytesOf([{ ...ENTRIES[5]!, path: 'a/../b' }]), 'm: record at byte 16: invalid path "a/../b"'],
+  ])('rejects %s', (_n, bytes, message) => {
+    expect(() => parseManifest(bytes, 'm')).toThrow(message);
+  });
+});
+
+describe('manifest store', () => {
+  let dir: string;
+  let file: string;
+  const many: BaseEntry[] = Array.from({ length: 30000 }, (_, i) => ({
+    path: `d${Math.floor(i / 100)}/${'n'.repeat(i % 200)}${i}`,
+    type: 'file' as const,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: i,
+    digest: D,
+  }));
+  beforeAll(() => {
+    dir = scratch();
+    file = path.join(dir, 'big.manifest');
+    fs.writeFileSync(file, bytesOf(many));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('streams a manifest larger than its read buffer, records spanning chunk ends', () => {
+    expect(fs.statSync(file).size).toBeGreaterThan(3 << 20);
+    expect([...readManifest(file)]).toEqual(many);
+  });
+
+  it('reports a truncated file with its name', () => {
+    const cut = path.join(dir, 'cut.manifest');
+    fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, (2 << 20) + 7));
+    expect(() => [...readRecords(cut)]).toThrow(new RegExp(`^${cut}: truncated record at byte \\d+$`));
+    expect(() => [...readRecords(path.join(dir, 'none'))]).toThrow(`open manifest ${dir}/none: ENOENT`);
+  });
+
+  it('loads only the selected entries into a view', () => {
+    const view = manifestView(file, (p) => p.startsWith('d7/'));
+    expect(view.get(many[700]!.path)).toEqual(many[700]);
+    expect(view.get(many[800]!.path)).toBeUndefined();
+    expect([...view.under('d7')].length).toBe(100);
+    expect([...view.under('d')].length).toBe(0);
+  });
+
+  it('digests the file bytes', () => {
+    fs.writeFileSync(path.join(dir, 'small'), 'abc');
+    expect(manifestDigest(path.join(dir, 'small'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it.each([
+    ['tree:' + 'a'.repeat(64), `tree:${'a'.repeat(64)}.manifest`],
+    ['command:v1.2/../x y', 'command:v1%2E2%2F%2E%2E%2Fx%20y.manifest'],
+    ['ostree:é', 'ostree:%C3%A9.manifest'],
+    ['command:' + 'z'.repeat(300), 'sha256:a9a5fbe93eb1a84e8aaaec8e6a4ab3ba4e5bd1a6b2e76b7f6e0c0fa2a0a1dc3b.manifest'],
+  ])('names the manifest of %j safely', (gen, name) => {
+    const layout = layoutFor('/r', 'opt', '/opt');
+    const p = manifestPath(layout, gen);
+    expect(path.dirname(p)).toBe('/r/var/lib/state-overlay/opt/manifests');
+    if (name.startsWith('sha256:')) expect(path.basename(p)).toMatch(/^sha256:[0-9a-f]{64}\.manifest$/);
+    else expect(path.basename(p)).toBe(name);
+  });
+});
