@@ -30,6 +30,8 @@ export interface BenchContext {
   readonly small: Generated<BasePlan>;
   readonly uppers: readonly Generated<UpperPlan>[];
   readonly progress: (msg: string) => void;
+  /** The current base's manifest (B1), built by the product once per run. */
+  readonly manifest: () => Promise<string>;
 }
 
 export function figure(f: Omit<Figure, 'value' | 'floor' | 'ratio'>): Figure {

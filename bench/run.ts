@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { BenchContext, Figure } from './figure.js';
 import { generateBase, generateUpper } from './generate.js';
+import { inChild } from './measure.js';
 import { unmountUnder } from './mounts.js';
 import { machine, renderTable, writeJson } from './report.js';
 import { figures } from './figures/index.js';
@@ -54,7 +55,16 @@ for (const entries of [1000, 10_000, 100_000].map((n) => n / scale)) {
   if (u.fresh) progress(`upper of ${entries} entries written in ${(u.ms / 1000).toFixed(1)} s`);
   uppers.push(u);
 }
-const ctx: BenchContext = { work, reps, base, small, uppers, progress };
+let current: Promise<string> | undefined;
+const manifest = (): Promise<string> =>
+  (current ??= (async () => {
+    const file = path.join(work, 'scratch', 'current.manifest');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    progress('indexing the base for the shipped manifest');
+    await inChild('index', [base.dir, file]);
+    return file;
+  })());
+const ctx: BenchContext = { work, reps, base, small, uppers, progress, manifest };
 
 const chosen = opts.only?.split(',') ?? null;
 const results: Figure[] = [];
@@ -71,6 +81,7 @@ try {
   }
 } finally {
   await unmountUnder(work);
+  fs.rmSync(path.join(work, 'scratch'), { recursive: true, force: true });
 }
 
 const info = {

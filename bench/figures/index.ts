@@ -2,6 +2,8 @@
 import type { BenchContext, Figure } from '../figure.js';
 import { hashingFigures } from './hashing.js';
 import { memoryFigure } from './memory.js';
+import { reconcileFigures } from './reconcile.js';
+import { runFigure } from './run.js';
 import { treeFigure } from './tree.js';
 
 export interface FigureRunner {
@@ -10,7 +12,9 @@ export interface FigureRunner {
 }
 
 export const figures: readonly FigureRunner[] = [
+  { names: ['run'], run: async (ctx) => [await runFigure(ctx, await ctx.manifest())] },
   { names: ['index', 'reindex'], run: hashingFigures },
   { names: ['tree-walk'], run: async (ctx) => [await treeFigure(ctx)] },
+  { names: ['reconcile'], run: async (ctx) => reconcileFigures(ctx, await ctx.manifest()) },
   { names: ['memory'], run: async (ctx) => [await memoryFigure(ctx)] },
 ];

@@ -1,0 +1,53 @@
+// Drives the product through its command line on a --root scratch tree (the base's cache dir, NAME opt).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { unmountUnder } from './mounts.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The repository, from the compiled file at bench/.work/build/bench/. */
+export const REPO = path.resolve(here, '../../../..');
+const BIN = path.join(REPO, 'bin', 'state-overlay.js');
+
+export interface Scratch {
+  readonly root: string;
+  readonly name: 'opt';
+  readonly base: string;
+  readonly stateDir: string;
+  readonly upper: string;
+  readonly work: string;
+  readonly shipped: string;
+}
+
+export function scratchOf(baseDir: string): Scratch {
+  const root = path.dirname(baseDir);
+  const stateDir = path.join(root, 'var/lib/state-overlay/opt');
+  return {
+    root,
+    name: 'opt',
+    base: baseDir,
+    stateDir,
+    upper: path.join(stateDir, 'upper'),
+    work: path.join(stateDir, 'work'),
+    shipped: path.join(root, 'usr/lib/state-overlay/opt.manifest'),
+  };
+}
+
+/** Wall time in ms of `state-overlay --root ROOT ARGS…`; fails with its stderr. */
+export async function cli(s: Scratch, args: readonly string[]): Promise<number> {
+  const t0 = performance.now();
+  await execa(process.execPath, [BIN, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
+  return performance.now() - t0;
+}
+
+/** Unmounts everything under the root and removes every state the product keeps there. */
+export async function resetState(s: Scratch): Promise<void> {
+  await unmountUnder(s.root);
+  for (const d of ['var', 'run', 'etc', 'usr']) fs.rmSync(path.join(s.root, d), { recursive: true, force: true });
+}
+
+export function ship(s: Scratch, manifest: string): void {
+  fs.mkdirSync(path.dirname(s.shipped), { recursive: true });
+  fs.copyFileSync(manifest, s.shipped);
+}
