@@ -46,3 +46,10 @@ export function makeScratch(files: Record<string, string> = { 'opt/app/bin/tool'
     },
   };
 }
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+
+/** Runs the built CLI (`node bin/state-overlay.js --root ROOT ...`); dist/ is built by test/global-setup.ts. */
+export async function cli(root: string, args: readonly string[], env: Record<string, string | undefined> = {}) {
+  return tryRun(process.execPath, [path.join(REPO, 'bin/state-overlay.js'), '--root', root, ...args], { env });
+}

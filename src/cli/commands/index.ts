@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CommandEnv } from '../program.js';
 import * as config from './config.js';
 import * as mount from './mount.js';
+import * as status from './status.js';
 import * as unmount from './unmount.js';
 
-export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount];
+export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status];

@@ -1,0 +1,24 @@
+// `state-overlay status [NAME] [--json]`: the versioned Status model, as JSON or the human view.
+import type { Command } from 'commander';
+import { readMountinfo } from '../../mount/mountinfo.js';
+import { collectStatus } from '../../status/collect.js';
+import { knownOverlays } from '../../status/list.js';
+import { STATUS_API_VERSION, type Status } from '../../status/model.js';
+import { renderStatus } from '../../status/render.js';
+import type { CommandEnv } from '../program.js';
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('status')
+    .description('mounted?, generations, upper entries by kind, upper size, last reconcile, backups and pending work')
+    .argument('[NAME]', 'one overlay (default: every overlay with a state dir or a configuration file)')
+    .action(async (name: string | undefined) => {
+      const ctx = env.context();
+      const names = name === undefined ? knownOverlays(ctx.root) : [name];
+      const mounts = readMountinfo();
+      const overlays = [];
+      for (const n of names) overlays.push(await collectStatus(ctx.overlay(n), mounts));
+      const status: Status = { apiVersion: STATUS_API_VERSION, overlays };
+      ctx.out(ctx.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+    });
+}

@@ -1,0 +1,17 @@
+// Builds dist/ once before the suites that spawn the CLI (`node bin/state-overlay.js`) run.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export default function setup(): void {
+  const repo = path.resolve(import.meta.dirname, '..');
+  try {
+    execFileSync(process.execPath, [path.join(repo, 'node_modules/typescript/bin/tsc'), '-p', path.join(repo, 'tsconfig.build.json')], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    // tsc emits JavaScript even with type errors; typecheck reports those. Only a missing build is fatal.
+    if (!fs.existsSync(path.join(repo, 'dist/main.js'))) throw err;
+  }
+}
