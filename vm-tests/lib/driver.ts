@@ -1,0 +1,118 @@
+// Host side of the suite: runs a scenario's phases, one boot each, on its own copies of the root and
+// /var disks; passes each phase in on the io disk and reads the guest's results back from it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../../src/exec.js';
+import { ARTIFACTS, CACHE, VM_TESTS } from './cache.js';
+import { baseDisk } from './bases.js';
+import { readIoDisk, writeIoDisk } from './disk.js';
+import type { GuestImage } from './image.js';
+import { boot, pickAccel, type Accel } from './qemu.js';
+import type { Phase, Scenario } from './scenario.js';
+
+export const DEFAULT_PHASE_TIMEOUT_MS = Number(process.env.VM_BOOT_TIMEOUT_MS ?? 300_000);
+
+export interface PhaseReport {
+  readonly phase: string;
+  readonly outcome: string;
+  readonly ms: number;
+}
+
+const APPEND = [
+  'root=LABEL=so-root', 'rw', 'console=ttyS0', 'panic=-1', 'loglevel=4',
+  // boot straight to the agent: no getty on the console, no waiting for a network
+  'systemd.mask=serial-getty@ttyS0.service', 'systemd.show_status=1',
+].join(' ');
+
+async function sparseCopy(from: string, to: string): Promise<void> {
+  await run('cp', ['--sparse=always', '--reflink=auto', from, to]);
+}
+
+function keepArtifacts(scenario: string, index: number, files: string[]): string {
+  const dir = path.join(ARTIFACTS, scenario, `phase-${index + 1}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of files) if (fs.existsSync(f)) fs.cpSync(f, path.join(dir, path.basename(f)), { recursive: true });
+  return dir;
+}
+
+function tail(file: string, lines: number): string {
+  if (!fs.existsSync(file)) return '';
+  return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+}
+
+export class ScenarioRun {
+  private readonly work: string;
+  private accel: Accel | undefined;
+
+  constructor(private readonly image: GuestImage, private readonly scenario: Scenario) {
+    this.work = path.join(CACHE, 'run', scenario.name);
+  }
+
+  async prepare(): Promise<void> {
+    fs.rmSync(this.work, { recursive: true, force: true });
+    fs.mkdirSync(this.work, { recursive: true });
+    await sparseCopy(this.image.root, path.join(this.work, 'root.img'));
+    await sparseCopy(this.image.var, path.join(this.work, 'var.img'));
+    this.accel = await pickAccel(this.image.kernel, this.image.initrd, path.join(this.work, 'accel-probe.log'));
+  }
+
+  /** Boots phase `index`; throws with the phase's output and an artifact path when it fails. */
+  async phase(index: number): Promise<PhaseReport> {
+    const phase = this.scenario.phases[index];
+    if (phase === undefined || this.accel === undefined) throw new Error(`${this.scenario.name}: no phase ${index + 1}, or not prepared`);
+    const spec = this.scenario.bases[phase.base];
+    if (spec === undefined) throw new Error(`${this.scenario.name} phase ${index + 1}: unknown base ${phase.base}`);
+    const base = await baseDisk(spec);
+    const input = path.join(this.work, 'input');
+    const results = path.join(this.work, `results-${index + 1}`);
+    const io = path.join(this.work, 'io.img');
+    const consoleLog = path.join(this.work, `console-${index + 1}.log`);
+    fs.rmSync(input, { recursive: true, force: true });
+    fs.rmSync(results, { recursive: true, force: true });
+    fs.mkdirSync(input);
+    fs.writeFileSync(path.join(input, 'phase-name'), `${this.scenario.name} ${index + 1}: ${phase.name}\n`);
+    fs.copyFileSync(path.join(VM_TESTS, 'guest', 'lib.sh'), path.join(input, 'lib.sh'));
+    fs.writeFileSync(path.join(input, 'phase.sh'), phaseScript(phase));
+    await writeIoDisk(input, io);
+
+    const r = await boot({
+      kernel: this.image.kernel,
+      initrd: this.image.initrd,
+      append: APPEND,
+      drives: [
+        { file: path.join(this.work, 'root.img'), serial: 'soroot' },
+        { file: path.join(this.work, 'var.img'), serial: 'sovar' },
+        { file: base, serial: 'sobase', readonly: true },
+        { file: io, serial: 'vmio' },
+      ],
+      console: consoleLog,
+      timeoutMs: phase.timeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS,
+      accel: this.accel,
+      ...(phase.cutOn === undefined ? {} : { cutOn: phase.cutOn }),
+    });
+    const label = `${this.scenario.name} phase ${index + 1} (${phase.name}, ${this.accel})`;
+    const failed = (why: string, detail: string): never => {
+      const kept = keepArtifacts(this.scenario.name, index, [consoleLog, results]);
+      throw new Error(`${label}: ${why}\n${detail}\nconsole and results kept in ${kept}`);
+    };
+    if (phase.cutOn !== undefined) {
+      if (r.outcome !== 'cut') failed(`expected a power cut at ${JSON.stringify(phase.cutOn)}, got ${r.outcome}`, tail(consoleLog, 60));
+      return { phase: phase.name, outcome: 'power cut', ms: r.ms };
+    }
+    if (r.outcome === 'timeout') failed(`no poweroff within ${phase.timeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS} ms`, tail(consoleLog, 60));
+    if (!(await readIoDisk(io, results))) failed(`the guest wrote no results (QEMU exit ${r.exitCode})`, tail(consoleLog, 60));
+    const status = fs.readFileSync(path.join(results, 'status'), 'utf8').trim();
+    if (status !== '0') failed(`phase script exit status ${status}`, tail(path.join(results, 'output.log'), 80));
+    return { phase: phase.name, outcome: 'passed', ms: r.ms };
+  }
+
+  /** Removes the scenario's disks (kept on failure for a look at them). */
+  cleanup(): void {
+    fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+function phaseScript(phase: Phase): string {
+  return `# generated: ${phase.name}\nsource ./lib.sh\n${phase.script ?? 'finish'}\n`;
+}

@@ -1,0 +1,70 @@
+// Files the image adds to the Debian tree: mounts, the base disk, journald settings, the agent.
+import fs from 'node:fs';
+import path from 'node:path';
+import { VM_TESTS } from './cache.js';
+
+export const LABEL = { root: 'so-root', var: 'so-var', base: 'so-base' } as const;
+
+/**
+ * The base of /opt is its own disk, mounted read-only at /usr/lib/opt (state-overlay's `Base=`):
+ * booting another base disk is the OS update. /var is its own disk as on image-based hosts, so the
+ * unit's ordering after /var is real. `x-systemd.before` orders the base mount before the overlay.
+ */
+export const BASE_PATH = '/usr/lib/opt';
+
+export const FSTAB = `# VM suite guest
+LABEL=${LABEL.root} / ext4 rw,errors=remount-ro 0 1
+LABEL=${LABEL.var} /var ext4 rw 0 2
+LABEL=${LABEL.base} ${BASE_PATH} ext4 ro,nofail,x-systemd.before=state-overlay@opt.service 0 0
+`;
+
+/** Journal on the persistent /var disk; warnings and worse also on the serial console. */
+export const JOURNALD = `[Journal]
+Storage=persistent
+ForwardToConsole=yes
+TTYPath=/dev/ttyS0
+MaxLevelConsole=warning
+`;
+
+/** Content the image ships in /usr/local, the base of the `usr-local` overlay (Base= unset). */
+export const USR_LOCAL_BASE: Readonly<Record<string, string>> = {
+  'usr/local/bin/site-tool': '#!/bin/sh\necho site-tool v1\n',
+  'usr/local/etc/site.conf': 'site=1\n',
+  'usr/local/share/site/readme.txt': 'shipped in the image\n',
+};
+
+export interface GuestFile {
+  readonly path: string;
+  readonly data: string | Buffer;
+  readonly mode: number;
+}
+
+export function guestFiles(): GuestFile[] {
+  const read = (f: string) => fs.readFileSync(path.join(VM_TESTS, 'guest', f));
+  return [
+    { path: 'etc/fstab', data: FSTAB, mode: 0o644 },
+    { path: 'etc/hostname', data: 'so-guest\n', mode: 0o644 },
+    { path: 'etc/systemd/journald.conf.d/vm-tests.conf', data: JOURNALD, mode: 0o644 },
+    { path: 'usr/lib/vm-agent/agent.sh', data: read('agent.sh'), mode: 0o755 },
+    { path: 'usr/lib/systemd/system/vm-agent.service', data: read('vm-agent.service'), mode: 0o644 },
+    ...Object.entries(USR_LOCAL_BASE).map(([p, data]) => ({ path: p, data, mode: p.includes('/bin/') ? 0o755 : 0o644 })),
+  ];
+}
+
+export function writeGuestFiles(root: string): void {
+  for (const f of guestFiles()) {
+    const file = path.join(root, f.path);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, f.data, { mode: f.mode });
+    fs.chmodSync(file, f.mode);
+  }
+  fs.mkdirSync(path.join(root, BASE_PATH), { recursive: true });
+  // what `systemctl enable vm-agent.service` would do, without running systemctl on the host
+  const wants = path.join(root, 'etc/systemd/system/multi-user.target.wants');
+  fs.mkdirSync(wants, { recursive: true });
+  fs.symlinkSync('/usr/lib/systemd/system/vm-agent.service', path.join(wants, 'vm-agent.service'));
+}
+
+export function guestFilesKey(): Array<string | Buffer> {
+  return guestFiles().flatMap((f) => [f.path, String(f.mode), f.data]);
+}

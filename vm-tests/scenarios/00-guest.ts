@@ -1,0 +1,27 @@
+// The guest itself: systemd as PID 1, /var and the base on their own disks, the project installed
+// by its install step (bundle, addon, launcher, unit, man page) and runnable with no node_modules.
+import type { Scenario } from '../lib/scenario.js';
+import { v1 } from './bases.js';
+
+export default {
+  name: 'guest',
+  bases: { v1 },
+  phases: [
+    {
+      name: 'installed the way an image build installs it',
+      base: 'v1',
+      script: `
+expect 'PID 1 is systemd' "$(cat /proc/1/comm)" systemd
+expect "/var is its own ext4 disk" "$(findmnt -n -o FSTYPE --mountpoint /var) $(blkid -s LABEL -o value "$(findmnt -n -o SOURCE --mountpoint /var)")" "ext4 so-var"
+check 'the base disk is mounted read-only at /usr/lib/opt' findmnt -n -O ro --mountpoint /usr/lib/opt
+expect 'the base disk holds v1' "$(content /usr/lib/opt/app/VERSION)" 1
+check 'state-overlay --help runs from the bundle' bash -c 'state-overlay --help | grep -q "^Usage: state-overlay"'
+check 'no node_modules in the image' bash -c '! find / -xdev -name node_modules -print -quit | grep -q .'
+check 'the fs-xattr addon sits beside the bundle' test -f /usr/lib/state-overlay/xattr.node
+check 'the template unit is installed' systemctl cat state-overlay@opt.service
+check 'the man page is installed' test -s /usr/share/man/man8/state-overlay.8
+finish
+`,
+    },
+  ],
+} satisfies Scenario;
