@@ -15,6 +15,10 @@ export type LogEvent =
   | { event: 'mount.done'; name: string; target: string; lower: string; upper: string }
   | { event: 'mount.already'; name: string; target: string }
   | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
+  | { event: 'migrate.ostree'; name: string; from: string; to: string }
+  | { event: 'run.ready'; name: string; generation: string; reconciled: boolean; mounted: boolean }
+  | { event: 'run.manifest'; name: string; generation: string; file: string; entries: number; ms: number }
+  | { event: 'watch.reload'; name: string; from: string | null; to: string }
   | { event: 'generation'; name: string; recorded: string | null; current: string }
   | { event: 'watch.change'; name: string; path: string }
   | { event: 'watch.deferred'; name: string; reason: string }
