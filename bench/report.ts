@@ -10,7 +10,11 @@ export interface RunInfo {
   readonly baseBytes: number;
   readonly reps: number;
   readonly totalSeconds: number;
+  /** 1-minute load average at the start and at the end: other work on the machine skews the figures. */
+  readonly load: readonly [number, number];
 }
+
+export const loadNow = (): number => Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
 
 export function machine(): string {
   const cpus = os.cpus();

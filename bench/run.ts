@@ -9,7 +9,7 @@ import type { BenchContext, Figure } from './figure.js';
 import { generateBase, generateUpper } from './generate.js';
 import { inChild } from './measure.js';
 import { unmountUnder } from './mounts.js';
-import { machine, renderTable, writeJson } from './report.js';
+import { loadNow, machine, renderTable, writeJson } from './report.js';
 import { figures } from './figures/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,6 +40,7 @@ if (process.getuid?.() !== 0) throw new Error('bench: must run as root (it mount
 const scale = opts.quick ? 10 : 1;
 const work = path.resolve(opts.work);
 const t0 = performance.now();
+const loadAtStart = loadNow();
 const progress = (msg: string): void => void process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 
 fs.mkdirSync(work, { recursive: true });
@@ -91,11 +92,12 @@ const info = {
   baseBytes: base.plan.bytes,
   reps,
   totalSeconds: Math.round((performance.now() - t0) / 1000),
+  load: [loadAtStart, loadNow()] as const,
 };
 process.stdout.write(`\n${renderTable(results)}\n\n`);
 process.stdout.write(
   `Base: ${info.baseEntries} entries, ${(info.baseBytes / 1e9).toFixed(2)} GB; uppers of ${uppers.map((u) => u.plan.entries.length).join(', ')} entries; ` +
-    `medians of ${reps} runs, warm page cache; ${info.totalSeconds} s in all.\nMachine: ${info.machine}\n`,
+    `medians of ${reps} runs, warm page cache; ${info.totalSeconds} s in all; load average ${info.load[0]} at start, ${info.load[1]} at end.\nMachine: ${info.machine}\n`,
 );
 if (opts.json) writeJson(opts.json, results, info);
 for (const f of failures) process.stderr.write(`bench: ${f}\n`);

@@ -115,7 +115,7 @@ describe('report', () => {
   });
 
   it('writes {"figures": {NAME: {ratio, target, …}}}', () => {
-    const info = { machine: 'm', quick: true, baseEntries: 20000, baseBytes: 1, reps: 3, totalSeconds: 9 };
+    const info = { machine: 'm', quick: true, baseEntries: 20000, baseBytes: 1, reps: 3, totalSeconds: 9, load: [0.5, 1] as const };
     const file = path.join(tmp, 'out.json');
     writeJson(file, [f], info);
     const back = JSON.parse(fs.readFileSync(file, 'utf8'));
