@@ -28,15 +28,39 @@ opaque() { [[ $(getfattr --only-values -n trusted.overlay.opaque "$1" 2>/dev/nul
 # in_backups OVERLAY RELPATH [CONTENT]: some backup set of OVERLAY holds RELPATH (with CONTENT)
 in_backups() {
   local f
-  for f in /var/lib/state-overlay/"$1"/backups/*/"$2"; do
+  for f in /var/lib/state-overlay/"$1"/backups/*/upper/"$2"; do
     [[ -e $f || -L $f ]] || continue
     if [[ $# -lt 3 ]] || [[ $(content "$f") == "$3" ]]; then return 0; fi
   done
   return 1
 }
 
+# backup_rules OVERLAY RELPATH: the rule numbers the backup indexes give for RELPATH (one per set)
+backup_rules() {
+  node -e '
+    const fs = require("fs"), dir = `/var/lib/state-overlay/${process.argv[1]}/backups`;
+    const want = Buffer.from(process.argv[2]).toString("latin1");
+    for (const set of fs.existsSync(dir) ? fs.readdirSync(dir).sort() : []) {
+      const idx = JSON.parse(fs.readFileSync(`${dir}/${set}/index.json`, "utf8"));
+      for (const e of idx.entries) if (e.path === want) console.log(e.rule);
+    }' "$1" "$2"
+}
+
+# journal_events UNIT EVENT: this boot's log records of UNIT with that event name, one JSON per line
+journal_events() { journalctl -b -u "$1" -o cat --no-pager | grep -F "\"event\":\"$2\"" || true; }
+
 # unit_active_enter UNIT: monotonic µs at which UNIT last became active (0: never)
 active_enter() { systemctl show -P ActiveEnterTimestampMonotonic "$1"; }
+
+# wait_manifest NAME: until the manifest of the current base is recorded (built after the mount)
+wait_manifest() {
+  local i
+  for i in $(seq 600); do
+    [[ $(state-overlay status "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).overlays[0].generation.manifest !== null))') == true ]] && { ok "$1: manifest recorded"; return 0; }
+    sleep 0.5
+  done
+  fail "$1: no manifest recorded after 300 s"
+}
 
 # persisted checks across boots live on the /var disk
 mkdir -p /var/lib/vm-test

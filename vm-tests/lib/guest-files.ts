@@ -39,9 +39,21 @@ export interface GuestFile {
   readonly mode: number;
 }
 
+/**
+ * `VM_BREAK=reconcile` builds a deliberately broken image: a vendor drop-in turns reconciling off
+ * for /opt, so the suite can show that it fails when the product does not do its job.
+ */
+export function breakage(): GuestFile[] {
+  const mode = process.env.VM_BREAK;
+  if (mode === undefined || mode === '') return [];
+  if (mode !== 'reconcile') throw new Error(`VM_BREAK=${mode}: expected reconcile`);
+  return [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data: '[Overlay]\nReconcile=none\n', mode: 0o644 }];
+}
+
 export function guestFiles(): GuestFile[] {
   const read = (f: string) => fs.readFileSync(path.join(VM_TESTS, 'guest', f));
   return [
+    ...breakage(),
     { path: 'etc/fstab', data: FSTAB, mode: 0o644 },
     { path: 'etc/hostname', data: 'so-guest\n', mode: 0o644 },
     { path: 'etc/systemd/journald.conf.d/vm-tests.conf', data: JOURNALD, mode: 0o644 },

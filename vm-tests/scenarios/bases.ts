@@ -25,6 +25,7 @@ export const v1: BaseSpec = {
     'app/cache/x.txt': 'cache v1\n', // changed under an opaque dir: the opaque dir goes (rule 7)
     'app/link': { symlink: 'bin/tool' }, // changed target: the host's symlink goes (rule 3)
     'app/turned/f.txt': 'dir in v1\n', // a file in v2: host content under it goes to backups (rule 9)
+    'app/keep/pinned.txt': 'pinned v1\n', // Keep= class: the host's copy is never touched
   },
 };
 
@@ -41,6 +42,7 @@ export const v2: BaseSpec = {
     'app/link': { symlink: 'bin/tool2' },
     'app/turned': 'a file in v2\n',
     'app/newpath': 'shipped by v2\n', // was host state: base wins, the host's copy to backups (rule 6)
+    'app/keep/pinned.txt': 'pinned v2\n',
   },
 };
 

@@ -1,0 +1,52 @@
+// `systemctl reload` after a live base change: the unit re-checks the base and, the mount not being
+// busy, unmounts, reconciles and mounts again; a busy mount is left alone.
+import type { Scenario } from '../lib/scenario.js';
+import { v1 } from './bases.js';
+
+export default {
+  name: 'reload',
+  bases: { v1 },
+  phases: [
+    {
+      name: 'live base change, then systemctl reload',
+      base: 'v1',
+      script: `
+mkdir -p /var/lib/vm-test/appbase/etc /srv/app /etc/state-overlay
+echo 'a v1' > /var/lib/vm-test/appbase/a.txt
+echo 'b v1' > /var/lib/vm-test/appbase/b.txt
+echo 'conf v1' > /var/lib/vm-test/appbase/etc/app.conf
+cat > /etc/state-overlay/srv-app.conf <<'CONF'
+[Overlay]
+Base=/var/lib/vm-test/appbase
+CONF
+check 'systemctl enable --now state-overlay@srv-app' systemctl enable --now state-overlay@srv-app.service
+check '/srv/app is an overlay' is_mounted_overlay /srv/app
+echo 'my a' > /srv/app/a.txt
+echo 'my b' > /srv/app/b.txt
+echo 'state' > /srv/app/state.txt
+# the base changes while mounted (a live update of the image)
+echo 'a v2, longer' > /var/lib/vm-test/appbase/a.txt
+echo 'new in v2' > /var/lib/vm-test/appbase/new.txt
+sync
+# busy: a process works inside the mount, so the reload must not pull it away
+(cd /srv/app && exec sleep 60) &
+busy=$!
+sleep 1
+systemctl reload state-overlay@srv-app.service; echo "reload while busy: exit $?"
+check 'the mount stayed' is_mounted_overlay /srv/app
+expect 'edits untouched while busy' "$(content /srv/app/a.txt)" 'my a'
+kill $busy; wait $busy 2>/dev/null
+check 'systemctl reload' systemctl reload state-overlay@srv-app.service
+check 'still active' systemctl is-active --quiet state-overlay@srv-app.service
+check 'mounted again' is_mounted_overlay /srv/app
+expect 'changed file: edit dropped, new base shows' "$(content /srv/app/a.txt)" 'a v2, longer'
+check 'the edit is in backups' in_backups srv-app a.txt 'my a'
+expect 'unchanged file: edit kept' "$(content /srv/app/b.txt)" 'my b'
+expect 'state kept' "$(content /srv/app/state.txt)" state
+expect 'the new base file shows' "$(content /srv/app/new.txt)" 'new in v2'
+check 'a second reload with no change does nothing' systemctl reload state-overlay@srv-app.service
+expect 'one reconcile in all' "$(journal_events state-overlay@srv-app.service reconcile.done | wc -l)" 1
+finish`,
+    },
+  ],
+} satisfies Scenario;
