@@ -3,13 +3,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, type BaseEntry, type RelPath } from '../model/entry.js';
-import { FILE_FLAGS, atParent, closeQuietly, entryType, fdPath, isAbsent, openBeneath } from '../tree/fsat.js';
+import { displayPath, joinRel, type BaseEntry, type RelPath } from '../model/entry.js';
+import { FILE_FLAGS, O_PATH, atParent, closeQuietly, entryType, fdPath, isAbsent, openBeneath } from '../tree/fsat.js';
+import { walk } from '../tree/walk.js';
 import { digestOfSpecial, hashFd } from './digest.js';
 
 const BUF = Buffer.alloc(1 << 20);
 
-/** Hashes an open regular file; st is its fstat. */
 function digestOpenFile(fd: number): [string, number] {
   return hashFd(fd, BUF, fs, crypto);
 }
@@ -66,4 +66,28 @@ export function hashPaths(rootDir: string, paths: Iterable<RelPath>): Map<RelPat
     if (e !== undefined) out.set(p, e);
   }
   return out;
+}
+
+/** Every entry strictly below rootDir/dir, stat and digest, paths relative to rootDir; none when dir is not a directory. */
+export function subtreeEntries(rootDir: string, dir: RelPath): BaseEntry[] {
+  let fd: number;
+  try {
+    fd = openBeneath(rootDir, dir, O_PATH | fs.constants.O_DIRECTORY);
+  } catch (err) {
+    if (isAbsent(err)) return [];
+    throw ioError('open', `${rootDir}/${displayPath(dir)}`, err);
+  }
+  try {
+    const sub = `/proc/self/fd/${fd}`;
+    const out: BaseEntry[] = [];
+    const onError = (p: RelPath, err: Error) => {
+      throw ioError('read', `${rootDir}/${displayPath(joinRel(dir, p))}`, err);
+    };
+    for (const e of walk(sub, { onError })) {
+      out.push({ path: joinRel(dir, e.path), type: e.type, mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, size: e.st.size, digest: digestEntry(sub, e.path, e.st) });
+    }
+    return out;
+  } finally {
+    closeQuietly(fd);
+  }
 }

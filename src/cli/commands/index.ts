@@ -2,8 +2,10 @@
 import type { Command } from 'commander';
 import type { CommandEnv } from '../program.js';
 import * as config from './config.js';
+import * as diff from './diff.js';
+import * as indexCmd from './index-cmd.js';
 import * as mount from './mount.js';
 import * as status from './status.js';
 import * as unmount from './unmount.js';
 
-export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status];
+export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status, indexCmd, diff];
