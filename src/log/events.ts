@@ -9,6 +9,11 @@ export type LogEvent =
   | { event: 'reconcile.conflict'; path: string; rule: number; reason: string }
   | { event: 'reconcile.done'; name: string; actions: number; dropped: number; kept: number; ms: number }
   | { event: 'reconcile.resume'; name: string; journal: string; done: number; total: number }
+  | { event: 'reconcile.rename'; path: string; rule: number; reason: string; to: string }
+  | { event: 'reconcile.attrs'; path: string; rule: number; reason: string; mode: string; uid: number; gid: number }
+  | { event: 'reconcile.rmdir'; path: string; rule: number; reason: string }
+  | { event: 'reconcile.current'; name: string; generation: string }
+  | { event: 'vacuum.done'; name: string; dropped: number; set: string | null }
   | { event: 'index.start'; root: string }
   | { event: 'index.done'; entries: number; hashedBytes: number; reusedDigests: number; ms: number }
   | { event: 'index.unreadable'; path: string; error: string }

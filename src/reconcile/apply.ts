@@ -1,0 +1,248 @@
+// The filesystem side of each plan action, idempotent and symlink-proof: every entry is reached through
+// directory fds opened without following symlinks (/proc/self/fd/N/NAME), and each step is fsynced.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { StateOverlayError, ioError } from '../errors.js';
+import { run } from '../exec.js';
+import { digestEntry } from '../manifest/hash.js';
+import { displayPath, fromBytes, parentOf, type RelPath } from '../model/entry.js';
+import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, components, fdPath, isAbsent, openBeneath, readlinkBeneath } from '../tree/fsat.js';
+import { walk } from '../tree/walk.js';
+import { overlayXattrsAt } from '../tree/xattr.js';
+import type { SetAttrs, WriteSidecar } from './types.js';
+
+const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
+
+function lastName(rel: RelPath): Buffer {
+  const parts = components(rel);
+  return parts[parts.length - 1]!;
+}
+
+/** Opens root/rel as a directory (no symlink followed); undefined when it does not exist. */
+function openDirIfAny(root: string, rel: RelPath): number | undefined {
+  try {
+    return openBeneath(root, rel, DIR_FLAGS);
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw ioError('open directory', show(root, rel), err);
+  }
+}
+
+function lstatAt(dirFd: number, name: Buffer): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(fdPath(dirFd, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** mkdir -p of rel below root (mode 0700), never through a symlink; returns an fd on it. */
+function ensureDirBeneath(root: string, rel: RelPath): number {
+  let fd = fs.openSync(root, DIR_FLAGS);
+  try {
+    for (const part of components(rel)) {
+      try {
+        fs.mkdirSync(fdPath(fd, part), { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const next = fs.openSync(fdPath(fd, part), DIR_FLAGS);
+      fs.closeSync(fd);
+      fd = next;
+    }
+    return fd;
+  } catch (err) {
+    closeQuietly(fd);
+    throw ioError('create directory', show(root, rel), err);
+  }
+}
+
+/** Type, mode, owner, content and overlay xattrs of an entry and everything below it, for verifying a copy. */
+function fingerprint(dirFd: number, name: Buffer): string[] {
+  const line = (label: string, root: string, rel: RelPath, s: fs.Stats, dfd: number, n: Buffer) => {
+    const x = s.isDirectory() || s.isFile() ? JSON.stringify(overlayXattrsAt(dfd, n)) : '';
+    return `${label}\0${s.mode}\0${s.uid}\0${s.gid}\0${s.size}\0${digestEntry(root, rel, s)}\0${x}`;
+  };
+  const st = fs.lstatSync(fdPath(dirFd, name));
+  const out = [line('', `/proc/self/fd/${dirFd}`, fromBytes(name), st, dirFd, name)];
+  if (!st.isDirectory()) return out;
+  const fd = fs.openSync(fdPath(dirFd, name), DIR_FLAGS);
+  try {
+    const root = `/proc/self/fd/${fd}`;
+    for (const e of walk(root)) out.push(line(e.path, root, e.path, e.st, e.dirFd, e.name));
+  } finally {
+    closeQuietly(fd);
+  }
+  return out;
+}
+
+/** Cross-filesystem move: copy to a temp name (`cp -a`, symlinks by hand), verify, rename into place, remove the source. */
+async function copyAcross(sfd: number, name: Buffer, dfd: number, shown: string): Promise<void> {
+  // An ASCII temp name: it goes on cp's command line.
+  const tmp = Buffer.from('.state-overlay-copy');
+  fs.rmSync(fdPath(dfd, tmp), { recursive: true, force: true });
+  const st = fs.lstatSync(fdPath(sfd, name));
+  if (st.isSymbolicLink()) {
+    fs.symlinkSync(fs.readlinkSync(fdPath(sfd, name), { encoding: 'buffer' }), fdPath(dfd, tmp));
+    fs.lchownSync(fdPath(dfd, tmp), st.uid, st.gid);
+  } else {
+    // cp runs in a child: it reaches the entry through an O_PATH handle in /proc/PID/fd (names stay bytes here).
+    const src = fs.openSync(fdPath(sfd, name), O_PATH | fs.constants.O_NOFOLLOW);
+    try {
+      await run('cp', ['-a', '-H', '--no-target-directory', '--', `/proc/${process.pid}/fd/${src}`, `/proc/${process.pid}/fd/${dfd}/${tmp.toString('latin1')}`]);
+    } finally {
+      closeQuietly(src);
+    }
+  }
+  if (fingerprint(sfd, name).join('\n') !== fingerprint(dfd, tmp).join('\n')) {
+    fs.rmSync(fdPath(dfd, tmp), { recursive: true, force: true });
+    throw new StateOverlayError('io', `copy of ${shown} into backups on another filesystem does not match the original: left in place`);
+  }
+  fs.renameSync(fdPath(dfd, tmp), fdPath(dfd, name));
+  fs.fsyncSync(dfd);
+  fs.rmSync(fdPath(sfd, name), { recursive: true });
+}
+
+/** Moves upper/rel (with its subtree) to tree/rel. Done already (only the backup exists) is success. */
+export async function moveToBackups(upper: string, tree: string, rel: RelPath): Promise<void> {
+  const name = lastName(rel);
+  const sfd = openDirIfAny(upper, parentOf(rel));
+  const dfd = ensureDirBeneath(tree, parentOf(rel));
+  try {
+    const s = sfd === undefined ? undefined : lstatAt(sfd, name);
+    const d = lstatAt(dfd, name);
+    if (s === undefined || sfd === undefined) {
+      if (d) return;
+      throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and not in ${show(tree, rel)} either`, { path: show(upper, rel) });
+    }
+    if (d) {
+      // An interrupted cross-filesystem move: the backup is renamed into place only once verified.
+      fs.rmSync(fdPath(sfd, name), { recursive: true });
+    } else {
+      try {
+        fs.renameSync(fdPath(sfd, name), fdPath(dfd, name));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        await copyAcross(sfd, name, dfd, show(upper, rel));
+      }
+    }
+    fs.fsyncSync(dfd);
+    fs.fsyncSync(sfd);
+  } catch (err) {
+    if (err instanceof StateOverlayError) throw err;
+    throw ioError('move to backups', show(upper, rel), err);
+  } finally {
+    if (sfd !== undefined) closeQuietly(sfd);
+    closeQuietly(dfd);
+  }
+}
+
+/** Renames upper/rel to upper/to in the same directory; never replaces an existing entry. */
+export function renameWithin(upper: string, rel: RelPath, to: RelPath): void {
+  const fd = openDirIfAny(upper, parentOf(rel));
+  if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(rel))} is gone`, { path: show(upper, rel) });
+  try {
+    const [name, toName] = [lastName(rel), lastName(to)];
+    const s = lstatAt(fd, name);
+    const d = lstatAt(fd, toName);
+    if (!s) {
+      if (d) return;
+      throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and ${show(upper, to)} does not exist`, { path: show(upper, rel) });
+    }
+    if (d) throw new StateOverlayError('io', `cannot move ${show(upper, rel)} aside: ${show(upper, to)} exists`, { path: show(upper, to) });
+    fs.renameSync(fdPath(fd, name), fdPath(fd, toName));
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if (err instanceof StateOverlayError) throw err;
+    throw ioError('rename', show(upper, rel), err);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void {
+  const src = openBeneath(base, a.from, FILE_FLAGS);
+  let out: number | undefined;
+  try {
+    if (!fs.fstatSync(src).isFile()) throw new StateOverlayError('io', `${show(base, a.from)} is no longer a regular file`);
+    out = fs.openSync(outPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const h = crypto.createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) {
+      h.update(buf.subarray(0, n));
+      fs.writeSync(out, buf, 0, n);
+    }
+    if (h.digest('hex') !== a.digest) throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
+    fs.fchownSync(out, a.uid, a.gid);
+    fs.fchmodSync(out, a.mode);
+    fs.fsyncSync(out);
+  } finally {
+    if (out !== undefined) closeQuietly(out);
+    closeQuietly(src);
+  }
+}
+
+/** Writes the base entry a.from as upper/a.path (via a temp name, verified against the planned digest). */
+export function writeSidecar(base: string, upper: string, a: WriteSidecar): void {
+  const fd = openDirIfAny(upper, parentOf(a.path));
+  if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
+  const name = lastName(a.path);
+  const tmp = fdPath(fd, Buffer.concat([Buffer.from('.'), name, Buffer.from('.state-overlay-tmp')]));
+  try {
+    const existing = lstatAt(fd, name);
+    if (existing) {
+      if (digestEntry(upper, a.path, existing) === a.digest) return;
+      throw new StateOverlayError('io', `${show(upper, a.path)} exists with other content: sidecar not written`, { path: show(upper, a.path) });
+    }
+    fs.rmSync(tmp, { force: true });
+    if (a.type === 'file') copyFileVerified(base, a, tmp);
+    else {
+      const target = readlinkBeneath(base, a.from);
+      if (crypto.createHash('sha256').update(target).digest('hex') !== a.digest) {
+        throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
+      }
+      fs.symlinkSync(target, tmp);
+      fs.lchownSync(tmp, a.uid, a.gid);
+    }
+    fs.renameSync(tmp, fdPath(fd, name));
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    if (err instanceof StateOverlayError) throw err;
+    throw ioError('write sidecar', show(upper, a.path), err);
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+/** Gives upper/a.path (a directory) the base directory's mode and owner. */
+export function setAttrs(upper: string, a: SetAttrs): void {
+  let fd: number | undefined;
+  try {
+    fd = openBeneath(upper, a.path, DIR_FLAGS);
+    fs.fchownSync(fd, a.uid, a.gid);
+    fs.fchmodSync(fd, a.mode);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    throw ioError('set mode and owner of', show(upper, a.path), err);
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
+/** rmdir upper/rel; gone already is success, not empty is an error. */
+export function removeEmptyDir(upper: string, rel: RelPath): void {
+  const fd = openDirIfAny(upper, parentOf(rel));
+  if (fd === undefined) return;
+  try {
+    fs.rmdirSync(fdPath(fd, lastName(rel)));
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw ioError('remove directory', show(upper, rel), err);
+  } finally {
+    closeQuietly(fd);
+  }
+}

@@ -1,0 +1,83 @@
+// Runs a journaled plan: each action applied idempotently, its index recorded durably, from where the
+// last run stopped. STATE_OVERLAY_FAULT_AFTER=k (test only) stops the run right after action k is applied
+// and before it is recorded, as a power cut there would.
+import { StateOverlayError } from '../errors.js';
+import type { LogEvent } from '../log/events.js';
+import type { Log } from '../log/logger.js';
+import { displayPath } from '../model/entry.js';
+import type { Layout } from '../paths/layout.js';
+import { setTree } from '../backups/sets.js';
+import { moveToBackups, removeEmptyDir, renameWithin, setAttrs, writeSidecar } from './apply.js';
+import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
+import type { Action } from './types.js';
+
+export const FAULT_ENV = 'STATE_OVERLAY_FAULT_AFTER';
+
+/** The test-only fault point from the environment (a positive integer), or undefined. */
+export function faultFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env[FAULT_ENV];
+  if (v === undefined || v === '') return undefined;
+  if (!/^[1-9]\d*$/.test(v)) throw new StateOverlayError('usage', `${FAULT_ENV}=${v}: expected a positive integer (test only)`);
+  return Number(v);
+}
+
+export interface ExecuteTarget {
+  readonly layout: Layout;
+  /** The base as readable now (the source of sidecars). */
+  readonly base: string;
+}
+
+export interface ExecuteOptions {
+  readonly faultAfter?: number | undefined;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+async function apply(t: ExecuteTarget, set: string, a: Action): Promise<void> {
+  const upper = t.layout.upper;
+  switch (a.kind) {
+    case 'move-to-backups': return moveToBackups(upper, setTree(t.layout, set), a.path);
+    case 'rename': return renameWithin(upper, a.path, a.to);
+    case 'write-sidecar': return writeSidecar(t.base, upper, a);
+    case 'set-attrs': return setAttrs(upper, a);
+    case 'remove-empty-dir': return removeEmptyDir(upper, a.path);
+    case 'keep': return;
+  }
+}
+
+function eventOf(a: Action, backup: string): LogEvent {
+  const path = displayPath(a.path);
+  const base = { path, rule: a.rule, reason: a.reason };
+  switch (a.kind) {
+    case 'move-to-backups': return { event: 'reconcile.drop', ...base, backup };
+    case 'rename': return { event: 'reconcile.rename', ...base, to: displayPath(a.to) };
+    case 'write-sidecar': return { event: 'reconcile.sidecar', path: displayPath(a.from), rule: a.rule, sidecar: path };
+    case 'set-attrs': return { event: 'reconcile.attrs', ...base, mode: a.mode.toString(8), uid: a.uid, gid: a.gid };
+    case 'remove-empty-dir': return { event: 'reconcile.rmdir', ...base };
+    case 'keep': return a.sidecar === undefined ? { event: 'reconcile.keep', ...base } : { event: 'reconcile.keep', ...base, sidecar: displayPath(a.sidecar) };
+  }
+}
+
+/** Applies the journal's actions not yet recorded as done; returns how many were already done. */
+export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Log, opts: ExecuteOptions = {}): Promise<number> {
+  const actions = journal.plan.actions;
+  const start = readProgress(t.layout);
+  const progress = new ProgressWriter(progressFile(t.layout));
+  const backup = setTree(t.layout, journal.set);
+  try {
+    for (let i = start; i < actions.length; i++) {
+      const a = actions[i]!;
+      await apply(t, journal.set, a);
+      const ev = eventOf(a, backup);
+      if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
+      else log.info(ev);
+      if (opts.faultAfter === i + 1) {
+        throw new StateOverlayError('internal', `${FAULT_ENV}=${i + 1}: stopped after action ${i + 1} of ${actions.length} (test-only fault point)`);
+      }
+      progress.done(i + 1);
+      opts.onProgress?.(i + 1, actions.length);
+    }
+  } finally {
+    progress.close();
+  }
+  return start;
+}

@@ -1,0 +1,111 @@
+// reconcileOverlay: lock, refuse while mounted, finish an interrupted run, then plan and apply the
+// decision table for a base generation change, and prune old backup sets.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Overlay } from '../cli/context.js';
+import { StateOverlayError } from '../errors.js';
+import type { Log } from '../log/logger.js';
+import { currentGeneration } from '../manifest/generation.js';
+import { manifestPath } from '../manifest/store.js';
+import { pruneSets, setName } from '../backups/sets.js';
+import { acquireLock } from '../state/lock.js';
+import { ensureStateDir } from '../state/state-dir.js';
+import { readState, stateManifestFile, type ReconcileSummary } from '../state/state-file.js';
+import { faultFromEnv, type ExecuteTarget } from './execute.js';
+import { gatherInputs } from './inputs.js';
+import { JOURNAL_VERSION, readJournal, readProgress, type Journal } from './journal.js';
+import { assertOffline } from './offline.js';
+import { planReconcile } from './plan.js';
+import { summarize } from './summary.js';
+import { beginTransaction, finishTransaction } from './transaction.js';
+import type { Plan } from './types.js';
+
+export interface ReconcileOptions {
+  /** Plan and report only; nothing changes. */
+  readonly dryRun?: boolean;
+  /** The current generation when the caller knows it already (run); otherwise it is computed. */
+  readonly current?: { readonly generation: string };
+  /** Reconcile even when the recorded generation is the current one. */
+  readonly force?: boolean;
+  readonly lockWaitMs?: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface ReconcileReport extends ReconcileSummary {
+  readonly plan: Plan;
+  /** The recorded generation was the current one: nothing planned. */
+  readonly upToDate: boolean;
+  readonly dryRun: boolean;
+  /** An interrupted reconcile was finished first. */
+  readonly resumed: boolean;
+}
+
+const target = (ov: Overlay): ExecuteTarget => ({ layout: ov.layout, base: ov.base });
+
+/** Completes an interrupted reconcile or vacuum; true when there was one. Call with the lock held. */
+export async function finishInterrupted(ov: Overlay, log: Log): Promise<boolean> {
+  const j = readJournal(ov.layout);
+  if (!j) return false;
+  log.info({ event: 'reconcile.resume', name: ov.name, journal: ov.layout.journal, done: readProgress(ov.layout), total: j.plan.actions.length });
+  await finishTransaction(target(ov), j, log, { faultAfter: faultFromEnv() });
+  return true;
+}
+
+async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions): Promise<ReconcileReport> {
+  const { layout, config } = ov;
+  const started = Date.now();
+  assertOffline(layout, config.base === null);
+  let resumed = false;
+  if (readJournal(layout)) {
+    if (opts.dryRun) {
+      throw new StateOverlayError('busy', `an interrupted reconcile must be finished first (${layout.journal}): run 'state-overlay reconcile ${ov.name}'`, { path: layout.journal });
+    }
+    resumed = await finishInterrupted(ov, log);
+  }
+  const state = readState(layout);
+  const from = state?.generation ?? null;
+  const to = opts.current?.generation ?? (await currentGeneration(ov)).generation;
+  const meta = { from, to, mode: config.reconcile, backupSet: null, ms: 0 };
+  if (!opts.force && from === to) {
+    return { ...summarize({ actions: [], conflicts: [] }, meta), plan: { actions: [], conflicts: [] }, upToDate: true, dryRun: Boolean(opts.dryRun), resumed };
+  }
+  log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
+  const inputs = config.reconcile === 'none'
+    ? { b0: null, b1: { get: () => undefined, under: () => [] }, upper: [] }
+    : gatherInputs(layout.upper, ov.base, stateManifestFile(layout, state), config.reconcile === 'changed');
+  const plan = planReconcile({ ...inputs, config });
+  for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
+  if (opts.dryRun) {
+    return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun: true, resumed };
+  }
+  const newManifest = manifestPath(layout, to);
+  const journal: Journal = {
+    version: JOURNAL_VERSION,
+    overlay: ov.name,
+    origin: 'reconcile',
+    mode: config.reconcile,
+    from,
+    to,
+    // The new generation's manifest, once something has written it (run records it after the mount).
+    manifest: fs.existsSync(newManifest) ? path.basename(newManifest) : null,
+    set: setName(new Date(), to),
+    startedAt: new Date().toISOString(),
+    plan,
+  };
+  beginTransaction(target(ov), journal);
+  const { summary } = await finishTransaction(target(ov), journal, log, { faultAfter: faultFromEnv(), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  for (const set of pruneSets(layout, config.backups.keep, new Set([journal.set]))) log.info({ event: 'backups.pruned', name: ov.name, set });
+  log.info({ event: 'reconcile.done', name: ov.name, actions: summary.actions, dropped: summary.dropped, kept: summary.kept, ms: Date.now() - started });
+  return { ...summary, ms: Date.now() - started, plan, upToDate: false, dryRun: false, resumed };
+}
+
+/** Reconciles the upper of an unmounted overlay with its current base (DESIGN section 4). */
+export async function reconcileOverlay(ov: Overlay, log: Log, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
+  ensureStateDir(ov.layout);
+  const lock = await acquireLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 5000 });
+  try {
+    return await reconcileLocked(ov, log, opts);
+  } finally {
+    await lock.release();
+  }
+}
