@@ -5,7 +5,8 @@ import * as config from './config.js';
 import * as diff from './diff.js';
 import * as indexCmd from './index-cmd.js';
 import * as mount from './mount.js';
+import * as run from './run.js';
 import * as status from './status.js';
 import * as unmount from './unmount.js';
 
-export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status, indexCmd, diff];
+export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status, run, indexCmd, diff];

@@ -1,0 +1,39 @@
+// `state-overlay run NAME [--reload] [--watch]`: the service entry: reconcile if needed, mount, record B0.
+import type { Command } from 'commander';
+import { errorChain } from '../../errors.js';
+import { runOverlay, type RunResult } from '../../run/run.js';
+import { watchBase } from '../../run/watch.js';
+import { createNotifier } from '../../systemd/notify.js';
+import type { CommandEnv } from '../program.js';
+
+function summary(r: RunResult, target: string): string {
+  const what = r.mounted ? `mounted ${r.name} on ${target}` : `${r.name} was already mounted on ${target}`;
+  const parts = [what, r.reconciled ? 'after a reconcile' : '', r.deferred ? 'base change deferred' : '', `generation ${r.generation}`];
+  return parts.filter(Boolean).join('; ');
+}
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('run')
+    .description('service entry: reconcile if the base generation changed, mount, then record the manifest of the base for the next update')
+    .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
+    .option('--reload', 'if mounted and the base changed: unmount, reconcile and mount again (deferred while the mount is busy)')
+    .option('--watch', 'stay running and reload whenever the base changes while mounted')
+    .action(async (name: string, opts: { reload?: boolean; watch?: boolean }) => {
+      const ctx = env.context();
+      const ov = ctx.overlay(name);
+      const notifier = createNotifier({ log: ctx.log });
+      const report = (r: RunResult) => ctx.out(ctx.json ? JSON.stringify(r) : summary(r, ov.layout.target));
+      report(await runOverlay(ov, ctx.log, { notifier, reload: opts.reload === true }));
+      if (!opts.watch) return;
+      // A failed reload is logged and the watch goes on: the overlay stays as it was.
+      const onError = (err: unknown) => ctx.log.error({ event: 'warning', message: `reload of ${name} failed: ${errorChain(err).join(': ')}` });
+      const watch = await watchBase(ov, ctx.log, { notifier, onReload: report, onError });
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+      await watch.close();
+    });
+}

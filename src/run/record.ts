@@ -1,0 +1,79 @@
+// After the mount: keep the manifest of the generation now recorded (the next reconcile's B0) in manifests/.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Overlay } from '../cli/context.js';
+import { ioError } from '../errors.js';
+import type { Log } from '../log/logger.js';
+import { buildManifest } from '../manifest/build.js';
+import type { Generation } from '../manifest/generation.js';
+import { manifestPath } from '../manifest/store.js';
+import { fsyncDir } from '../state/atomic.js';
+import { ensureStateSubdir } from '../state/state-dir.js';
+import { emptyState, readState, stateManifestFile, writeState } from '../state/state-file.js';
+
+export interface RecordOptions {
+  /** Directory to index: the private base bind, so the mounted overlay is never read in its place. */
+  readonly baseDir: string;
+  readonly onProgress?: (done: number, total?: number) => void;
+}
+
+export interface Recorded {
+  readonly file: string;
+  /** False when the manifest was already kept (nothing done). */
+  readonly built: boolean;
+  readonly entries: number;
+}
+
+/** Copies a shipped manifest into manifests/ (temp, fsync, rename): the next image will not ship it any more. */
+function keepShipped(shipped: string, file: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    fs.copyFileSync(shipped, tmp);
+    const fd = fs.openSync(tmp, 'r');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, file);
+    fsyncDir(path.dirname(file));
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw ioError(`cannot keep the shipped manifest ${shipped} as`, file, err);
+  }
+}
+
+/** Drops manifests no state refers to any more. */
+function pruneManifests(dir: string, keep: string): void {
+  for (const f of fs.readdirSync(dir)) {
+    if (f.endsWith('.manifest') && f !== keep) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+/**
+ * Makes sure state.json names a manifest of `gen` (the recorded generation): the shipped one copied, or
+ * one built from the base now, reusing digests of the previous manifest for unchanged inodes.
+ */
+export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opts: RecordOptions): Promise<Recorded> {
+  const { layout } = ov;
+  const state = readState(layout) ?? emptyState();
+  const file = manifestPath(layout, gen.generation);
+  if (state.generation === gen.generation && stateManifestFile(layout, state) === file && fs.existsSync(file)) {
+    return { file, built: false, entries: 0 };
+  }
+  ensureStateSubdir(layout, layout.manifestsDir);
+  const started = Date.now();
+  let entries = 0;
+  if (!fs.existsSync(file)) {
+    if (gen.shipped !== undefined) keepShipped(gen.shipped, file);
+    else {
+      const previous = stateManifestFile(layout, state);
+      const r = await buildManifest(opts.baseDir, file, {
+        ...(previous !== null && fs.existsSync(previous) ? { previous } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      entries = r.entries;
+    }
+  }
+  writeState(layout, { ...state, generation: gen.generation, manifest: path.basename(file) });
+  pruneManifests(layout.manifestsDir, path.basename(file));
+  log.info({ event: 'run.manifest', name: ov.name, generation: gen.generation, file, entries, ms: Date.now() - started });
+  return { file, built: true, entries };
+}

@@ -1,0 +1,103 @@
+// `run`: the service's start (and reload): reconcile if the base generation changed, mount, report ready,
+// then keep the manifest of the new generation for the next update. One lock per overlay for all of it.
+import type { Overlay } from '../cli/context.js';
+import type { Log } from '../log/logger.js';
+import { currentGeneration, type Generation } from '../manifest/generation.js';
+import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
+import { unmountOverlay } from '../mount/unmount.js';
+import { reconcileOverlay } from '../reconcile/reconcile.js';
+import { readJournal } from '../reconcile/journal.js';
+import { withLock } from '../state/lock.js';
+import { ensureStateDir } from '../state/state-dir.js';
+import { readState } from '../state/state-file.js';
+import { StateOverlayError } from '../errors.js';
+import type { Notifier } from '../systemd/notify.js';
+import { migrateOstree } from './migrate.js';
+import { recordManifest } from './record.js';
+
+export interface RunOptions {
+  readonly notifier: Notifier;
+  /** Mounted already and the base changed: unmount → reconcile → mount, unless the mount is busy. */
+  readonly reload?: boolean;
+  /** How long to wait for the overlay's lock. */
+  readonly lockWaitMs?: number;
+  /** For tests: a stand-in for /proc/filesystems. */
+  readonly procFilesystems?: string;
+}
+
+export interface RunResult {
+  readonly name: string;
+  readonly generation: string;
+  readonly reconciled: boolean;
+  /** True when this run mounted the overlay (false: it was mounted already). */
+  readonly mounted: boolean;
+  /** True when the change waits: the mount was busy, or this was not a reload. */
+  readonly deferred: boolean;
+  /** Manifest of the recorded generation, or null (Reconcile=none keeps none). */
+  readonly manifest: string | null;
+}
+
+async function reconcileIfNeeded(ov: Overlay, gen: Generation, log: Log, n: Notifier): Promise<boolean> {
+  const recorded = readState(ov.layout)?.generation ?? null;
+  const interrupted = readJournal(ov.layout) !== null;
+  log.info({ event: 'generation', name: ov.name, recorded, current: gen.generation });
+  if (!interrupted && (ov.config.reconcile === 'none' || recorded === gen.generation)) return false;
+  await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
+  await reconcileOverlay(ov, log, { current: gen });
+  return true;
+}
+
+async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
+  const { layout } = ov;
+  const n = opts.notifier;
+  migrateOstree(ov, log);
+  const status = mountStatus(ov);
+  if (status.state === 'foreign') throw foreignError(ov, status.entry);
+  let wasMounted = status.state === 'mounted';
+  // While mounted over its own lower, the base is reachable only through the private bind.
+  let gen = await currentGeneration(ov, wasMounted ? { baseDir: layout.baseBind } : {});
+  let deferred = false;
+  if (wasMounted && ov.config.reconcile !== 'none' && readState(layout)?.generation !== gen.generation) {
+    if (!opts.reload) {
+      deferred = true;
+      log.info({ event: 'watch.deferred', name: ov.name, reason: `base changed to ${gen.generation} while mounted: reconciled at the next start or reload` });
+    } else {
+      try {
+        await n.status('base changed: unmounting to reconcile');
+        await unmountOverlay(ov, log);
+        log.info({ event: 'watch.reload', name: ov.name, from: readState(layout)?.generation ?? null, to: gen.generation });
+        wasMounted = false;
+        gen = await currentGeneration(ov);
+      } catch (err) {
+        if (!(err instanceof StateOverlayError) || err.code !== 'busy') throw err;
+        deferred = true;
+        log.warn({ event: 'watch.deferred', name: ov.name, reason: err.message });
+      }
+    }
+  }
+  let reconciled = false;
+  if (!wasMounted) {
+    reconciled = await reconcileIfNeeded(ov, gen, log, n);
+    await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });
+  }
+  log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted });
+  await n.ready(deferred ? `mounted; base change waits (busy or not a reload)` : `mounted ${layout.mountpoint}`);
+  let manifest: string | null = null;
+  if (!deferred && ov.config.reconcile !== 'none') {
+    await n.status('indexing the base for the next update');
+    const rec = await recordManifest(ov, gen, log, {
+      baseDir: layout.baseBind,
+      onProgress: (done, total) => void n.status(`indexing the base for the next update: ${done}${total ? `/${total}` : ''} entries`),
+    });
+    manifest = rec.file;
+    await n.status(`mounted ${layout.mountpoint}; manifest of ${gen.generation} recorded`);
+    await n.flush();
+  }
+  return { name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted, deferred, manifest };
+}
+
+/** Runs the start/reload sequence for one overlay under its lock. */
+export async function runOverlay(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
+  ensureStateDir(ov.layout);
+  return withLock(ov.layout.lockFile, { what: ov.name, waitMs: opts.lockWaitMs ?? 60_000 }, () => runLocked(ov, log, opts));
+}

@@ -1,0 +1,153 @@
+// `run` end to end on real overlay mounts over scratch trees: first run, rerun, base update, ephemeral,
+// separate Base=, reload (and deferred when busy), ostree migration.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/exec.js';
+import { readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
+import { mountStatus } from '../../src/mount/overlay.js';
+import { unmountOverlay } from '../../src/mount/unmount.js';
+import { runOverlay } from '../../src/run/run.js';
+import { readState } from '../../src/state/state-file.js';
+import { createNotifier } from '../../src/systemd/notify.js';
+import { cli, makeScratch, type Scratch } from '../mount/scratch.js';
+
+const notifier = createNotifier({ env: {} });
+let s: Scratch;
+let child: ChildProcess | undefined;
+
+beforeEach(() => {
+  s = makeScratch();
+});
+afterEach(async () => {
+  if (child && child.exitCode === null) {
+    child.kill('SIGKILL');
+    await new Promise((r) => child!.once('exit', r));
+  }
+  child = undefined;
+  await s.cleanup();
+});
+
+const read = (p: string) => fs.readFileSync(p, 'utf8');
+
+describe('run', () => {
+  it('first run: mounts, then records the generation and its manifest', async () => {
+    const r = await cli(s.root, ['run', 'opt']);
+    expect(r.exitCode).toBe(0);
+    // log records go to stderr as JSON lines (not a terminal, not under systemd)
+    const events = r.stderr.split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    expect(events).toEqual(['generation', 'reconcile.start', 'reconcile.done', 'mount.done', 'run.ready', 'run.manifest']);
+    const ov = s.ctx().overlay('opt');
+    const state = readState(ov.layout)!;
+    expect(state.generation).toMatch(/^tree:[0-9a-f]{64}$/);
+    expect(r.stdout).toBe(`mounted opt on ${ov.layout.target}; after a reconcile; generation ${state.generation}`);
+    expect(mountStatus(ov).state).toBe('mounted');
+    expect(state.manifest).not.toBeNull();
+    expect(fs.readdirSync(ov.layout.manifestsDir)).toEqual([state.manifest]);
+  });
+
+  it('rerun: nothing to do, nothing changed', async () => {
+    const ov = s.ctx().overlay('opt');
+    await runOverlay(ov, s.log, { notifier });
+    const mounts = s.mounts();
+    const stateBefore = read(ov.layout.stateFile);
+    const st = fs.statSync(ov.layout.stateFile);
+    const r = await runOverlay(ov, s.log, { notifier });
+    expect(r).toMatchObject({ reconciled: false, mounted: false, deferred: false });
+    expect(s.mounts()).toEqual(mounts);
+    expect(read(ov.layout.stateFile)).toBe(stateBefore);
+    expect(fs.statSync(ov.layout.stateFile).mtimeMs).toBe(st.mtimeMs);
+  });
+
+  it('base update then run: reconciles (a copy of an updated file goes to backups), then mounts', async () => {
+    const ov = s.ctx().overlay('opt');
+    await runOverlay(ov, s.log, { notifier });
+    fs.writeFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'local edit\n'); // shadow of a file the update changes
+    fs.writeFileSync(path.join(ov.layout.target, 'app/etc/app.conf'), 'a=2\n'); // edit of a file the update leaves alone
+    fs.writeFileSync(path.join(ov.layout.target, 'state.db'), 'data'); // pure state
+    const g0 = readState(ov.layout)!.generation;
+    await unmountOverlay(ov, s.log);
+    s.write('opt/app/bin/tool', 'v2\n'); // the image update
+    const r = await runOverlay(ov, s.log, { notifier });
+    expect(r).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(r.generation).not.toBe(g0);
+    expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v2\n');
+    expect(read(path.join(ov.layout.target, 'app/etc/app.conf'))).toBe('a=2\n');
+    expect(read(path.join(ov.layout.target, 'state.db'))).toBe('data');
+    expect(readState(ov.layout)).toMatchObject({ generation: r.generation, lastReconcile: { from: g0, to: r.generation } });
+    expect(fs.readdirSync(ov.layout.backupsDir)).toHaveLength(1);
+    expect(s.log.events.map((e) => e.event)).toContain('reconcile.drop');
+  });
+
+  it('ephemeral mode: upper on a tmpfs under /run, state dir still records the generation', async () => {
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nMode=ephemeral\n');
+    const ov = s.ctx().overlay('opt');
+    const r = await runOverlay(ov, s.log, { notifier });
+    expect(r.mounted).toBe(true);
+    expect(topMountAt(readMountinfo(), ov.layout.runDir)!.fstype).toBe('tmpfs');
+    fs.writeFileSync(path.join(ov.layout.target, 'x'), 'y');
+    expect(read(path.join(s.root, 'run/state-overlay/opt/upper/x'))).toBe('y');
+    expect(fs.existsSync(path.join(s.root, 'var/lib/state-overlay/opt/upper'))).toBe(false);
+  });
+
+  it('separate Base=: reload after the base changed while mounted', async () => {
+    s.write('usr/lib/opt/app/bin/tool', 'img1\n');
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nBase=/usr/lib/opt\n');
+    const ov = s.ctx().overlay('opt');
+    await runOverlay(ov, s.log, { notifier });
+    fs.writeFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'local\n');
+    s.write('usr/lib/opt/app/bin/tool', 'img2\n');
+    // without --reload the change waits
+    expect(await runOverlay(ov, s.log, { notifier })).toMatchObject({ reconciled: false, mounted: false, deferred: true });
+    expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('local\n');
+    const r = await runOverlay(ov, s.log, { notifier, reload: true });
+    expect(r).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('img2\n');
+  });
+
+  it('reload while busy: logs watch.deferred and leaves the mount alone', async () => {
+    s.write('usr/lib/opt/app/bin/tool', 'img1\n');
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nBase=/usr/lib/opt\n');
+    const ov = s.ctx().overlay('opt');
+    await runOverlay(ov, s.log, { notifier });
+    s.write('usr/lib/opt/app/bin/tool', 'img2\n');
+    child = spawn('sleep', ['600'], { cwd: ov.layout.target, stdio: 'ignore' });
+    await new Promise((r) => child!.once('spawn', r));
+    const r = await runOverlay(ov, s.log, { notifier, reload: true });
+    expect(r).toMatchObject({ reconciled: false, mounted: false, deferred: true });
+    expect(mountStatus(ov).state).toBe('mounted');
+    expect(s.log.events.at(-2)).toEqual({
+      event: 'watch.deferred',
+      name: 'opt',
+      reason: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+    });
+  });
+
+  it('migrates an ostree state overlay on first run; its shadows fall under rule 10', async () => {
+    const old = path.join(s.root, 'var/ostree/state-overlays/opt');
+    s.write('var/ostree/state-overlays/opt/upper/app/bin/tool', 'ostree-era copy\n');
+    s.write('var/ostree/state-overlays/opt/upper/state.db', 'kept');
+    fs.mkdirSync(path.join(old, 'work/work'), { recursive: true });
+    const ov = s.ctx().overlay('opt');
+    const r = await runOverlay(ov, s.log, { notifier });
+    expect(r.mounted).toBe(true);
+    expect(fs.existsSync(old)).toBe(false);
+    expect(s.log.events).toContainEqual({ event: 'migrate.ostree', name: 'opt', from: path.join(old, 'upper'), to: ov.layout.upper });
+    // UnknownBase=prune: the shadow goes to backups (ostree's rule), pure state stays
+    expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v1\n');
+    expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
+  });
+
+  it('refuses to migrate an ostree upper that is still mounted', async () => {
+    const old = path.join(s.root, 'var/ostree/state-overlays/opt');
+    for (const d of ['upper', 'work']) fs.mkdirSync(path.join(old, d), { recursive: true });
+    fs.mkdirSync(path.join(s.root, 'elsewhere'));
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${s.root}/opt,upperdir=${old}/upper,workdir=${old}/work`, path.join(s.root, 'elsewhere')]);
+    const ov = s.ctx().overlay('opt');
+    await expect(runOverlay(ov, s.log, { notifier })).rejects.toMatchObject({
+      code: 'busy',
+      message: `${old}/upper is the upper of the overlay mounted on ${s.root}/elsewhere: stop ostree-state-overlay@opt.service and unmount it first`,
+    });
+  });
+});
