@@ -41,15 +41,13 @@ export async function unmountOverlay(ov: Overlay, log: Log, opts: UnmountOptions
     }
     done = true;
   }
-  // The bind is private: nothing propagates into it, so it can go once the overlay is gone.
+  // The bind is private and only ours: if something still reads through it (a manifest build being
+  // stopped), detaching it lazily is safe, nothing propagates from it.
   if (fs.existsSync(ov.layout.baseBind)) {
     try {
       await unmountAllAt(ov.layout.baseBind, lazy);
-    } catch (err) {
-      throw new StateOverlayError('busy', `cannot unmount the base bind ${ov.layout.baseBind}: ${describeHolders(findHolders([ov.layout.baseBind])) || 'busy'}`, {
-        path: ov.layout.baseBind,
-        cause: err,
-      });
+    } catch {
+      await unmountAllAt(ov.layout.baseBind, true);
     }
   }
   if (done) log.info({ event: 'unmount.done', name: ov.name, target: ov.layout.target, lazy });

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StateOverlayError } from '../../errors.js';
 import { mountOverlay } from '../../mount/overlay.js';
+import { withLock } from '../../state/lock.js';
+import { ensureStateDir } from '../../state/state-dir.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -18,7 +20,9 @@ export function register(program: Command, env: CommandEnv): void {
           path: ov.layout.journal,
         });
       }
-      const mounted = await mountOverlay(ov, ctx.log);
+      ensureStateDir(ov.layout);
+      // The lock keeps a mount from racing a reconcile of the same upper.
+      const mounted = await withLock(ov.layout.lockFile, { what: `overlay ${name}`, waitMs: 5000 }, () => mountOverlay(ov, ctx.log));
       if (ctx.json) return ctx.out(JSON.stringify({ name, target: ov.layout.target, mounted: true, changed: mounted }));
       ctx.out(mounted ? `mounted ${name} on ${ov.layout.target}` : `${name} is already mounted on ${ov.layout.target}`);
     });
