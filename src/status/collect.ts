@@ -1,5 +1,6 @@
 // Gathers the Status of one overlay from the mount table, state.json, the upper and the backups dir (read-only).
 import fs from 'node:fs';
+import { isSetName } from '../backups/sets.js';
 import type { Overlay } from '../cli/context.js';
 import { currentGeneration } from '../manifest/generation.js';
 import type { UpperKind } from '../model/entry.js';
@@ -36,13 +37,10 @@ function upperSummary(upper: string, baseDir: string): OverlayStatus['upper'] {
   return { exists: true, counts, bytes, unreadable };
 }
 
+/** Set names only: status must not fail on a set whose index is damaged (`backups` reports that). */
 function backupSets(dir: string): string[] {
   try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort();
+    return fs.readdirSync(dir).filter(isSetName).sort();
   } catch {
     return [];
   }

@@ -8,6 +8,7 @@ import { run } from '../../src/exec.js';
 import { readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { mountStatus } from '../../src/mount/overlay.js';
 import { unmountOverlay } from '../../src/mount/unmount.js';
+import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
 import { runOverlay } from '../../src/run/run.js';
 import { readState } from '../../src/state/state-file.js';
 import { createNotifier } from '../../src/systemd/notify.js';
@@ -121,6 +122,18 @@ describe('run', () => {
       event: 'watch.deferred',
       name: 'opt',
       reason: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+    });
+  });
+
+  it('an escaped NAME with a separate Base= counts as mounted for an offline reconcile', async () => {
+    fs.mkdirSync(path.join(s.root, 'opt/my-app'));
+    s.write('usr/lib/my-app/bin/tool', 'img1\n');
+    s.write('etc/state-overlay/opt-my\\x2dapp.conf', '[Overlay]\nBase=/usr/lib/my-app\n');
+    const ov = s.ctx().overlay('opt-my\\x2dapp');
+    await runOverlay(ov, s.log, { notifier });
+    await expect(reconcileOverlay(ov, s.log, { force: true })).rejects.toMatchObject({
+      code: 'mounted',
+      message: `overlay opt-my\\x2dapp is mounted on ${ov.layout.target}: unmount it first (this runs offline)`,
     });
   });
 
