@@ -158,7 +158,7 @@ export function decideAll(u: UpperEntry, b1: BaseEntry | undefined): Decision {
   if (!b1) return STATE;
   if (u.type === 'dir' && u.kind !== 'opaque-dir' && isDir(b1)) return { do: 'recurse' };
   if (u.kind === 'whiteout') return drop(4, 'Reconcile=all: every whiteout goes on a generation change');
-  if (u.kind === 'opaque-dir') return drop(7, 'Reconcile=all: every opaque directory goes on a generation change');
+  if (u.kind === 'opaque-dir' && isDir(b1)) return drop(7, 'Reconcile=all: every opaque directory goes on a generation change');
   if (u.type !== 'dir' && contentKnown(u) && identical(u, b1)) return drop(1, 'identical to the base (redundant copy-up)');
   return drop(3, 'Reconcile=all: every shadow goes on a generation change');
 }
