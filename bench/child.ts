@@ -1,12 +1,20 @@
 // Runs one product operation, in-process, and prints {ms, maxRssKb, detail} as its last line.
 // A separate process per run so each peak RSS belongs to that operation alone.
 import { buildManifest } from '../src/manifest/build.js';
+import { createContext } from '../src/cli/context.js';
 import { treeGeneration } from '../src/manifest/generation.js';
+import { reconcileOverlay } from '../src/reconcile/reconcile.js';
 
 type Op = (args: readonly string[]) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 const ops: Record<string, Op> = {
   tree: ([base]) => ({ generation: treeGeneration(need(base, 'BASE')) }),
+  // Logs at info, as under systemd: one record per dropped or kept path is part of the cost.
+  reconcile: async ([root, name]) => {
+    const ctx = createContext({ root: need(root, 'ROOT') });
+    const r = await reconcileOverlay(ctx.overlay(need(name, 'NAME')), ctx.log);
+    return { upToDate: r.upToDate, actions: r.actions, dropped: r.dropped, kept: r.kept, conflicts: r.conflicts };
+  },
   index: async ([base, out, previous]) => ({ ...(await buildManifest(need(base, 'BASE'), need(out, 'OUT'), previous ? { previous } : {})) }),
 };
 

@@ -1,4 +1,5 @@
 // Timing and memory primitives: wall time of subprocesses, medians, a node child reporting its own peak RSS.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Options } from 'execa';
@@ -60,8 +61,12 @@ export interface ChildResult {
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.js');
 
 /** Runs one product operation in a fresh node process (bench/child.ts) so its peak RSS is its own. */
-export async function inChild(op: string, args: readonly string[]): Promise<ChildResult> {
-  const r = await execa(process.execPath, [CHILD, op, ...args], { stdin: 'ignore' });
+export async function inChild(op: string, args: readonly string[], opts: { stderrFile?: string } = {}): Promise<ChildResult> {
+  const stderr = opts.stderrFile === undefined ? 'pipe' : { file: opts.stderrFile };
+  const r = await execa(process.execPath, [CHILD, op, ...args], { stdin: 'ignore', stderr }).catch((err: Error) => {
+    const tail = opts.stderrFile === undefined ? '' : fs.readFileSync(opts.stderrFile, 'utf8').slice(-2000);
+    throw new Error(tail === '' ? err.message : `${err.message}\n${tail}`, { cause: err });
+  });
   const last = r.stdout.trim().split('\n').at(-1) ?? '';
   try {
     return JSON.parse(last) as ChildResult;

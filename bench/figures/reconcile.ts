@@ -1,18 +1,18 @@
 // Reconcile after a base update, per upper entry, against a find walk of the upper plus an lstat of
 // each entry's counterpart in the base. Three upper sizes; the figure is the marginal cost per entry
-// (slope from the smallest to the largest upper), so fixed costs (start-up, reading both manifests)
-// do not hide or inflate the per-entry work. Per-size totals are listed beside it.
+// (slope from the smallest to the largest upper), so fixed costs (start-up, reading the manifest)
+// neither hide nor inflate the per-entry work. Per-size totals are listed beside it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { writeB0 } from '../b0.js';
 import type { BenchContext, Figure } from '../figure.js';
 import { figure } from '../figure.js';
-import { upperWalk } from '../floors.js';
 import type { Generated } from '../generate.js';
-import { median, paired } from '../measure.js';
-import { cli, resetState, scratchOf, ship, type Scratch } from '../overlay.js';
 import type { UpperPlan } from '../upper-plan.js';
+import { upperWalk } from '../floors.js';
+import { inChild, median, paired } from '../measure.js';
+import { cli, resetState, scratchOf, ship, type Scratch } from '../overlay.js';
 
 /** Brings the overlay to "adopted B0, this upper, base now B1", unmounted: what a boot into a new image finds. */
 async function prepare(s: Scratch, b0: string, b1: string, upper: string): Promise<void> {
@@ -30,27 +30,42 @@ interface Sized {
   readonly entries: number;
   readonly value: number[];
   readonly floor: number[];
+  readonly note: string;
+}
+
+async function measureSize(ctx: BenchContext, s: Scratch, manifest: string, u: Generated<UpperPlan>): Promise<Sized> {
+  const n = u.plan.entries.length;
+  const upperDir = u.dir;
+  const scratch = path.join(ctx.work, 'scratch');
+  fs.mkdirSync(scratch, { recursive: true });
+  const b0 = path.join(scratch, `b0-${n}.manifest`);
+  const log = path.join(scratch, `reconcile-${n}.log`);
+  const sum = writeB0(manifest, u.plan, b0);
+  let detail: Record<string, unknown> = {};
+  const samples = await paired(
+    ctx.reps,
+    async () => {
+      const r = await inChild('reconcile', [s.root, s.name], { stderrFile: log });
+      if (r.detail.upToDate !== false || r.detail.actions === 0) throw new Error(`reconcile of the ${n}-entry upper did nothing: ${JSON.stringify(r.detail)}`);
+      detail = r.detail;
+      return r.ms;
+    },
+    () => upperWalk(upperDir, s.base),
+    () => prepare(s, b0, manifest, upperDir),
+  );
+  fs.rmSync(b0, { force: true });
+  const note = `base update changed ${sum.changed}, added ${sum.added}, removed ${sum.removed} entries; ` +
+    `${String(detail.actions)} actions, ${String(detail.dropped)} dropped, ${String(detail.kept)} kept`;
+  return { entries: n, ...samples, note };
 }
 
 export async function reconcileFigures(ctx: BenchContext, manifest: string): Promise<Figure[]> {
   const s = scratchOf(ctx.base.dir);
-  const scratch = path.join(ctx.work, 'scratch');
-  fs.mkdirSync(scratch, { recursive: true });
   const sized: Sized[] = [];
   try {
-    for (const u of ctx.uppers as readonly Generated<UpperPlan>[]) {
-      const n = u.plan.entries.length;
-      ctx.progress(`reconcile, upper of ${n} entries`);
-      const b0 = path.join(scratch, `b0-${n}.manifest`);
-      writeB0(manifest, u.plan, b0);
-      const samples = await paired(
-        ctx.reps,
-        () => cli(s, ['reconcile', s.name]),
-        () => upperWalk(u.dir, s.base),
-        () => prepare(s, b0, manifest, u.dir),
-      );
-      sized.push({ entries: n, ...samples });
-      fs.rmSync(b0, { force: true });
+    for (const u of ctx.uppers) {
+      ctx.progress(`reconcile, upper of ${u.plan.entries.length} entries`);
+      sized.push(await measureSize(ctx, s, manifest, u));
     }
   } finally {
     await resetState(s);
@@ -63,6 +78,7 @@ export async function reconcileFigures(ctx: BenchContext, manifest: string): Pro
       unit: 'ms',
       target: null,
       samples: { value: z.value, floor: z.floor },
+      note: z.note,
     }),
   );
   const lo = sized[0];
