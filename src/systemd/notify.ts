@@ -36,7 +36,14 @@ export function createNotifier(opts: NotifierOptions = {}): Notifier {
   let last = 0;
   let pending: string | undefined;
 
-  const send = async (assignments: string[]): Promise<void> => {
+  // Messages go out one at a time, in call order: a late progress line must not follow the last status.
+  let queue: Promise<void> = Promise.resolve();
+  const send = (assignments: string[]): Promise<void> => {
+    if (!socket) return Promise.resolve();
+    queue = queue.then(() => sendNow(assignments));
+    return queue;
+  };
+  const sendNow = async (assignments: string[]): Promise<void> => {
     if (!socket) return;
     const r = await tryRun('systemd-notify', notifyArgs(pid, assignments), { env: { NOTIFY_SOCKET: socket } }).catch((err: unknown) => ({
       exitCode: -1,

@@ -1,9 +1,9 @@
 // mount / unmount through the CLI: messages, exit codes, invalid NAMEs refused with nothing mounted.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cli, makeScratch, type Scratch } from './scratch.js';
+import { cli, makeScratch, spawnHolder, stopChild, type Scratch } from './scratch.js';
 
 let s: Scratch;
 let child: ChildProcess | undefined;
@@ -11,10 +11,7 @@ beforeEach(() => {
   s = makeScratch();
 });
 afterEach(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  await stopChild(child);
   child = undefined;
   await s.cleanup();
 });
@@ -24,8 +21,7 @@ describe('state-overlay mount / unmount', () => {
     const t = path.join(s.root, 'opt');
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `mounted opt on ${t}`, stderr: '' });
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is already mounted on ${t}` });
-    child = spawn('sleep', ['600'], { cwd: t, stdio: 'ignore' });
-    await new Promise((r) => child!.once('spawn', r));
+    child = await spawnHolder(t);
     expect(await cli(s.root, ['-q', 'unmount', 'opt'])).toMatchObject({
       exitCode: 3,
       stdout: '',

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { run } from '../../src/exec.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { mountOverlay, mountStatus } from '../../src/mount/overlay.js';
 import { unmountOverlay } from '../../src/mount/unmount.js';
-import { makeScratch, type Scratch } from './scratch.js';
+import { makeScratch, spawnHolder, stopChild, type Scratch } from './scratch.js';
 
 let s: Scratch;
 let child: ChildProcess | undefined;
@@ -15,10 +15,7 @@ beforeEach(() => {
   s = makeScratch();
 });
 afterEach(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGKILL');
-    await new Promise((r) => child!.once('exit', r));
-  }
+  await stopChild(child);
   child = undefined;
   await s.cleanup();
 });
@@ -81,8 +78,7 @@ describe('mountOverlay / unmountOverlay', () => {
   it('names the processes holding a busy mount, and detaches it with lazy', async () => {
     const ov = s.ctx().overlay('opt');
     await mountOverlay(ov, s.log);
-    child = spawn('sleep', ['600'], { cwd: path.join(ov.layout.target, 'app'), stdio: 'ignore' });
-    await new Promise((r) => child!.once('spawn', r));
+    child = await spawnHolder(path.join(ov.layout.target, 'app'));
     await expect(unmountOverlay(ov, s.log)).rejects.toMatchObject({
       code: 'busy',
       message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,

@@ -1,4 +1,5 @@
 // Scratch trees for integration tests: a --root with a base under it, torn down with every mount below it.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,4 +53,17 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 /** Runs the built CLI (`node bin/state-overlay.js --root ROOT ...`); dist/ is built by test/global-setup.ts. */
 export async function cli(root: string, args: readonly string[], env: Record<string, string | undefined> = {}) {
   return tryRun(process.execPath, [path.join(REPO, 'bin/state-overlay.js'), '--root', root, ...args], { env });
+}
+
+/** A `sleep 600` with its cwd inside dir: it keeps a mount busy until stopped. */
+export async function spawnHolder(cwd: string): Promise<ChildProcess> {
+  const child = spawn('sleep', ['600'], { cwd, stdio: 'ignore' });
+  await new Promise((r) => child.once('spawn', r));
+  return child;
+}
+
+export async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
 }

@@ -1,5 +1,4 @@
 // run --watch: a base that changes while mounted is reconciled and remounted; READY=1 reaches systemd.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,10 +6,11 @@ import { runOverlay, type RunResult } from '../../src/run/run.js';
 import { watchBase, type Watch } from '../../src/run/watch.js';
 import { createNotifier } from '../../src/systemd/notify.js';
 import { cli, makeScratch, type Scratch } from '../mount/scratch.js';
+import { listenNotify, type NotifyListener } from '../systemd/notify-listener.js';
 
 let s: Scratch;
 let watch: Watch | undefined;
-let listener: ChildProcess | undefined;
+let listener: NotifyListener | undefined;
 
 beforeEach(() => {
   s = makeScratch();
@@ -20,21 +20,10 @@ beforeEach(() => {
 afterEach(async () => {
   await watch?.close();
   watch = undefined;
-  if (listener && listener.exitCode === null) {
-    listener.kill('SIGKILL');
-    await new Promise((r) => listener!.once('exit', r));
-  }
+  await listener?.close();
+  listener = undefined;
   await s.cleanup();
 });
-
-const LISTENER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("up", flush=True)
-while True:
-    print(s.recv(4096).decode().replace("\\n", "|"), flush=True)
-`;
 
 describe('run --watch', () => {
   it('reloads when the base changes while mounted', async () => {
@@ -56,19 +45,12 @@ describe('run --watch', () => {
 
   it('under systemd: READY=1 after the mount, STATUS= progress, exit once the manifest is recorded', async () => {
     const sock = path.join(s.root, 'notify');
-    const received: string[] = [];
-    listener = spawn('python3', ['-c', LISTENER, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) =>
-      listener!.stdout!.on('data', (b: Buffer) => {
-        for (const line of b.toString().split('\n').filter(Boolean)) {
-          if (line === 'up') resolve();
-          else if (line !== 'BARRIER=1') received.push(line.replace(/^MAINPID=\d+\|/, ''));
-        }
-      }),
-    );
+    listener = await listenNotify(sock);
     const r = await cli(s.root, ['run', 'opt'], { NOTIFY_SOCKET: sock });
     expect(r.exitCode).toBe(0);
-    for (let i = 0; i < 50 && !received.some((m) => m.includes('recorded')); i++) await new Promise((res) => setTimeout(res, 20));
+    await listener.waitFor((m) => m.includes('recorded'));
+    // systemd-notify names the main PID and adds a BARRIER=1 after each message
+    const received = listener.received.filter((m) => m !== 'BARRIER=1').map((m) => m.replace(/^MAINPID=\d+\|/, ''));
     const ready = received.findIndex((m) => m.startsWith('READY=1'));
     expect(received[ready]).toBe(`READY=1|STATUS=mounted /opt`);
     expect(received.at(-1)).toMatch(/^STATUS=mounted \/opt; manifest of tree:[0-9a-f]{64} recorded$/);

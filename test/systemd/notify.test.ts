@@ -1,47 +1,23 @@
 // READY=1 and STATUS= reach a real notify socket (a datagram listener standing in for systemd).
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
 import { createNotifier, notifyArgs, statusLine } from '../../src/systemd/notify.js';
-
-const LISTENER = `
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("up", flush=True)
-while True:
-    print(s.recv(4096).decode().replace("\\n", "|"), flush=True)
-`;
+import { listenNotify, type NotifyListener } from './notify-listener.js';
 
 let dir: string;
-let listener: ChildProcess;
-let received: string[];
+let listener: NotifyListener;
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'so-notify-'));
-  received = [];
-  listener = spawn('python3', ['-c', LISTENER, path.join(dir, 'notify')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => {
-    listener.stdout!.on('data', (b: Buffer) => {
-      for (const line of b.toString().split('\n').filter(Boolean)) {
-        if (line === 'up') resolve();
-        else received.push(line);
-      }
-    });
-  });
+  listener = await listenNotify(path.join(dir, 'notify'));
 });
 afterEach(async () => {
-  listener.kill('SIGKILL');
-  await new Promise((r) => listener.once('exit', r));
+  await listener.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-const settle = async (n: number) => {
-  for (let i = 0; i < 100 && received.length < n; i++) await new Promise((r) => setTimeout(r, 20));
-};
 
 describe('createNotifier', () => {
   it('sends READY=1 with a status, and coalesces fast STATUS= updates', async () => {
@@ -52,10 +28,10 @@ describe('createNotifier', () => {
     await n.status('indexing 2/3');
     await n.status('indexing 3/3');
     await n.flush();
-    await settle(6);
+    await listener.waitFor((m) => m.includes('3/3'));
     // systemd-notify names the main PID and waits on a BARRIER=1 after each message
     const p = process.pid;
-    expect(received.filter((m) => m !== 'BARRIER=1')).toEqual([`MAINPID=${p}|READY=1|STATUS=mounted`, `MAINPID=${p}|STATUS=indexing 1/3`, `MAINPID=${p}|STATUS=indexing 3/3`]);
+    expect(listener.received.filter((m) => m !== 'BARRIER=1')).toEqual([`MAINPID=${p}|READY=1|STATUS=mounted`, `MAINPID=${p}|STATUS=indexing 1/3`, `MAINPID=${p}|STATUS=indexing 3/3`]);
   });
 
   it('does nothing without NOTIFY_SOCKET', async () => {
