@@ -19,4 +19,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that went away (`state-overlay status | head`) is not an error of ours.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 process.exitCode = await main(process.argv);
