@@ -104,8 +104,8 @@ async function copyAcross(sfd: number, name: Buffer, dfd: number, shown: string)
   fs.rmSync(fdPath(sfd, name), { recursive: true });
 }
 
-/** Moves upper/rel (with its subtree) to tree/rel. Done already (only the backup exists) is success. */
-export async function moveToBackups(upper: string, tree: string, rel: RelPath): Promise<void> {
+/** Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the destination exists) is success. */
+export async function moveBetween(upper: string, tree: string, rel: RelPath): Promise<void> {
   const name = lastName(rel);
   const sfd = openDirIfAny(upper, parentOf(rel));
   const dfd = ensureDirBeneath(tree, parentOf(rel));

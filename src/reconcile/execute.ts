@@ -7,7 +7,7 @@ import type { Log } from '../log/logger.js';
 import { displayPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { moveToBackups, removeEmptyDir, renameWithin, setAttrs, writeSidecar } from './apply.js';
+import { moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar } from './apply.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from './types.js';
 
@@ -35,7 +35,7 @@ export interface ExecuteOptions {
 async function apply(t: ExecuteTarget, set: string, a: Action): Promise<void> {
   const upper = t.layout.upper;
   switch (a.kind) {
-    case 'move-to-backups': return moveToBackups(upper, setTree(t.layout, set), a.path);
+    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path);
     case 'rename': return renameWithin(upper, a.path, a.to);
     case 'write-sidecar': return writeSidecar(t.base, upper, a);
     case 'set-attrs': return setAttrs(upper, a);

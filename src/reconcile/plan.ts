@@ -1,8 +1,8 @@
 // The pure reconcile planner: (B0, B1, upper, config) → ordered actions and conflicts, each with its rule.
-import { joinRel, parentOf, sameContent, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
+import { identical, joinRel, parentOf, sameContent, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
 import { comparePaths } from '../tree/walk.js';
-import { pathClassifier } from './classes.js';
-import { decide, decideAll, type Decision } from './rules.js';
+import { pathClassifier, type PathClass } from './classes.js';
+import { contentKnown, decide, decideAll, type Decision } from './rules.js';
 import { freshName, savedName } from './suffix.js';
 import type { Action, Conflict, Plan, PlanInput, Rule } from './types.js';
 
@@ -46,19 +46,17 @@ function order(a: Action, b: Action): number {
   return a.kind === 'remove-empty-dir' ? comparePaths(b.path, a.path) : comparePaths(a.path, b.path);
 }
 
+export type Decider = (u: UpperEntry, cls: PathClass) => Decision;
+
+/** The plan of Reconcile=changed|all|none for a generation change. */
 export function planReconcile(input: PlanInput): Plan {
   const { config, b1 } = input;
   if (config.reconcile === 'none' || (input.b0 === null && config.unknownBase === 'keep' && config.reconcile === 'changed')) {
     return { actions: [], conflicts: [] };
   }
-  const classify = pathClassifier(config.path, config.paths);
-  const style = config.paths.suffixStyle;
-  const children = childrenIndex(input.upper);
-  const upperByPath = new Map(input.upper.map((e) => [e.path, e]));
-
-  function decisionFor(u: UpperEntry, cls: ReturnType<typeof classify>): Decision {
+  const b0 = input.b0;
+  const decider: Decider = (u, cls) => {
     if (config.reconcile === 'all') return decideAll(u, b1.get(u.path));
-    const b0 = input.b0;
     return decide({
       u,
       b0: b0?.get(u.path),
@@ -66,11 +64,35 @@ export function planReconcile(input: PlanInput): Plan {
       known: b0 !== null,
       cls: cls.cls,
       policy: cls.policy,
-      style,
+      style: config.paths.suffixStyle,
       unknownBase: config.unknownBase,
       subtreeUnchanged: () => (b0 === null ? false : subtreeUnchanged(b0, b1, u.path)),
     });
-  }
+  };
+  return planWith(input, decider);
+}
+
+/** `vacuum`: only copy-ups identical to the base go (rule 1), and the directories they leave empty (rule 8). */
+export function planVacuum(input: Omit<PlanInput, 'b0'>): Plan {
+  const { b1 } = input;
+  const decider: Decider = (u) => {
+    const b = b1.get(u.path);
+    if (!b) return { do: 'state' };
+    if (u.type === 'dir' && u.kind !== 'opaque-dir') return b.type === 'dir' ? { do: 'recurse', emptyRule: 8 } : { do: 'state' };
+    if (u.kind !== 'whiteout' && u.kind !== 'foreign' && u.type !== 'dir' && contentKnown(u) && identical(u, b)) {
+      return { do: 'drop', rule: 1, reason: 'identical to the base (redundant copy-up)' };
+    }
+    return { do: 'state' };
+  };
+  return planWith({ ...input, b0: null }, decider);
+}
+
+function planWith(input: PlanInput, decider: Decider): Plan {
+  const { config, b1 } = input;
+  const classify = pathClassifier(config.path, config.paths);
+  const style = config.paths.suffixStyle;
+  const children = childrenIndex(input.upper);
+  const upperByPath = new Map(input.upper.map((e) => [e.path, e]));
 
   /** Applies the decision for u into sink; true when something stays at u's path or beside it. */
   function visit(u: UpperEntry, sink: Sink): boolean {
@@ -85,8 +107,8 @@ export function planReconcile(input: PlanInput): Plan {
     return visit0(u, cls, sink);
   }
 
-  function visit0(u: UpperEntry, cls: ReturnType<typeof classify>, sink: Sink): boolean {
-    const d = decisionFor(u, cls);
+  function visit0(u: UpperEntry, cls: PathClass, sink: Sink): boolean {
+    const d = decider(u, cls);
     const { path } = u;
     switch (d.do) {
       case 'state':

@@ -3,20 +3,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Overlay } from '../cli/context.js';
-import { StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { currentGeneration } from '../manifest/generation.js';
 import { manifestPath } from '../manifest/store.js';
 import { pruneSets, setName } from '../backups/sets.js';
-import { acquireLock } from '../state/lock.js';
-import { ensureStateDir } from '../state/state-dir.js';
 import { readState, stateManifestFile, type ReconcileSummary } from '../state/state-file.js';
 import { faultFromEnv, type ExecuteTarget } from './execute.js';
 import { gatherInputs } from './inputs.js';
-import { JOURNAL_VERSION, readJournal, readProgress, type Journal } from './journal.js';
-import { assertOffline } from './offline.js';
+import { JOURNAL_VERSION, type Journal } from './journal.js';
 import { planReconcile } from './plan.js';
 import { summarize } from './summary.js';
+import { finishInterrupted, offlineSession } from './session.js';
 import { beginTransaction, finishTransaction } from './transaction.js';
 import type { Plan } from './types.js';
 
@@ -42,26 +39,9 @@ export interface ReconcileReport extends ReconcileSummary {
 
 const target = (ov: Overlay): ExecuteTarget => ({ layout: ov.layout, base: ov.base });
 
-/** Completes an interrupted reconcile or vacuum; true when there was one. Call with the lock held. */
-export async function finishInterrupted(ov: Overlay, log: Log): Promise<boolean> {
-  const j = readJournal(ov.layout);
-  if (!j) return false;
-  log.info({ event: 'reconcile.resume', name: ov.name, journal: ov.layout.journal, done: readProgress(ov.layout), total: j.plan.actions.length });
-  await finishTransaction(target(ov), j, log, { faultAfter: faultFromEnv() });
-  return true;
-}
-
-async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions): Promise<ReconcileReport> {
+async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions, resumed: boolean): Promise<ReconcileReport> {
   const { layout, config } = ov;
   const started = Date.now();
-  assertOffline(layout, config.base === null);
-  let resumed = false;
-  if (readJournal(layout)) {
-    if (opts.dryRun) {
-      throw new StateOverlayError('busy', `an interrupted reconcile must be finished first (${layout.journal}): run 'state-overlay reconcile ${ov.name}'`, { path: layout.journal });
-    }
-    resumed = await finishInterrupted(ov, log);
-  }
   const state = readState(layout);
   const from = state?.generation ?? null;
   const to = opts.current?.generation ?? (await currentGeneration(ov)).generation;
@@ -101,11 +81,7 @@ async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions): P
 
 /** Reconciles the upper of an unmounted overlay with its current base (DESIGN section 4). */
 export async function reconcileOverlay(ov: Overlay, log: Log, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
-  ensureStateDir(ov.layout);
-  const lock = await acquireLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 5000 });
-  try {
-    return await reconcileLocked(ov, log, opts);
-  } finally {
-    await lock.release();
-  }
+  return offlineSession(ov, log, opts, (resumed) => reconcileLocked(ov, log, opts, resumed));
 }
+
+export { finishInterrupted };

@@ -1,0 +1,21 @@
+// `state-overlay restore NAME SET [PATH…]`: put entries of a backup set back into the upper (offline).
+import type { Command } from 'commander';
+import { restoreBackup } from '../../backups/restore.js';
+import type { CommandEnv } from '../program.js';
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('restore')
+    .description('move entries of a backup set back into the upper (all, or the given paths); offline')
+    .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
+    .argument('<SET>', "backup set name, as 'state-overlay backups NAME' lists it")
+    .argument('[PATH...]', 'paths to restore: absolute under the mountpoint, or relative to it (default: the whole set)')
+    .action(async (name: string, set: string, paths: string[]) => {
+      const ctx = env.context();
+      const ov = ctx.overlay(name);
+      const r = await restoreBackup(ov, ctx.log, set, paths);
+      if (ctx.json) return ctx.out(JSON.stringify({ apiVersion: 1, name, ...r }, null, 2));
+      const mp = ov.config.path.replace(/\/+$/, '');
+      ctx.out([...r.restored.map((p) => `restored ${mp}/${p}`), `${name}: ${r.restored.length} entries restored from ${r.set}`].join('\n'));
+    });
+}

@@ -1,0 +1,22 @@
+// `state-overlay vacuum NAME [--dry-run]`: drop copy-ups identical to the base (into backups), offline.
+import type { Command } from 'commander';
+import { planJson, renderPlan } from '../../reconcile/render.js';
+import { vacuumOverlay } from '../../reconcile/vacuum.js';
+import type { CommandEnv } from '../program.js';
+
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('vacuum')
+    .description('move copy-ups identical to the base (and the empty directories they leave) to backups (offline)')
+    .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
+    .option('--dry-run', 'list what would go; change nothing')
+    .action(async (name: string, opts: { dryRun?: boolean }) => {
+      const ctx = env.context();
+      const ov = ctx.overlay(name);
+      const r = await vacuumOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun) });
+      const { plan, ...summary } = r;
+      if (ctx.json) return ctx.out(JSON.stringify({ apiVersion: 1, name, ...summary, ...planJson(plan) }, null, 2));
+      const verb = r.dryRun ? 'would drop' : 'dropped';
+      ctx.out([...renderPlan(plan, ov.config.path), `${name}: ${verb} ${r.dropped} redundant copy-ups, ${r.removedDirs} empty dirs${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n'));
+    });
+}
