@@ -9,6 +9,7 @@ import { bindBase } from './bind.js';
 import { readMountinfo, topMountAt, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
+import { copySelinuxLabel } from '../tree/xattr.js';
 import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork, TMPFS_MAGIC } from './preflight.js';
 
 export type MountStatus =
@@ -88,6 +89,8 @@ function ensureUpperRoot(upper: string, base: string): void {
   } catch (err) {
     throw ioError(`cannot give the mode and owner of ${base} to`, upper, err);
   }
+  // SELinux hosts: files created in the upper inherit its label; it must be the mountpoint's.
+  copySelinuxLabel(base, upper);
 }
 
 async function undoMounts(undo: string[]): Promise<void> {

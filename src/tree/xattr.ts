@@ -100,3 +100,39 @@ export function setOverlayXattr(file: string, key: OverlayKey, value: Buffer | s
     if (fd !== undefined) closeQuietly(fd);
   }
 }
+
+export const SELINUX_XATTR = 'security.selinux';
+
+/**
+ * Gives `to` the SELinux label of `from` (neither followed if a symlink): an upper must carry the
+ * mountpoint's label, not its state dir's (var_t). Returns false when `from` has no label (no SELinux).
+ */
+export function copySelinuxLabel(from: string, to: string): boolean {
+  let src: number | undefined;
+  let dst: number | undefined;
+  try {
+    src = fs.openSync(from, O_PATH | fs.constants.O_NOFOLLOW);
+    let label: Buffer;
+    try {
+      label = getAttributeSync(`/proc/self/fd/${src}`, SELINUX_XATTR);
+    } catch (err) {
+      if (isAbsent(err)) return false;
+      throw err;
+    }
+    dst = fs.openSync(to, O_PATH | fs.constants.O_NOFOLLOW);
+    const p = `/proc/self/fd/${dst}`;
+    let current: Buffer | undefined;
+    try {
+      current = getAttributeSync(p, SELINUX_XATTR);
+    } catch (err) {
+      if (!isAbsent(err)) throw err;
+    }
+    if (current === undefined || !current.equals(label)) setAttributeSync(p, SELINUX_XATTR, label);
+    return true;
+  } catch (err) {
+    throw ioError(`copy the ${SELINUX_XATTR} label of ${from} to`, to, err);
+  } finally {
+    if (src !== undefined) closeQuietly(src);
+    if (dst !== undefined) closeQuietly(dst);
+  }
+}

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
@@ -87,6 +88,14 @@ describe('mountOverlay / unmountOverlay', () => {
     expect(await unmountOverlay(ov, s.log, { lazy: true })).toBe(true);
     expect(s.mounts()).toEqual([]);
     expect(s.log.events.at(-1)).toEqual({ event: 'unmount.done', name: 'opt', target: ov.layout.target, lazy: true });
+  });
+
+  it('gives the upper the SELinux label of the mountpoint, not of the state dir', async () => {
+    const label = Buffer.from('system_u:object_r:usr_t:s0\0');
+    setAttributeSync(path.join(s.root, 'opt'), 'security.selinux', label);
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    expect(getAttributeSync(ov.layout.upper, 'security.selinux')).toEqual(label);
   });
 
   it('mounts a NAME whose state path holds systemd escapes (opt-my\\x2dapp)', async () => {
