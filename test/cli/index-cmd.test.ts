@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildManifest } from '../../src/manifest/build.js';
+import { manifestDigest, readManifest } from '../../src/manifest/store.js';
+import { buildHostile, removeTree, scratch } from '../tree/fixtures.js';
+import { cli } from './cli.js';
+
+describe('state-overlay index', () => {
+  let root: string;
+  const opt = () => path.join(root, 'opt');
+  const shipped = () => path.join(root, 'usr/lib/state-overlay/opt.manifest');
+  const manifests = () => path.join(root, 'var/lib/state-overlay/opt/manifests');
+  beforeAll(async () => {
+    root = scratch();
+    fs.mkdirSync(opt());
+    await buildHostile(opt());
+  });
+  afterEach(() => {
+    for (const d of ['usr', 'var', 'ref.manifest']) fs.rmSync(path.join(root, d), { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await removeTree(root);
+  });
+
+  it('--ship writes the image manifest, equal to a direct build, and reports it', async () => {
+    const r = cli(['--root', root, '--json', '--log-level', 'warn', 'index', '--ship', 'opt']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const ref = path.join(root, 'ref.manifest');
+    const direct = await buildManifest(opt(), ref);
+    expect(j).toEqual({
+      name: 'opt',
+      base: opt(),
+      manifest: shipped(),
+      generation: `manifest:${manifestDigest(shipped())}`,
+      source: 'manifest',
+      ms: j.ms,
+      entries: direct.entries,
+      hashedBytes: direct.hashedBytes,
+      reusedDigests: 0,
+      bytes: direct.bytes,
+    });
+    expect([...readManifest(shipped())]).toEqual([...readManifest(ref)]);
+    expect(fs.readdirSync(path.dirname(shipped()))).toEqual(['opt.manifest']);
+  });
+
+  it('with a shipped manifest, keeps a copy of it for its generation and hashes nothing', () => {
+    cli(['--root', root, '--log-level', 'warn', 'index', '--ship', 'opt']);
+    const gen = `manifest:${manifestDigest(shipped())}`;
+    const r = cli(['--root', root, '--log-level', 'warn', 'index', 'opt']);
+    const kept = path.join(manifests(), `${gen}.manifest`);
+    expect(r.stdout).toMatch(new RegExp(`^${kept}: \\d+ entries, 0 bytes hashed, 0 digests reused \\(\\d+ ms\\)\\ngeneration ${gen}\\n$`));
+    expect(fs.readFileSync(kept).equals(fs.readFileSync(shipped()))).toBe(true);
+    expect(fs.statSync(path.dirname(manifests())).mode & 0o777).toBe(0o700);
+  });
+
+  it('refreshes the tree generation manifest reusing the digests of unchanged files', () => {
+    const first = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+    expect(first.source).toBe('tree');
+    expect(first.manifest).toBe(path.join(manifests(), `${first.generation}.manifest`));
+    const again = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+    expect(again).toMatchObject({ generation: first.generation, hashedBytes: 0, reusedDigests: 9, entries: first.entries });
+  });
+
+  it('logs start and done events, and shows no progress bar off a terminal', () => {
+    const r = cli(['--root', root, 'index', 'opt']);
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['index.start', 'index.done']);
+    expect(events[0].root).toBe(opt());
+    expect(r.stderr).not.toContain('indexing [');
+  });
+
+  it('fails clearly on a missing base, leaving nothing behind', () => {
+    const r = cli(['--root', root, 'index', '--ship', 'usr-local']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`state-overlay: read directory ${root}/usr/local: ENOENT\n`);
+    expect(fs.existsSync(path.join(root, 'usr/lib/state-overlay')) ? fs.readdirSync(path.join(root, 'usr/lib/state-overlay')) : []).toEqual([]);
+  });
+});
