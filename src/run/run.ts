@@ -3,6 +3,7 @@
 import type { Overlay } from '../cli/context.js';
 import type { Log } from '../log/logger.js';
 import { currentGeneration, type Generation } from '../manifest/generation.js';
+import { liveBaseDir } from '../manifest/live-base.js';
 import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
 import { unmountOverlay } from '../mount/unmount.js';
 import { reconcileOverlay } from '../reconcile/reconcile.js';
@@ -55,7 +56,7 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
   let wasMounted = status.state === 'mounted';
   // While mounted over its own lower, the base is reachable only through the private bind.
-  let gen = await currentGeneration(ov, wasMounted ? { baseDir: layout.baseBind } : {});
+  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov) });
   let deferred = false;
   if (wasMounted && ov.config.reconcile !== 'none' && readState(layout)?.generation !== gen.generation) {
     if (!opts.reload) {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { isSetName } from '../backups/sets.js';
 import type { Overlay } from '../cli/context.js';
 import { currentGeneration } from '../manifest/generation.js';
+import { liveBaseDir } from '../manifest/live-base.js';
 import type { UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { mountStatus } from '../mount/overlay.js';
@@ -21,12 +22,13 @@ function exists(p: string): boolean {
 }
 
 /** Counts upper entries by kind against the live base (the private bind while mounted: the base is hidden then). */
-function upperSummary(upper: string, baseDir: string): OverlayStatus['upper'] {
+function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upper'] {
   const counts = Object.fromEntries(UPPER_KINDS.map((k) => [k, 0])) as Record<UpperKind, number>;
   if (!exists(upper)) return { exists: false, counts, bytes: 0, unreadable: 0 };
   let bytes = 0;
   let unreadable = 0;
   const baseType = (p: string) => {
+    if (baseDir === null) return undefined;
     const st = lstatBeneath(baseDir, p);
     return st === undefined ? undefined : entryType(st);
   };
@@ -46,7 +48,8 @@ function backupSets(dir: string): string[] {
   }
 }
 
-async function generation(ov: Overlay, baseDir: string): Promise<{ current: string | null; source: string | null; error: string | null }> {
+async function generation(ov: Overlay, baseDir: string | Error): Promise<{ current: string | null; source: string | null; error: string | null }> {
+  if (baseDir instanceof Error) return { current: null, source: null, error: baseDir.message };
   try {
     const g = await currentGeneration(ov, { baseDir });
     return { current: g.generation, source: g.source, error: null };
@@ -60,11 +63,17 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
   const mount = mountStatus(ov, entries);
   const baseBind = mountsAt(entries, layout.baseBind).length > 0;
   // While mounted over its own lower the base is only reachable through the bind.
-  const baseDir = mount.state !== 'unmounted' && baseBind ? layout.baseBind : ov.base;
+  let baseDir: string | Error;
+  try {
+    baseDir = liveBaseDir(ov, entries);
+  } catch (err) {
+    baseDir = err as Error;
+  }
   const state = readState(layout);
   const manifest = stateManifestFile(layout, state);
   const gen = await generation(ov, baseDir);
-  const upper = upperSummary(layout.upper, baseDir);
+  // Without a readable base every upper entry counts as state: nothing is known to lie below it.
+  const upper = upperSummary(layout.upper, baseDir instanceof Error ? null : baseDir);
   const pending: PendingWork[] = [];
   if (exists(layout.journal)) pending.push('journal');
   if (config.reconcile !== 'none' && gen.current !== null && state?.generation !== gen.current && upper.exists) pending.push('reconcile');
