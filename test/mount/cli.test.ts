@@ -1,27 +1,21 @@
 // mount / unmount through the CLI: messages, exit codes, invalid NAMEs refused with nothing mounted.
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cli, makeScratch, spawnHolder, stopChild, type Scratch } from './scratch.js';
+import { cli, makeScratch, type Scratch } from './scratch.js';
 
 let s: Scratch;
-let child: ChildProcess | undefined;
 beforeEach(() => {
   s = makeScratch();
 });
-afterEach(async () => {
-  await stopChild(child);
-  child = undefined;
-  await s.cleanup();
-});
+afterEach(() => s.cleanup());
 
 describe('state-overlay mount / unmount', () => {
   it('mounts, says so when already mounted, and unmounts; busy fails with exit 3 naming the holder', async () => {
     const t = path.join(s.root, 'opt');
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `mounted opt on ${t}`, stderr: '' });
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is already mounted on ${t}` });
-    child = await spawnHolder(t);
+    const child = await s.hold(t);
     expect(await cli(s.root, ['-q', 'unmount', 'opt'])).toMatchObject({
       exitCode: 3,
       stdout: '',

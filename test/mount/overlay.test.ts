@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
@@ -7,19 +6,14 @@ import { run } from '../../src/exec.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { mountOverlay, mountStatus } from '../../src/mount/overlay.js';
 import { unmountOverlay } from '../../src/mount/unmount.js';
-import { makeScratch, spawnHolder, stopChild, type Scratch } from './scratch.js';
+import { makeScratch, type Scratch } from './scratch.js';
 
 let s: Scratch;
-let child: ChildProcess | undefined;
 
 beforeEach(() => {
   s = makeScratch();
 });
-afterEach(async () => {
-  await stopChild(child);
-  child = undefined;
-  await s.cleanup();
-});
+afterEach(() => s.cleanup());
 
 describe('mountOverlay / unmountOverlay', () => {
   it('mounts with the exact options over its own lower, through a private read-only bind', async () => {
@@ -79,7 +73,7 @@ describe('mountOverlay / unmountOverlay', () => {
   it('names the processes holding a busy mount, and detaches it with lazy', async () => {
     const ov = s.ctx().overlay('opt');
     await mountOverlay(ov, s.log);
-    child = await spawnHolder(path.join(ov.layout.target, 'app'));
+    const child = await s.hold(path.join(ov.layout.target, 'app'));
     await expect(unmountOverlay(ov, s.log)).rejects.toMatchObject({
       code: 'busy',
       message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,

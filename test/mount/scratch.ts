@@ -16,6 +16,8 @@ export interface Scratch {
   write(rel: string, content: string): string;
   /** Mountpoints under the root, in mount order. */
   mounts(): string[];
+  /** Starts a `sleep 600` with its cwd in dir, keeping a mount busy; cleanup() stops it. */
+  hold(cwd: string): Promise<ChildProcess>;
   cleanup(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export function makeScratch(files: Record<string, string> = { 'opt/app/bin/tool'
   };
   fs.mkdirSync(path.join(root, 'opt'));
   for (const [rel, content] of Object.entries(files)) write(rel, content);
+  const holders: ChildProcess[] = [];
   const mounts = () => readMountinfo().filter((m) => m.mountpoint === root || m.mountpoint.startsWith(root + '/')).map((m) => m.mountpoint);
   return {
     root,
@@ -37,7 +40,13 @@ export function makeScratch(files: Record<string, string> = { 'opt/app/bin/tool'
     ctx: () => createContext({ root }, log),
     write,
     mounts,
+    async hold(cwd) {
+      const child = await spawnHolder(cwd);
+      holders.push(child);
+      return child;
+    },
     async cleanup() {
+      for (const c of holders.splice(0)) await stopChild(c);
       for (let i = 0; i < 20; i++) {
         const left = mounts();
         if (left.length === 0) break;

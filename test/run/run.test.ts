@@ -1,6 +1,5 @@
 // `run` end to end on real overlay mounts over scratch trees: first run, rerun, base update, ephemeral,
 // separate Base=, reload (and deferred when busy), ostree migration.
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,20 +11,15 @@ import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
 import { runOverlay } from '../../src/run/run.js';
 import { readState } from '../../src/state/state-file.js';
 import { createNotifier } from '../../src/systemd/notify.js';
-import { cli, makeScratch, spawnHolder, stopChild, type Scratch } from '../mount/scratch.js';
+import { cli, makeScratch, type Scratch } from '../mount/scratch.js';
 
 const notifier = createNotifier({ env: {} });
 let s: Scratch;
-let child: ChildProcess | undefined;
 
 beforeEach(() => {
   s = makeScratch();
 });
-afterEach(async () => {
-  await stopChild(child);
-  child = undefined;
-  await s.cleanup();
-});
+afterEach(() => s.cleanup());
 
 const read = (p: string) => fs.readFileSync(p, 'utf8');
 
@@ -110,7 +104,7 @@ describe('run', () => {
     const ov = s.ctx().overlay('opt');
     await runOverlay(ov, s.log, { notifier });
     s.write('usr/lib/opt/app/bin/tool', 'img2\n');
-    child = await spawnHolder(ov.layout.target);
+    const child = await s.hold(ov.layout.target);
     const r = await runOverlay(ov, s.log, { notifier, reload: true });
     expect(r).toMatchObject({ reconciled: false, mounted: false, deferred: true });
     expect(mountStatus(ov).state).toBe('mounted');
