@@ -30,17 +30,20 @@ export async function repeat(n: number, once: () => Promise<number>, setup?: () 
 
 /**
  * n samples of the product and of its floor, taken in turn (floor, product, floor, …) after one
- * untimed warm-up of each: load from other processes then weighs on both alike.
+ * untimed warm-up of each (of the floor only when the product warms the cache itself or is costly): load from other processes then weighs on both alike.
  */
 export async function paired(
   n: number,
   product: () => Promise<number>,
   floor: () => Promise<number>,
   setup?: () => Promise<void> | void,
+  opts: { warmProduct?: boolean } = {},
 ): Promise<{ value: number[]; floor: number[] }> {
   await floor();
-  if (setup) await setup();
-  await product();
+  if (opts.warmProduct !== false) {
+    if (setup) await setup();
+    await product();
+  }
   const out = { value: [] as number[], floor: [] as number[] };
   for (let i = 0; i < n; i++) {
     out.floor.push(await floor());

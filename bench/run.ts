@@ -19,7 +19,7 @@ const DEFAULT_WORK = path.resolve(here, '../..');
 interface Options {
   quick: boolean;
   json?: string;
-  reps: string;
+  reps?: string;
   only?: string;
   work: string;
 }
@@ -28,13 +28,13 @@ const opts = new Command('bench')
   .description('Measure state-overlay against floors measured in the same run (DESIGN section 10)')
   .option('--quick', 'a tenth of the size (20k-entry base)', false)
   .option('--json <path>', 'also write the figures as JSON')
-  .option('--reps <n>', 'runs per figure (medians are reported)', '5')
+  .option('--reps <n>', 'runs per figure, medians reported (default 5, 3 with --quick; reconcile at most 3)')
   .option('--only <names>', 'comma-separated figure names')
   .option('--work <dir>', 'where generated trees are cached', DEFAULT_WORK)
   .parse()
   .opts<Options>();
 
-const reps = Number(opts.reps);
+const reps = Number(opts.reps ?? (opts.quick ? 3 : 5));
 if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps ${opts.reps}: expected a positive integer`);
 if (process.getuid?.() !== 0) throw new Error('bench: must run as root (it mounts overlays)');
 const scale = opts.quick ? 10 : 1;

@@ -43,7 +43,7 @@ async function measureSize(ctx: BenchContext, s: Scratch, manifest: string, u: G
   const sum = writeB0(manifest, u.plan, b0);
   let detail: Record<string, unknown> = {};
   const samples = await paired(
-    ctx.reps,
+    Math.min(ctx.reps, 3),
     async () => {
       const r = await inChild('reconcile', [s.root, s.name], { stderrFile: log });
       if (r.detail.upToDate !== false || r.detail.actions === 0) throw new Error(`reconcile of the ${n}-entry upper did nothing: ${JSON.stringify(r.detail)}`);
@@ -52,6 +52,8 @@ async function measureSize(ctx: BenchContext, s: Scratch, manifest: string, u: G
     },
     () => upperWalk(upperDir, s.base),
     () => prepare(s, b0, manifest, upperDir),
+    // prepare() reads the whole upper and the run before it the base: both are warm already.
+    { warmProduct: false },
   );
   fs.rmSync(b0, { force: true });
   const note = `base update changed ${sum.changed}, added ${sum.added}, removed ${sum.removed} entries; ` +
