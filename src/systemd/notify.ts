@@ -16,13 +16,18 @@ export interface Notifier {
 export interface NotifierOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly pid?: number;
+  /**
+   * A helper run by ExecReload=, not the main process: it reports STATUS= only, never READY=1 or MAINPID=
+   * (it would become the unit's main process and then exit).
+   */
+  readonly helper?: boolean;
   readonly minIntervalMs?: number;
   readonly log?: Log;
 }
 
-/** The argv of systemd-notify for one message (pure). */
-export function notifyArgs(pid: number, assignments: readonly string[]): string[] {
-  return [`--pid=${pid}`, ...assignments];
+/** The argv of systemd-notify for one message (pure); without a pid the message speaks for systemd-notify itself. */
+export function notifyArgs(pid: number | undefined, assignments: readonly string[]): string[] {
+  return pid === undefined ? [...assignments] : [`--pid=${pid}`, ...assignments];
 }
 
 /** STATUS= carries one line: newlines would end the assignment. */
@@ -31,7 +36,7 @@ export const statusLine = (text: string): string => `STATUS=${text.replace(/[\r\
 export function createNotifier(opts: NotifierOptions = {}): Notifier {
   const env = opts.env ?? process.env;
   const socket = env.NOTIFY_SOCKET;
-  const pid = opts.pid ?? process.pid;
+  const pid = opts.helper ? undefined : (opts.pid ?? process.pid);
   const minInterval = opts.minIntervalMs ?? 1000;
   let last = 0;
   let pending: string | undefined;
@@ -56,7 +61,10 @@ export function createNotifier(opts: NotifierOptions = {}): Notifier {
 
   return {
     active: Boolean(socket),
-    ready: (status) => send(status === undefined ? ['READY=1'] : ['READY=1', statusLine(status)]),
+    ready: (status) => {
+      if (opts.helper) return status === undefined ? Promise.resolve() : send([statusLine(status)]);
+      return send(status === undefined ? ['READY=1'] : ['READY=1', statusLine(status)]);
+    },
     async status(text) {
       const now = Date.now();
       if (now - last < minInterval) {

@@ -34,6 +34,13 @@ describe('createNotifier', () => {
     expect(listener.received.filter((m) => m !== 'BARRIER=1')).toEqual([`MAINPID=${p}|READY=1|STATUS=mounted`, `MAINPID=${p}|STATUS=indexing 1/3`, `MAINPID=${p}|STATUS=indexing 3/3`]);
   });
 
+  it('as a reload helper: STATUS= only, sent for itself (no READY=1, no MAINPID=)', async () => {
+    const n = createNotifier({ env: { NOTIFY_SOCKET: path.join(dir, 'notify') }, helper: true });
+    await n.ready('reloaded');
+    await listener.waitFor((m) => m.includes('reloaded'));
+    expect(listener.received.filter((m) => m !== 'BARRIER=1')).toEqual(['STATUS=reloaded']);
+  });
+
   it('does nothing without NOTIFY_SOCKET', async () => {
     const log = memoryLog();
     const n = createNotifier({ env: {}, log });
@@ -59,5 +66,6 @@ describe('createNotifier', () => {
 
   it('names the main process so systemd accepts the message from a helper', () => {
     expect(notifyArgs(42, ['READY=1'])).toEqual(['--pid=42', 'READY=1']);
+    expect(notifyArgs(undefined, ['STATUS=x'])).toEqual(['STATUS=x']);
   });
 });

@@ -22,7 +22,8 @@ export function register(program: Command, env: CommandEnv): void {
     .action(async (name: string, opts: { reload?: boolean; watch?: boolean }) => {
       const ctx = env.context();
       const ov = ctx.overlay(name);
-      const notifier = createNotifier({ log: ctx.log });
+      // Under ExecReload= this process is a helper beside the unit's main process (or none: RemainAfterExit).
+      const notifier = createNotifier({ log: ctx.log, helper: opts.reload === true && !opts.watch });
       const report = (r: RunResult) => ctx.out(ctx.json ? JSON.stringify(r) : summary(r, ov.layout.target));
       report(await runOverlay(ov, ctx.log, { notifier, reload: opts.reload === true }));
       if (!opts.watch) return;
