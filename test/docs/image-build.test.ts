@@ -1,0 +1,173 @@
+// examples/bootc/Containerfile, as far as this machine goes without a container engine: its build stage's
+// COPY list and install step run on a scratch build context, its state-overlay and systemctl RUN lines
+// run against a scratch image root with the INSTALLED launcher, and the image root ends up with exactly
+// the installed files, the shipped manifest and the enablement symlink.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseContainerfile, runCommands, type Stage } from './containerfile.js';
+import { REPO } from './markdown.js';
+
+const CONTAINERFILE = path.join(REPO, 'examples/bootc/Containerfile');
+const stages = parseContainerfile(fs.readFileSync(CONTAINERFILE, 'utf8'));
+const [build, image] = stages as [Stage, Stage];
+const bareEnv = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: '/nonexistent', LANG: 'C' };
+
+let scratch: string;
+let imageRoot: string;
+let launcher: string;
+/** The /opt of the scratch image: relative path → sha256 of content or link target ('' for directories). */
+let optBefore: Map<string, string>;
+
+/** Every non-directory under dir (files and symlinks), as relative paths. */
+function files(dir: string, rel = ''): string[] {
+  return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((d) => {
+    const r = path.posix.join(rel, d.name);
+    return d.isDirectory() ? files(dir, r) : [r];
+  });
+}
+
+function snapshot(dir: string, rel = '', out = new Map<string, string>()): Map<string, string> {
+  for (const d of fs.readdirSync(path.join(dir, rel), { withFileTypes: true, encoding: 'buffer' })) {
+    const r = rel === '' ? d.name.toString('latin1') : `${rel}/${d.name.toString('latin1')}`;
+    const abs = Buffer.from(path.join(dir, r), 'latin1');
+    if (d.isDirectory()) {
+      out.set(r, '');
+      snapshot(dir, r, out);
+    } else {
+      const data = d.isSymbolicLink() ? fs.readlinkSync(abs, { encoding: 'buffer' }) : fs.readFileSync(abs);
+      out.set(r, crypto.createHash('sha256').update(data).digest('hex'));
+    }
+  }
+  return out;
+}
+
+/** A small, slightly hostile /opt: nested dirs, a config file, a symlink out of the tree, a name that is not UTF-8. */
+function makeOpt(root: string): void {
+  const opt = path.join(root, 'opt');
+  fs.mkdirSync(path.join(opt, 'example/bin'), { recursive: true });
+  fs.mkdirSync(path.join(opt, 'example/etc'));
+  fs.writeFileSync(path.join(opt, 'example/bin/example'), '#!/bin/sh\necho example 1.0\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(opt, 'example/etc/example.conf'), 'port=80\n');
+  fs.symlinkSync('/etc/passwd', path.join(opt, 'example/etc/outside'));
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${opt}/example/caf`), Buffer.from([0xe9])]), 'latin-1 name\n');
+}
+
+/** Commands and options the installed program lists in its help. */
+async function helpOf(args: string[]): Promise<{ commands: string[]; options: string[] }> {
+  const r = await execa(launcher, [...args, '--help'], { env: bareEnv, extendEnv: false });
+  const commandsPart = r.stdout.split(/^Commands:$/m)[1]?.split(/^\S/m)[0] ?? '';
+  const optionsPart = r.stdout.split(/^Options:$/m)[1]?.split(/^\S/m)[0] ?? '';
+  return {
+    commands: [...commandsPart.matchAll(/^ {2}([a-z]+)(?:\|([a-z]+))?/gm)].flatMap((m) => [m[1]!, ...(m[2] ? [m[2]] : [])]),
+    options: [...optionsPart.matchAll(/^ {2}(?:(-[a-zA-Z]), )?(--[a-z-]+)/gm)].flatMap((m) => [m[2]!, ...(m[1] ? [m[1]] : [])]),
+  };
+}
+
+/** The RUN commands of a stage that start with `word`. */
+function runsOf(stage: Stage, word: string): string[][] {
+  return stage.instructions.filter((i) => i.op === 'RUN').flatMap((i) => runCommands(i.args)).filter((c) => c[0] === word);
+}
+
+beforeAll(async () => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'so-image-build-'));
+  imageRoot = path.join(scratch, 'image');
+  fs.mkdirSync(imageRoot);
+
+  // The build stage: its COPY lines into a scratch context (WORKDIR /src), the repo's node_modules for `npm ci`.
+  const workdir = build.instructions.find((i) => i.op === 'WORKDIR')!.args;
+  const context = path.join(scratch, 'build');
+  const inContext = (p: string) => path.join(context, path.posix.resolve(workdir, p));
+  for (const copy of build.instructions.filter((i) => i.op === 'COPY')) {
+    const words = copy.args.split(/\s+/);
+    const dest = words.pop()!;
+    for (const src of words) {
+      const to = dest.endsWith('/') && !src.endsWith('/') ? path.join(inContext(dest), path.basename(src)) : inContext(dest);
+      fs.cpSync(path.join(REPO, src), to, { recursive: true, verbatimSymlinks: true });
+    }
+  }
+  fs.symlinkSync(path.join(REPO, 'node_modules'), inContext('node_modules'));
+
+  // The install step exactly as the build stage runs it, /out (what the image stage copies to /) being the image root.
+  const copyOut = image.instructions.find((i) => i.op === 'COPY' && i.args.startsWith(`--from=${build.name} `))!;
+  const [, out, to] = copyOut.args.split(/\s+/) as [string, string, string];
+  expect(to).toBe('/');
+  const [install] = runsOf(build, 'npm').filter((c) => c[1] === 'run' && c[2] === 'install-system');
+  const args = install!.slice(1).map((w) => (w === out.replace(/\/$/, '') ? imageRoot : w));
+  await execa('npm', args, { cwd: inContext('.'), env: { ...process.env, npm_config_loglevel: 'error' } });
+
+  launcher = path.join(imageRoot, 'usr/bin/state-overlay');
+  makeOpt(imageRoot);
+  optBefore = snapshot(path.join(imageRoot, 'opt'));
+}, 300_000);
+
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+describe('examples/bootc/Containerfile', () => {
+  it('has a builder stage and an image stage that copies what the install step laid down', () => {
+    expect(stages.map((s) => s.name)).toEqual(['build', undefined]);
+    expect(runsOf(build, 'npm').map((c) => c.join(' '))).toEqual(['npm ci', 'npm run install-system -- --destdir /out --prefix /usr']);
+    expect(image.instructions.find((i) => i.op === 'COPY')?.args).toBe('--from=build /out/ /');
+    expect(runsOf(image, 'state-overlay').map((c) => c.join(' '))).toEqual(['state-overlay index --root / --ship opt']);
+    expect(runsOf(image, 'systemctl').map((c) => c.join(' '))).toEqual(['systemctl enable state-overlay@opt.service']);
+  });
+
+  it('uses only commands and options the installed program has', async () => {
+    const global = await helpOf([]);
+    for (const argv of runsOf(image, 'state-overlay')) {
+      const words = argv.slice(1);
+      const cmdAt = words.findIndex((w, i) => !w.startsWith('-') && words[i - 1] !== '--root');
+      const command = words[cmdAt]!;
+      expect(global.commands).toContain(command);
+      const own = await helpOf([command]);
+      for (const w of words.filter((x) => x.startsWith('-'))) expect([...global.options, ...own.options]).toContain(w);
+    }
+  });
+
+  it('ships the manifest of /opt with the installed launcher, leaving /opt as it was', async () => {
+    const [argv] = runsOf(image, 'state-overlay');
+    const args = argv!.slice(1).map((w, i, all) => (all[i - 1] === '--root' ? imageRoot : w));
+    const r = await execa(launcher, ['-q', ...args], { env: bareEnv, extendEnv: false });
+    const manifest = path.join(imageRoot, 'usr/lib/state-overlay/opt.manifest');
+    expect(r.stdout.split('\n')[0]).toMatch(new RegExp(`^${manifest}: ${optBefore.size} entries, \\d+ bytes hashed, 0 digests reused \\(\\d+ ms\\)$`));
+    const generation = /^generation (manifest:[0-9a-f]{64})$/m.exec(r.stdout)?.[1];
+    expect(generation).toBeDefined();
+    expect(snapshot(path.join(imageRoot, 'opt'))).toEqual(optBefore);
+
+    // A host booted from this image takes its generation from the shipped manifest: no walk of its base.
+    const s = await execa(launcher, ['--root', imageRoot, '-q', 'status', 'opt', '--json'], { env: bareEnv, extendEnv: false });
+    const ov = (JSON.parse(s.stdout) as { overlays: Array<{ generation: { current: string; source: string } }> }).overlays[0]!;
+    expect(ov.generation).toMatchObject({ current: generation, source: 'manifest' });
+  });
+
+  it('enables the installed unit with systemctl', async () => {
+    for (const argv of runsOf(image, 'systemctl')) {
+      await execa('systemctl', ['--root', imageRoot, ...argv.slice(1)], { env: bareEnv, extendEnv: false });
+    }
+    const wants = path.join(imageRoot, 'etc/systemd/system/local-fs.target.wants/state-overlay@opt.service');
+    expect(fs.readlinkSync(wants)).toBe('/usr/lib/systemd/system/state-overlay@.service');
+  });
+
+  it('leaves exactly the installed files, the shipped manifest and the enablement in the image root', () => {
+    const units = fs.readdirSync(path.join(REPO, 'units')).filter((f) => f.endsWith('.service'));
+    const expected = [
+      'etc/systemd/system/local-fs.target.wants/state-overlay@opt.service',
+      'usr/bin/state-overlay',
+      'usr/lib/state-overlay/opt.manifest',
+      'usr/lib/state-overlay/state-overlay.mjs',
+      'usr/lib/state-overlay/xattr.node',
+      'usr/lib/systemd/system-preset/80-state-overlay.preset',
+      'usr/share/bash-completion/completions/state-overlay',
+      'usr/share/man/man8/state-overlay.8',
+      ...units.map((u) => `usr/lib/systemd/system/${u}`),
+    ].sort();
+    expect(files(imageRoot).filter((f) => !f.startsWith('opt/')).sort()).toEqual(expected);
+    // Nothing else either: no state or run directories made at build time.
+    expect(fs.readdirSync(imageRoot).sort()).toEqual(['etc', 'opt', 'usr']);
+    expect(fs.readdirSync(path.join(imageRoot, 'etc')).sort()).toEqual(['systemd']);
+    expect(snapshot(path.join(imageRoot, 'opt'))).toEqual(optBefore);
+  });
+});
