@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { fsyncDir } from '../state/atomic.js';
 import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
 import { comparePaths, walk } from '../tree/walk.js';
 import { digestOfSpecial } from './digest.js';
-import { HEADER_SIZE, encodeEntry, encodeHeader, decodeHeader, type ManifestRecord, type Stamp } from './format.js';
+import { HEADER_SIZE, encodeEntry, encodeHeader, type ManifestRecord, type Stamp } from './format.js';
 import { HashPool, type HashResult } from './pool.js';
-import { readRecords } from './store.js';
+import { manifestCount, readRecords } from './store.js';
 
 export interface BuildOptions {
   /** A manifest of an earlier state of the same base: digests of unchanged inodes are reused. */
@@ -57,14 +58,7 @@ function sameInode(prev: ManifestRecord | undefined, path: RelPath, type: EntryT
 
 function previousRecords(file: string | undefined): { next(path: RelPath): ManifestRecord | undefined; total?: number } {
   if (file === undefined || !fs.existsSync(file)) return { next: () => undefined };
-  const head = Buffer.alloc(HEADER_SIZE);
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.readSync(fd, head, 0, HEADER_SIZE, 0);
-  } finally {
-    fs.closeSync(fd);
-  }
-  const { count } = decodeHeader(head, file);
+  const count = manifestCount(file);
   const it = readRecords(file);
   let cur = it.next();
   return {
@@ -190,14 +184,5 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     throw ioError('index', baseDir, err);
   } finally {
     await pool.close();
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }

@@ -9,22 +9,42 @@ import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './
 
 const CHUNK = 1 << 20;
 
-/** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
-export function* readRecords(file: string): Generator<ManifestRecord> {
+/** A manifest file opened for sequential reads; errors name the file. */
+export function openManifest(file: string): { read(buf: Buffer, at: number, len: number): number; close(): void } {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
     throw ioError('open manifest', file, err);
   }
-  try {
-    const read = (buf: Buffer, at: number, len: number) => {
+  return {
+    read(buf, at, len) {
       try {
         return fs.readSync(fd, buf, at, len, null);
       } catch (err) {
         throw ioError('read manifest', file, err);
       }
-    };
+    },
+    close: () => fs.closeSync(fd),
+  };
+}
+
+/** The entry count a manifest's header declares. */
+export function manifestCount(file: string): number {
+  const f = openManifest(file);
+  try {
+    const head = Buffer.alloc(HEADER_SIZE);
+    return decodeHeader(head.subarray(0, f.read(head, 0, HEADER_SIZE)), file).count;
+  } finally {
+    f.close();
+  }
+}
+
+/** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
+export function* readRecords(file: string): Generator<ManifestRecord> {
+  const f = openManifest(file);
+  const read = f.read;
+  try {
     const head = Buffer.alloc(HEADER_SIZE);
     const { count } = decodeHeader(head.subarray(0, read(head, 0, HEADER_SIZE)), file);
     let buf = Buffer.alloc(CHUNK);
@@ -61,7 +81,7 @@ export function* readRecords(file: string): Generator<ManifestRecord> {
     }
     if (seen !== count) throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${seen}`, { path: file });
   } finally {
-    fs.closeSync(fd);
+    f.close();
   }
 }
 
@@ -103,20 +123,13 @@ export function manifestPath(layout: Layout, generation: string): string {
 /** sha256 of a manifest file's bytes (the id of a `manifest:` generation). */
 export function manifestDigest(file: string): string {
   const h = crypto.createHash('sha256');
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    throw ioError('open manifest', file, err);
-  }
+  const f = openManifest(file);
   try {
     const buf = Buffer.alloc(CHUNK);
     let n: number;
-    while ((n = fs.readSync(fd, buf, 0, CHUNK, null)) > 0) h.update(buf.subarray(0, n));
-  } catch (err) {
-    throw ioError('read manifest', file, err);
+    while ((n = f.read(buf, 0, CHUNK)) > 0) h.update(buf.subarray(0, n));
   } finally {
-    fs.closeSync(fd);
+    f.close();
   }
   return h.digest('hex');
 }

@@ -7,10 +7,9 @@ import type { Command } from 'commander';
 import { StateOverlayError, ioError } from '../../errors.js';
 import type { LogEvent } from '../../log/events.js';
 import { buildManifest, type BuildResult } from '../../manifest/build.js';
-import { HEADER_SIZE, decodeHeader } from '../../manifest/format.js';
 import { currentGeneration, manifestGeneration, type Generation } from '../../manifest/generation.js';
 import { liveBaseDir } from '../../manifest/live-base.js';
-import { manifestPath } from '../../manifest/store.js';
+import { manifestCount, manifestPath } from '../../manifest/store.js';
 import { fsyncDir } from '../../state/atomic.js';
 import { ensureStateSubdir } from '../../state/state-dir.js';
 import { readState, stateManifestFile } from '../../state/state-file.js';
@@ -51,12 +50,10 @@ function copyManifest(from: string, to: string): BuildResult {
   const tmp = `${to}.tmp-${process.pid}`;
   try {
     fs.copyFileSync(from, tmp);
+    const count = manifestCount(tmp);
     const fd = fs.openSync(tmp, 'r');
     try {
       fs.fsyncSync(fd);
-      const head = Buffer.alloc(HEADER_SIZE);
-      fs.readSync(fd, head, 0, HEADER_SIZE, 0);
-      const { count } = decodeHeader(head, from);
       fs.renameSync(tmp, to);
       fsyncDir(path.dirname(to));
       return { entries: count, hashedBytes: 0, reusedDigests: 0, bytes: fs.statSync(to).size };
