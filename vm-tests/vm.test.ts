@@ -28,7 +28,9 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
-  for (const r of reports) console.log(`${r.scenario} / ${r.phase}: ${r.outcome} in ${(r.ms / 1000).toFixed(1)} s`);
+  for (const r of reports) {
+    console.log([`${r.scenario} / ${r.phase}: ${r.outcome} in ${(r.ms / 1000).toFixed(1)} s`, ...r.notes.map((n) => `  ${n}`)].join('\n'));
+  }
 });
 
 for (const s of scenarios) {

@@ -7,6 +7,11 @@ STATE_OPT=/var/lib/state-overlay/opt
 ok() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; VM_FAILS=$((VM_FAILS + 1)); }
 
+# note TEXT: a figure for the host's report
+note() { echo "note: $*"; }
+# ms_since NANOSECONDS: milliseconds elapsed since a `date +%s%N` reading
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
 # check DESCRIPTION COMMAND...: passes when the command succeeds
 check() { local d=$1; shift; if "$@" > /tmp/vm-check.out 2>&1; then ok "$d"; else fail "$d ($(tail -c 600 /tmp/vm-check.out))"; fi; }
 # expect DESCRIPTION ACTUAL EXPECTED

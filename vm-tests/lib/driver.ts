@@ -10,12 +10,14 @@ import type { GuestImage } from './image.js';
 import { boot, pickAccel, type Accel } from './qemu.js';
 import type { Phase, Scenario } from './scenario.js';
 
-export const DEFAULT_PHASE_TIMEOUT_MS = Number(process.env.VM_BOOT_TIMEOUT_MS ?? 300_000);
+export const DEFAULT_PHASE_TIMEOUT_MS = Number(process.env.VM_BOOT_TIMEOUT_MS ?? 600_000);
 
 export interface PhaseReport {
   readonly phase: string;
   readonly outcome: string;
   readonly ms: number;
+  /** Lines the phase printed as `note: ...` (figures measured in the guest). */
+  readonly notes: readonly string[];
 }
 
 const APPEND = [
@@ -98,13 +100,14 @@ export class ScenarioRun {
     };
     if (phase.cutOn !== undefined) {
       if (r.outcome !== 'cut') failed(`expected a power cut at ${JSON.stringify(phase.cutOn)}, got ${r.outcome}`, tail(consoleLog, 60));
-      return { phase: phase.name, outcome: 'power cut', ms: r.ms };
+      return { phase: phase.name, outcome: 'power cut', ms: r.ms, notes: [] };
     }
     if (r.outcome === 'timeout') failed(`no poweroff within ${phase.timeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS} ms`, tail(consoleLog, 60));
     if (!(await readIoDisk(io, results))) failed(`the guest wrote no results (QEMU exit ${r.exitCode})`, tail(consoleLog, 60));
     const status = fs.readFileSync(path.join(results, 'status'), 'utf8').trim();
     if (status !== '0') failed(`phase script exit status ${status}`, tail(path.join(results, 'output.log'), 80));
-    return { phase: phase.name, outcome: 'passed', ms: r.ms };
+    const notes = fs.readFileSync(path.join(results, 'output.log'), 'utf8').split('\n').filter((l) => l.startsWith('note: '));
+    return { phase: phase.name, outcome: 'passed', ms: r.ms, notes };
   }
 
   /** Removes the scenario's disks (kept on failure for a look at them). */

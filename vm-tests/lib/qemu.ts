@@ -36,7 +36,7 @@ export interface BootResult {
 }
 
 function qemuArgs(o: BootOptions): string[] {
-  const accel = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', 'max'];
+  const accel = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', process.env.VM_CPU ?? 'max'];
   const drives = o.drives.flatMap((d, i) => [
     '-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=writeback${d.readonly ? ',readonly=on' : ''}`,
     '-device', `virtio-blk-pci,drive=d${i},serial=${d.serial}`,
@@ -91,7 +91,7 @@ export async function pickAccel(kernel: string, initrd: string, consoleFile: str
   if (fs.existsSync('/dev/kvm')) {
     const r = await boot({
       kernel, initrd, append: 'console=ttyS0 panic=-1 rdinit=/nonexistent', drives: [], console: consoleFile,
-      timeoutMs: 8_000, cutOn: 'Linux version', accel: 'kvm', memoryMiB: 256,
+      timeoutMs: 6_000, cutOn: 'Linux version', accel: 'kvm', memoryMiB: 256,
     });
     if (r.outcome === 'cut') probed = 'kvm';
   }

@@ -20,6 +20,8 @@ check 'no node_modules in the image' bash -c '! find / -xdev -name node_modules 
 check 'the fs-xattr addon sits beside the bundle' test -f /usr/lib/state-overlay/xattr.node
 check 'the template unit is installed' systemctl cat state-overlay@opt.service
 check 'the man page is installed' test -s /usr/share/man/man8/state-overlay.8
+t=$(date +%s%N); state-overlay --help > /dev/null; note "state-overlay --help: $(ms_since $t) ms"
+note "boot to agent: $(cut -d' ' -f1 /proc/uptime) s of guest uptime"
 finish
 `,
     },

@@ -24,6 +24,8 @@ check '/srv/app is an overlay' is_mounted_overlay /srv/app
 echo 'my a' > /srv/app/a.txt
 echo 'my b' > /srv/app/b.txt
 echo 'state' > /srv/app/state.txt
+# the manifest of the first base is built after the mount: the update must come after it
+wait_manifest srv-app
 # the base changes while mounted (a live update of the image)
 echo 'a v2, longer' > /var/lib/vm-test/appbase/a.txt
 echo 'new in v2' > /var/lib/vm-test/appbase/new.txt
@@ -34,6 +36,7 @@ busy=$!
 sleep 1
 systemctl reload state-overlay@srv-app.service; echo "reload while busy: exit $?"
 check 'the mount stayed' is_mounted_overlay /srv/app
+expect 'the busy reload was deferred' "$(journal_events state-overlay@srv-app.service watch.deferred | wc -l)" 1
 expect 'edits untouched while busy' "$(content /srv/app/a.txt)" 'my a'
 kill $busy; wait $busy 2>/dev/null
 check 'systemctl reload' systemctl reload state-overlay@srv-app.service
@@ -44,8 +47,10 @@ check 'the edit is in backups' in_backups srv-app a.txt 'my a'
 expect 'unchanged file: edit kept' "$(content /srv/app/b.txt)" 'my b'
 expect 'state kept' "$(content /srv/app/state.txt)" state
 expect 'the new base file shows' "$(content /srv/app/new.txt)" 'new in v2'
-check 'a second reload with no change does nothing' systemctl reload state-overlay@srv-app.service
-expect 'one reconcile in all' "$(journal_events state-overlay@srv-app.service reconcile.done | wc -l)" 1
+expect 'the reload reconciled once' "$(journal_events state-overlay@srv-app.service watch.reload | wc -l)" 1
+check 'a second reload with no change' systemctl reload state-overlay@srv-app.service
+expect '... does nothing' "$(journal_events state-overlay@srv-app.service watch.reload | wc -l)" 1
+expect 'the edit is still as reconciled' "$(content /srv/app/b.txt)" 'my b'
 finish`,
     },
   ],
