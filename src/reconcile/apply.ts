@@ -3,12 +3,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { run } from '../exec.js';
 import { digestEntry } from '../manifest/hash.js';
-import { displayPath, fromBytes, parentOf, type RelPath } from '../model/entry.js';
-import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, components, fdPath, isAbsent, openBeneath, readlinkBeneath } from '../tree/fsat.js';
-import { walk } from '../tree/walk.js';
-import { overlayXattrsAt } from '../tree/xattr.js';
+import { displayPath, parentOf, type RelPath } from '../model/entry.js';
+import { DIR_FLAGS, FILE_FLAGS, closeQuietly, components, fdPath, isAbsent, openBeneath, readlinkBeneath } from '../tree/fsat.js';
+import { copyAcross } from './copy-across.js';
 import type { SetAttrs, WriteSidecar } from './types.js';
 
 const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
@@ -56,52 +54,6 @@ function ensureDirBeneath(root: string, rel: RelPath): number {
     closeQuietly(fd);
     throw ioError('create directory', show(root, rel), err);
   }
-}
-
-/** Type, mode, owner, content and overlay xattrs of an entry and everything below it, for verifying a copy. */
-function fingerprint(dirFd: number, name: Buffer): string[] {
-  const line = (label: string, root: string, rel: RelPath, s: fs.Stats, dfd: number, n: Buffer) => {
-    const x = s.isDirectory() || s.isFile() ? JSON.stringify(overlayXattrsAt(dfd, n)) : '';
-    return `${label}\0${s.mode}\0${s.uid}\0${s.gid}\0${s.size}\0${digestEntry(root, rel, s)}\0${x}`;
-  };
-  const st = fs.lstatSync(fdPath(dirFd, name));
-  const out = [line('', `/proc/self/fd/${dirFd}`, fromBytes(name), st, dirFd, name)];
-  if (!st.isDirectory()) return out;
-  const fd = fs.openSync(fdPath(dirFd, name), DIR_FLAGS);
-  try {
-    const root = `/proc/self/fd/${fd}`;
-    for (const e of walk(root)) out.push(line(e.path, root, e.path, e.st, e.dirFd, e.name));
-  } finally {
-    closeQuietly(fd);
-  }
-  return out;
-}
-
-/** Cross-filesystem move: copy to a temp name (`cp -a`, symlinks by hand), verify, rename into place, remove the source. */
-async function copyAcross(sfd: number, name: Buffer, dfd: number, shown: string): Promise<void> {
-  // An ASCII temp name: it goes on cp's command line.
-  const tmp = Buffer.from('.state-overlay-copy');
-  fs.rmSync(fdPath(dfd, tmp), { recursive: true, force: true });
-  const st = fs.lstatSync(fdPath(sfd, name));
-  if (st.isSymbolicLink()) {
-    fs.symlinkSync(fs.readlinkSync(fdPath(sfd, name), { encoding: 'buffer' }), fdPath(dfd, tmp));
-    fs.lchownSync(fdPath(dfd, tmp), st.uid, st.gid);
-  } else {
-    // cp runs in a child: it reaches the entry through an O_PATH handle in /proc/PID/fd (names stay bytes here).
-    const src = fs.openSync(fdPath(sfd, name), O_PATH | fs.constants.O_NOFOLLOW);
-    try {
-      await run('cp', ['-a', '-H', '--no-target-directory', '--', `/proc/${process.pid}/fd/${src}`, `/proc/${process.pid}/fd/${dfd}/${tmp.toString('latin1')}`]);
-    } finally {
-      closeQuietly(src);
-    }
-  }
-  if (fingerprint(sfd, name).join('\n') !== fingerprint(dfd, tmp).join('\n')) {
-    fs.rmSync(fdPath(dfd, tmp), { recursive: true, force: true });
-    throw new StateOverlayError('io', `copy of ${shown} into backups on another filesystem does not match the original: left in place`);
-  }
-  fs.renameSync(fdPath(dfd, tmp), fdPath(dfd, name));
-  fs.fsyncSync(dfd);
-  fs.rmSync(fdPath(sfd, name), { recursive: true });
 }
 
 /** Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the destination exists) is success. */
@@ -189,7 +141,9 @@ export function writeSidecar(base: string, upper: string, a: WriteSidecar): void
   const fd = openDirIfAny(upper, parentOf(a.path));
   if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
   const name = lastName(a.path);
-  const tmp = fdPath(fd, Buffer.concat([Buffer.from('.'), name, Buffer.from('.state-overlay-tmp')]));
+  // The temp name must fit NAME_MAX too: a long name gets a short digest-based one.
+  const long = name.length + 19 > 255;
+  const tmp = fdPath(fd, long ? Buffer.from(`.state-overlay-tmp-${crypto.createHash('sha256').update(name).digest('hex').slice(0, 16)}`) : Buffer.concat([Buffer.from('.'), name, Buffer.from('.state-overlay-tmp')]));
   try {
     const existing = lstatAt(fd, name);
     if (existing) {

@@ -172,6 +172,9 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   return { actions: [...sink.actions].sort(order), conflicts: [...sink.conflicts].sort((a, b) => comparePaths(a.path, b.path)) };
 }
 
+/** Longest file name Linux filesystems take (bytes); a longer sidecar or saved name cannot be created. */
+const NAME_MAX = 255;
+
 /**
  * A sidecar or saved name that the base ships is never written (it would shadow the base); one that
  * the upper already holds as untouched state is moved to backups first (package managers overwrite an
@@ -189,7 +192,13 @@ function resolveNameClashes(sink: Sink, upper: Map<RelPath, UpperEntry>, b1: Bas
     const target = a.kind === 'rename' ? a.to : a.path;
     const owner = a.kind === 'rename' ? a.path : a.from;
     const what = a.kind === 'rename' ? 'saved name' : 'sidecar';
-    const blocked = b1.get(target) !== undefined ? 'the base ships that name' : touched.has(target) || hasTouchedBelow(touched, target) ? 'the reconcile changes that entry too' : undefined;
+    const blocked = b1.get(target) !== undefined
+      ? 'the base ships that name'
+      : touched.has(target) || hasTouchedBelow(touched, target)
+        ? 'the reconcile changes that entry too'
+        : target.length - target.lastIndexOf('/') - 1 > NAME_MAX
+          ? `the name is longer than ${NAME_MAX} bytes`
+          : undefined;
     if (blocked) {
       sink.conflicts.push({ path: owner, rule: a.rule, reason: `${what} ${JSON.stringify(target)} not written: ${blocked}` });
       if (a.kind === 'rename') out.push({ kind: 'keep', path: a.path, rule: a.rule, reason: `${a.reason}; not moved aside: ${blocked}` });
