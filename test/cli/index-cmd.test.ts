@@ -79,3 +79,28 @@ describe('state-overlay index', () => {
     expect(fs.existsSync(path.join(root, 'usr/lib/state-overlay')) ? fs.readdirSync(path.join(root, 'usr/lib/state-overlay')) : []).toEqual([]);
   });
 });
+
+describe('state-overlay index and diff while mounted', () => {
+  let root: string;
+  beforeAll(() => {
+    root = scratch();
+    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/conf'), 'v1\n');
+  });
+  afterAll(() => {
+    cli(['--root', root, '--log-level', 'warn', 'unmount', 'opt']);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('read the base through the private bind, not the merged view', () => {
+    const m = cli(['--root', root, '--log-level', 'warn', 'mount', 'opt']);
+    expect(m.stderr).toBe('');
+    fs.writeFileSync(path.join(root, 'opt/app/conf'), 'edited\n');
+    fs.writeFileSync(path.join(root, 'opt/app/new'), 'state\n');
+    const r = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+    expect(r).toMatchObject({ base: path.join(root, 'run/state-overlay/opt/base'), entries: 2, hashedBytes: 3 });
+    expect([...readManifest(r.manifest)].map((e) => e.path)).toEqual(['app', 'app/conf']);
+    const d = cli(['--root', root, 'diff', 'opt']).stdout.split('\n').slice(1);
+    expect(d).toEqual(['merged-dir ?         app', 'shadow     ?         app/conf', 'state      ?         app/new', '']);
+  });
+});
