@@ -61,3 +61,8 @@ export function toJson(figs: readonly Figure[], info: RunInfo): object {
 export function writeJson(file: string, figs: readonly Figure[], info: RunInfo): void {
   fs.writeFileSync(file, `${JSON.stringify(toJson(figs, info), null, 2)}\n`);
 }
+
+/** The figures' notes (what a reconcile did, how many digests were reused), one line each. */
+export function renderNotes(figs: readonly Figure[]): string {
+  return figs.flatMap((f) => (f.note === undefined ? [] : [`- ${f.label}: ${f.note}`])).join('\n');
+}

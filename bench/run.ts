@@ -9,7 +9,7 @@ import type { BenchContext, Figure } from './figure.js';
 import { generateBase, generateUpper } from './generate.js';
 import { inChild } from './measure.js';
 import { unmountUnder } from './mounts.js';
-import { loadNow, machine, renderTable, writeJson } from './report.js';
+import { loadNow, machine, renderNotes, renderTable, writeJson } from './report.js';
 import { figures } from './figures/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -94,7 +94,7 @@ const info = {
   totalSeconds: Math.round((performance.now() - t0) / 1000),
   load: [loadAtStart, loadNow()] as const,
 };
-process.stdout.write(`\n${renderTable(results)}\n\n`);
+process.stdout.write(`\n${renderTable(results)}\n\n${renderNotes(results)}\n\n`);
 process.stdout.write(
   `Base: ${info.baseEntries} entries, ${(info.baseBytes / 1e9).toFixed(2)} GB; uppers of ${uppers.map((u) => u.plan.entries.length).join(', ')} entries; ` +
     `medians of ${reps} runs, warm page cache; ${info.totalSeconds} s in all; load average ${info.load[0]} at start, ${info.load[1]} at end.\nMachine: ${info.machine}\n`,

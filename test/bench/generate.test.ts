@@ -8,7 +8,7 @@ import { planBase } from '../../bench/base-plan.js';
 import { figure } from '../../bench/figure.js';
 import { generateBase, generateUpper } from '../../bench/generate.js';
 import { planUpper } from '../../bench/upper-plan.js';
-import { renderTable, toJson, writeJson } from '../../bench/report.js';
+import { renderNotes, renderTable, toJson, writeJson } from '../../bench/report.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gen-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -122,6 +122,10 @@ describe('report', () => {
     expect(back).toEqual(JSON.parse(JSON.stringify(toJson([f], info))));
     expect(back.figures.index).toMatchObject({ ratio: 2, target: 1.3, met: false, value: 20, floor: 10, unit: 'ms' });
     expect(back.quick).toBe(true);
+  });
+
+  it('lists the notes of the figures that have one', () => {
+    expect(renderNotes([f, { ...f, label: 're-index', note: '9 digests reused' }])).toBe('- re-index: 9 digests reused');
   });
 
   it('renders a Markdown table, escaping | inside cells', () => {
