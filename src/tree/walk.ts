@@ -30,6 +30,8 @@ export interface WalkOptions {
 
 interface Frame {
   fd: number;
+  /** `/proc/self/fd/FD/`: children are addressed by appending their name. */
+  prefix: Buffer;
   path: RelPath;
   names: Buffer[];
   next: number;
@@ -57,7 +59,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
   let rootFd: number;
   try {
     rootFd = fs.openSync(rootDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    stack.push({ fd: rootFd, path: '', names: [], next: 0 });
+    stack.push({ fd: rootFd, prefix: fdPrefix(rootFd), path: '', names: [], next: 0 });
     stack[0]!.names = listDir(rootFd);
   } catch (err) {
     for (const f of stack) closeQuietly(f.fd);
@@ -76,7 +78,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       const path = joinRel(top.path, fromBytes(name));
       let st: fs.Stats | fs.BigIntStats;
       try {
-        st = lstat(fdPath(top.fd, name));
+        st = lstat(Buffer.concat([top.prefix, name]));
       } catch (err) {
         fail(path, err);
         continue;
@@ -91,7 +93,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
         if (fst.ino !== BigInt(st.ino) || fst.dev !== BigInt(st.dev)) {
           throw Object.assign(new Error('directory replaced during the walk'), { code: 'ESTALE' });
         }
-        stack.push({ fd, path, names: listDir(fd), next: 0 });
+        stack.push({ fd, prefix: fdPrefix(fd), path, names: listDir(fd), next: 0 });
       } catch (err) {
         if (fd !== undefined && stack[stack.length - 1]?.fd !== fd) closeQuietly(fd);
         fail(path, err);
@@ -103,6 +105,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
 }
 
 const EMPTY = Buffer.alloc(0);
+const fdPrefix = (fd: number) => Buffer.from(`/proc/self/fd/${fd}/`, 'latin1');
 
 /**
  * Orders RelPaths as the walker yields them (pre-order, components in byte order): '/' sorts before any
