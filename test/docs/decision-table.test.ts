@@ -81,7 +81,7 @@ describe('docs/decision-table.md worked examples', () => {
     expect(plan).toContain(line);
   });
 
-  it('was a dry run: the upper still holds the admin's changes and no sidecar was written', () => {
+  it('was a dry run: the upper still holds the changes and no sidecar was written', () => {
     const upper = path.join(root, 'var/lib/state-overlay/opt/upper');
     expect(fs.readFileSync(path.join(upper, 'app/bin/tool'), 'utf8')).toBe('tool (local build)\n');
     expect(fs.existsSync(path.join(upper, 'app/etc/app.conf.rpmnew'))).toBe(false);
