@@ -44,7 +44,7 @@ async function reconcileIfNeeded(ov: Overlay, gen: Generation, log: Log, n: Noti
   log.info({ event: 'generation', name: ov.name, recorded, current: gen.generation });
   if (!interrupted && (ov.config.reconcile === 'none' || recorded === gen.generation)) return false;
   await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
-  await reconcileOverlay(ov, log, { current: gen });
+  await reconcileOverlay(ov, log, { current: gen, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
   return true;
 }
 
