@@ -5,7 +5,8 @@ import { manifestPath } from '../../src/manifest/store.js';
 import { layoutFor } from '../../src/paths/layout.js';
 import { STATE_SCHEMA, writeState } from '../../src/state/state-file.js';
 import { setOverlayXattr } from '../../src/tree/xattr.js';
-import { INVALID_UTF8, NEWLINE, bpath, mknod, scratch } from '../tree/fixtures.js';
+import { run } from '../../src/exec.js';
+import { INVALID_UTF8, NEWLINE, bpath, makeSocket, mknod, scratch } from '../tree/fixtures.js';
 import { cli } from './cli.js';
 
 /** The recorded generation as a reconcile leaves it: its generation id and manifest in state.json. */
@@ -31,6 +32,7 @@ describe('state-overlay diff', () => {
     fs.writeFileSync(base('app/lib/x.so'), 'x\n');
     fs.writeFileSync(base('app/data/d1'), 'd1\n');
     fs.writeFileSync(base('app/etc/sock.conf'), 'a\n');
+    fs.writeFileSync(base('app/meta'), 'meta\n');
     // the base generation the upper was reconciled against, with its manifest
     const r0 = cli(['--root', root, '--log-level', 'warn', 'index', 'opt']);
     expect(r0.stderr).toBe('');
@@ -52,6 +54,13 @@ describe('state-overlay diff', () => {
     fs.symlinkSync('/etc/shadow', upper('app/shadow'));
     fs.writeFileSync(bpath(upper(''), NEWLINE), 'n');
     fs.writeFileSync(bpath(upper(''), INVALID_UTF8), 'i');
+    await run('mkfifo', [upper('fifo')]);
+    await makeSocket(upper('sock'));
+    await mknod(upper('null'), 'c', 1, 3);
+    fs.symlinkSync('loop2', upper('loop1'));
+    fs.symlinkSync('loop1', upper('loop2'));
+    fs.writeFileSync(upper('app/meta'), '');
+    setOverlayXattr(upper('app/meta'), 'metacopy', '');
 
     // the new base: conf updated, old removed, lib gained a file, shadow now shipped
     fs.writeFileSync(base('app/conf'), 'conf v2\n');
@@ -79,13 +88,19 @@ describe('state-overlay diff', () => {
         'whiteout   unchanged app/etc/sock.conf',
         'opaque-dir changed   app/lib',
         'state      -         app/lib/mine.so',
+        'foreign    unchanged app/meta',
         'state      absent    app/new',
         'state      absent    app/newdir',
         'state      -         app/newdir/f',
         'whiteout   removed   app/old',
         'shadow     added     app/shadow',
         'state      absent    b\\xff\\xfe\\x80.c',
+        'state      absent    fifo',
+        'state      absent    loop1',
+        'state      absent    loop2',
         'state      absent    new\\x0aline',
+        'state      absent    null',
+        'state      absent    sock',
         '',
       ].join('\n'),
     );
@@ -96,11 +111,21 @@ describe('state-overlay diff', () => {
     const j = JSON.parse(r.stdout);
     expect(j.apiVersion).toBe('state-overlay/diff/v1');
     expect(j.generation).toEqual({ recorded: g0, current: g1, source: 'tree', manifest: path.join(root, 'var/lib/state-overlay/opt/manifests', `${g0}.manifest`) });
-    expect(j.entries).toHaveLength(15);
+    expect(j.entries).toHaveLength(21);
     expect(j.entries[5]).toEqual({ path: 'app/etc/sock.conf', kind: 'whiteout', type: 'file', base: 'unchanged', whiteout: 'xattr' });
     expect(j.entries[7]).toEqual({ path: 'app/lib/mine.so', kind: 'state', type: 'file' });
-    expect(j.entries[13]).toEqual({ path: 'b\\xff\\xfe\\x80.c', pathBase64: INVALID_UTF8.toString('base64'), kind: 'state', type: 'file', base: 'absent' });
-    expect(Buffer.from(j.entries[14].pathBase64, 'base64')).toEqual(NEWLINE);
+    expect(j.entries[8]).toEqual({ path: 'app/meta', kind: 'foreign', type: 'file', base: 'unchanged', foreign: 'metacopy' });
+    expect(j.entries[14]).toEqual({ path: 'b\\xff\\xfe\\x80.c', pathBase64: INVALID_UTF8.toString('base64'), kind: 'state', type: 'file', base: 'absent' });
+    expect(Buffer.from(j.entries[18].pathBase64, 'base64')).toEqual(NEWLINE);
+    expect(j.entries.filter((e: { type: string }) => ['fifo', 'socket', 'chr', 'symlink'].includes(e.type)).map((e: { path: string; type: string }) => `${e.path}:${e.type}`)).toEqual([
+      'app/old:chr',
+      'app/shadow:symlink',
+      'fifo:fifo',
+      'loop1:symlink',
+      'loop2:symlink',
+      'null:chr',
+      'sock:socket',
+    ]);
     expect(j.unreadable).toEqual([]);
   });
 
