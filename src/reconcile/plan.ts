@@ -95,19 +95,19 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   const upperByPath = new Map(input.upper.map((e) => [e.path, e]));
 
   /** Applies the decision for u into sink; true when something stays at u's path or beside it. */
-  function visit(u: UpperEntry, sink: Sink): boolean {
+  function* visit(u: UpperEntry, sink: Sink): Visit {
     const cls = classify(u.path);
     if (cls.keep !== undefined) {
       const natural = new Sink();
-      visit0(u, cls, natural);
+      yield* visit0(u, cls, natural);
       const first = natural.actions.find((a) => a.kind !== 'keep') ?? natural.actions[0];
       if (first) sink.actions.push({ kind: 'keep', path: u.path, rule: first.rule, reason: `Keep=${cls.keep}: declared state, left untouched (rule ${first.rule} would apply: ${first.reason})` });
       return true;
     }
-    return visit0(u, cls, sink);
+    return yield* visit0(u, cls, sink);
   }
 
-  function visit0(u: UpperEntry, cls: PathClass, sink: Sink): boolean {
+  function* visit0(u: UpperEntry, cls: PathClass, sink: Sink): Visit {
     const d = decider(u, cls);
     const { path } = u;
     switch (d.do) {
@@ -128,7 +128,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
         sink.actions.push({ kind: 'keep', path, rule: d.rule, reason: d.reason });
         return true;
       case 'recurse':
-        return recurse(u, d, sink);
+        return yield* recurse(u, d, sink);
     }
   }
 
@@ -145,9 +145,10 @@ function planWith(input: PlanInput, decider: Decider): Plan {
     return true;
   }
 
-  function recurse(u: UpperEntry, d: Extract<Decision, { do: 'recurse' }>, sink: Sink): boolean {
+  function* recurse(u: UpperEntry, d: Extract<Decision, { do: 'recurse' }>, sink: Sink): Visit {
     let remains = false;
-    for (const c of children.get(u.path) ?? []) if (visit(c, sink)) remains = true;
+    // A child is visited by yielding it to the driver (trampoline), not by a nested call.
+    for (const c of children.get(u.path) ?? []) if (yield { u: c, sink }) remains = true;
     const base = b1.get(u.path);
     let attrs = { mode: u.mode, uid: u.uid, gid: u.gid };
     if (d.attrs && base) {
@@ -167,13 +168,33 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   }
 
   const sink = new Sink();
-  for (const top of children.get('') ?? []) visit(top, sink);
+  for (const top of children.get('') ?? []) drive(visit(top, sink), visit);
   resolveNameClashes(sink, upperByPath, b1);
   return { actions: [...sink.actions].sort(order), conflicts: [...sink.conflicts].sort((a, b) => comparePaths(a.path, b.path)) };
 }
 
 /** Longest file name Linux filesystems take (bytes); a longer sidecar or saved name cannot be created. */
 const NAME_MAX = 255;
+
+/** A visit of one upper entry: yields the children it needs visited, receives whether each remains. */
+type Visit = Generator<{ u: UpperEntry; sink: Sink }, boolean, boolean>;
+
+/** Runs a visit and the visits it asks for with an explicit stack: upper trees of any depth, no stack overflow. */
+function drive(first: Visit, visit: (u: UpperEntry, sink: Sink) => Visit): boolean {
+  const stack: Visit[] = [first];
+  let value = false;
+  while (stack.length > 0) {
+    const r = stack[stack.length - 1]!.next(value);
+    if (r.done) {
+      stack.pop();
+      value = r.value;
+    } else {
+      stack.push(visit(r.value.u, r.value.sink));
+      value = false;
+    }
+  }
+  return value;
+}
 
 /**
  * A sidecar or saved name that the base ships is never written (it would shadow the base); one that
