@@ -93,6 +93,40 @@ describe('docs/configuration.md', () => {
   });
 });
 
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: { enum?: string[] };
+}
+
+/** Dotted names of every property below node, without descending into counts (a map by kind). */
+function fieldsOf(node: SchemaNode, prefix = ''): string[] {
+  return Object.entries(node.properties ?? {}).flatMap(([k, v]) => {
+    const name = prefix + k;
+    return v.properties && k !== 'counts' ? [name, ...fieldsOf(v, `${name}.`)] : [name];
+  });
+}
+
+describe('docs/status.md', () => {
+  const statusDoc = read(path.join(DOCS, 'status.md'));
+  const schema = JSON.parse(read(path.join(DOCS, 'status.schema.json'))) as { $defs: Record<string, SchemaNode> };
+  const overlay = schema.$defs.overlay!;
+  const nested = new Set(fieldsOf(overlay).filter((f) => f.includes('.')).map((f) => f.split('.')[0]!));
+
+  it.each(fieldsOf(overlay).filter((f) => !nested.has(f)))('describes the field %s', (field) => {
+    expect(statusDoc).toContain(`\`${field}\``);
+  });
+
+  it.each(Object.keys(schema.$defs.reconcileSummary!.properties!))('describes lastReconcile.%s', (field) => {
+    const row = statusDoc.split('\n').find((l) => l.startsWith('| `lastReconcile` |'));
+    expect(row).toContain(`\`${field}\``);
+  });
+
+  it.each([...(overlay.properties!.pending!.items!.enum ?? []), ...Object.keys(overlay.properties!.upper!.properties!.counts!.properties!)])(
+    'names %s',
+    (token) => expect(statusDoc).toContain(`\`${token}\``),
+  );
+});
+
 describe('links', () => {
   const pages = ['concepts', 'decision-table', 'configuration', 'cli', 'status', 'operations', 'image-build', 'troubleshooting', 'units'];
 
