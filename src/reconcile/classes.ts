@@ -12,7 +12,8 @@ export interface PathClass {
 }
 
 function matchers(globs: readonly string[]): Array<[string, (s: string) => boolean]> {
-  return globs.map((g) => [g, picomatch(g, { dot: true })]);
+  // flags 's': a name may hold a newline, which picomatch's globstar (built on '.') would not match.
+  return globs.map((g) => [g, picomatch(g, { dot: true, flags: 's' })]);
 }
 
 /**
