@@ -129,6 +129,28 @@ describe('walk errors', () => {
     expect(errors).toEqual([['locked', 'EACCES']]);
   });
 
+  it('reports a directory replaced between its lstat and its opening, and skips it', () => {
+    const errors: [string, string][] = [];
+    const got: string[] = [];
+    fs.mkdirSync(`${dir}/swap`);
+    fs.writeFileSync(`${dir}/swap/old`, 'o');
+    try {
+      for (const e of walk(dir, { onError: (p, err) => errors.push([p, (err as NodeJS.ErrnoException).code!]) })) {
+        got.push(e.path);
+        if (e.path === 'swap') {
+          fs.renameSync(`${dir}/swap`, `${dir}/swapped`);
+          fs.mkdirSync(`${dir}/swap`);
+          fs.writeFileSync(`${dir}/swap/new`, 'n');
+        }
+      }
+    } finally {
+      fs.rmSync(`${dir}/swap`, { recursive: true });
+      fs.rmSync(`${dir}/swapped`, { recursive: true });
+    }
+    expect(got).toEqual(['locked', 'locked/secret', 'open', 'open/a', 'open/b', 'swap']);
+    expect(errors).toEqual([['swap', 'ESTALE']]);
+  });
+
   it('reports an entry that vanished between listing and lstat', () => {
     const errors: [string, string][] = [];
     const got: string[] = [];

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { BaseEntry } from '../../src/model/entry.js';
+import { changeUnder, entryChange, subtreeChange, underAny } from '../../src/manifest/compare.js';
+import { viewOf } from '../../src/manifest/store.js';
+
+const f = (path: string, digest: string, extra: Partial<BaseEntry> = {}): BaseEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 1, digest, ...extra });
+const d = (path: string, extra: Partial<BaseEntry> = {}): BaseEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 4096, digest: '', ...extra });
+
+describe('entryChange', () => {
+  it.each([
+    ['both absent', undefined, undefined, false, 'absent'],
+    ['added', undefined, f('p', 'a'), false, 'added'],
+    ['removed', f('p', 'a'), undefined, false, 'removed'],
+    ['same content, other mode', f('p', 'a'), f('p', 'a', { mode: 0o600 }), false, 'unchanged'],
+    ['same content, other mode, attrs compared', f('p', 'a'), f('p', 'a', { mode: 0o600 }), true, 'changed'],
+    ['other content', f('p', 'a'), f('p', 'b'), false, 'changed'],
+    ['type change', f('p', ''), d('p'), false, 'changed'],
+    ['dir owner change', d('p'), d('p', { uid: 5 }), true, 'changed'],
+  ] as const)('%s', (_n, b0, b1, attrs, want) => {
+    expect(entryChange(b0, b1, attrs)).toBe(want);
+  });
+});
+
+describe('subtreeChange', () => {
+  const b0 = viewOf([d('o'), f('o/a', '1'), d('o/s'), f('o/s/b', '2'), f('other', '3')]);
+  it.each([
+    ['nothing changed', [d('o'), f('o/a', '1'), d('o/s'), f('o/s/b', '2'), f('other', '9')], 'unchanged'],
+    ['a file below changed', [d('o'), f('o/a', '1'), d('o/s'), f('o/s/b', '7')], 'changed'],
+    ['a file below added', [d('o'), f('o/a', '1'), d('o/s'), f('o/s/b', '2'), f('o/new', '1')], 'changed'],
+    ['a file below removed', [d('o'), d('o/s'), f('o/s/b', '2')], 'changed'],
+    ['the dir itself removed', [], 'removed'],
+    ['the dir became a file', [f('o', 'x')], 'changed'],
+  ] as const)('%s', (_n, b1, want) => {
+    expect(subtreeChange(b0, viewOf(b1), 'o')).toBe(want);
+    expect(changeUnder('opaque-dir', 'o', b0, viewOf(b1))).toBe(want);
+  });
+});
+
+describe('underAny', () => {
+  it.each([
+    ['a/b', ['a'], true],
+    ['a', ['a'], false],
+    ['ab/c', ['a'], false],
+    ['x/y/z/w', ['x/y'], true],
+    ['x', [], false],
+  ] as const)('%s under %j', (p, dirs, want) => {
+    expect(underAny(p, new Set(dirs))).toBe(want);
+  });
+});
