@@ -72,6 +72,28 @@ describe('run', () => {
     expect(s.log.events.map((e) => e.event)).toContain('reconcile.drop');
   });
 
+  it('a run stopped mid-reconcile mounts nothing; the next run finishes the journal, then mounts', async () => {
+    const ov = s.ctx().overlay('opt');
+    await runOverlay(ov, s.log, { notifier });
+    fs.writeFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'local edit\n');
+    fs.writeFileSync(path.join(ov.layout.target, 'app/etc/app.conf'), 'local edit\n');
+    await unmountOverlay(ov, s.log);
+    s.write('opt/app/bin/tool', 'v2\n');
+    s.write('opt/app/etc/app.conf', 'a=2\n');
+    const cut = await cli(s.root, ['-q', 'run', 'opt'], { STATE_OVERLAY_FAULT_AFTER: '1' });
+    expect(cut.exitCode).toBe(1);
+    expect(cut.stderr).toMatch(/^state-overlay: STATE_OVERLAY_FAULT_AFTER=1: stopped after action 1 of \d+ \(test-only fault point\)$/);
+    expect(s.mounts()).toEqual([]);
+    expect(fs.existsSync(ov.layout.journal)).toBe(true);
+    expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 3 });
+    const r = await cli(s.root, ['-q', '--json', 'run', 'opt']);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(fs.existsSync(ov.layout.journal)).toBe(false);
+    expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v2\n');
+    expect(read(path.join(ov.layout.target, 'app/etc/app.conf'))).toBe('a=2\n');
+  });
+
   it('ephemeral mode: upper on a tmpfs under /run, state dir still records the generation', async () => {
     s.write('etc/state-overlay/opt.conf', '[Overlay]\nMode=ephemeral\n');
     const ov = s.ctx().overlay('opt');
