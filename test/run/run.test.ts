@@ -164,6 +164,22 @@ describe('run', () => {
     expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
   });
 
+  it('refuses to migrate across filesystems, moving nothing', async () => {
+    const ostree = path.join(s.root, 'var/ostree');
+    fs.mkdirSync(ostree, { recursive: true });
+    await run('mount', ['-t', 'tmpfs', 'test-ostree', ostree]);
+    s.write('var/ostree/state-overlays/opt/upper/state.db', 'kept');
+    const old = path.join(ostree, 'state-overlays/opt/upper');
+    const ov = s.ctx().overlay('opt');
+    await expect(runOverlay(ov, s.log, { notifier })).rejects.toMatchObject({
+      code: 'unsupported',
+      message: `cannot move ${old} to ${ov.layout.upper}: they are on different filesystems; move it by hand (cp -a, keeping xattrs) and run again`,
+    });
+    expect(read(path.join(old, 'state.db'))).toBe('kept');
+    expect(fs.existsSync(ov.layout.upper)).toBe(false);
+    expect(s.mounts()).toEqual([ostree]);
+  });
+
   it('refuses to migrate an ostree upper that is still mounted', async () => {
     const old = path.join(s.root, 'var/ostree/state-overlays/opt');
     for (const d of ['upper', 'work']) fs.mkdirSync(path.join(old, d), { recursive: true });
