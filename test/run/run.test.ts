@@ -39,6 +39,16 @@ describe('run', () => {
     expect(fs.readdirSync(ov.layout.manifestsDir)).toEqual([state.manifest]);
   });
 
+  it('with a shipped manifest: its generation is recorded and the manifest kept, nothing hashed', async () => {
+    expect((await cli(s.root, ['-q', 'index', '--ship', 'opt'])).exitCode).toBe(0);
+    const ov = s.ctx().overlay('opt');
+    const r = await runOverlay(ov, s.log, { notifier });
+    expect(r.generation).toMatch(/^manifest:[0-9a-f]{64}$/);
+    expect(readState(ov.layout)).toMatchObject({ generation: r.generation, manifest: path.basename(r.manifest!) });
+    expect(fs.readFileSync(r.manifest!).equals(fs.readFileSync(ov.layout.shippedManifest))).toBe(true);
+    expect(s.log.events).toContainEqual(expect.objectContaining({ event: 'run.manifest', entries: 0 }));
+  });
+
   it('rerun: nothing to do, nothing changed', async () => {
     const ov = s.ctx().overlay('opt');
     await runOverlay(ov, s.log, { notifier });
