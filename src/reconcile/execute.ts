@@ -1,7 +1,9 @@
 // Runs a journaled plan: each action applied idempotently, its index recorded durably, from where the
 // last run stopped. STATE_OVERLAY_FAULT_AFTER=k (test only) stops the run right after action k is applied
 // and before it is recorded, as a power cut there would.
-import { StateOverlayError } from '../errors.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { StateOverlayError, ioError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
 import type { Log } from '../log/logger.js';
 import { displayPath } from '../model/entry.js';
@@ -44,6 +46,30 @@ async function apply(t: ExecuteTarget, set: string, a: Action): Promise<void> {
   }
 }
 
+/** Refuses a symlink or non-directory from `from` down to dir (a missing one is left to the action to report). */
+function assertPlainDirs(from: string, dir: string): void {
+  let cur = from;
+  for (const part of path.relative(from, dir).split(path.sep).filter((p) => p !== '')) {
+    cur = path.join(cur, part);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(cur);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw ioError('lstat', cur, err);
+    }
+    if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${cur} is a symlink: refusing to act through it`, { path: cur });
+    if (!st.isDirectory()) throw new StateOverlayError('unsafe', `${cur} is not a directory`, { path: cur });
+  }
+}
+
+/** Before each action: no symlink swapped in on the way to the upper or the backup set (checked below the state dir). */
+function assertNoSwap(t: ExecuteTarget, tree: string): void {
+  const { stateDir, upper } = t.layout;
+  assertPlainDirs(upper.startsWith(stateDir + path.sep) ? stateDir : path.dirname(upper), upper);
+  assertPlainDirs(stateDir, tree);
+}
+
 function eventOf(a: Action, backup: string): LogEvent {
   const path = displayPath(a.path);
   const base = { path, rule: a.rule, reason: a.reason };
@@ -66,6 +92,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   try {
     for (let i = start; i < actions.length; i++) {
       const a = actions[i]!;
+      assertNoSwap(t, backup);
       await apply(t, journal.set, a);
       const ev = eventOf(a, backup);
       if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
