@@ -11,6 +11,25 @@ import type { SetAttrs, WriteSidecar } from './types.js';
 
 const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
 
+/**
+ * Records a directory whose entries (or own inode) changed and must be fsynced before the step counts as
+ * durable. The executor batches these; syncNow fsyncs at once.
+ */
+export type Touch = (root: string, relDir: RelPath) => void;
+
+export const syncNow: Touch = (root, relDir) => {
+  let fd: number | undefined;
+  try {
+    fd = openBeneath(root, relDir, DIR_FLAGS);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if (isAbsent(err)) return;
+    throw ioError('fsync directory', show(root, relDir), err);
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
+  }
+};
+
 function lastName(rel: RelPath): Buffer {
   const parts = components(rel);
   return parts[parts.length - 1]!;
@@ -57,7 +76,7 @@ function ensureDirBeneath(root: string, rel: RelPath): number {
 }
 
 /** Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the destination exists) is success. */
-export async function moveBetween(upper: string, tree: string, rel: RelPath): Promise<void> {
+export async function moveBetween(upper: string, tree: string, rel: RelPath, touch: Touch = syncNow): Promise<void> {
   const name = lastName(rel);
   const sfd = openDirIfAny(upper, parentOf(rel));
   const dfd = ensureDirBeneath(tree, parentOf(rel));
@@ -65,10 +84,9 @@ export async function moveBetween(upper: string, tree: string, rel: RelPath): Pr
     const s = sfd === undefined ? undefined : lstatAt(sfd, name);
     const d = lstatAt(dfd, name);
     if (s === undefined || sfd === undefined) {
-      if (d) return;
-      throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and not in ${show(tree, rel)} either`, { path: show(upper, rel) });
-    }
-    if (d) {
+      // Done already (maybe not durably: the directories are synced again below).
+      if (!d) throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and not in ${show(tree, rel)} either`, { path: show(upper, rel) });
+    } else if (d) {
       // An interrupted cross-filesystem move: the backup is renamed into place only once verified.
       fs.rmSync(fdPath(sfd, name), { recursive: true });
     } else {
@@ -79,8 +97,6 @@ export async function moveBetween(upper: string, tree: string, rel: RelPath): Pr
         await copyAcross(sfd, name, dfd, show(upper, rel));
       }
     }
-    fs.fsyncSync(dfd);
-    fs.fsyncSync(sfd);
   } catch (err) {
     if (err instanceof StateOverlayError) throw err;
     throw ioError('move to backups', show(upper, rel), err);
@@ -88,10 +104,16 @@ export async function moveBetween(upper: string, tree: string, rel: RelPath): Pr
     if (sfd !== undefined) closeQuietly(sfd);
     closeQuietly(dfd);
   }
+  // The new directories in the destination chain too: their parents' entries changed.
+  for (let d: RelPath = parentOf(rel); ; d = parentOf(d)) {
+    touch(tree, d);
+    if (d === '') break;
+  }
+  touch(upper, parentOf(rel));
 }
 
 /** Renames upper/rel to upper/to in the same directory; never replaces an existing entry. */
-export function renameWithin(upper: string, rel: RelPath, to: RelPath): void {
+export function renameWithin(upper: string, rel: RelPath, to: RelPath, touch: Touch = syncNow): void {
   const fd = openDirIfAny(upper, parentOf(rel));
   if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(rel))} is gone`, { path: show(upper, rel) });
   try {
@@ -99,12 +121,12 @@ export function renameWithin(upper: string, rel: RelPath, to: RelPath): void {
     const s = lstatAt(fd, name);
     const d = lstatAt(fd, toName);
     if (!s) {
-      if (d) return;
-      throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and ${show(upper, to)} does not exist`, { path: show(upper, rel) });
+      if (!d) throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and ${show(upper, to)} does not exist`, { path: show(upper, rel) });
+    } else {
+      if (d) throw new StateOverlayError('io', `cannot move ${show(upper, rel)} aside: ${show(upper, to)} exists`, { path: show(upper, to) });
+      fs.renameSync(fdPath(fd, name), fdPath(fd, toName));
     }
-    if (d) throw new StateOverlayError('io', `cannot move ${show(upper, rel)} aside: ${show(upper, to)} exists`, { path: show(upper, to) });
-    fs.renameSync(fdPath(fd, name), fdPath(fd, toName));
-    fs.fsyncSync(fd);
+    touch(upper, parentOf(rel));
   } catch (err) {
     if (err instanceof StateOverlayError) throw err;
     throw ioError('rename', show(upper, rel), err);
@@ -124,7 +146,8 @@ function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void 
     let n: number;
     while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) {
       h.update(buf.subarray(0, n));
-      fs.writeSync(out, buf, 0, n);
+      // write(2) may write less than asked (a filling disk): loop, so that ENOSPC surfaces as an error.
+      for (let at = 0; at < n; ) at += fs.writeSync(out, buf, at, n - at);
     }
     if (h.digest('hex') !== a.digest) throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
     fs.fchownSync(out, a.uid, a.gid);
@@ -137,7 +160,7 @@ function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void 
 }
 
 /** Writes the base entry a.from as upper/a.path (via a temp name, verified against the planned digest). */
-export function writeSidecar(base: string, upper: string, a: WriteSidecar): void {
+export function writeSidecar(base: string, upper: string, a: WriteSidecar, touch: Touch = syncNow): void {
   const fd = openDirIfAny(upper, parentOf(a.path));
   if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
   const name = lastName(a.path);
@@ -147,7 +170,7 @@ export function writeSidecar(base: string, upper: string, a: WriteSidecar): void
   try {
     const existing = lstatAt(fd, name);
     if (existing) {
-      if (digestEntry(upper, a.path, existing) === a.digest) return;
+      if (digestEntry(upper, a.path, existing) === a.digest) return touch(upper, parentOf(a.path));
       throw new StateOverlayError('io', `${show(upper, a.path)} exists with other content: sidecar not written`, { path: show(upper, a.path) });
     }
     fs.rmSync(tmp, { force: true });
@@ -161,7 +184,7 @@ export function writeSidecar(base: string, upper: string, a: WriteSidecar): void
       fs.lchownSync(tmp, a.uid, a.gid);
     }
     fs.renameSync(tmp, fdPath(fd, name));
-    fs.fsyncSync(fd);
+    touch(upper, parentOf(a.path));
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     if (err instanceof StateOverlayError) throw err;
@@ -172,13 +195,13 @@ export function writeSidecar(base: string, upper: string, a: WriteSidecar): void
 }
 
 /** Gives upper/a.path (a directory) the base directory's mode and owner. */
-export function setAttrs(upper: string, a: SetAttrs): void {
+export function setAttrs(upper: string, a: SetAttrs, touch: Touch = syncNow): void {
   let fd: number | undefined;
   try {
     fd = openBeneath(upper, a.path, DIR_FLAGS);
     fs.fchownSync(fd, a.uid, a.gid);
     fs.fchmodSync(fd, a.mode);
-    fs.fsyncSync(fd);
+    touch(upper, a.path);
   } catch (err) {
     throw ioError('set mode and owner of', show(upper, a.path), err);
   } finally {
@@ -187,14 +210,17 @@ export function setAttrs(upper: string, a: SetAttrs): void {
 }
 
 /** rmdir upper/rel; gone already is success, not empty is an error. */
-export function removeEmptyDir(upper: string, rel: RelPath): void {
+export function removeEmptyDir(upper: string, rel: RelPath, touch: Touch = syncNow): void {
   const fd = openDirIfAny(upper, parentOf(rel));
   if (fd === undefined) return;
   try {
-    fs.rmdirSync(fdPath(fd, lastName(rel)));
-    fs.fsyncSync(fd);
+    try {
+      fs.rmdirSync(fdPath(fd, lastName(rel)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    touch(upper, parentOf(rel));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw ioError('remove directory', show(upper, rel), err);
   } finally {
     closeQuietly(fd);
