@@ -1,7 +1,8 @@
 // A reconcile (or vacuum) as a transaction: backup index and journal written durably first, then the
 // actions, then state.json, then the journal removed. finishTransaction also completes an interrupted one.
+import fs from 'node:fs';
 import { indexEntries, writeIndex } from '../backups/index-file.js';
-import { setIndexFile, setTree } from '../backups/sets.js';
+import { setDir, setIndexFile, setTree } from '../backups/sets.js';
 import type { Log } from '../log/logger.js';
 import { emptyState, readState, writeState, type ReconcileSummary } from '../state/state-file.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
@@ -13,7 +14,8 @@ import type { MoveToBackups } from './types.js';
 /** Makes the journal durable (with the backup set's index) before anything in the upper changes. */
 export function beginTransaction(t: ExecuteTarget, journal: Journal): void {
   const moves = journal.plan.actions.filter((a): a is MoveToBackups => a.kind === 'move-to-backups');
-  if (moves.length > 0) {
+  if (moves.length === 0) return writeJournal(t.layout, journal);
+  try {
     ensureStateSubdir(t.layout, setTree(t.layout, journal.set));
     writeIndex(setIndexFile(t.layout, journal.set), {
       version: 1,
@@ -26,8 +28,12 @@ export function beginTransaction(t: ExecuteTarget, journal: Journal): void {
       createdAt: journal.startedAt,
       entries: indexEntries(moves),
     });
+    writeJournal(t.layout, journal);
+  } catch (err) {
+    // Nothing has moved yet: a set without its journal (a full disk, say) would only claim entries it never got.
+    if (!fs.existsSync(t.layout.journal)) fs.rmSync(setDir(t.layout, journal.set), { recursive: true, force: true });
+    throw err;
   }
-  writeJournal(t.layout, journal);
 }
 
 /** Runs the rest of the journal, records the result in state.json and removes the journal. */
