@@ -6,9 +6,11 @@ import { execa } from 'execa';
 import { unmountUnder } from './mounts.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** The repository, from the compiled file at bench/.work/build/bench/. */
-export const REPO = path.resolve(here, '../../../..');
-const BIN = path.join(REPO, 'bin', 'state-overlay.js');
+/**
+ * The program as bin/state-overlay.js runs it, but from the bench's own build of src/ (bench/tsconfig.json),
+ * so a rebuild of dist/ while the bench runs cannot change what is measured.
+ */
+const MAIN = path.resolve(here, '../src/main.js');
 
 export interface Scratch {
   readonly root: string;
@@ -37,7 +39,7 @@ export function scratchOf(baseDir: string): Scratch {
 /** Wall time in ms of `state-overlay --root ROOT ARGS…`; fails with its stderr. */
 export async function cli(s: Scratch, args: readonly string[]): Promise<number> {
   const t0 = performance.now();
-  await execa(process.execPath, [BIN, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
+  await execa(process.execPath, [MAIN, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
   return performance.now() - t0;
 }
 
