@@ -1,7 +1,8 @@
 // examples/bootc/Containerfile, as far as this machine goes without a container engine: its build stage's
 // COPY list and install step run on a scratch build context, its state-overlay and systemctl RUN lines
 // run against a scratch image root with the INSTALLED launcher, and the image root ends up with exactly
-// the installed files, the shipped manifest and the enablement symlink.
+// the installed files, the shipped manifest and the enablement symlink. examples/README.md's plain-host
+// install runs into a scratch root the same way.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -170,4 +171,34 @@ describe('examples/bootc/Containerfile', () => {
     expect(fs.readdirSync(path.join(imageRoot, 'etc')).sort()).toEqual(['systemd']);
     expect(snapshot(path.join(imageRoot, 'opt'))).toEqual(optBefore);
   });
+});
+
+describe('examples/README.md: the plain-host install', () => {
+  const block = /## Plain Debian or Fedora host[\s\S]*?```sh\n([\s\S]*?)```/.exec(fs.readFileSync(path.join(REPO, 'examples/README.md'), 'utf8'))![1]!;
+  const commands = block.trim().split('\n').map((l) => l.trim().split(/\s+/));
+  let host: string;
+
+  beforeAll(() => {
+    host = fs.mkdtempSync(path.join(os.tmpdir(), 'so-plain-host-'));
+  });
+  afterAll(() => fs.rmSync(host, { recursive: true, force: true }));
+
+  it('installs under /usr/local, with the unit running the /usr/local launcher, and enables it', async () => {
+    const install = commands.find((c) => c[0] === 'npm' && c[2] === 'install-system')!;
+    expect(install.join(' ')).toBe('npm run install-system -- --destdir / --prefix /usr/local');
+    const args = install.slice(1).map((w, i, all) => (all[i - 1] === '--destdir' ? host : w));
+    await execa('npm', args, { cwd: REPO, env: { ...process.env, npm_config_loglevel: 'error' } });
+
+    const unit = fs.readFileSync(path.join(host, 'usr/local/lib/systemd/system/state-overlay@.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/usr\/local\/bin\/state-overlay run %i$/m);
+    const v = await execa(path.join(host, 'usr/local/bin/state-overlay'), ['--version'], { env: bareEnv, extendEnv: false });
+    expect(v.stdout).toMatch(/^\d+\.\d+\.\d+$/);
+
+    const enable = commands.find((c) => c[0] === 'systemctl' && c[1] === 'enable')!;
+    expect(enable).toEqual(['systemctl', 'enable', '--now', 'state-overlay@opt.service']);
+    await execa('systemctl', ['--root', host, 'enable', enable[3]!], { env: bareEnv, extendEnv: false });
+    expect(fs.readlinkSync(path.join(host, 'etc/systemd/system/local-fs.target.wants/state-overlay@opt.service'))).toBe(
+      '/usr/local/lib/systemd/system/state-overlay@.service',
+    );
+  }, 300_000);
 });

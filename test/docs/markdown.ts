@@ -60,7 +60,9 @@ export function relativeLinks(text: string): string[] {
   return [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z][a-z0-9+.-]*:/i.test(t));
 }
 
-/** The Markdown files the link check covers: docs/*.md and the README. */
+/** The Markdown files the link check covers: the README and every .md under docs/ and examples/. */
 export function markdownFiles(): string[] {
-  return [path.join(REPO, 'README.md'), ...fs.readdirSync(DOCS).filter((f) => f.endsWith('.md')).sort().map((f) => path.join(DOCS, f))];
+  const under = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((d) => d.isFile() && d.name.endsWith('.md')).map((d) => path.join(d.parentPath, d.name));
+  return [path.join(REPO, 'README.md'), ...under(DOCS).sort(), ...under(path.join(REPO, 'examples')).sort()];
 }
