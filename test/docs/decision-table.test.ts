@@ -1,4 +1,4 @@
-// docs/decision-table.md's worked examples, for real: image v1 mounted with an overlay, the admin's
+// docs/decision-table.md's worked examples (rows 1 to 9), for real: image v1 mounted with an overlay, the admin's
 // changes made through the mount, image v2 written to the base, then every plan line the page prints
 // must be in what `reconcile --dry-run` prints.
 import fs from 'node:fs';
@@ -17,12 +17,17 @@ const V1: Record<string, string> = {
   'app/etc/app.conf': 'port=80\n',
   'app/etc/policy.conf': 'policy=strict\n',
   'app/etc/theme.conf': 'colour=blue\n',
+  'app/lib/old.so': 'old v1\n',
+  'app/share/icons/app.png': 'icon v1\n',
+  'app/conf.d/a.conf': 'a=1\n',
 };
 const V2: Record<string, string> = {
   'app/bin/tool': 'tool v2\n',
   'app/etc/app.conf': 'port=80\nworkers=4\n',
   'app/etc/policy.conf': 'policy=strict\naudit=on\n',
   'app/etc/theme.conf': 'colour=green\n',
+  'app/share/icons/app.png': 'icon v2\n',
+  'app/plugins/extra.so': 'extra from the vendor\n',
 };
 
 let root: string;
@@ -57,9 +62,18 @@ beforeAll(() => {
   fs.writeFileSync(path.join(opt, 'app/etc/app.conf'), 'port=8080\n');
   fs.writeFileSync(path.join(opt, 'app/etc/policy.conf'), 'policy=relaxed\n');
   fs.rmSync(path.join(opt, 'app/etc/theme.conf'));
+  fs.writeFileSync(path.join(opt, 'app/lib/old.so'), 'old, patched\n');
+  fs.mkdirSync(path.join(opt, 'app/plugins'));
+  fs.writeFileSync(path.join(opt, 'app/plugins/extra.so'), 'extra built here\n');
+  fs.rmSync(path.join(opt, 'app/share/icons'), { recursive: true });
+  fs.mkdirSync(path.join(opt, 'app/share/icons'));
+  fs.writeFileSync(path.join(opt, 'app/conf.d/a.conf'), 'a=2\n');
   ok(['unmount', 'opt']);
   // Image v2 arrives: the base (the mountpoint's own directory) changes while nothing is mounted.
   writeAll(opt, V2);
+  fs.rmSync(path.join(opt, 'app/lib/old.so'));
+  fs.rmSync(path.join(opt, 'app/conf.d'), { recursive: true });
+  fs.symlinkSync('etc', path.join(opt, 'app/conf.d'));
   plan = ok(['reconcile', 'opt', '--dry-run']).split('\n');
 });
 
@@ -70,11 +84,12 @@ afterAll(() => {
 
 const examples = section(read(path.join(DOCS, 'decision-table.md')), '## Worked examples')!
   .split('\n')
-  .filter((l) => l.startsWith('rule '));
+  .filter((l) => l.startsWith('rule ') || l.startsWith('warning: '));
 
 describe('docs/decision-table.md worked examples', () => {
-  it('prints plan lines for rows 1, 2, 3, 4 and 8', () => {
-    expect(new Set(examples.map((l) => l.slice(0, 8)))).toEqual(new Set(['rule  1 ', 'rule  2 ', 'rule  3 ', 'rule  4 ', 'rule  8 ']));
+  it('prints plan lines for rows 1 to 9', () => {
+    const rules = new Set(examples.filter((l) => l.startsWith('rule ')).map((l) => l.slice(0, 8)));
+    expect(rules).toEqual(new Set(['rule  1 ', 'rule  2 ', 'rule  3 ', 'rule  4 ', 'rule  5 ', 'rule  6 ', 'rule  7 ', 'rule  8 ', 'rule  9 ']));
   });
 
   it.each(examples)('%s', (line) => {
