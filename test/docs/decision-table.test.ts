@@ -82,9 +82,11 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-const examples = section(read(path.join(DOCS, 'decision-table.md')), '## Worked examples')!
-  .split('\n')
-  .filter((l) => l.startsWith('rule ') || l.startsWith('warning: '));
+const printed = (l: string) => l.startsWith('rule ') || l.startsWith('warning: ');
+const worked = section(read(path.join(DOCS, 'decision-table.md')), '## Worked examples')!.split('\n');
+const row10At = worked.findIndex((l) => l.startsWith('**Row 10.**'));
+const examples = worked.slice(0, row10At).filter(printed);
+const row10 = worked.slice(row10At).filter(printed);
 
 describe('docs/decision-table.md worked examples', () => {
   it('prints plan lines for rows 1 to 9', () => {
@@ -101,5 +103,42 @@ describe('docs/decision-table.md worked examples', () => {
     expect(fs.readFileSync(path.join(upper, 'app/bin/tool'), 'utf8')).toBe('tool (local build)\n');
     expect(fs.existsSync(path.join(upper, 'app/etc/app.conf.rpmnew'))).toBe(false);
     expect(fs.readFileSync(path.join(opt, 'app/bin/tool'), 'utf8')).toBe('tool v2\n');
+  });
+});
+
+describe('docs/decision-table.md row 10: an upper adopted without a record of its base', () => {
+  let root10: string;
+  let plan10: string[];
+
+  beforeAll(() => {
+    root10 = fs.mkdtempSync(path.join(os.tmpdir(), 'so-docs-row10-'));
+    const o = path.join(root10, 'opt');
+    writeAll(o, V1);
+    fs.mkdirSync(path.join(root10, 'etc/state-overlay'), { recursive: true });
+    fs.writeFileSync(path.join(root10, 'etc/state-overlay/opt.conf'), CONF);
+    const run = (args: string[]) => {
+      const r = cli(['--root', root10, '-q', ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    run(['run', 'opt']);
+    fs.writeFileSync(path.join(o, 'app/bin/tool'), 'tool (local build)\n');
+    fs.writeFileSync(path.join(o, 'app/etc/app.conf'), 'port=8080\n');
+    run(['unmount', 'opt']);
+    // What an adopted upper looks like: no state.json, no manifest of the base it was made against.
+    fs.rmSync(path.join(root10, 'var/lib/state-overlay/opt/state.json'));
+    fs.rmSync(path.join(root10, 'var/lib/state-overlay/opt/manifests'), { recursive: true });
+    plan10 = run(['reconcile', 'opt', '--dry-run']).split('\n');
+  });
+
+  afterAll(() => {
+    cli(['--root', root10, '-q', 'unmount', 'opt', '--lazy']);
+    fs.rmSync(root10, { recursive: true, force: true });
+  });
+
+  it('prints rule 10 lines', () => expect(row10.length).toBeGreaterThan(0));
+
+  it.each(row10)('%s', (line) => {
+    expect(plan10).toContain(line);
   });
 });
