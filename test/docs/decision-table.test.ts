@@ -1,4 +1,4 @@
-// docs/decision-table.md's worked examples (rows 1 to 9), for real: image v1 mounted with an overlay, the admin's
+// docs/decision-table.md's worked examples (rows 1 to 10), for real: image v1 mounted with an overlay, the admin's
 // changes made through the mount, image v2 written to the base, then every plan line the page prints
 // must be in what `reconcile --dry-run` prints.
 import fs from 'node:fs';
