@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildManifest } from '../../src/manifest/build.js';
+import { run } from '../../src/exec.js';
 import { manifestDigest, readManifest } from '../../src/manifest/store.js';
 import { buildHostile, removeTree, scratch } from '../tree/fixtures.js';
 import { cli } from './cli.js';
@@ -87,8 +88,12 @@ describe('state-overlay index and diff while mounted', () => {
     fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
     fs.writeFileSync(path.join(root, 'opt/app/conf'), 'v1\n');
   });
-  afterAll(() => {
+  afterAll(async () => {
     cli(['--root', root, '--log-level', 'warn', 'unmount', 'opt']);
+    // Whatever the command did, nothing of this test may stay mounted, and nothing mounted gets removed.
+    const mounted = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(root + '/'));
+    for (const m of mounted().reverse()) await run('umount', [m]);
+    expect(mounted()).toEqual([]);
     fs.rmSync(root, { recursive: true, force: true });
   });
 
