@@ -32,8 +32,12 @@ export async function makeSocket(file: string): Promise<void> {
   const tmp = path.join(os.tmpdir(), `so-sock-${process.pid}-${Math.random().toString(36).slice(2)}`);
   const server = net.createServer();
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(tmp, resolve));
-  fs.linkSync(tmp, file);
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  try {
+    fs.linkSync(tmp, file);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    fs.rmSync(tmp, { force: true });
+  }
 }
 
 export async function mknod(file: string, kind: 'c' | 'b', major: number, minor: number): Promise<void> {
