@@ -63,9 +63,7 @@ export async function removeTree(dir: string): Promise<void> {
   await run('rm', ['-rf', '--one-file-system', dir]);
 }
 
-/**
- * The hostile base used across tests. Returns the RelPaths (walk order) with their types.
- */
+/** The hostile tree used across tests: every entry type, awkward names, hardlinks, a chain 2100 deep. */
 export async function buildHostile(dir: string): Promise<void> {
   fs.writeFileSync(bpath(dir, 'plain'), 'plain content\n');
   fs.writeFileSync(bpath(dir, NEWLINE), 'newline name\n');
