@@ -1,6 +1,9 @@
-// Runs a journaled plan: each action applied idempotently, its index recorded durably, from where the
-// last run stopped. STATE_OVERLAY_FAULT_AFTER=k (test only) stops the run right after action k is applied
-// and before it is recorded, as a power cut there would.
+// Runs a journaled plan from where the last run stopped. Actions are applied idempotently in batches that
+// never span two phases of the plan (moves, renames, sidecars, attrs, rmdirs); at the end of a batch the
+// directories it touched are fsynced, then its last index is recorded durably. Re-running a batch is safe:
+// within a phase no action recreates a name another one moved away. STATE_OVERLAY_FAULT_AFTER=k (test
+// only) stops the run right after action k is applied and before anything after it is recorded, as a
+// power cut there would.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
@@ -9,7 +12,7 @@ import type { Log } from '../log/logger.js';
 import { displayPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar } from './apply.js';
+import { moveBetween, removeEmptyDir, renameWithin, setAttrs, syncNow, writeSidecar, type Touch } from './apply.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from './types.js';
 
@@ -34,15 +37,28 @@ export interface ExecuteOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-async function apply(t: ExecuteTarget, set: string, a: Action): Promise<void> {
+/** Most actions between two durable progress records. */
+export const BATCH = 256;
+
+async function apply(t: ExecuteTarget, set: string, a: Action, touch: Touch): Promise<void> {
   const upper = t.layout.upper;
   switch (a.kind) {
-    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path);
-    case 'rename': return renameWithin(upper, a.path, a.to);
-    case 'write-sidecar': return writeSidecar(t.base, upper, a);
-    case 'set-attrs': return setAttrs(upper, a);
-    case 'remove-empty-dir': return removeEmptyDir(upper, a.path);
+    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, touch);
+    case 'rename': return renameWithin(upper, a.path, a.to, touch);
+    case 'write-sidecar': return writeSidecar(t.base, upper, a, touch);
+    case 'set-attrs': return setAttrs(upper, a, touch);
+    case 'remove-empty-dir': return removeEmptyDir(upper, a.path, touch);
     case 'keep': return;
+  }
+}
+
+/** Directories touched since the last checkpoint, fsynced once each. */
+class PendingSync {
+  private readonly dirs = new Map<string, [string, string]>();
+  readonly touch: Touch = (root, rel) => void this.dirs.set(`${root}\0${rel}`, [root, rel]);
+  flush(): void {
+    for (const [root, rel] of this.dirs.values()) syncNow(root, rel);
+    this.dirs.clear();
   }
 }
 
@@ -89,19 +105,27 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   const start = readProgress(t.layout);
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
+  const pending = new PendingSync();
+  let recorded = start;
+  const checkpoint = (done: number) => {
+    pending.flush();
+    progress.done(done);
+    recorded = done;
+    opts.onProgress?.(done, actions.length);
+  };
   try {
     for (let i = start; i < actions.length; i++) {
       const a = actions[i]!;
       assertNoSwap(t, backup);
-      await apply(t, journal.set, a);
+      await apply(t, journal.set, a, pending.touch);
       const ev = eventOf(a, backup);
       if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
       else log.info(ev);
       if (opts.faultAfter === i + 1) {
         throw new StateOverlayError('internal', `${FAULT_ENV}=${i + 1}: stopped after action ${i + 1} of ${actions.length} (test-only fault point)`);
       }
-      progress.done(i + 1);
-      opts.onProgress?.(i + 1, actions.length);
+      const next = actions[i + 1];
+      if (next === undefined || next.kind !== a.kind || i + 1 - recorded >= BATCH) checkpoint(i + 1);
     }
   } finally {
     progress.close();

@@ -54,7 +54,7 @@ export function readJournal(layout: Layout): Journal | null {
   return j as Journal;
 }
 
-/** How many actions are recorded as done (a torn last line counts as not done). */
+/** How many actions are recorded as done: the last complete record (a torn last line does not count). */
 export function readProgress(layout: Layout): number {
   let text: string;
   try {
@@ -63,8 +63,9 @@ export function readProgress(layout: Layout): number {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw ioError('cannot read', progressFile(layout), err);
   }
+  const complete = text.split('\n').slice(0, -1);
   let done = 0;
-  for (const line of text.split('\n')) if (/^\d+$/.test(line) && Number(line) === done + 1) done++;
+  for (const line of complete) if (/^\d+$/.test(line) && Number(line) > done) done = Number(line);
   return done;
 }
 
