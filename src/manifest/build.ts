@@ -70,6 +70,23 @@ function previousRecords(file: string | undefined): { next(path: RelPath): Manif
   };
 }
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Removes temp manifests of builds that were killed (their pid is gone), which nothing else would. */
+function removeStaleTemps(dir: string): void {
+  for (const f of fs.readdirSync(dir)) {
+    const m = /\.manifest\.tmp-(\d+)$/.exec(f);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
 export async function buildManifest(baseDir: string, outFile: string, opts: BuildOptions = {}): Promise<BuildResult> {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
   const tmp = `${outFile}.tmp-${process.pid}`;
@@ -174,6 +191,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     out = -1;
     fs.renameSync(tmp, outFile);
     fsyncDir(path.dirname(outFile));
+    removeStaleTemps(path.dirname(outFile));
     result.bytes = written;
     opts.onProgress?.(result.entries, result.entries);
     return result;
