@@ -2,12 +2,12 @@
 // upper's paths (and below its opaque dirs), and the live base stat'ed and hashed at those paths only.
 import fs from 'node:fs';
 import { ioError } from '../errors.js';
-import { hashPaths } from '../manifest/hash.js';
 import { manifestView, viewOf } from '../manifest/store.js';
 import { displayPath, parentOf, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
 import { readUpper } from '../tree/classify.js';
-import { DIR_FLAGS, closeQuietly, entryType, isAbsent, lstatBeneath, openBeneath } from '../tree/fsat.js';
+import { DIR_FLAGS, closeQuietly, entryType, isAbsent, openBeneath } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
+import { TreeProbe } from './probe.js';
 
 export interface PlanInputs {
   readonly b0: BaseView | null;
@@ -54,13 +54,25 @@ function baseBelow(baseDir: string, dir: RelPath): RelPath[] {
  * (null or missing: B0 unknown, rule 10). withSubtrees: hash the live base below opaque dirs (rule 7).
  */
 export function gatherInputs(upperDir: string, baseDir: string, manifestFile: string | null, withSubtrees: boolean): PlanInputs {
-  const b1Types = new Map<RelPath, EntryType | undefined>();
+  const base = new TreeProbe(baseDir);
+  const up = new TreeProbe(upperDir);
+  try {
+    return gather(upperDir, baseDir, manifestFile, withSubtrees, base, up);
+  } finally {
+    base.close();
+    up.close();
+  }
+}
+
+function gather(upperDir: string, baseDir: string, manifestFile: string | null, withSubtrees: boolean, base: TreeProbe, up: TreeProbe): PlanInputs {
+  const b1Stats = new Map<RelPath, fs.Stats | undefined>();
   const b1Type = (p: RelPath): EntryType | undefined => {
-    if (b1Types.has(p)) return b1Types.get(p);
-    const st = lstatBeneath(baseDir, p);
-    const t = st ? entryType(st) : undefined;
-    b1Types.set(p, t);
-    return t;
+    let st = b1Stats.get(p);
+    if (st === undefined && !b1Stats.has(p)) {
+      st = base.lstat(p);
+      b1Stats.set(p, st);
+    }
+    return st ? entryType(st) : undefined;
   };
   let upper = readAll(upperDir, b1Type);
   const opaque = new Set(upper.filter((e) => e.kind === 'opaque-dir').map((e) => e.path));
@@ -76,16 +88,26 @@ export function gatherInputs(upperDir: string, baseDir: string, manifestFile: st
     }
   }
 
-  const toHash = [...b1Types].filter(([, t]) => t !== undefined).map(([p]) => p);
-  if (withSubtrees) for (const d of opaque) if (b1Types.get(d) === 'dir') toHash.push(...baseBelow(baseDir, d));
-  const b1Entries = hashPaths(baseDir, toHash);
+  const b1Entries = new Map<RelPath, BaseEntry>();
+  for (const [p, st] of b1Stats) {
+    const e = st && base.entry(p, st);
+    if (e) b1Entries.set(p, e);
+  }
+  if (withSubtrees) {
+    for (const d of opaque) {
+      if (b1Entries.get(d)?.type !== 'dir') continue;
+      for (const p of baseBelow(baseDir, d)) {
+        const e = base.entry(p);
+        if (e) b1Entries.set(p, e);
+      }
+    }
+  }
 
   // Digests of upper non-directories that sit over a base entry on either side (state needs none).
-  const needDigest = upper.filter((e) => e.type !== 'dir' && e.kind !== 'whiteout' && (b1Entries.has(e.path) || b0?.get(e.path) !== undefined));
-  const upperHashed = hashPaths(upperDir, needDigest.map((e) => e.path));
   upper = upper.map((e) => {
-    const h: BaseEntry | undefined = upperHashed.get(e.path);
-    return h && e.type !== 'dir' && e.kind !== 'whiteout' ? { ...e, digest: h.digest } : e;
+    if (e.type === 'dir' || e.kind === 'whiteout' || (!b1Entries.has(e.path) && b0?.get(e.path) === undefined)) return e;
+    const h = up.entry(e.path);
+    return h ? { ...e, digest: h.digest } : e;
   });
   return { b0, b1: viewOf(b1Entries.values()), upper };
 }
