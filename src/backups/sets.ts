@@ -39,8 +39,8 @@ function indexIfAny(file: string): BackupIndex | null {
   return readIndex(file);
 }
 
-/** Every backup set, oldest first. */
-export function listSets(layout: Layout): BackupSet[] {
+/** Names of every backup set, oldest first (no index read). */
+function setNames(layout: Layout): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(layout.backupsDir);
@@ -48,10 +48,12 @@ export function listSets(layout: Layout): BackupSet[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw ioError('cannot list', layout.backupsDir, err);
   }
-  return names
-    .filter(isSetName)
-    .sort()
-    .map((name) => ({ name, dir: setDir(layout, name), index: indexIfAny(setIndexFile(layout, name)) }));
+  return names.filter(isSetName).sort();
+}
+
+/** Every backup set, oldest first. */
+export function listSets(layout: Layout): BackupSet[] {
+  return setNames(layout).map((name) => ({ name, dir: setDir(layout, name), index: indexIfAny(setIndexFile(layout, name)) }));
 }
 
 /** The named set; a usage error naming the known sets when there is none. */
@@ -67,7 +69,8 @@ export function findSet(layout: Layout, name: string): BackupSet {
 
 /** Removes the oldest sets beyond keep (Backups.Keep=); returns the names removed. Sets in use (the journal's) are passed in protect. */
 export function pruneSets(layout: Layout, keep: number, protect: ReadonlySet<string> = new Set()): string[] {
-  const sets = listSets(layout).map((s) => s.name);
+  // Names only: a corrupt index of an old set must not fail the reconcile that just finished.
+  const sets = setNames(layout);
   const excess = sets.length - keep;
   const removed: string[] = [];
   for (const name of sets.slice(0, Math.max(0, excess))) {
