@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
-import { PKG, PKG_DIR, applyEdits, contents, ours, writeFiles, type Edits, type Version } from './oracle.js';
+import { PKG, PKG_DIR, applyEdits, contents, expectSameExceptKnown, ours, writeFiles, type Edits, type KnownDifference, type Version } from './oracle.js';
 
 const V1: Version = {
   version: '1.0',
@@ -102,17 +102,13 @@ async function dpkgResult(option: '--force-confold' | '--force-confnew'): Promis
 }
 
 // Where the design knowingly differs from dpkg, both results are stated here instead of compared.
-const KNOWN: Record<string, { dpkg: string | undefined; ours: string | undefined; why: string }> = {
+const KNOWN: Record<string, KnownDifference> = {
   'bin/same': {
-    dpkg: 'same v1\n',
+    theirs: 'same v1\n',
     ours: 'local edit\n',
     why: 'dpkg unpacks every file of the new version; the base did not change bin/same, so rule 2 keeps the local edit',
   },
 };
-
-function withoutKnown(tree: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(tree).filter(([p]) => !(p in KNOWN)));
-}
 
 describe('oracle: dpkg conffile handling', () => {
   const cases = [
@@ -126,11 +122,7 @@ describe('oracle: dpkg conffile handling', () => {
       const { merged } = await ours(root, extracted[V1.version]!, extracted[V2.version]!, EDITS, {
         paths: { config: [`/${PKG_DIR}/etc/**`], configPolicy: policy, suffixStyle: 'dpkg' },
       });
-      expect(withoutKnown(merged)).toEqual(withoutKnown(theirs));
-      for (const [p, k] of Object.entries(KNOWN)) {
-        expect([p, theirs[p]]).toEqual([p, k.dpkg]);
-        expect([p, merged[p]]).toEqual([p, k.ours]);
-      }
+      expectSameExceptKnown(merged, theirs, KNOWN);
     });
   }
 

@@ -2,6 +2,7 @@
 // reconcile over the two extracted versions with the same user edits made through a real overlay mount.
 import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay, type ReconcileReport } from '../../src/reconcile/reconcile.js';
@@ -84,5 +85,22 @@ export async function ours(root: string, v1Opt: string, v2Opt: string, edits: Ed
     return { merged: contents(path.join(opt, PKG)), report };
   } finally {
     await run('umount', [opt]);
+  }
+}
+
+/** A path where the design knowingly differs from the package manager: both results, and why. */
+export interface KnownDifference {
+  readonly theirs: string | undefined;
+  readonly ours: string | undefined;
+  readonly why: string;
+}
+
+/** Our merged tree equals the package manager's everywhere but at the known differences, which hold as stated. */
+export function expectSameExceptKnown(merged: Record<string, string>, theirs: Record<string, string>, known: Record<string, KnownDifference>): void {
+  const without = (tree: Record<string, string>) => Object.fromEntries(Object.entries(tree).filter(([p]) => !(p in known)));
+  expect(without(merged)).toEqual(without(theirs));
+  for (const [p, k] of Object.entries(known)) {
+    expect([p, 'theirs', theirs[p]]).toEqual([p, 'theirs', k.theirs]);
+    expect([p, 'ours', merged[p]]).toEqual([p, 'ours', k.ours]);
   }
 }
