@@ -1,8 +1,10 @@
 // The frame of every offline change to an upper (reconcile, vacuum, restore): the overlay's lock, a check
 // that nothing mounts the upper, and an interrupted transaction finished before anything else.
+import fs from 'node:fs';
 import type { Overlay } from '../cli/context.js';
 import { StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
+import { checkBaseApart } from '../mount/preflight.js';
 import { acquireLock } from '../state/lock.js';
 import { ensureStateDir } from '../state/state-dir.js';
 import { faultFromEnv } from './execute.js';
@@ -25,8 +27,35 @@ export async function finishInterrupted(ov: Overlay, log: Log): Promise<boolean>
   return true;
 }
 
+/** Refuses a base that lies in the overlay's own data or holds it, and symlinks planted for the upper, manifests or backups. */
+function assertSafePaths(ov: Overlay): void {
+  const { layout } = ov;
+  let base = ov.base;
+  try {
+    base = fs.realpathSync(base);
+  } catch {
+    /* a missing base is reported where it is read */
+  }
+  checkBaseApart(base, { stateDir: layout.stateDir, upper: layout.upper, work: layout.work });
+  for (const dir of [layout.upper, layout.manifestsDir, layout.backupsDir]) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(dir);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${dir} is a symlink: refusing to keep overlay state through it`, { path: dir });
+  }
+}
+
 /** Runs fn with the lock held and the overlay offline; fn learns whether an interrupted run was finished first. */
 export async function offlineSession<T>(ov: Overlay, log: Log, opts: SessionOptions, fn: (resumed: boolean) => Promise<T>): Promise<T> {
+  assertSafePaths(ov);
+  // A dry run changes nothing: with no state dir yet there is nothing to lock, and it must not create one.
+  if (opts.dryRun && !fs.existsSync(ov.layout.stateDir)) {
+    assertOffline(ov.layout, ov.config.base === null);
+    return fn(false);
+  }
   ensureStateDir(ov.layout);
   const lock = await acquireLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 5000 });
   try {
