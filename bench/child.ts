@@ -10,9 +10,9 @@ type Op = (args: readonly string[]) => Promise<Record<string, unknown>> | Record
 const ops: Record<string, Op> = {
   tree: ([base]) => ({ generation: treeGeneration(need(base, 'BASE')) }),
   // Logs at info, as under systemd: one record per dropped or kept path is part of the cost.
-  reconcile: async ([root, name]) => {
+  reconcile: async ([root, name, dry]) => {
     const ctx = createContext({ root: need(root, 'ROOT') });
-    const r = await reconcileOverlay(ctx.overlay(need(name, 'NAME')), ctx.log);
+    const r = await reconcileOverlay(ctx.overlay(need(name, 'NAME')), ctx.log, { dryRun: dry === '--dry-run' });
     return { upToDate: r.upToDate, actions: r.actions, dropped: r.dropped, kept: r.kept, conflicts: r.conflicts };
   },
   index: async ([base, out, previous]) => ({ ...(await buildManifest(need(base, 'BASE'), need(out, 'OUT'), previous ? { previous } : {})) }),

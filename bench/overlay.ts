@@ -10,7 +10,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * The program as bin/state-overlay.js runs it, but from the bench's own build of src/ (bench/tsconfig.json),
  * so a rebuild of dist/ while the bench runs cannot change what is measured.
  */
-const MAIN = path.resolve(here, '../src/main.js');
+export const MAIN = path.resolve(here, '../src/main.js');
 
 export interface Scratch {
   readonly root: string;
@@ -36,10 +36,10 @@ export function scratchOf(baseDir: string): Scratch {
   };
 }
 
-/** Wall time in ms of `state-overlay --root ROOT ARGS…`; fails with its stderr. */
-export async function cli(s: Scratch, args: readonly string[]): Promise<number> {
+/** Wall time in ms of `state-overlay --root ROOT ARGS…` (program: MAIN or a bundle); fails with its stderr. */
+export async function cli(s: Scratch, args: readonly string[], program = MAIN): Promise<number> {
   const t0 = performance.now();
-  await execa(process.execPath, [MAIN, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
+  await execa(process.execPath, [program, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
   return performance.now() - t0;
 }
 

@@ -3,7 +3,7 @@ import type { BenchContext, Figure } from '../figure.js';
 import { hashingFigures } from './hashing.js';
 import { memoryFigure } from './memory.js';
 import { reconcileFigures } from './reconcile.js';
-import { runFigure } from './run.js';
+import { runFigures } from './run.js';
 import { treeFigure } from './tree.js';
 
 export interface FigureRunner {
@@ -12,7 +12,7 @@ export interface FigureRunner {
 }
 
 export const figures: readonly FigureRunner[] = [
-  { names: ['run'], run: async (ctx) => [await runFigure(ctx, await ctx.manifest())] },
+  { names: ['run'], run: async (ctx) => runFigures(ctx, await ctx.manifest()) },
   { names: ['index', 'reindex'], run: hashingFigures },
   { names: ['tree-walk'], run: async (ctx) => [await treeFigure(ctx)] },
   { names: ['reconcile'], run: async (ctx) => reconcileFigures(ctx, await ctx.manifest()) },

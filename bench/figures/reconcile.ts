@@ -30,6 +30,8 @@ interface Sized {
   readonly entries: number;
   readonly value: number[];
   readonly floor: number[];
+  /** The same reconcile with --dry-run: reading the upper, the manifest and the base, and planning. */
+  readonly plan: number[];
   readonly note: string;
 }
 
@@ -42,6 +44,8 @@ async function measureSize(ctx: BenchContext, s: Scratch, manifest: string, u: G
   const log = path.join(scratch, `reconcile-${n}.log`);
   const sum = writeB0(manifest, u.plan, b0);
   let detail: Record<string, unknown> = {};
+  await prepare(s, b0, manifest, upperDir);
+  const dry = await paired(Math.min(ctx.reps, 3), async () => (await inChild('reconcile', [s.root, s.name, '--dry-run'], { stderrFile: log })).ms, () => upperWalk(upperDir, s.base));
   // A reconcile of 100k entries takes minutes where fsync is slow: fewer runs for the largest uppers.
   const runs = Math.max(1, Math.min(ctx.reps, 3, Math.floor(30_000 / n)));
   const samples = await paired(
@@ -60,7 +64,7 @@ async function measureSize(ctx: BenchContext, s: Scratch, manifest: string, u: G
   fs.rmSync(b0, { force: true });
   const note = `${runs} run(s); base update changed ${sum.changed}, added ${sum.added}, removed ${sum.removed} entries; ` +
     `${String(detail.actions)} actions, ${String(detail.dropped)} dropped, ${String(detail.kept)} kept`;
-  return { entries: n, ...samples, note };
+  return { entries: n, ...samples, plan: dry.value, note };
 }
 
 export async function reconcileFigures(ctx: BenchContext, manifest: string): Promise<Figure[]> {
@@ -97,5 +101,13 @@ export async function reconcileFigures(ctx: BenchContext, manifest: string): Pro
     target: 2.5,
     samples: { value: [perEntry(lo.value, hi.value)], floor: [perEntry(lo.floor, hi.floor)] },
   });
-  return [slope, ...rows];
+  const plan = figure({
+    name: 'reconcile-plan',
+    label: 'of which planning (`--dry-run`), per entry',
+    floorLabel: 'same for the floor',
+    unit: 'µs/entry',
+    target: null,
+    samples: { value: [perEntry(lo.plan, hi.plan)], floor: [perEntry(lo.floor, hi.floor)] },
+  });
+  return [slope, plan, ...rows];
 }
