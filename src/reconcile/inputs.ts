@@ -1,7 +1,7 @@
 // Gathers what the planner needs, reading only what matters: the upper tree, the recorded manifest at the
 // upper's paths (and below its opaque dirs), and the live base stat'ed and hashed at those paths only.
 import fs from 'node:fs';
-import { ioError } from '../errors.js';
+import { StateOverlayError, ioError } from '../errors.js';
 import { manifestView, viewOf } from '../manifest/store.js';
 import { displayPath, parentOf, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
 import { readUpper } from '../tree/classify.js';
@@ -54,6 +54,14 @@ function baseBelow(baseDir: string, dir: RelPath): RelPath[] {
  * (null or missing: B0 unknown, rule 10). withSubtrees: hash the live base below opaque dirs (rule 7).
  */
 export function gatherInputs(upperDir: string, baseDir: string, manifestFile: string | null, withSubtrees: boolean): PlanInputs {
+  // A base that is not there would read as "the base removed everything" (rule 5 for every shadow).
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(baseDir);
+  } catch (err) {
+    throw new StateOverlayError('io', `base ${baseDir} is missing: nothing was changed`, { path: baseDir, cause: err });
+  }
+  if (!st.isDirectory()) throw new StateOverlayError('io', `base ${baseDir} is not a directory: nothing was changed`, { path: baseDir });
   const base = new TreeProbe(baseDir);
   const up = new TreeProbe(upperDir);
   try {

@@ -120,3 +120,14 @@ describe('reconcileOverlay on a scratch root', () => {
     expect(listSets(s.ov.layout).map((x) => x.name.replace(/^\S+?Z-/, ''))).toEqual(['g3', 'g4']);
   });
 });
+
+describe('reconcileOverlay refuses', () => {
+  it('a missing base, changing nothing', async () => {
+    const s = await upgradeScenario();
+    const before = snapshot(s.ov.layout.upper);
+    await run('mv', [s.ov.base, `${s.ov.base}.away`]);
+    await expect(reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } })).rejects.toThrow(`base ${s.ov.base} is missing: nothing was changed`);
+    expect(snapshot(s.ov.layout.upper)).toEqual(before);
+    expect(readState(s.ov.layout)?.generation).toBe('gen1');
+  });
+});
