@@ -36,6 +36,22 @@ export async function buildCase(root: string, c: CaseSpec): Promise<{ s: Scratch
   return { s, original: snapshotUpper(s.ov.layout) };
 }
 
+/** count files under bin/ edited in the upper and changed by the update, plus one pure state file. */
+export function smallCase(name: string, count: number): CaseSpec {
+  const files = (v: string) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`bin/f${i}`, `f${i} ${v}\n`]));
+  return { name, v1: tree(files('v1')), upper: tree({ ...files('edited'), 'data/db': 'state\n' }), v2: tree(files('v2')) };
+}
+
+/** buildCase in root, with a config file /etc/state-overlay/opt.conf when conf is given (for CLI runs). */
+export async function buildCliCase(root: string, c: CaseSpec, conf = ''): Promise<{ s: Scratch; original: Map<string, string>; root: string }> {
+  const built = await buildCase(root, c);
+  if (conf) {
+    fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), conf);
+  }
+  return { ...built, root };
+}
+
 /** Reconciles to gen2, checks nothing was lost and that a second run has nothing left to do. */
 export async function reconcileCase(category: Category, c: CaseSpec, s: Scratch, original: Map<string, string>): Promise<ReconcileReport> {
   const report = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } });

@@ -3,7 +3,7 @@
 // with the holder named for a held lock. Driven through the CLI, as an operator meets them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
 import { FAULT_ENV } from '../../src/reconcile/execute.js';
 import { progressFile } from '../../src/reconcile/journal.js';
@@ -12,38 +12,15 @@ import { acquireLock } from '../../src/state/lock.js';
 import { readState, stateManifestFile } from '../../src/state/state-file.js';
 import type { Scratch } from '../reconcile/scratch.js';
 import { snapshot } from '../reconcile/scratch.js';
-import { buildCase, tree, type CaseSpec } from './cases.js';
-import { assertNothingLost, cli, mountTmpfs, recordCase, removeScratch, scratchDir } from './harness.js';
+import { buildCliCase, smallCase } from './cases.js';
+import { assertNothingLost, cli, recordCase, scratchTop } from './harness.js';
 
-let top: string;
-let n = 0;
-beforeAll(async () => {
-  top = scratchDir('so-corrupt-');
-  await mountTmpfs(top, 'mode=0755,size=256m');
-});
-afterAll(async () => {
+const scratch = scratchTop('so-corrupt-', 'mode=0755,size=256m');
+afterAll(() => {
   delete process.env[FAULT_ENV];
-  await removeScratch(top);
 });
-
-const files = (v: string) => Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`bin/f${i}`, `f${i} ${v}\n`]));
-const CASE: CaseSpec = {
-  name: 'corrupt',
-  v1: tree(files('v1')),
-  upper: tree({ ...files('edited'), 'data/db': 'state\n' }),
-  v2: tree(files('v2')),
-};
-
-async function fresh(conf = ''): Promise<{ s: Scratch; original: Map<string, string>; root: string }> {
-  const root = path.join(top, `case-${++n}`);
-  fs.mkdirSync(root);
-  const built = await buildCase(root, CASE);
-  if (conf) {
-    fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), conf);
-  }
-  return { ...built, root };
-}
+const CASE = smallCase('corrupt', 10);
+const fresh = (conf = '') => buildCliCase(scratch.next(), CASE, conf);
 
 interface Corruption {
   readonly name: string;

@@ -3,7 +3,7 @@
 // nothing at all, never a half state, and converges once space is freed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { readIndex } from '../../src/backups/index-file.js';
@@ -11,21 +11,10 @@ import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
 import type { Layout } from '../../src/paths/layout.js';
 import { snapshot } from '../reconcile/scratch.js';
 import { buildCase, tree, type CaseSpec, type Tree } from './cases.js';
-import { assertNothingLost, mountTmpfs, removeScratch, scratchDir } from './harness.js';
+import { assertNothingLost, mountTmpfs, scratchTop } from './harness.js';
 
-let top: string;
-let n = 0;
-beforeAll(() => {
-  top = scratchDir('so-disk-');
-});
-afterAll(async () => {
-  await removeScratch(top);
-});
-const fresh = () => {
-  const d = path.join(top, `case-${++n}`);
-  fs.mkdirSync(d);
-  return d;
-};
+const scratch = scratchTop('so-disk-');
+const fresh = () => scratch.next();
 
 const reconcile = (s: Awaited<ReturnType<typeof buildCase>>['s']) => reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } });
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { run, tryRun, type ExecResult } from '../../src/exec.js';
 import type { Layout } from '../../src/paths/layout.js';
 import { readMountinfo } from '../../src/mount/mountinfo.js';
@@ -39,6 +39,30 @@ export async function removeScratch(dir: string): Promise<void> {
   if (!fs.existsSync(dir)) return;
   await tryRun('chattr', ['-R', '-f', '-i', '-a', dir]);
   await run('rm', ['-rf', '--one-file-system', dir]);
+}
+
+/**
+ * The scratch directory of one test file (its own tmpfs when options are given), made before and removed
+ * after the file's tests; next() makes a fresh case directory in it.
+ */
+export function scratchTop(prefix: string, tmpfs?: string): { top(): string; next(): string } {
+  let top = '';
+  let n = 0;
+  beforeAll(async () => {
+    top = scratchDir(prefix);
+    if (tmpfs !== undefined) await mountTmpfs(top, tmpfs);
+  });
+  afterAll(async () => {
+    await removeScratch(top);
+  });
+  return {
+    top: () => top,
+    next() {
+      const dir = path.join(top, `case-${++n}`);
+      fs.mkdirSync(dir, { mode: 0o755 });
+      return dir;
+    },
+  };
 }
 
 /** Runs the built CLI with --root ROOT; never throws on a non-zero exit. */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run, tryRun } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { defaultConfig } from '../../src/config/schema.js';
@@ -15,24 +15,10 @@ import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
 import { fdPath } from '../../src/tree/fsat.js';
 import { EVERY_BYTE, INVALID_UTF8, LONG, NEWLINE, bpath, mknod } from '../tree/fixtures.js';
 import { actionsOf, buildCase, reconcileCase, tree, type CaseSpec } from './cases.js';
-import { assertNothingLost, mountTmpfs, recordCase, removeScratch, scratchDir, snapshotTree } from './harness.js';
+import { assertNothingLost, recordCase, scratchTop, snapshotTree } from './harness.js';
 
-let top: string;
-let n = 0;
-const fresh = () => {
-  const d = path.join(top, `case-${++n}`);
-  fs.mkdirSync(d, { mode: 0o755 });
-  return d;
-};
-
-beforeAll(async () => {
-  top = scratchDir('so-hostile-');
-  // A tmpfs: fsync is free and the 100k-entry case stays in memory.
-  await mountTmpfs(top, 'mode=0755,size=4g,nr_inodes=2m');
-});
-afterAll(async () => {
-  await removeScratch(top);
-});
+const scratch = scratchTop('so-hostile-', 'mode=0755,size=4g,nr_inodes=2m');
+const fresh = () => scratch.next();
 
 /** A UNIX socket file at file: bound beside it and hardlinked, as closing the server unlinks its own path. */
 async function socketAt(file: string): Promise<void> {

@@ -3,40 +3,15 @@
 // the overlay's own upper or holding it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/paths/layout.js';
 import { snapshot } from '../reconcile/scratch.js';
-import { buildCase, tree, type CaseSpec } from './cases.js';
-import { assertNothingLost, cli, mountTmpfs, mountsUnder, recordCase, removeScratch, scratchDir } from './harness.js';
+import { buildCliCase, smallCase } from './cases.js';
+import { assertNothingLost, cli, mountsUnder, recordCase, scratchTop } from './harness.js';
 
-let top: string;
-let n = 0;
-beforeAll(async () => {
-  top = scratchDir('so-priv-');
-  await mountTmpfs(top, 'mode=0755,size=256m');
-});
-afterAll(async () => {
-  await removeScratch(top);
-});
-
-const files = (v: string) => Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`bin/f${i}`, `f${i} ${v}\n`]));
-const CASE: CaseSpec = {
-  name: 'privileges',
-  v1: tree(files('v1')),
-  upper: tree({ ...files('edited'), 'data/db': 'state\n' }),
-  v2: tree(files('v2')),
-};
-
-async function fresh(conf = '') {
-  const root = path.join(top, `case-${++n}`);
-  fs.mkdirSync(root);
-  const built = await buildCase(root, CASE);
-  if (conf) {
-    fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), conf);
-  }
-  return { ...built, root };
-}
+const scratch = scratchTop('so-priv-', 'mode=0755,size=256m');
+const CASE = smallCase('privileges', 5);
+const fresh = (conf = '') => buildCliCase(scratch.next(), CASE, conf);
 
 describe('state dir owner and mode', () => {
   it.each([

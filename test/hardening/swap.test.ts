@@ -3,26 +3,18 @@
 // resumed run must not change anything through the symlink; once the directory is back it converges.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
 import { FAULT_ENV } from '../../src/reconcile/execute.js';
 import { readJournal } from '../../src/reconcile/journal.js';
 import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
 import type { Layout } from '../../src/paths/layout.js';
 import { buildCase, tree, type CaseSpec } from './cases.js';
-import { assertNothingLost, mountTmpfs, removeScratch, scratchDir, snapshotTree } from './harness.js';
+import { assertNothingLost, scratchTop, snapshotTree } from './harness.js';
 
-let top: string;
-let n = 0;
-beforeAll(async () => {
-  top = scratchDir('so-swap-');
-  await mountTmpfs(top, 'mode=0755,size=256m');
-});
+const scratch = scratchTop('so-swap-', 'mode=0755,size=256m');
 afterEach(() => {
   delete process.env[FAULT_ENV];
-});
-afterAll(async () => {
-  await removeScratch(top);
 });
 
 const files = (prefix: string, v: string) => Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`${prefix}/f${i}`, `${prefix} f${i} ${v}\n`]));
@@ -49,8 +41,7 @@ const SWAPS: Swap[] = [
 
 describe('swap attacks between plan and apply', () => {
   it.each(SWAPS)('$name replaced by a symlink out of the tree: nothing outside changes, then it converges', async (swap) => {
-    const root = path.join(top, `case-${++n}`);
-    fs.mkdirSync(root);
+    const root = scratch.next();
     const { s, original } = await buildCase(root, { ...CASE, name: `swap ${swap.name}` });
     const { layout } = s.ov;
     process.env[FAULT_ENV] = '1';
