@@ -21,7 +21,12 @@ function matchers(globs: readonly string[]): Array<[string, (s: string) => boole
  * so a glob written in UTF-8 is compared byte for byte with the name. ConfigReplace wins over Config; Keep
  * is reported beside the class that would otherwise apply.
  */
-export function pathClassifier(mountpoint: string, paths: OverlayConfig['paths']): (rel: RelPath) => PathClass {
+export function pathClassifier(
+  mountpoint: string,
+  paths: OverlayConfig['paths'],
+  /** Absolute paths (binary strings) that are config files by the package database (ConfigFrom=). */
+  conffiles: ReadonlySet<string> = new Set(),
+): (rel: RelPath) => PathClass {
   const prefix = Buffer.from(mountpoint.replace(/\/+$/, ''), 'utf8').toString('latin1');
   const bin = (globs: readonly string[]) => matchers(globs.map((g) => Buffer.from(g, 'utf8').toString('latin1')));
   const keep = bin(paths.keep);
@@ -34,7 +39,7 @@ export function pathClassifier(mountpoint: string, paths: OverlayConfig['paths']
     const k = keep.find(([, m]) => m(abs));
     let c = plain;
     if (replace.some(([, m]) => m(abs))) c = { cls: 'config', policy: 'replace' };
-    else if (config.some(([, m]) => m(abs))) c = { cls: 'config', policy: paths.configPolicy };
+    else if (conffiles.has(abs) || config.some(([, m]) => m(abs))) c = { cls: 'config', policy: paths.configPolicy };
     return k ? { ...c, keep: text(k[0]) } : c;
   };
 }

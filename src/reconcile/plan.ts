@@ -89,7 +89,7 @@ export function planVacuum(input: Omit<PlanInput, 'b0'>): Plan {
 
 function planWith(input: PlanInput, decider: Decider): Plan {
   const { config, b1 } = input;
-  const classify = pathClassifier(config.path, config.paths);
+  const classify = pathClassifier(config.path, config.paths, input.conffiles);
   const style = config.paths.suffixStyle;
   const children = childrenIndex(input.upper);
   const upperByPath = new Map(input.upper.map((e) => [e.path, e]));

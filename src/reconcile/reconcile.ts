@@ -8,6 +8,7 @@ import { currentGeneration } from '../manifest/generation.js';
 import { manifestPath } from '../manifest/store.js';
 import { pruneSets, setName } from '../backups/sets.js';
 import { readState, stateManifestFile, type ReconcileSummary } from '../state/state-file.js';
+import { loadDpkgConffiles } from './conffiles.js';
 import { faultFromEnv, type ExecuteTarget } from './execute.js';
 import { gatherInputs } from './inputs.js';
 import { JOURNAL_VERSION, type Journal } from './journal.js';
@@ -53,7 +54,8 @@ async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions, re
   const inputs = config.reconcile === 'none'
     ? { b0: null, b1: { get: () => undefined, under: () => [] }, upper: [] }
     : gatherInputs(layout.upper, ov.base, stateManifestFile(layout, state), config.reconcile === 'changed');
-  const plan = planReconcile({ ...inputs, config });
+  const conffiles = config.paths.configFrom === 'dpkg' ? loadDpkgConffiles(ov.layout.root) : undefined;
+  const plan = planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) });
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
   if (opts.dryRun) {
     return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun: true, resumed };

@@ -71,6 +71,8 @@ export interface PlanInput {
   /** Every upper entry (pre-order or any order); digests filled in for non-directories over B0 or B1 paths. */
   readonly upper: readonly UpperEntry[];
   readonly config: PlanConfig;
+  /** Config files named by the package database (ConfigFrom=dpkg), absolute binary-string paths. */
+  readonly conffiles?: ReadonlySet<string>;
 }
 
 /** Actions that change the upper (everything but keep). */
