@@ -159,14 +159,17 @@ function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void 
   }
 }
 
-/** Writes the base entry a.from as upper/a.path (via a temp name, verified against the planned digest). */
-export function writeSidecar(base: string, upper: string, a: WriteSidecar, touch: Touch = syncNow): void {
+/**
+ * Writes the base entry a.from as upper/a.path (via a temp name, verified against the planned digest).
+ * token (the transaction's backup set) keys the temp name: an upper entry can never be mistaken for it
+ * (and removed), while a temp left by an interrupted run of the same transaction is. It always fits NAME_MAX.
+ */
+export function writeSidecar(base: string, upper: string, a: WriteSidecar, touch: Touch = syncNow, token = ''): void {
   const fd = openDirIfAny(upper, parentOf(a.path));
   if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
   const name = lastName(a.path);
-  // The temp name must fit NAME_MAX too: a long name gets a short digest-based one.
-  const long = name.length + 19 > 255;
-  const tmp = fdPath(fd, long ? Buffer.from(`.state-overlay-tmp-${crypto.createHash('sha256').update(name).digest('hex').slice(0, 16)}`) : Buffer.concat([Buffer.from('.'), name, Buffer.from('.state-overlay-tmp')]));
+  const key = crypto.createHash('sha256').update(`${token}\0`).update(name).digest('hex').slice(0, 24);
+  const tmp = fdPath(fd, Buffer.from(`.state-overlay-tmp-${key}`));
   try {
     const existing = lstatAt(fd, name);
     if (existing) {

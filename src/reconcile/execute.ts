@@ -45,7 +45,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, touch: Touch): Pr
   switch (a.kind) {
     case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, touch);
     case 'rename': return renameWithin(upper, a.path, a.to, touch);
-    case 'write-sidecar': return writeSidecar(t.base, upper, a, touch);
+    case 'write-sidecar': return writeSidecar(t.base, upper, a, touch, set);
     case 'set-attrs': return setAttrs(upper, a, touch);
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, touch);
     case 'keep': return;
