@@ -103,6 +103,26 @@ describe('hostile trees', () => {
     }
   });
 
+  it("upper entries named like the executor's temp files are user data and survive", async () => {
+    const root = fresh();
+    const c: CaseSpec = {
+      name: 'entries named like temp files',
+      config: { paths: { config: ['/opt/etc/**'] } } as never,
+      v1: tree({ 'etc/c.conf': 'v1\n', [`etc/${'k'.repeat(250)}`]: 'v1\n' }),
+      upper: tree({
+        'etc/c.conf': 'edited\n',
+        'etc/.c.conf.rpmnew.state-overlay-tmp': 'mine, not a temp file\n',
+        [`etc/${'k'.repeat(250)}`]: 'edited\n',
+        'etc/.state-overlay-copy': 'mine too\n',
+      }),
+      v2: tree({ 'etc/c.conf': 'v2\n', [`etc/${'k'.repeat(250)}`]: 'v2\n' }),
+    };
+    const { s, original } = await buildCase(root, c);
+    const report = await reconcileCase('hostile trees', c, s, original);
+    expect(report.sidecars).toBe(1);
+    expect(fs.readFileSync(path.join(s.ov.layout.upper, 'etc/.c.conf.rpmnew.state-overlay-tmp'), 'utf8')).toBe('mine, not a temp file\n');
+  });
+
   it('paths past 4096 bytes (20 components of 250 bytes): a deep shadow dropped, deep state kept', async () => {
     const root = fresh();
     const parts = Array.from({ length: 20 }, (_, i) => Buffer.alloc(250, 0x61 + i));
@@ -152,7 +172,7 @@ describe('hostile trees', () => {
     recordCase('hostile trees', 'planner: 5000 nested directories');
   });
 
-  it('100k entries in one directory', async () => {
+  it('100k entries in one directory', { timeout: 240_000 }, async () => {
     const root = fresh();
     const N = 100_000;
     const c: CaseSpec = {
