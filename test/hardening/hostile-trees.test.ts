@@ -7,6 +7,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, tryRun } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
+import { restoreBackup } from '../../src/backups/restore.js';
 import { defaultConfig } from '../../src/config/schema.js';
 import { viewOf } from '../../src/manifest/store.js';
 import type { BaseEntry, UpperEntry } from '../../src/model/entry.js';
@@ -101,6 +102,12 @@ describe('hostile trees', () => {
       expect(fs.readFileSync(bpath(s.ov.layout.upper, 'etc', nm), 'utf8')).toBe('edited\n');
       expect(fs.readFileSync(bpath(s.ov.layout.upper, 'state', nm), 'utf8')).toBe('state\n');
     }
+    // `restore` brings every dropped name back, byte for byte.
+    const set = report.backupSet!;
+    const restored = await restoreBackup(s.ov, memoryLog(), set, []);
+    expect(restored.restored).toHaveLength(ODD_NAMES.length);
+    for (const nm of ODD_NAMES) expect(fs.readFileSync(bpath(s.ov.layout.upper, 'bin', nm), 'utf8')).toBe('edited\n');
+    assertNothingLost('hostile trees', 'awkward bytes in names: restored', s.ov.layout, original);
   });
 
   it("upper entries named like the executor's temp files are user data and survive", async () => {
