@@ -37,6 +37,7 @@ for (const s of scenarios) {
   describe.sequential(s.name, () => {
     let runner: ScenarioRun;
     let ok = true;
+    let failedPhase = 0;
     beforeAll(async () => {
       runner = new ScenarioRun(image, s);
       await runner.prepare();
@@ -46,10 +47,13 @@ for (const s of scenarios) {
     });
     s.phases.forEach((p, i) => {
       it(`phase ${i + 1}: ${p.name}`, async () => {
+        // phases build on each other: after a failure the later ones fail without booting
+        if (!ok) throw new Error(`not booted: phase ${failedPhase} of ${s.name} failed`);
         try {
           reports.push({ scenario: s.name, ...(await runner.phase(i)) });
         } catch (err) {
           ok = false;
+          failedPhase = i + 1;
           throw err;
         }
       });

@@ -47,6 +47,6 @@ export const v2: BaseSpec = {
 };
 
 /** Bases for the power cut: enough shadowed files that the reconcile takes a while under TCG. */
-export const BULK = 6000;
+export const BULK = 3000;
 export const bigV1: BaseSpec = { entries: { 'big/VERSION': '1' }, bulk: { dir: 'big/files', count: BULK, content: 'base v1' } };
 export const bigV2: BaseSpec = { entries: { 'big/VERSION': '2' }, bulk: { dir: 'big/files', count: BULK, content: 'base v2' } };
