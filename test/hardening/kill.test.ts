@@ -51,6 +51,8 @@ let original: Map<string, string>;
 let reference: Array<[string, string]>;
 /** How long an uninterrupted CLI run takes, per command (ms): the kill points are drawn below it. */
 const spans: Record<string, number> = {};
+/** Mounts (relative to the root) an uninterrupted run leaves after `unmount` (the base bind may stay). */
+let cleanMounts: string[] = [];
 
 async function copyOf(tag: string): Promise<string> {
   const root = path.join(top, tag);
@@ -95,6 +97,9 @@ beforeAll(async () => {
   const mounted = await copyOf('run-reference');
   spans.run = await timed(mounted, ['run', 'opt']);
   await timed(mounted, ['unmount', 'opt']);
+  spans.mount = await timed(mounted, ['mount', 'opt']);
+  await timed(mounted, ['unmount', 'opt']);
+  cleanMounts = mountsUnder(mounted).map((m) => path.relative(mounted, m));
 });
 
 afterAll(async () => {
@@ -151,6 +156,25 @@ describe('kill -9 at random points', () => {
     await removeScratch(root);
   });
 
+  it.each(Array.from({ length: SEEDS }, (_, i) => i + 1))('mount alone (reconciled before), seed %i: the re-run mounts', async (seed) => {
+    const root = await copyOf(`mount-${seed}`);
+    try {
+      await timed(root, ['reconcile', 'opt']);
+      const ms = Math.floor(prng(300 + seed)() * spans.mount!);
+      await killAfter(root, ['mount', 'opt'], ms);
+      const again = await cli(root, ['mount', 'opt']);
+      expect(again.stderr).toBe('');
+      expect(again.exitCode).toBe(0);
+      expect(fs.readFileSync(path.join(root, 'opt/bin/d1/f1'), 'utf8')).toBe('bin 1 v2\n');
+      const off = await cli(root, ['unmount', 'opt']);
+      expect(off.stderr).toBe('');
+      expect(mountsUnder(root).map((m) => path.relative(root, m))).toEqual(cleanMounts);
+      await converged(root, `mount killed after ${ms} ms (seed ${seed})`);
+    } finally {
+      await removeScratch(root);
+    }
+  });
+
   it.each(Array.from({ length: SEEDS }, (_, i) => i + 1))('run (reconcile + mount), seed %i: the re-run mounts and converges', async (seed) => {
     const root = await copyOf(`run-${seed}`);
     try {
@@ -163,7 +187,7 @@ describe('kill -9 at random points', () => {
       expect(fs.readFileSync(path.join(root, 'opt/data/d1/f1'), 'utf8')).toBe('data 1 state\n');
       const off = await cli(root, ['unmount', 'opt']);
       expect(off.stderr).toBe('');
-      expect(mountsUnder(path.join(root, 'opt'))).toEqual([]);
+      expect(mountsUnder(root).map((m) => path.relative(root, m))).toEqual(cleanMounts);
       await converged(root, `run killed after ${ms} ms (seed ${seed})`);
     } finally {
       await removeScratch(root);
