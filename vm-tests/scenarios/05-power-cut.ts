@@ -6,10 +6,11 @@ import { RECONCILE_IN_FLIGHT, type Scenario } from '../lib/scenario.js';
 
 const STATE_FILES = 200;
 
-/** Announces on the console, for the host to cut power, once the reconcile has moved some entries. */
+/** Announces on the console, for the host to cut power, once the reconcile journal records 512 moves done. */
 const WATCH_SCRIPT = `p=/var/lib/state-overlay/opt/journal.progress
-until [ -f $p ] && [ "$(wc -l < $p)" -ge 300 ]; do sleep 0.1; done
-wc -l < $p > /var/lib/vm-test/cut-at
+# the progress file holds one cumulative count of done actions per durable checkpoint
+until n=$(tail -n 1 $p 2>/dev/null) && [ "$n" -ge 512 ] 2>/dev/null; do sleep 0.1; done
+echo "$n" > /var/lib/vm-test/cut-at
 sync
 echo '${RECONCILE_IN_FLIGHT}' > /dev/ttyS0
 `;
