@@ -19,8 +19,9 @@ export async function unmountAllAt(mountpoint: string, lazy = false): Promise<nu
  * over the base: with shared propagation the overlay mounted on the base would show up in the bind too.
  */
 export async function bindBase(base: string, bindPath: string, root: string, runDir: string): Promise<void> {
-  ensureSafeDir(root, bindPath, runDir);
+  // A stale bind first (a run killed after binding): its read-only root would fail the mode check below.
   await unmountAllAt(bindPath);
+  ensureSafeDir(root, bindPath, runDir);
   await run('mount', ['--bind', base, bindPath]);
   try {
     await run('mount', ['--make-private', bindPath]);
