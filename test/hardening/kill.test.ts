@@ -156,6 +156,27 @@ describe('kill -9 at random points', () => {
     await removeScratch(root);
   });
 
+  it('a read-only base bind left by a mount killed right after binding: the next mount succeeds', async () => {
+    const root = await copyOf('stale-bind');
+    try {
+      await timed(root, ['reconcile', 'opt']);
+      const { layout, base } = scratchOverlay(root).ov;
+      fs.mkdirSync(layout.baseBind, { recursive: true, mode: 0o700 });
+      await run('mount', ['--bind', base, layout.baseBind]);
+      await run('mount', ['--make-private', layout.baseBind]);
+      await run('mount', ['-o', 'remount,bind,ro', layout.baseBind]);
+      const r = await cli(root, ['mount', 'opt']);
+      expect(r.stderr).toBe('');
+      expect(r.exitCode).toBe(0);
+      expect(fs.readFileSync(path.join(root, 'opt/data/d1/f1'), 'utf8')).toBe('data 1 state\n');
+      await timed(root, ['unmount', 'opt']);
+      expect(mountsUnder(root).map((m) => path.relative(root, m))).toEqual(cleanMounts);
+      recordCase('kill -9', 'stale read-only base bind');
+    } finally {
+      await removeScratch(root);
+    }
+  });
+
   it.each(Array.from({ length: SEEDS }, (_, i) => i + 1))('mount alone (reconciled before), seed %i: the re-run mounts', async (seed) => {
     const root = await copyOf(`mount-${seed}`);
     try {
