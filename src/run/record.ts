@@ -2,12 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Overlay } from '../cli/context.js';
-import { ioError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { buildManifest } from '../manifest/build.js';
 import type { Generation } from '../manifest/generation.js';
+import { copyManifest } from '../manifest/copy.js';
 import { manifestPath } from '../manifest/store.js';
-import { fsyncDir } from '../state/atomic.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { emptyState, readState, stateManifestFile, writeState } from '../state/state-file.js';
 
@@ -25,20 +24,6 @@ export interface Recorded {
 }
 
 /** Copies a shipped manifest into manifests/ (temp, fsync, rename): the next image will not ship it any more. */
-function keepShipped(shipped: string, file: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    fs.copyFileSync(shipped, tmp);
-    const fd = fs.openSync(tmp, 'r');
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, file);
-    fsyncDir(path.dirname(file));
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw ioError(`cannot keep the shipped manifest ${shipped} as`, file, err);
-  }
-}
 
 /** Drops manifests no state refers to any more. */
 function pruneManifests(dir: string, keep: string): void {
@@ -62,7 +47,7 @@ export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opt
   const started = Date.now();
   let entries = 0;
   if (!fs.existsSync(file)) {
-    if (gen.shipped !== undefined) keepShipped(gen.shipped, file);
+    if (gen.shipped !== undefined) copyManifest(gen.shipped, file);
     else {
       const previous = stateManifestFile(layout, state);
       const r = await buildManifest(opts.baseDir, file, {

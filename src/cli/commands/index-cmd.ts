@@ -1,16 +1,14 @@
 // `state-overlay index NAME [--ship]`: builds or refreshes the manifest of the current base, into the
 // state dir (for the next reconcile), or with --ship into the image (/usr/lib/state-overlay/NAME.manifest).
 import fs from 'node:fs';
-import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { StateOverlayError, ioError } from '../../errors.js';
 import type { LogEvent } from '../../log/events.js';
 import { buildManifest, type BuildResult } from '../../manifest/build.js';
 import { currentGeneration, manifestGeneration, type Generation } from '../../manifest/generation.js';
 import { liveBaseDir } from '../../manifest/live-base.js';
-import { manifestCount, manifestPath } from '../../manifest/store.js';
-import { fsyncDir } from '../../state/atomic.js';
+import { copyManifest } from '../../manifest/copy.js';
+import { manifestPath } from '../../manifest/store.js';
 import { ensureStateSubdir } from '../../state/state-dir.js';
 import { readState, stateManifestFile } from '../../state/state-file.js';
 import type { Context, Overlay } from '../context.js';
@@ -46,25 +44,6 @@ function progress(ctx: Context): { onProgress?: (done: number, total?: number) =
 }
 
 /** Durable copy of a shipped manifest into the state dir. */
-function copyManifest(from: string, to: string): BuildResult {
-  const tmp = `${to}.tmp-${process.pid}`;
-  try {
-    fs.copyFileSync(from, tmp);
-    const count = manifestCount(tmp);
-    const fd = fs.openSync(tmp, 'r');
-    try {
-      fs.fsyncSync(fd);
-      fs.renameSync(tmp, to);
-      fsyncDir(path.dirname(to));
-      return { entries: count, hashedBytes: 0, reusedDigests: 0, bytes: fs.statSync(to).size };
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err instanceof StateOverlayError ? err : ioError('copy manifest to', to, err);
-  }
-}
 
 export async function indexOverlay(ctx: Context, ov: Overlay, ship: boolean): Promise<IndexReport> {
   const base = ship ? ov.base : liveBaseDir(ov);
@@ -86,7 +65,7 @@ export async function indexOverlay(ctx: Context, ov: Overlay, ship: boolean): Pr
   let r: BuildResult;
   if (gen?.shipped !== undefined) {
     // The image carries this generation's manifest: keep a copy, hash nothing.
-    r = copyManifest(gen.shipped, out);
+    r = { ...copyManifest(gen.shipped, out), hashedBytes: 0, reusedDigests: 0 };
   } else {
     const bar = progress(ctx);
     try {

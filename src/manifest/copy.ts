@@ -1,0 +1,27 @@
+// Copies a shipped manifest into the state dir: header checked, temp → fsync → rename → fsync dir.
+import fs from 'node:fs';
+import path from 'node:path';
+import { StateOverlayError, ioError } from '../errors.js';
+import { fsyncDir } from '../state/atomic.js';
+import { manifestCount } from './store.js';
+
+/** Returns the entry count its header declares; a manifest that cannot be read is refused, naming it. */
+export function copyManifest(from: string, to: string): { entries: number; bytes: number } {
+  const tmp = `${to}.tmp-${process.pid}`;
+  try {
+    fs.copyFileSync(from, tmp);
+    const entries = manifestCount(tmp);
+    const fd = fs.openSync(tmp, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, to);
+    fsyncDir(path.dirname(to));
+    return { entries, bytes: fs.statSync(to).size };
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err instanceof StateOverlayError ? err : ioError(`cannot copy the manifest ${from} to`, to, err);
+  }
+}
