@@ -74,8 +74,13 @@ export async function restoreBackup(ov: Overlay, log: Log, setName: string, args
     if (!set.index) throw new StateOverlayError('corrupt', `${setIndexFile(layout, setName)}: missing: the set cannot be restored by path`, { path: setIndexFile(layout, setName) });
     const chosen = selectEntries(set.index.entries, args.map((a) => restorePath(ov.config.path, a)), set.name);
     const tree = setTree(layout, set.name);
-    for (const e of chosen) {
-      if (!lstatBeneath(tree, e.path)) throw new StateOverlayError('corrupt', `${tree}/${e.display}: missing from the backup set`, { path: `${tree}/${e.display}` });
+    // An entry gone from the set but back in the upper was moved by a restore cut short: it is done.
+    const pending = chosen.filter((e) => {
+      if (lstatBeneath(tree, e.path)) return true;
+      if (lstatBeneath(layout.upper, e.path)) return false;
+      throw new StateOverlayError('corrupt', `${tree}/${e.display}: missing from the backup set`, { path: `${tree}/${e.display}` });
+    });
+    for (const e of pending) {
       for (let p: RelPath = e.path; p !== ''; p = parentOf(p)) {
         const st = lstatBeneath(layout.upper, p);
         if (p === e.path && st) {
@@ -87,7 +92,7 @@ export async function restoreBackup(ov: Overlay, log: Log, setName: string, args
       }
     }
     fs.mkdirSync(layout.upper, { recursive: true, mode: 0o755 });
-    for (const e of chosen) {
+    for (const e of pending) {
       makeParents(layout.upper, ov.base, e.path);
       await moveBetween(tree, layout.upper, e.path);
     }

@@ -74,6 +74,24 @@ describe('restore and retention on a scratch root', () => {
     expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
   });
 
+  it('a restore cut short after moving some entries completes on a re-run', async () => {
+    const s = scratchOverlay(root);
+    await writeTree(s.ov.base, { a: 'a1\n', b: 'b1\n' });
+    await s.record('g1');
+    await writeTree(s.ov.layout.upper, { a: 'mine a\n', b: 'mine b\n' });
+    const original = snapshot(s.ov.layout.upper);
+    fs.writeFileSync(path.join(s.ov.base, 'a'), 'a2\n');
+    fs.writeFileSync(path.join(s.ov.base, 'b'), 'b2\n');
+    const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'g2' } });
+    const tree = path.join(s.ov.layout.backupsDir, r.backupSet!, 'upper');
+    // The interrupted restore had moved `a` back but not yet rewritten the set's index.
+    fs.renameSync(path.join(tree, 'a'), path.join(s.ov.layout.upper, 'a'));
+    const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
+    expect(done.restored).toEqual(['a', 'b']);
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+  });
+
   it('prunes the oldest sets beyond Keep, never a protected one', () => {
     const s = scratchOverlay(root);
     const names = ['20260101T000000000Z-a', '20260102T000000000Z-b', '20260103T000000000Z-c'];
