@@ -17,9 +17,10 @@ check() { local d=$1; shift; if "$@" > /tmp/vm-check.out 2>&1; then ok "$d"; els
 # expect DESCRIPTION ACTUAL EXPECTED
 expect() { if [[ "$2" == "$3" ]]; then ok "$1"; else fail "$1: got [$2], want [$3]"; fi; }
 
-# content PATH: the file's content, or <missing>, <dir>, <symlink:TARGET>, <whiteout>
+# content PATH: the file's content, or <missing>, <dir>, <fifo>, <symlink:TARGET>, <whiteout>
 content() {
   if [[ -L $1 ]]; then echo "<symlink:$(readlink "$1")>"
+  elif [[ -p $1 ]]; then echo '<fifo>'
   elif [[ -c $1 ]] && [[ $(stat -c '%t:%T' "$1") == 0:0 ]]; then echo '<whiteout>'
   elif [[ -d $1 ]]; then echo '<dir>'
   elif [[ -e $1 ]]; then cat "$1"
