@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Overlay } from '../cli/context.js';
 import type { Log } from '../log/logger.js';
 import { buildManifest } from '../manifest/build.js';
-import type { Generation } from '../manifest/generation.js';
+import { treeGeneration, type Generation } from '../manifest/generation.js';
 import { copyManifest } from '../manifest/copy.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
@@ -22,8 +22,6 @@ export interface Recorded {
   readonly built: boolean;
   readonly entries: number;
 }
-
-/** Copies a shipped manifest into manifests/ (temp, fsync, rename): the next image will not ship it any more. */
 
 /** Drops manifests no state refers to any more. */
 function pruneManifests(dir: string, keep: string): void {
@@ -55,6 +53,14 @@ export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opt
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
       entries = r.entries;
+      // A base that changed while it was indexed is not the recorded generation: a manifest of it as B0
+      // would hide that change from the next reconcile. Record none; the next reconcile treats the
+      // recorded base as unknown (UnknownBase=), as after a reboot before the manifest was complete.
+      if (gen.source === 'tree' && treeGeneration(opts.baseDir) !== gen.generation) {
+        fs.rmSync(file, { force: true });
+        log.warn({ event: 'warning', message: `the base changed while its manifest was built: no manifest recorded for ${gen.generation}`, path: opts.baseDir });
+        return { file, built: false, entries: 0 };
+      }
     }
   }
   writeState(layout, { ...state, generation: gen.generation, manifest: path.basename(file) });
