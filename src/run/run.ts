@@ -100,5 +100,5 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
 /** Runs the start/reload sequence for one overlay under its lock. */
 export async function runOverlay(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
   ensureStateDir(ov.layout);
-  return withLock(ov.layout.lockFile, { what: ov.name, waitMs: opts.lockWaitMs ?? 60_000 }, () => runLocked(ov, log, opts));
+  return withLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 60_000 }, () => runLocked(ov, log, opts));
 }
