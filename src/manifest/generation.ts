@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import type { Overlay } from '../cli/context.js';
 import { StateOverlayError } from '../errors.js';
 import { run } from '../exec.js';
-import { toBytes } from '../model/entry.js';
 import { walk } from '../tree/walk.js';
 import { bootedOstreeChecksum } from './ostree.js';
 import { manifestDigest } from './store.js';
@@ -21,10 +20,17 @@ export interface Generation {
 /** 'tree:<sha256>' of a stat walk: path, type, size, mtime and inode of every entry; no content is read. */
 export function treeGeneration(baseDir: string): string {
   const h = crypto.createHash('sha256');
+  // Paths are binary strings: latin1 gives back their bytes. Hashed in chunks: one update per entry cost
+  // about a sixth of the walk.
+  let chunk = '';
   for (const e of walk(baseDir, { bigint: true })) {
-    h.update(toBytes(e.path));
-    h.update(`\0${e.type} ${e.st.size} ${e.st.mtimeNs} ${e.st.ino}\n`);
+    chunk += `${e.path}\0${e.type} ${e.st.size} ${e.st.mtimeNs} ${e.st.ino}\n`;
+    if (chunk.length >= 1 << 16) {
+      h.update(chunk, 'latin1');
+      chunk = '';
+    }
   }
+  h.update(chunk, 'latin1');
   return `tree:${h.digest('hex')}`;
 }
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayPath, type EntryType } from '../../src/model/entry.js';
 import { components, lstatBeneath, openBeneath, readlinkBeneath } from '../../src/tree/fsat.js';
@@ -102,6 +103,38 @@ describe('walk', () => {
   it('fails clearly when the root itself cannot be read', () => {
     expect(() => [...walk(`${dir}/missing`)]).toThrow(`read directory ${dir}/missing: ENOENT`);
   });
+
+  it('leaves the working directory where it was between entries, after an early stop and after a throw', () => {
+    const home = process.cwd();
+    const homeIno = fs.statSync('.').ino;
+    let checked = 0;
+    for (const e of walk(dir)) {
+      if (e.type === 'dir') {
+        expect(fs.statSync('.').ino).toBe(homeIno);
+        checked++;
+      }
+      if (e.path === 'sub') break;
+    }
+    expect(checked).toBeGreaterThan(1);
+    expect(() => {
+      for (const e of walk(dir)) if (e.path === 'sub/x') throw new Error('consumer failed');
+    }).toThrow('consumer failed');
+    expect(process.cwd()).toBe(home);
+    expect(fs.statSync('.').ino).toBe(homeIno);
+  });
+
+  it('walks the same from a worker thread, where it cannot chdir', async () => {
+    const url = new URL('../../dist/tree/walk.js', import.meta.url).href;
+    const code = `const { parentPort, workerData } = require('node:worker_threads');
+      import(workerData.url).then(({ walk }) => parentPort.postMessage([...walk(workerData.dir)].map((e) => [e.path, e.type])));`;
+    const worker = new Worker(code, { eval: true, workerData: { url, dir } });
+    const got = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(got).toEqual(EXPECTED);
+  });
 });
 
 describe('walk errors', () => {
@@ -152,14 +185,24 @@ describe('walk errors', () => {
   });
 
   it('reports an entry that vanished between listing and lstat', () => {
+    // Children are stat'ed a chunk of 1024 at a time: an entry removed before its chunk is reached was
+    // listed but is gone by its lstat.
+    const wide = `${dir}/wide`;
+    fs.mkdirSync(wide);
+    const names = Array.from({ length: 1500 }, (_, i) => `f${String(i).padStart(4, '0')}`);
+    for (const n of names) fs.writeFileSync(`${wide}/${n}`, '');
     const errors: [string, string][] = [];
     const got: string[] = [];
-    for (const e of walk(dir, { onError: (p, err) => errors.push([p, (err as NodeJS.ErrnoException).code!]) })) {
-      got.push(e.path);
-      if (e.path === 'open/a') fs.rmSync(`${dir}/open/b`);
+    try {
+      for (const e of walk(wide, { onError: (p, err) => errors.push([p, (err as NodeJS.ErrnoException).code!]) })) {
+        got.push(e.path);
+        if (e.path === 'f0000') fs.rmSync(`${wide}/f1400`);
+      }
+    } finally {
+      fs.rmSync(wide, { recursive: true });
     }
-    expect(got).toEqual(['locked', 'locked/secret', 'open', 'open/a']);
-    expect(errors).toEqual([['open/b', 'ENOENT']]);
+    expect(got).toEqual(names.filter((n) => n !== 'f1400'));
+    expect(errors).toEqual([['f1400', 'ENOENT']]);
   });
 });
 
