@@ -1,5 +1,6 @@
 // Runs one product operation, in-process, and prints {ms, maxRssKb, detail} as its last line.
 // A separate process per run so each peak RSS belongs to that operation alone.
+import fs from 'node:fs';
 import { buildManifest } from '../src/manifest/build.js';
 import { createContext } from '../src/cli/context.js';
 import { treeGeneration } from '../src/manifest/generation.js';
@@ -9,6 +10,7 @@ type Op = (args: readonly string[]) => Promise<Record<string, unknown>> | Record
 
 const ops: Record<string, Op> = {
   tree: ([base]) => ({ generation: treeGeneration(need(base, 'BASE')) }),
+  'plain-walk': ([base]) => ({ entries: plainWalk(Buffer.from(need(base, 'BASE'))) }),
   // Logs at info, as under systemd: one record per dropped or kept path is part of the cost.
   reconcile: async ([root, name, dry]) => {
     const ctx = createContext({ root: need(root, 'ROOT') });
@@ -17,6 +19,21 @@ const ops: Record<string, Op> = {
   },
   index: async ([base, out, previous]) => ({ ...(await buildManifest(need(base, 'BASE'), need(out, 'OUT'), previous ? { previous } : {})) }),
 };
+
+/** readdirSync + lstatSync by whole path, depth first: the least a stat walk costs in Node. */
+function plainWalk(root: Buffer): number {
+  let n = 0;
+  const stack = [root];
+  for (let dir = stack.pop(); dir !== undefined; dir = stack.pop()) {
+    for (const name of fs.readdirSync(dir, { encoding: 'buffer' })) {
+      const p = Buffer.concat([dir, SLASH, name]);
+      n++;
+      if (fs.lstatSync(p, { bigint: true }).isDirectory()) stack.push(p);
+    }
+  }
+  return n;
+}
+const SLASH = Buffer.from('/');
 
 function need(v: string | undefined, what: string): string {
   if (v === undefined || v === '') throw new Error(`missing ${what}`);

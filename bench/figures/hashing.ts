@@ -6,7 +6,7 @@ import type { PlanEntry } from '../base-plan.js';
 import { writeContent } from '../content.js';
 import type { BenchContext, Figure } from '../figure.js';
 import { figure } from '../figure.js';
-import { opensslAll } from '../floors.js';
+import { findStat, opensslAll } from '../floors.js';
 import { inChild, median, paired } from '../measure.js';
 import { createRng } from '../rng.js';
 import { at } from '../write-base.js';
@@ -71,6 +71,18 @@ export async function hashingFigures(ctx: BenchContext): Promise<Figure[]> {
     samples: { value: again, floor: [median(samples.value)] },
     note: `${reused} digests reused of ${files.length} files`,
   });
+  // What any re-index that walks the tree costs at least: find's stat walk, against the same full index.
+  const walks: number[] = [];
+  for (let i = 0; i < ctx.reps; i++) walks.push(await findStat(base));
+  const walkOnly = figure({
+    name: 'reindex-walk-floor',
+    label: 'a bare stat walk (the least a walking re-index costs)',
+    floorLabel: 'full index (above)',
+    unit: 'ms',
+    target: null,
+    samples: { value: walks, floor: [median(samples.value)] },
+    note: "find BASE -printf '%s %m %U\\n': no re-index that stats every entry can cost less",
+  });
   fs.rmSync(out, { recursive: true, force: true });
-  return [index, reindex];
+  return [index, reindex, walkOnly];
 }

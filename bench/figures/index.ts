@@ -4,7 +4,7 @@ import { hashingFigures } from './hashing.js';
 import { memoryFigure } from './memory.js';
 import { reconcileFigures } from './reconcile.js';
 import { runFigures } from './run.js';
-import { treeFigure } from './tree.js';
+import { treeFigures } from './tree.js';
 
 export interface FigureRunner {
   readonly names: readonly string[];
@@ -14,7 +14,7 @@ export interface FigureRunner {
 export const figures: readonly FigureRunner[] = [
   { names: ['run'], run: async (ctx) => runFigures(ctx, await ctx.manifest()) },
   { names: ['index', 'reindex'], run: hashingFigures },
-  { names: ['tree-walk'], run: async (ctx) => [await treeFigure(ctx)] },
+  { names: ['tree-walk'], run: treeFigures },
   { names: ['reconcile'], run: async (ctx) => reconcileFigures(ctx, await ctx.manifest()) },
   { names: ['memory'], run: async (ctx) => [await memoryFigure(ctx)] },
 ];

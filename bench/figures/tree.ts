@@ -4,16 +4,16 @@ import { figure } from '../figure.js';
 import { findStat } from '../floors.js';
 import { inChild, paired } from '../measure.js';
 
-export async function treeFigure(ctx: BenchContext): Promise<Figure> {
+export async function treeFigures(ctx: BenchContext): Promise<Figure[]> {
   const base = ctx.base.dir;
   ctx.progress('tree walk');
+  const floorLabel = "find BASE -printf '%s %m %U\\n'";
   const samples = await paired(ctx.reps, async () => (await inChild('tree', [base])).ms, () => findStat(base));
-  return figure({
-    name: 'tree-walk',
-    label: '`tree` generation walk',
-    floorLabel: "find BASE -printf '%s %m %U\\n'",
-    unit: 'ms',
-    target: 2,
-    samples,
-  });
+  // Node's own floor, to inform: readdirSync + lstatSync by whole path, which is what a walk costs in
+  // Node before any safety (it would follow a directory swapped for a symlink) or any hashing.
+  const plain = await paired(ctx.reps, async () => (await inChild('plain-walk', [base])).ms, () => findStat(base));
+  return [
+    figure({ name: 'tree-walk', label: '`tree` generation walk', floorLabel, unit: 'ms', target: 2, samples }),
+    figure({ name: 'tree-walk-node-floor', label: 'a bare Node walk (readdirSync + lstatSync by path)', floorLabel, unit: 'ms', target: null, samples: plain }),
+  ];
 }
