@@ -172,7 +172,12 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
           void slot.pending.then((r) => (slot.result = r));
         }
       } else if (w.type === 'symlink') {
-        slot.entry.digest = digestOfSpecial('symlink', st, fs.readlinkSync(fdPath(w.dirFd, w.name), { encoding: 'buffer' }));
+        // A symlink's target cannot change in place: the same inode and ctime hold the same target.
+        const old = prev.next(w.path);
+        if (sameInode(old, w.path, w.type, entry.size, stamp)) {
+          slot.entry.digest = old.entry.digest;
+          result.reusedDigests++;
+        } else slot.entry.digest = digestOfSpecial('symlink', st, fs.readlinkSync(fdPath(w.dirFd, w.name), { encoding: 'buffer' }));
       } else {
         slot.entry.digest = digestOfSpecial(w.type, st);
       }

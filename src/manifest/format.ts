@@ -6,8 +6,8 @@
 //          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
 import { StateOverlayError } from '../errors.js';
-import { displayPath, fromBytes, toBytes, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
-import { components } from '../tree/fsat.js';
+import { displayPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { isValidRel } from '../tree/fsat.js';
 
 export const MAGIC = Buffer.from('SOVM', 'latin1');
 export const VERSION = 1;
@@ -52,12 +52,9 @@ export function decodeHeader(b: Buffer, file = 'manifest'): { count: number } {
 }
 
 export function encodeEntry(entry: BaseEntry, stamp: Stamp = NO_STAMP): Buffer {
-  const path = toBytes(entry.path);
-  const digest = entry.digest === '' ? Buffer.alloc(0) : Buffer.from(entry.digest, 'hex');
-  if (digest.length !== 0 && digest.length !== 32) {
-    throw new StateOverlayError('internal', `digest of ${entry.path} is not a sha256: ${entry.digest}`);
-  }
-  const b = Buffer.alloc(4 + FIXED + digest.length + path.length);
+  const dlen = entry.digest === '' ? 0 : 32;
+  // Paths are binary strings: one byte per char, written back as latin1.
+  const b = Buffer.allocUnsafe(4 + FIXED + dlen + entry.path.length);
   let o = b.writeUInt32LE(b.length - 4, 0);
   o = b.writeUInt8(TYPES.indexOf(entry.type) + 1, o);
   o = b.writeUInt32LE(entry.mode, o);
@@ -67,11 +64,15 @@ export function encodeEntry(entry: BaseEntry, stamp: Stamp = NO_STAMP): Buffer {
   o = b.writeBigUInt64LE(stamp.ino, o);
   o = b.writeBigInt64LE(stamp.mtimeNs, o);
   o = b.writeBigInt64LE(stamp.ctimeNs, o);
-  o = b.writeUInt8(digest.length, o);
-  o += digest.copy(b, o);
-  path.copy(b, o);
+  o = b.writeUInt8(dlen, o);
+  if (dlen !== 0 && (!SHA256_HEX.test(entry.digest) || b.write(entry.digest, o, 'hex') !== 32)) {
+    throw new StateOverlayError('internal', `digest of ${entry.path} is not a sha256: ${entry.digest}`);
+  }
+  b.write(entry.path, o + dlen, 'latin1');
   return b;
 }
+
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /**
  * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a
@@ -100,12 +101,8 @@ export function decodeRecord(buf: Buffer, offset: number, file = 'manifest'): { 
   const end = offset + 4 + len;
   if (o + dlen >= end) throw bad('empty path');
   const digest = buf.toString('hex', o, o + dlen);
-  const path: RelPath = fromBytes(buf.subarray(o + dlen, end));
-  try {
-    components(path);
-  } catch {
-    throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
-  }
+  const path: RelPath = buf.toString('latin1', o + dlen, end);
+  if (!isValidRel(path)) throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
   return { record: { entry: { path, type, mode, uid, gid, size, digest }, stamp: { ino, mtimeNs, ctimeNs } }, next: end };
 }
 

@@ -98,6 +98,23 @@ describe('re-indexing reuses digests of unchanged inodes', () => {
     expect([...readManifest(m1)].find((e) => e.path === 'd5/f5')!.digest).toBe(crypto.createHash('sha256').update(Buffer.alloc(SIZE, 0x42)).digest('hex'));
   });
 
+  it('reuses the digest of an unchanged symlink and reads a replaced one again', async () => {
+    const links = path.join(dir, 'links');
+    fs.mkdirSync(links);
+    fs.symlinkSync('old-target', path.join(links, 'kept'));
+    fs.symlinkSync('old-target', path.join(links, 'replaced'));
+    const m0 = path.join(dir, 's0');
+    await buildManifest(links, m0);
+    fs.rmSync(path.join(links, 'replaced'));
+    fs.symlinkSync('new-target', path.join(links, 'replaced'));
+    const m1 = path.join(dir, 's1');
+    const re = await buildManifest(links, m1, { previous: m0 });
+    expect(re).toMatchObject({ hashedBytes: 0, reusedDigests: 1 });
+    const digests = new Map([...readManifest(m1)].map((e) => [e.path, e.digest]));
+    const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+    expect(Object.fromEntries(digests)).toEqual({ kept: sha('old-target'), replaced: sha('new-target') });
+  });
+
   it('reuses nothing from the manifest of another tree', async () => {
     const copy = path.join(dir, 'copy');
     fs.cpSync(base, copy, { recursive: true, preserveTimestamps: true });
