@@ -143,7 +143,9 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   let walkError: { path: RelPath; err: Error } | undefined;
   try {
     writeOut(encodeHeader(0));
-    for (const w of walk(baseDir, { bigint: true, onError: (p, err) => void (walkError ??= { path: p, err }) })) {
+    // A full index opens every file: open them as their directory is read (a re-index opens few).
+    const openFiles = prev.total === undefined ? FILE_FLAGS : undefined;
+    for (const w of walk(baseDir, { bigint: true, openFiles, onError: (p, err) => void (walkError ??= { path: p, err }) })) {
       const st = w.st;
       const stamp: Stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
       const entry = { path: w.path, type: w.type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size) };
@@ -156,7 +158,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
         } else {
           let fd: number;
           try {
-            fd = fs.openSync(fdPath(w.dirFd, w.name), FILE_FLAGS);
+            fd = w.takeFd?.() ?? fs.openSync(fdPath(w.dirFd, w.name), FILE_FLAGS);
           } catch (err) {
             throw ioError('open', `${baseDir}/${displayPath(w.path)}`, err);
           }

@@ -18,6 +18,12 @@ export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
    * anything. Valid only until the generator is resumed; never close it.
    */
   readonly dirFd: number;
+  /**
+   * With WalkOptions.openFiles, a regular file's fd opened while its directory was read, or undefined
+   * (none opened: budget spent, worker thread, or not a file). Call it before resuming the walk; the
+   * caller owns and closes what it takes, what it does not take is closed when the walk moves on.
+   */
+  takeFd?: () => number | undefined;
 }
 
 export interface WalkOptions {
@@ -27,6 +33,11 @@ export interface WalkOptions {
   descend?: (dir: WalkEntry<fs.Stats | fs.BigIntStats>) => boolean;
   /** lstat with bigint fields (nanosecond times, exact inode numbers). */
   bigint?: boolean;
+  /**
+   * Open flags (O_NOFOLLOW is added): open regular files from inside their directory as it is read, for
+   * WalkEntry.takeFd. One name relative to the directory instead of a procfs lookup each.
+   */
+  openFiles?: number;
 }
 
 type AnyStats = fs.Stats | fs.BigIntStats;
@@ -39,17 +50,25 @@ interface Frame {
   next: number;
   /** lstat results (or the error) of names[statsFrom …], taken a chunk at a time. */
   stats: (AnyStats | Error)[];
+  /** Files of the chunk opened for takeFd (openFiles), by the same index as stats. */
+  fds: (number | undefined)[];
   statsFrom: number;
 }
 
 /** Children stat'ed per visit to a directory: bounds the memory a very wide directory takes. */
 const CHUNK = 1024;
+/** Files opened ahead for takeFd and not yet taken or closed, at most (a deep tree holds some per level). */
+const OPEN_AHEAD = 512;
 
-interface Listing {
+interface Chunk {
+  /** lstat results (or the error) of a chunk of names. */
+  stats: (AnyStats | Error)[];
+  fds: (number | undefined)[];
+}
+
+interface Listing extends Chunk {
   fd: number;
   names: Buffer[];
-  /** lstat results (or the error) of the first chunk of names. */
-  stats: (AnyStats | Error)[];
 }
 
 const stale = (): Error => Object.assign(new Error('directory replaced during the walk'), { code: 'ESTALE' });
@@ -66,8 +85,13 @@ const sameInode = (a: AnyStats, b: AnyStats): boolean => BigInt(a.ino) === BigIn
  */
 class DirReader {
   private readonly home: { fd: number; path: string | undefined; st: fs.BigIntStats } | undefined;
+  /** Files opened ahead and still open. */
+  private ahead = 0;
 
-  constructor(private readonly lstat: Lstat) {
+  constructor(
+    private readonly lstat: Lstat,
+    private readonly openFlags: number | undefined,
+  ) {
     if (!isMainThread) return;
     const fd = fs.openSync('.', O_PATH | fs.constants.O_DIRECTORY);
     let path: string | undefined;
@@ -103,9 +127,16 @@ class DirReader {
   }
 
   /** Stats of names[from …] (one chunk) in the directory fd. */
-  stat(fd: number, names: readonly Buffer[], from: number): (AnyStats | Error)[] {
+  stat(fd: number, names: readonly Buffer[], from: number): Chunk {
     if (this.home === undefined) return this.statRange(names, from, (n) => fdPath(fd, n));
     return this.inside(fd, () => this.statRange(names, from, undefined));
+  }
+
+  /** Closes (or forgets, when taken) a file opened ahead. */
+  release(fd: number | undefined, close: boolean): void {
+    if (fd === undefined) return;
+    this.ahead--;
+    if (close) closeQuietly(fd);
   }
 
   close(): void {
@@ -115,20 +146,35 @@ class DirReader {
   /** Lists fd (addressed by `at`, or the working directory when undefined) and stats the first chunk. */
   private read(fd: number, at: ((name?: Buffer) => Buffer) | undefined): Listing {
     const names = fs.readdirSync(at ? at() : '.', { encoding: 'buffer' }).sort(Buffer.compare);
-    return { fd, names, stats: this.statRange(names, 0, at) };
+    return { fd, names, ...this.statRange(names, 0, at) };
   }
 
-  private statRange(names: readonly Buffer[], from: number, at: ((name: Buffer) => Buffer) | undefined): (AnyStats | Error)[] {
-    const out: (AnyStats | Error)[] = [];
+  private statRange(names: readonly Buffer[], from: number, at: ((name: Buffer) => Buffer) | undefined): Chunk {
+    const stats: (AnyStats | Error)[] = [];
+    const fds: (number | undefined)[] = [];
+    // Only from inside the directory: through /proc an open costs what it saves.
+    const open = at === undefined && this.openFlags !== undefined ? this.openFlags | fs.constants.O_NOFOLLOW : undefined;
     for (let i = from; i < Math.min(names.length, from + CHUNK); i++) {
       const name = names[i]!;
+      let st: AnyStats | Error;
       try {
-        out.push(this.lstat(at ? at(name) : name));
+        st = this.lstat(at ? at(name) : name);
       } catch (err) {
-        out.push(err as Error);
+        st = err as Error;
       }
+      stats.push(st);
+      let fd: number | undefined;
+      if (open !== undefined && this.ahead < OPEN_AHEAD && !(st instanceof Error) && st.isFile()) {
+        try {
+          fd = fs.openSync(name, open);
+          this.ahead++;
+        } catch {
+          fd = undefined; // the caller opens it itself and reports what fails
+        }
+      }
+      fds.push(fd);
     }
-    return out;
+    return { stats, fds };
   }
 
   /** Runs fn with the directory fd as working directory (main thread only), then comes back home. */
@@ -167,7 +213,11 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
   const fail = (path: RelPath, err: unknown) => {
     if (opts.onError) opts.onError(path, err as Error);
   };
-  const reader = new DirReader(opts.bigint ? (p) => fs.lstatSync(p, { bigint: true }) : (p) => fs.lstatSync(p));
+  const reader = new DirReader(opts.bigint ? (p) => fs.lstatSync(p, { bigint: true }) : (p) => fs.lstatSync(p), opts.openFiles);
+  const dropFds = (f: Frame) => {
+    for (const fd of f.fds) reader.release(fd, true);
+    f.fds = [];
+  };
   const frame = (l: Listing, path: RelPath): Frame => ({ ...l, path, next: 0, statsFrom: 0 });
   try {
     try {
@@ -180,23 +230,37 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       const i = top.next;
       const name = top.names[i];
       if (name === undefined) {
+        dropFds(top);
         closeQuietly(top.fd);
         stack.pop();
         continue;
       }
       if (i >= top.statsFrom + top.stats.length) {
+        dropFds(top);
         top.statsFrom = i;
-        top.stats = reader.stat(top.fd, top.names, i);
+        Object.assign(top, reader.stat(top.fd, top.names, i));
       }
       top.names[top.next++] = EMPTY; // let the name be collected once visited
       const path = joinRel(top.path, fromBytes(name));
-      const st = top.stats[i - top.statsFrom]!;
+      const k = i - top.statsFrom;
+      const st = top.stats[k]!;
       if (st instanceof Error) {
         fail(path, st);
         continue;
       }
-      const entry = { path, name, type: entryType(st), st, dirFd: top.fd };
+      const entry: WalkEntry<AnyStats> = { path, name, type: entryType(st), st, dirFd: top.fd };
+      const fds = top.fds;
+      if (opts.openFiles !== undefined) {
+        entry.takeFd = () => {
+          const fd = fds[k];
+          fds[k] = undefined;
+          reader.release(fd, false);
+          return fd;
+        };
+      }
       yield entry;
+      reader.release(fds[k], true);
+      fds[k] = undefined;
       if (entry.type !== 'dir' || (opts.descend && !opts.descend(entry))) continue;
       try {
         stack.push(frame(reader.child(top.fd, name, st), path));
@@ -205,7 +269,10 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       }
     }
   } finally {
-    for (const f of stack) closeQuietly(f.fd);
+    for (const f of stack) {
+      dropFds(f);
+      closeQuietly(f.fd);
+    }
     reader.close();
   }
 }
