@@ -65,14 +65,13 @@ export function encodeEntry(entry: BaseEntry, stamp: Stamp = NO_STAMP): Buffer {
   o = b.writeBigInt64LE(stamp.mtimeNs, o);
   o = b.writeBigInt64LE(stamp.ctimeNs, o);
   o = b.writeUInt8(dlen, o);
-  if (dlen !== 0 && (!SHA256_HEX.test(entry.digest) || b.write(entry.digest, o, 'hex') !== 32)) {
+  // A hex write stops at the first character that is not hex: 32 bytes only from 64 hex digits.
+  if (dlen !== 0 && (entry.digest.length !== 64 || b.write(entry.digest, o, 'hex') !== 32)) {
     throw new StateOverlayError('internal', `digest of ${entry.path} is not a sha256: ${entry.digest}`);
   }
   b.write(entry.path, o + dlen, 'latin1');
   return b;
 }
-
-const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /**
  * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a

@@ -46,8 +46,19 @@ describe('manifest format', () => {
     ['bad length', patch(19, 0xff), `m: record at byte 16: length ${0xff000000 + rec0.length - 4} out of range`],
     ['wrong count', Buffer.concat([encodeHeader(3), good.subarray(16)]), 'm: header counts 3 entries, found 2'],
     ['path with ..', bytesOf([{ ...ENTRIES[5]!, path: 'a/../b' }]), 'm: record at byte 16: invalid path "a/../b"'],
+    ['path with an empty component', bytesOf([{ ...ENTRIES[5]!, path: 'a//b' }]), 'm: record at byte 16: invalid path "a//b"'],
+    ['path ending in .', bytesOf([{ ...ENTRIES[5]!, path: 'a/.' }]), 'm: record at byte 16: invalid path "a/."'],
   ])('rejects %s', (_n, bytes, message) => {
     expect(() => parseManifest(bytes, 'm')).toThrow(message);
+  });
+
+  it.each([['abc'], ['a'.repeat(63) + 'g'], ['ab'.repeat(33)]])('refuses to encode the digest %s', (digest) => {
+    expect(() => encodeEntry({ ...ENTRIES[0]!, digest })).toThrow(`digest of ${ENTRIES[0]!.path} is not a sha256: ${digest}`);
+  });
+
+  it('accepts names like ".x" and "..."', () => {
+    const entries = ['.x', 'a/...', 'a/..b'].map((p) => ({ ...ENTRIES[5]!, path: p }));
+    expect(parseManifest(bytesOf(entries))).toEqual(entries);
   });
 });
 
