@@ -73,6 +73,26 @@ describe('installSystem', () => {
     }
   });
 
+  it('runs the commands whose code loads on demand (index, run, status, unmount) with no node_modules around', async () => {
+    const iso = isolatedCopy();
+    const root = path.join(iso, 'root');
+    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/tool'), 'v1\n');
+    const cli = (...args: string[]) => execa(path.join(iso, 'usr', LAUNCHER), ['--root', root, '-q', ...args], { cwd: iso, env: bareEnv, extendEnv: false });
+    try {
+      expect((await cli('index', 'opt', '--ship')).stdout).toMatch(/: 2 entries, 3 bytes hashed/);
+      const run = JSON.parse((await cli('--json', 'run', 'opt')).stdout) as { mounted: boolean; generation: string };
+      expect(run).toMatchObject({ mounted: true, generation: expect.stringMatching(/^manifest:[0-9a-f]{64}$/) });
+      const status = JSON.parse((await cli('--json', 'status', 'opt')).stdout) as { overlays: { mount: { state: string } }[] };
+      expect(status.overlays.map((o) => o.mount.state)).toEqual(['mounted']);
+      expect((await cli('unmount', 'opt')).stdout).toBe(`unmounted opt from ${root}/opt`);
+    } finally {
+      await execa('umount', ['-R', path.join(root, 'opt')], { reject: false });
+      await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
+      fs.rmSync(iso, { recursive: true, force: true });
+    }
+  });
+
   it('documents every command in the man page and the completion', () => {
     const man = fs.readFileSync(path.join(dest, 'usr/share/man/man8/state-overlay.8'), 'utf8');
     const completion = fs.readFileSync(path.join(dest, 'usr/share/bash-completion/completions/state-overlay'), 'utf8');
