@@ -2,7 +2,7 @@
 // then keep the manifest of the new generation for the next update. One lock per overlay for all of it.
 import type { Overlay } from '../cli/context.js';
 import type { Log } from '../log/logger.js';
-import { currentGeneration, type Generation } from '../manifest/generation.js';
+import { currentGeneration, type Generation, type KeptManifest } from '../manifest/generation.js';
 import { liveBaseDir } from '../manifest/live-base.js';
 import { readMountinfo } from '../mount/mountinfo.js';
 import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
@@ -10,7 +10,7 @@ import { readJournal } from '../reconcile/journal.js';
 import { manifestPath } from '../manifest/store.js';
 import { withLock } from '../state/lock.js';
 import { ensureStateDir } from '../state/state-dir.js';
-import { readState } from '../state/state-file.js';
+import { readState, stateManifestFile } from '../state/state-file.js';
 import { StateOverlayError } from '../errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import { migrateOstree } from './migrate.js';
@@ -50,6 +50,13 @@ async function reconcileIfNeeded(ov: Overlay, gen: Generation, log: Log, n: Noti
   return true;
 }
 
+/** The recorded generation with its kept manifest, if any: an unchanged shipped manifest is then compared, not hashed. */
+function keptManifest(ov: Overlay): { kept?: KeptManifest } {
+  const state = readState(ov.layout);
+  const file = stateManifestFile(ov.layout, state);
+  return state?.generation && file !== null ? { kept: { generation: state.generation, file } } : {};
+}
+
 async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
   const { layout } = ov;
   const n = opts.notifier;
@@ -59,7 +66,7 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
   let wasMounted = status.state === 'mounted';
   // While mounted over its own lower, the base is reachable only through the private bind.
-  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts) });
+  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(ov) });
   let deferred = false;
   if (wasMounted && ov.config.reconcile !== 'none' && readState(layout)?.generation !== gen.generation) {
     if (!opts.reload) {
