@@ -20,6 +20,8 @@ export interface Scratch {
   readonly upper: string;
   readonly work: string;
   readonly shipped: string;
+  /** The private base bind the product mounts beside the overlay. */
+  readonly baseBind: string;
 }
 
 export function scratchOf(baseDir: string): Scratch {
@@ -33,6 +35,7 @@ export function scratchOf(baseDir: string): Scratch {
     upper: path.join(stateDir, 'upper'),
     work: path.join(stateDir, 'work'),
     shipped: path.join(root, 'usr/lib/state-overlay/opt.manifest'),
+    baseBind: path.join(root, 'run/state-overlay/opt/base'),
   };
 }
 

@@ -1,5 +1,7 @@
-// Owns execa: every subprocess runs from an argv array (never a shell), with stderr capped in errors.
-import { execa } from 'execa';
+// Owns subprocesses: every one runs from an argv array (never a shell), with stderr capped in errors.
+// node:child_process directly: the service's start runs mount(8) and would otherwise load a process
+// library's whole module graph (about a fifth of the start-up budget) for a few plain spawns.
+import { spawn } from 'node:child_process';
 import { StateOverlayError } from './errors.js';
 
 /** Longest stderr tail kept in an error message. */
@@ -25,22 +27,40 @@ export function capStderr(text: string): string {
   return t.length <= STDERR_CAP ? t : `…${t.slice(t.length - STDERR_CAP)}`;
 }
 
-/** Runs a program and returns its result whatever its exit status; fails only when it cannot start or times out. */
-export async function tryRun(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  const r = await execa(file, args, {
-    reject: false,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-    ...(opts.input === undefined ? {} : { input: opts.input }),
-    ...(opts.env === undefined ? {} : { env: opts.env }),
-    ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
-    stripFinalNewline: true,
-  });
+const stripFinalNewline = (s: string): string => s.replace(/\r?\n$/, '');
+
+/** Runs a program and returns its result whatever its exit status; fails only when it cannot start, is killed or times out. */
+export function tryRun(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const argv = [file, ...args].join(' ');
-  if (r.failed && r.exitCode === undefined) {
-    const why = r.timedOut ? `timed out after ${opts.timeoutMs} ms` : (r.cause as Error | undefined)?.message ?? r.shortMessage;
-    throw new StateOverlayError('exec', `${argv}: ${why}`, { cause: r.cause ?? r });
-  }
-  return { exitCode: r.exitCode ?? 1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+      ...(opts.timeoutMs === undefined ? {} : { timeout: opts.timeoutMs }),
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
+    // Cannot start (ENOENT, EACCES): no 'close' follows for certain, so fail here.
+    child.on('error', (e) => {
+      if (child.pid === undefined) reject(new StateOverlayError('exec', `${argv}: ${e.message}`, { cause: e }));
+    });
+    if (opts.input !== undefined && child.stdin) {
+      // A child that exits without reading its input closes the pipe: that is its business, not a failure.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+    child.on('close', (code, signal) => {
+      if (child.pid === undefined) return;
+      if (code === null) {
+        const why = opts.timeoutMs !== undefined && child.killed ? `timed out after ${opts.timeoutMs} ms` : `killed by ${signal ?? 'a signal'}`;
+        reject(new StateOverlayError('exec', `${argv}: ${why}`));
+        return;
+      }
+      resolve({ exitCode: code, stdout: stripFinalNewline(Buffer.concat(out).toString('utf8')), stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) });
+    });
+  });
 }
 
 /** Runs a program; a non-zero exit becomes an 'exec' error carrying the command line and capped stderr. */

@@ -25,4 +25,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await main(process.argv);
+// No top-level await: the installed program is a CommonJS bundle (scripts/install/bundle.ts).
+void main(process.argv).then((code) => {
+  process.exitCode = code;
+});

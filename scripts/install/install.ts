@@ -1,11 +1,11 @@
-// Lays the program down the way an image build or a package would: a self-contained bundle, its
-// native addon, the launcher, the units, a preset, the man page and bash completion, under DESTDIR/PREFIX.
+// Lays the program down the way an image build or a package would: a self-contained bundle (entry,
+// program, code cache), its native addon, the launcher, the units, a preset, the man page and bash completion, under DESTDIR/PREFIX.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildProgram } from '../../src/cli/program.js';
 import { StateOverlayError } from '../../src/errors.js';
-import { ADDON_NAME, bundle } from './bundle.js';
+import { ADDON_NAME, CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, writeBundle } from './bundle.js';
 import { bashCompletion } from './completion.js';
 import { helpTree } from './help-tree.js';
 import { manPage } from './manpage.js';
@@ -30,7 +30,10 @@ export interface InstallResult {
 
 /** Paths relative to PREFIX. */
 export const LIB_DIR = 'lib/state-overlay';
-export const BUNDLE = `${LIB_DIR}/state-overlay.mjs`;
+/** The entry the launcher points at; it runs PROGRAM with its code cache CODE_CACHE. */
+export const BUNDLE = `${LIB_DIR}/${ENTRY_NAME}`;
+export const PROGRAM = `${LIB_DIR}/${PROGRAM_NAME}`;
+export const CODE_CACHE = `${LIB_DIR}/${CACHE_NAME}`;
 export const ADDON = `${LIB_DIR}/${ADDON_NAME}`;
 export const LAUNCHER = 'bin/state-overlay';
 export const UNIT_DIR = 'lib/systemd/system';
@@ -81,8 +84,8 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-install-'));
   try {
     const b = await bundle(o.repo, pkg.version);
-    write(stage, BUNDLE, b.code, 0o755);
-    write(stage, ADDON, fs.readFileSync(b.addonPath), 0o755);
+    fs.mkdirSync(path.join(stage, LIB_DIR), { recursive: true, mode: 0o755 });
+    writeBundle(b, path.join(stage, LIB_DIR));
     fs.mkdirSync(path.join(stage, 'bin'), { mode: 0o755 });
     fs.symlinkSync(path.posix.relative('bin', BUNDLE), path.join(stage, LAUNCHER));
 

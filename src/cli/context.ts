@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { OverlayConfig } from '../config/schema.js';
 import { StateOverlayError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
-import { createLog, type Log, type LogLevel } from '../log/logger.js';
+import { createLog, openLog, type Log, type LogLevel } from '../log/logger.js';
 import { layoutFor, underRoot, type Layout } from '../paths/layout.js';
 import { parseInstance } from '../systemd/instance.js';
 
@@ -60,6 +60,11 @@ function resolveRoot(raw: string | undefined): string {
   }
   if (!st.isDirectory()) throw new StateOverlayError('usage', `--root ${raw}: not a directory`, { path: abs });
   return abs === '/' ? '/' : abs;
+}
+
+/** The command line's context: as createContext, with the log a terminal gets (readable text on a TTY). */
+export async function openContext(opts: GlobalOptions): Promise<Context> {
+  return createContext(opts, await openLog(logLevel(opts)));
 }
 
 export function createContext(opts: GlobalOptions, log?: Log): Context {

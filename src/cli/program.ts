@@ -1,19 +1,20 @@
-// Builds the commander program: global options, then each command module registers itself.
+// Builds the commander program: global options, then each command module registers itself (its
+// definition only: what a command runs is loaded when it runs, so `run` pays for no other command).
 import { Command, CommanderError } from 'commander';
 import { StateOverlayError } from '../errors.js';
-import { createContext, type Context, type GlobalOptions } from './context.js';
+import { openContext, type Context, type GlobalOptions } from './context.js';
 import { commands } from './commands/index.js';
 
 export interface CommandEnv {
   /** The context for the running command (global options parsed once, on first use). */
-  context(): Context;
+  context(): Promise<Context>;
 }
 
 export function buildProgram(): Command {
   const program = new Command('state-overlay');
-  let ctx: Context | undefined;
+  let ctx: Promise<Context> | undefined;
   const env: CommandEnv = {
-    context: () => (ctx ??= createContext(program.opts<GlobalOptions>())),
+    context: () => (ctx ??= openContext(program.opts<GlobalOptions>())),
   };
   program
     .description('writable overlays over image-shipped directories that follow OS updates')

@@ -1,6 +1,5 @@
 // Owns pino: JSON to stdout under systemd (the journal), readable text on a terminal, JSON on stderr otherwise.
 import { pino, type Logger as PinoLogger, type Level } from 'pino';
-import PinoPretty from 'pino-pretty';
 import type { LogEvent } from './events.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,12 +17,9 @@ export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.INVOCATION_ID || env.JOURNAL_STREAM);
 }
 
-function destination(): NodeJS.WritableStream | ReturnType<typeof PinoPretty> {
-  if (underSystemd()) return pino.destination({ fd: 1, sync: true }) as unknown as NodeJS.WritableStream;
-  if (process.stderr.isTTY) {
-    return PinoPretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' });
-  }
-  return pino.destination({ fd: 2, sync: true }) as unknown as NodeJS.WritableStream;
+/** JSON records: to the journal (stdout) under systemd, to stderr otherwise. */
+function destination(): NodeJS.WritableStream {
+  return pino.destination({ fd: underSystemd() ? 1 : 2, sync: true }) as unknown as NodeJS.WritableStream;
 }
 
 function wrap(logger: PinoLogger, level: LogLevel): Log {
@@ -34,6 +30,13 @@ function wrap(logger: PinoLogger, level: LogLevel): Log {
 export function createLog(level: LogLevel = 'info', stream?: NodeJS.WritableStream): Log {
   const logger = pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream ?? destination());
   return wrap(logger, level);
+}
+
+/** The command line's log: readable text on a terminal (pino-pretty, loaded only then), JSON otherwise. */
+export async function openLog(level: LogLevel): Promise<Log> {
+  if (underSystemd() || !process.stderr.isTTY) return createLog(level);
+  const { default: PinoPretty } = await import('pino-pretty');
+  return createLog(level, PinoPretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' }));
 }
 
 /** A log that records events in memory, for tests and for building summaries. */

@@ -36,6 +36,46 @@ export function treeGeneration(baseDir: string): string {
 
 export const manifestGeneration = (file: string): string => `manifest:${manifestDigest(file)}`;
 
+/** The recorded generation and the copy of its manifest kept in the state dir. */
+export interface KeptManifest {
+  readonly generation: string;
+  readonly file: string;
+}
+
+/** True when both files hold the same bytes; false when either cannot be read. */
+function sameBytes(a: string, b: string): boolean {
+  let fa: number | undefined;
+  let fb: number | undefined;
+  try {
+    fa = fs.openSync(a, 'r');
+    fb = fs.openSync(b, 'r');
+    if (fs.fstatSync(fa).size !== fs.fstatSync(fb).size) return false;
+    const ba = Buffer.allocUnsafe(1 << 20);
+    const bb = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fa, ba, 0, ba.length, null);
+      if (n !== fs.readSync(fb, bb, 0, n, null) || !ba.subarray(0, n).equals(bb.subarray(0, n))) return false;
+      if (n === 0) return true;
+    }
+  } catch {
+    return false;
+  } finally {
+    if (fa !== undefined) fs.closeSync(fa);
+    if (fb !== undefined) fs.closeSync(fb);
+  }
+}
+
+/**
+ * The generation of a shipped manifest. When its bytes equal the kept copy of the recorded
+ * `manifest:` generation, that is its generation (a byte comparison costs less than a sha256 of a
+ * large manifest, on every start); otherwise it is hashed. Never judged by stat data: reproducible
+ * images give an updated manifest the same size, mtime and even inode number.
+ */
+export function shippedGeneration(shipped: string, kept?: KeptManifest): string {
+  if (kept !== undefined && kept.generation.startsWith('manifest:') && sameBytes(shipped, kept.file)) return kept.generation;
+  return manifestGeneration(shipped);
+}
+
 export function ostreeGeneration(root: string): string | undefined {
   const sum = bootedOstreeChecksum(root);
   return sum === undefined ? undefined : `ostree:${sum}`;
@@ -55,9 +95,10 @@ export async function commandGeneration(command: string): Promise<string> {
 
 /**
  * The current generation of an overlay's base, honouring Generation= (auto: shipped manifest, else ostree,
- * else tree). baseDir replaces overlay.base for the tree walk (the private base bind while mounted).
+ * else tree). baseDir replaces overlay.base for the tree walk (the private base bind while mounted);
+ * kept spares hashing a shipped manifest identical to the recorded one.
  */
-export async function currentGeneration(overlay: Overlay, opts: { baseDir?: string } = {}): Promise<Generation> {
+export async function currentGeneration(overlay: Overlay, opts: { baseDir?: string; kept?: KeptManifest } = {}): Promise<Generation> {
   const { config, layout } = overlay;
   const base = opts.baseDir ?? overlay.base;
   const kind = config.generation.kind;
@@ -67,7 +108,7 @@ export async function currentGeneration(overlay: Overlay, opts: { baseDir?: stri
     if (!fs.existsSync(shipped)) {
       throw new StateOverlayError('config', `Generation=manifest: no shipped manifest at ${shipped}`, { path: shipped });
     }
-    return { generation: manifestGeneration(shipped), source: 'manifest', shipped };
+    return { generation: shippedGeneration(shipped, opts.kept), source: 'manifest', shipped };
   }
   if (kind === 'ostree' || kind === 'auto') {
     const g = ostreeGeneration(layout.root);

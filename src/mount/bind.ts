@@ -1,6 +1,6 @@
 // The private, read-only bind of the base under /run: the base stays reachable once the overlay hides it.
 import { StateOverlayError } from '../errors.js';
-import { run, tryRun } from '../exec.js';
+import { execFailure, run, tryRun } from '../exec.js';
 import { mountsAt, propagation, readMountinfo, topMountAt } from './mountinfo.js';
 import { ensureSafeDir } from '../state/state-dir.js';
 
@@ -14,25 +14,32 @@ export async function unmountAllAt(mountpoint: string, lazy = false): Promise<nu
   return n;
 }
 
+/** The argv of mount(8) for the base bind: one call binds, remounts read-only and makes the bind private. */
+export function bindMountArgs(base: string, bindPath: string): string[] {
+  return ['--bind', '-o', 'ro', '--make-private', base, bindPath];
+}
+
 /**
- * Binds base at bindPath, makes it private, then read-only. Private comes before anything is mounted
- * over the base: with shared propagation the overlay mounted on the base would show up in the bind too.
+ * Binds base at bindPath, read-only and private. Private comes before anything is mounted over the
+ * base: with shared propagation the overlay mounted on the base would show up in the bind too.
+ * mount(8) (util-linux >= 2.27) does the bind, the propagation change and the read-only remount as
+ * separate mount(2) calls of one invocation, so the result is checked in mountinfo, not assumed.
  */
 export async function bindBase(base: string, bindPath: string, root: string, runDir: string): Promise<void> {
   // A stale bind first (a run killed after binding): its read-only root would fail the mode check below.
   await unmountAllAt(bindPath);
   ensureSafeDir(root, bindPath, runDir);
-  await run('mount', ['--bind', base, bindPath]);
+  const r = await tryRun('mount', bindMountArgs(base, bindPath));
   try {
-    await run('mount', ['--make-private', bindPath]);
-    await run('mount', ['-o', 'remount,bind,ro', bindPath]);
+    if (r.exitCode !== 0) throw execFailure('mount', bindMountArgs(base, bindPath), r);
     const top = topMountAt(readMountinfo(), bindPath);
     if (!top || propagation(top) !== 'private' || !top.mountOptions.includes('ro')) {
       const got = top ? `${propagation(top)}, ${top.mountOptions.join(',')}` : 'no mount';
       throw new StateOverlayError('internal', `base bind ${bindPath} is not private and read-only after mounting (${got})`, { path: bindPath });
     }
   } catch (err) {
-    await tryRun('umount', [bindPath]);
+    // A failing mount(8) may have done its first steps (the bind) before the one that failed.
+    await unmountAllAt(bindPath).catch(() => undefined);
     throw err;
   }
 }

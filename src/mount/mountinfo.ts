@@ -22,6 +22,9 @@ export interface MountEntry {
 
 /** Decodes the kernel's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash, `\054` comma). */
 export function unescapeOctal(field: string): string {
+  // Most fields are plain ASCII with no escape: they are their own decoding (and mountinfo is parsed
+  // several times on every run, with hundreds of mounts on some hosts).
+  if (!/[^\x20-\x5b\x5d-\x7e]/.test(field)) return field;
   const bin = field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
   // Text read as latin1 holds raw bytes: reassemble them and read as UTF-8, as the program's other paths are.
   // Text that already holds decoded characters (above U+00FF) is left as it is.

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Overlay } from '../cli/context.js';
 import type { Log } from '../log/logger.js';
-import { buildManifest } from '../manifest/build.js';
 import { treeGeneration, type Generation } from '../manifest/generation.js';
 import { copyManifest } from '../manifest/copy.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
-import { emptyState, readState, stateManifestFile, writeState } from '../state/state-file.js';
+import { emptyState, readState, stateManifestFile, writeState, type State } from '../state/state-file.js';
+import type { Layout } from '../paths/layout.js';
 
 export interface RecordOptions {
   /** Directory to index: the private base bind, so the mounted overlay is never read in its place. */
@@ -30,17 +30,22 @@ function pruneManifests(dir: string, keep: string): void {
   }
 }
 
+/** True when state.json already records gen with its manifest kept: nothing to record. */
+export function isRecorded(layout: Layout, gen: Generation, state: State | null = readState(layout)): boolean {
+  const file = manifestPath(layout, gen.generation);
+  return state !== null && state.generation === gen.generation && stateManifestFile(layout, state) === file && fs.existsSync(file);
+}
+
 /**
  * Makes sure state.json names a manifest of `gen` (the recorded generation): the shipped one copied, or
  * one built from the base now, reusing digests of the previous manifest for unchanged inodes.
  */
 export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opts: RecordOptions): Promise<Recorded> {
   const { layout } = ov;
-  const state = readState(layout) ?? emptyState();
+  const recorded = readState(layout);
   const file = manifestPath(layout, gen.generation);
-  if (state.generation === gen.generation && stateManifestFile(layout, state) === file && fs.existsSync(file)) {
-    return { file, built: false, entries: 0 };
-  }
+  if (isRecorded(layout, gen, recorded)) return { file, built: false, entries: 0 };
+  const state = recorded ?? emptyState();
   ensureStateSubdir(layout, layout.manifestsDir);
   const started = Date.now();
   let entries = 0;
@@ -48,6 +53,7 @@ export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opt
     if (gen.shipped !== undefined) copyManifest(gen.shipped, file);
     else {
       const previous = stateManifestFile(layout, state);
+      const { buildManifest } = await import('../manifest/build.js');
       const r = await buildManifest(opts.baseDir, file, {
         ...(previous !== null && fs.existsSync(previous) ? { previous } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

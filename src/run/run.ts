@@ -2,19 +2,19 @@
 // then keep the manifest of the new generation for the next update. One lock per overlay for all of it.
 import type { Overlay } from '../cli/context.js';
 import type { Log } from '../log/logger.js';
-import { currentGeneration, type Generation } from '../manifest/generation.js';
+import { currentGeneration, type Generation, type KeptManifest } from '../manifest/generation.js';
 import { liveBaseDir } from '../manifest/live-base.js';
+import { readMountinfo } from '../mount/mountinfo.js';
 import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
-import { unmountOverlay } from '../mount/unmount.js';
-import { reconcileOverlay } from '../reconcile/reconcile.js';
 import { readJournal } from '../reconcile/journal.js';
+import { manifestPath } from '../manifest/store.js';
 import { withLock } from '../state/lock.js';
 import { ensureStateDir } from '../state/state-dir.js';
-import { readState } from '../state/state-file.js';
+import { readState, stateManifestFile } from '../state/state-file.js';
 import { StateOverlayError } from '../errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import { migrateOstree } from './migrate.js';
-import { recordManifest } from './record.js';
+import { isRecorded, recordManifest } from './record.js';
 
 export interface RunOptions {
   readonly notifier: Notifier;
@@ -44,19 +44,29 @@ async function reconcileIfNeeded(ov: Overlay, gen: Generation, log: Log, n: Noti
   log.info({ event: 'generation', name: ov.name, recorded, current: gen.generation });
   if (!interrupted && (ov.config.reconcile === 'none' || recorded === gen.generation)) return false;
   await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
+  // Loaded only when there is work: an unchanged base never pays for the planner and its dependencies.
+  const { reconcileOverlay } = await import('../reconcile/reconcile.js');
   await reconcileOverlay(ov, log, { current: gen, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
   return true;
+}
+
+/** The recorded generation with its kept manifest, if any: an unchanged shipped manifest is then compared, not hashed. */
+function keptManifest(ov: Overlay): { kept?: KeptManifest } {
+  const state = readState(ov.layout);
+  const file = stateManifestFile(ov.layout, state);
+  return state?.generation && file !== null ? { kept: { generation: state.generation, file } } : {};
 }
 
 async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
   const { layout } = ov;
   const n = opts.notifier;
   migrateOstree(ov, log);
-  const status = mountStatus(ov);
+  const mounts = readMountinfo();
+  const status = mountStatus(ov, mounts);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
   let wasMounted = status.state === 'mounted';
   // While mounted over its own lower, the base is reachable only through the private bind.
-  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov) });
+  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(ov) });
   let deferred = false;
   if (wasMounted && ov.config.reconcile !== 'none' && readState(layout)?.generation !== gen.generation) {
     if (!opts.reload) {
@@ -65,6 +75,7 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
     } else {
       try {
         await n.status('base changed: unmounting to reconcile');
+        const { unmountOverlay } = await import('../mount/unmount.js');
         await unmountOverlay(ov, log);
         log.info({ event: 'watch.reload', name: ov.name, from: readState(layout)?.generation ?? null, to: gen.generation });
         wasMounted = false;
@@ -85,14 +96,17 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   await n.ready(deferred ? `mounted; base change waits (busy or not a reload)` : `mounted ${layout.mountpoint}`);
   let manifest: string | null = null;
   if (!deferred && ov.config.reconcile !== 'none') {
-    await n.status('indexing the base for the next update');
-    const rec = await recordManifest(ov, gen, log, {
-      baseDir: layout.baseBind,
-      onProgress: (done, total) => void n.status(`indexing the base for the next update: ${done}${total ? `/${total}` : ''} entries`),
-    });
-    manifest = rec.file;
-    await n.status(`mounted ${layout.mountpoint}; manifest of ${gen.generation} recorded`);
-    await n.flush();
+    // An unchanged generation already has its manifest: nothing to tell systemd, nothing to write.
+    if (!isRecorded(layout, gen)) {
+      await n.status('indexing the base for the next update');
+      await recordManifest(ov, gen, log, {
+        baseDir: layout.baseBind,
+        onProgress: (done, total) => void n.status(`indexing the base for the next update: ${done}${total ? `/${total}` : ''} entries`),
+      });
+      await n.status(`mounted ${layout.mountpoint}; manifest of ${gen.generation} recorded`);
+      await n.flush();
+    }
+    manifest = manifestPath(layout, gen.generation);
   }
   return { name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted, deferred, manifest };
 }

@@ -59,6 +59,25 @@ function holderOf(file: string): string {
   }
 }
 
+/**
+ * Records the holder's pid in the lock file. Overwritten in place, never truncated to zero first: ext4
+ * (auto_da_alloc) flushes a file truncated to zero and rewritten when it is closed, tens of ms at boot.
+ */
+function writePid(file: string): void {
+  const text = `${process.pid}\n`;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+    try {
+      fs.writeSync(fd, text, 0);
+      if (fs.fstatSync(fd).size !== text.length) fs.ftruncateSync(fd, text.length);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* the pid is informative only */
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Takes the lock, waiting up to waitMs; a 'busy' error names the lock file and its holder. */
@@ -76,13 +95,7 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
     if (server) {
       h = { server, count: 0 };
       held.set(name, h);
-      try {
-        const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW);
-        fs.writeSync(fd, `${process.pid}\n`);
-        fs.closeSync(fd);
-      } catch {
-        /* the pid is informative only */
-      }
+      writePid(file);
       break;
     }
     if (Date.now() >= deadline) {

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDON_NAME, bundle } from '../../scripts/install/bundle.js';
+import vm from 'node:vm';
+import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
 import { bashCompletion } from '../../scripts/install/completion.js';
 import type { HelpTree } from '../../scripts/install/help-tree.js';
-import { BUNDLE, LAUNCHER, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
+import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
 import { manPage, roffEscape } from '../../scripts/install/manpage.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -44,7 +45,9 @@ describe('installSystem', () => {
     const units = fs.existsSync(path.join(repo, 'units')) ? fs.readdirSync(path.join(repo, 'units')).filter((f) => f.endsWith('.service')) : [];
     const expected = [
       'usr/bin/state-overlay',
-      'usr/lib/state-overlay/state-overlay.mjs',
+      'usr/lib/state-overlay/state-overlay.cjs',
+      `usr/lib/state-overlay/${PROGRAM_NAME}`,
+      `usr/lib/state-overlay/${CACHE_NAME}`,
       `usr/lib/state-overlay/${ADDON_NAME}`,
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
@@ -53,7 +56,7 @@ describe('installSystem', () => {
     ].sort();
     expect(tree(dest).sort()).toEqual(expected);
     expect(result.files).toEqual(expected);
-    expect(fs.readlinkSync(path.join(dest, 'usr', LAUNCHER))).toBe('../lib/state-overlay/state-overlay.mjs');
+    expect(fs.readlinkSync(path.join(dest, 'usr', LAUNCHER))).toBe('../lib/state-overlay/state-overlay.cjs');
     expect(fs.statSync(path.join(dest, 'usr', BUNDLE)).mode & 0o777).toBe(0o755);
     expect(fs.readFileSync(path.join(dest, 'usr', BUNDLE), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   });
@@ -69,6 +72,42 @@ describe('installSystem', () => {
       const v = await execa(path.join(iso, 'usr', LAUNCHER), ['--version'], { cwd: iso, env: bareEnv, extendEnv: false });
       expect(v.stdout).toBe(JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version);
     } finally {
+      fs.rmSync(iso, { recursive: true, force: true });
+    }
+  });
+
+  it('ships a code cache this Node accepts for the program, and runs without it or with a foreign one', async () => {
+    const program = fs.readFileSync(path.join(dest, 'usr', PROGRAM), 'utf8');
+    const cachedData = fs.readFileSync(path.join(dest, 'usr', CODE_CACHE));
+    expect(new vm.Script(program, { cachedData }).cachedDataRejected).toBe(false);
+    const iso = isolatedCopy();
+    try {
+      const version = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version as string;
+      fs.writeFileSync(path.join(iso, 'usr', CODE_CACHE), 'not a code cache');
+      expect((await execa(path.join(iso, 'usr', LAUNCHER), ['--version'], { cwd: iso, env: bareEnv, extendEnv: false })).stdout).toBe(version);
+      fs.rmSync(path.join(iso, 'usr', CODE_CACHE));
+      expect((await execa(path.join(iso, 'usr', LAUNCHER), ['--version'], { cwd: iso, env: bareEnv, extendEnv: false })).stdout).toBe(version);
+    } finally {
+      fs.rmSync(iso, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the commands whose code loads on demand (index, run, status, unmount) with no node_modules around', async () => {
+    const iso = isolatedCopy();
+    const root = path.join(iso, 'root');
+    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/tool'), 'v1\n');
+    const cli = (...args: string[]) => execa(path.join(iso, 'usr', LAUNCHER), ['--root', root, '-q', ...args], { cwd: iso, env: bareEnv, extendEnv: false });
+    try {
+      expect((await cli('index', 'opt', '--ship')).stdout).toMatch(/: 2 entries, 3 bytes hashed/);
+      const run = JSON.parse((await cli('--json', 'run', 'opt')).stdout) as { mounted: boolean; generation: string };
+      expect(run).toMatchObject({ mounted: true, generation: expect.stringMatching(/^manifest:[0-9a-f]{64}$/) });
+      const status = JSON.parse((await cli('--json', 'status', 'opt')).stdout) as { overlays: { mount: { state: string } }[] };
+      expect(status.overlays.map((o) => o.mount.state)).toEqual(['mounted']);
+      expect((await cli('unmount', 'opt')).stdout).toBe(`unmounted opt from ${root}/opt`);
+    } finally {
+      await execa('umount', ['-R', path.join(root, 'opt')], { reject: false });
+      await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
       fs.rmSync(iso, { recursive: true, force: true });
     }
   });
@@ -101,12 +140,13 @@ try { getAttributeSync(process.argv[2], 'user.state-overlay-probe'); } catch (e)
     expect(b.usesAddon).toBe(true);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'so-addon-'));
     try {
-      fs.writeFileSync(path.join(dir, 'probe.mjs'), b.code);
-      const without = await execa(process.execPath, [path.join(dir, 'probe.mjs'), dir], { cwd: dir, env: bareEnv, extendEnv: false, reject: false });
+      const entry = writeBundle(b, dir);
+      fs.rmSync(path.join(dir, ADDON_NAME));
+      const without = await execa(process.execPath, [entry, dir], { cwd: dir, env: bareEnv, extendEnv: false, reject: false });
       expect(without.exitCode).not.toBe(0);
-      expect(without.stderr).toContain(`Cannot find module './${ADDON_NAME}'`);
+      expect(without.stderr).toContain(`Cannot find module '${dir}/${ADDON_NAME}'`);
       fs.copyFileSync(b.addonPath, path.join(dir, ADDON_NAME));
-      const withAddon = await execa(process.execPath, [path.join(dir, 'probe.mjs'), dir], { cwd: dir, env: bareEnv, extendEnv: false });
+      const withAddon = await execa(process.execPath, [entry, dir], { cwd: dir, env: bareEnv, extendEnv: false });
       expect(withAddon.stdout).toBe('ENODATA');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

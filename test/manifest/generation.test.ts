@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/cli/context.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { buildManifest } from '../../src/manifest/build.js';
-import { commandGeneration, currentGeneration, manifestGeneration, treeGeneration } from '../../src/manifest/generation.js';
+import { commandGeneration, currentGeneration, manifestGeneration, shippedGeneration, treeGeneration } from '../../src/manifest/generation.js';
 import { bootedOstreeChecksum, parseDeployPath, parseOstreeKarg } from '../../src/manifest/ostree.js';
 import { manifestDigest } from '../../src/manifest/store.js';
 import { scratch } from '../tree/fixtures.js';
@@ -109,6 +109,27 @@ describe('generations', () => {
     ['Generation=manifest', 'Generation=manifest: no shipped manifest at ROOT/usr/lib/state-overlay/opt.manifest'],
   ])('%s fails clearly when unavailable', async (line, message) => {
     await expect(currentGeneration(overlay(`[Overlay]\n${line}\n`))).rejects.toThrow(message.replace('ROOT', root));
+  });
+
+  it('a shipped manifest byte-identical to the kept copy of the recorded one keeps its generation, unhashed; any other is hashed', async () => {
+    const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
+    await buildManifest(path.join(root, 'opt'), shipped);
+    const hashed = `manifest:${manifestDigest(shipped)}`;
+    const kept = path.join(root, 'kept.manifest');
+    fs.copyFileSync(shipped, kept);
+    // A recorded generation that is not the copy's digest shows the comparison stood in for the hash.
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: kept })).toBe('manifest:recorded');
+    expect(await currentGeneration(overlay(), { kept: { generation: 'manifest:recorded', file: kept } })).toMatchObject({ generation: 'manifest:recorded', source: 'manifest' });
+    // One byte changed, same size (an updated digest): hashed.
+    const bytes = fs.readFileSync(kept);
+    bytes[bytes.length - 1]! ^= 1;
+    fs.writeFileSync(kept, bytes);
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: kept })).toBe(hashed);
+    // No copy, or a recorded generation of another source: hashed.
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: path.join(root, 'none') })).toBe(hashed);
+    fs.copyFileSync(shipped, kept);
+    expect(shippedGeneration(shipped, { generation: 'tree:recorded', file: kept })).toBe(hashed);
+    expect(shippedGeneration(shipped)).toBe(hashed);
   });
 
   it('Generation=command:… runs the command', async () => {

@@ -143,4 +143,31 @@ describe('mountOverlay refuses, leaving nothing mounted', () => {
     expect((err as Error).message).toMatch(new RegExp(`^cannot mount the overlay on ${s.root}/opt: mount: ${s.root}/opt: .+`));
     expect(s.mounts()).toEqual(before);
   });
+
+  it('undoes the bind when mount(8) fails after binding (one call binds, remounts and changes propagation)', async () => {
+    // A mount(8) that makes the bind, then fails as a refused read-only remount would.
+    const real = (await run('sh', ['-c', 'command -v mount'])).stdout;
+    const bin = path.join(s.root, 'fake-bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(
+      path.join(bin, 'mount'),
+      `#!/bin/sh\ncase " $* " in *" --bind "*) ;; *) exec ${real} "$@";; esac\n` +
+        `for a; do src=$dst; dst=$a; done\n${real} --bind "$src" "$dst" || exit 1\necho "mount: $dst: cannot remount read-only" >&2\nexit 32\n`,
+      { mode: 0o755 },
+    );
+    const before = s.mounts();
+    const ov = s.ctx().overlay('opt');
+    const path0 = process.env.PATH;
+    process.env.PATH = `${bin}:${path0}`;
+    try {
+      const err = await mountOverlay(ov, s.log).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'exec',
+        message: `mount --bind -o ro --make-private ${s.root}/opt ${ov.layout.baseBind}: exit status 32: mount: ${ov.layout.baseBind}: cannot remount read-only`,
+      });
+    } finally {
+      process.env.PATH = path0;
+    }
+    expect(s.mounts()).toEqual(before);
+  });
 });

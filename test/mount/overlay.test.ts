@@ -58,6 +58,11 @@ describe('mountOverlay / unmountOverlay', () => {
     expect(fs.existsSync(path.join(ov.layout.baseBind, 'only-in-overlay'))).toBe(false);
     expect(fs.readFileSync(path.join(ov.layout.baseBind, 'app/bin/tool'), 'utf8')).toBe('v1\n');
     expect(readMountinfo().filter((m) => m.mountpoint === ov.layout.baseBind).map((m) => m.fstype)).toEqual(['ext4']);
+    // The bind was made in a shared parent: it must come out private (no peer group) and read-only.
+    expect(propagation(topMountAt(readMountinfo(), s.root)!)).toBe('shared');
+    const bind = topMountAt(readMountinfo(), ov.layout.baseBind)!;
+    expect(bind.optional).toEqual([]);
+    expect(bind.mountOptions).toContain('ro');
     expect(() => fs.writeFileSync(path.join(ov.layout.baseBind, 'x'), 'x')).toThrow(/EROFS/);
   });
 

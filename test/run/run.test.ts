@@ -49,6 +49,28 @@ describe('run', () => {
     expect(s.log.events).toContainEqual(expect.objectContaining({ event: 'run.manifest', entries: 0 }));
   });
 
+  it('shipped manifest: unchanged, the rerun writes nothing; an image update of the same size is seen and reconciled', async () => {
+    const ship = async () => expect((await cli(s.root, ['-q', 'index', '--ship', 'opt'])).exitCode).toBe(0);
+    await ship();
+    const ov = s.ctx().overlay('opt');
+    const first = await runOverlay(ov, s.log, { notifier });
+    await unmountOverlay(ov, s.log);
+    const stateBefore = read(ov.layout.stateFile);
+    const again = await runOverlay(ov, s.log, { notifier });
+    expect(again).toMatchObject({ generation: first.generation, reconciled: false, mounted: true, manifest: first.manifest });
+    expect(read(ov.layout.stateFile)).toBe(stateBefore);
+    await unmountOverlay(ov, s.log);
+    // The update changes a file's content, not its size: the new manifest differs only in a digest.
+    s.write('opt/app/bin/tool', 'v2\n');
+    const size = fs.statSync(ov.layout.shippedManifest).size;
+    await ship();
+    expect(fs.statSync(ov.layout.shippedManifest).size).toBe(size);
+    const updated = await runOverlay(ov, s.log, { notifier });
+    expect(updated).toMatchObject({ reconciled: true, mounted: true });
+    expect(updated.generation).not.toBe(first.generation);
+    expect(readState(ov.layout)).toMatchObject({ generation: updated.generation, lastReconcile: { from: first.generation, to: updated.generation } });
+  });
+
   it('rerun: nothing to do, nothing changed', async () => {
     const ov = s.ctx().overlay('opt');
     await runOverlay(ov, s.log, { notifier });

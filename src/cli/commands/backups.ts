@@ -1,6 +1,5 @@
 // `state-overlay backups NAME`: the backup sets, newest last, with what each holds.
 import type { Command } from 'commander';
-import { listSets } from '../../backups/sets.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -8,8 +7,8 @@ export function register(program: Command, env: CommandEnv): void {
     .command('backups')
     .description('list the backup sets of an overlay (entries reconcile and vacuum moved out of the upper)')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
-    .action((name: string) => {
-      const ctx = env.context();
+    .action(async (name: string) => {
+      const [ctx, { listSets }] = await Promise.all([env.context(), import('../../backups/sets.js')]);
       const ov = ctx.overlay(name);
       const sets = listSets(ov.layout);
       if (ctx.json) {

@@ -7,8 +7,8 @@ export function register(program: Command, env: CommandEnv): void {
     .command('config')
     .description('show the effective configuration of an overlay and the files it was read from')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
-    .action((name: string) => {
-      const ctx = env.context();
+    .action(async (name: string) => {
+      const ctx = await env.context();
       const { config } = ctx.overlay(name);
       if (ctx.json) return ctx.out(JSON.stringify(config, null, 2));
       const p = config.paths;

@@ -2,9 +2,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StateOverlayError } from '../../errors.js';
-import { mountOverlay } from '../../mount/overlay.js';
-import { withLock } from '../../state/lock.js';
-import { ensureStateDir } from '../../state/state-dir.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -13,7 +10,12 @@ export function register(program: Command, env: CommandEnv): void {
     .description('mount the overlay (private read-only base bind, then the overlay); nothing is done if it is already mounted')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const ctx = env.context();
+      const [ctx, { mountOverlay }, { withLock }, { ensureStateDir }] = await Promise.all([
+        env.context(),
+        import('../../mount/overlay.js'),
+        import('../../state/lock.js'),
+        import('../../state/state-dir.js'),
+      ]);
       const ov = ctx.overlay(name);
       if (fs.existsSync(ov.layout.journal)) {
         throw new StateOverlayError('busy', `${ov.layout.journal}: a reconcile of ${name} was interrupted; finish it with 'state-overlay run ${name}' before mounting`, {

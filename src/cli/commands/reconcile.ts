@@ -1,7 +1,5 @@
 // `state-overlay reconcile NAME [--dry-run] [--force]`: the decision table, offline; prints the plan with rule numbers.
 import type { Command } from 'commander';
-import { reconcileOverlay } from '../../reconcile/reconcile.js';
-import { planJson, renderPlan } from '../../reconcile/render.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -12,7 +10,11 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--dry-run', 'plan and print only; change nothing')
     .option('--force', 'reconcile even if the recorded generation is the current one')
     .action(async (name: string, opts: { dryRun?: boolean; force?: boolean }) => {
-      const ctx = env.context();
+      const [ctx, { reconcileOverlay }, { planJson, renderPlan }] = await Promise.all([
+        env.context(),
+        import('../../reconcile/reconcile.js'),
+        import('../../reconcile/render.js'),
+      ]);
       const ov = ctx.overlay(name);
       const r = await reconcileOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });
       const { plan, ...summary } = r;

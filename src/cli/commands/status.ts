@@ -1,10 +1,6 @@
 // `state-overlay status [NAME] [--json]`: the versioned Status model, as JSON or the human view.
 import type { Command } from 'commander';
-import { readMountinfo } from '../../mount/mountinfo.js';
-import { collectStatus } from '../../status/collect.js';
-import { knownOverlays } from '../../status/list.js';
-import { STATUS_API_VERSION, type Status } from '../../status/model.js';
-import { renderStatus } from '../../status/render.js';
+import type { Status } from '../../status/model.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -13,7 +9,14 @@ export function register(program: Command, env: CommandEnv): void {
     .description('mounted?, generations, upper entries by kind, upper size, last reconcile, backups and pending work')
     .argument('[NAME]', 'one overlay (default: every overlay with a state dir or a configuration file)')
     .action(async (name: string | undefined) => {
-      const ctx = env.context();
+      const [ctx, { readMountinfo }, { collectStatus }, { knownOverlays }, { STATUS_API_VERSION }, { renderStatus }] = await Promise.all([
+        env.context(),
+        import('../../mount/mountinfo.js'),
+        import('../../status/collect.js'),
+        import('../../status/list.js'),
+        import('../../status/model.js'),
+        import('../../status/render.js'),
+      ]);
       const names = name === undefined ? knownOverlays(ctx.root) : [name];
       const mounts = readMountinfo();
       const overlays = [];

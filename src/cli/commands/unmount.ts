@@ -1,6 +1,5 @@
 // `state-overlay unmount NAME [--lazy]`: unmount the overlay and its base bind (idempotent).
 import type { Command } from 'commander';
-import { unmountOverlay } from '../../mount/unmount.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -11,7 +10,7 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--lazy', 'detach even when busy (umount -l): the mount goes once its last user leaves')
     .action(async (name: string, opts: { lazy?: boolean }) => {
-      const ctx = env.context();
+      const [ctx, { unmountOverlay }] = await Promise.all([env.context(), import('../../mount/unmount.js')]);
       const ov = ctx.overlay(name);
       const done = await unmountOverlay(ov, ctx.log, { lazy: opts.lazy === true });
       if (ctx.json) return ctx.out(JSON.stringify({ name, target: ov.layout.target, mounted: false, changed: done }));

@@ -1,7 +1,5 @@
 // `state-overlay vacuum NAME [--dry-run]`: drop copy-ups identical to the base (into backups), offline.
 import type { Command } from 'commander';
-import { planJson, renderPlan } from '../../reconcile/render.js';
-import { vacuumOverlay } from '../../reconcile/vacuum.js';
 import type { CommandEnv } from '../program.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -11,7 +9,11 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--dry-run', 'list what would go; change nothing')
     .action(async (name: string, opts: { dryRun?: boolean }) => {
-      const ctx = env.context();
+      const [ctx, { planJson, renderPlan }, { vacuumOverlay }] = await Promise.all([
+        env.context(),
+        import('../../reconcile/render.js'),
+        import('../../reconcile/vacuum.js'),
+      ]);
       const ov = ctx.overlay(name);
       const r = await vacuumOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun) });
       const { plan, ...summary } = r;
