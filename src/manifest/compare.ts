@@ -1,6 +1,7 @@
 // Whether the base changed under an upper entry between two generations (B0: the recorded manifest,
 // B1: the current base), as the decision table sees it: type and content; mode and owner for merged dirs.
-import { parentOf, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
+import { isUnder, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
+import { comparePaths } from '../tree/walk.js';
 
 export type BaseChange = 'unchanged' | 'changed' | 'added' | 'removed' | 'absent';
 
@@ -31,9 +32,27 @@ export function changeUnder(kind: UpperKind, path: RelPath, b0: BaseView, b1: Ba
   return entryChange(b0.get(path), b1.get(path), kind === 'merged-dir');
 }
 
-/** True when p is strictly below one of dirs (checked through p's ancestors: cost in p's depth, not in dirs). */
-export function underAny(p: RelPath, dirs: ReadonlySet<RelPath>): boolean {
-  if (dirs.size === 0) return false;
-  for (let d = parentOf(p); d !== ''; d = parentOf(d)) if (dirs.has(d)) return true;
-  return false;
+/**
+ * A test of "strictly below one of dirs", in log(dirs) and p's length (never in p's depth): the outermost
+ * dirs in walk order, where a subtree is one contiguous run after its root, so p can only be below the
+ * last of them that does not come after it.
+ */
+export function underAnyOf(dirs: Iterable<RelPath>): (p: RelPath) => boolean {
+  const outer: RelPath[] = [];
+  for (const d of [...new Set(dirs)].sort(comparePaths)) {
+    const last = outer[outer.length - 1];
+    if (last === undefined || (d !== last && !isUnder(d, last))) outer.push(d);
+  }
+  if (outer.length === 0) return () => false;
+  return (p) => {
+    let lo = 0;
+    let hi = outer.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (comparePaths(outer[mid]!, p) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    const d = outer[lo - 1];
+    return d !== undefined && d !== p && isUnder(p, d);
+  };
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import { isUnder, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
+import { comparePaths } from '../tree/walk.js';
 import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
@@ -40,10 +41,20 @@ export function manifestCount(file: string): number {
   }
 }
 
-/** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
-export function* readRecords(file: string): Generator<ManifestRecord> {
+/**
+ * Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end.
+ * sha256: the hex digest the file's bytes must have (a `manifest:` generation), checked at the end too.
+ */
+export function* readRecords(file: string, opts: { sha256?: string } = {}): Generator<ManifestRecord> {
   const f = openManifest(file);
-  const read = f.read;
+  const hash = opts.sha256 === undefined ? undefined : crypto.createHash('sha256');
+  const read = hash === undefined
+    ? f.read
+    : (buf: Buffer, at: number, len: number) => {
+        const n = f.read(buf, at, len);
+        hash.update(buf.subarray(at, at + n));
+        return n;
+      };
   try {
     const head = Buffer.alloc(HEADER_SIZE);
     const { count } = decodeHeader(head.subarray(0, read(head, 0, HEADER_SIZE)), file);
@@ -80,31 +91,50 @@ export function* readRecords(file: string): Generator<ManifestRecord> {
       end += n;
     }
     if (seen !== count) throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${seen}`, { path: file });
+    if (hash !== undefined && hash.digest('hex') !== opts.sha256) {
+      throw new StateOverlayError('corrupt', `${file}: not the manifest of generation manifest:${opts.sha256 ?? ''} (changed since the generation was read)`, { path: file });
+    }
   } finally {
     f.close();
   }
 }
 
-export function* readManifest(file: string): Generator<BaseEntry> {
-  for (const r of readRecords(file)) yield r.entry;
+export function* readManifest(file: string, opts: { sha256?: string } = {}): Generator<BaseEntry> {
+  for (const r of readRecords(file, opts)) yield r.entry;
 }
 
 /** A BaseView holding the given entries (built by manifestView, or by tests and the live-base hasher). */
 export function viewOf(entries: Iterable<BaseEntry>): BaseView {
   const map = new Map<RelPath, BaseEntry>();
   for (const e of entries) map.set(e.path, e);
+  // Paths in walk order, sorted on the first under(): a subtree is then one contiguous run after its root.
+  let sorted: RelPath[] | undefined;
   return {
     get: (p) => map.get(p),
     *under(dir) {
-      for (const [p, e] of map) if (p !== dir && isUnder(p, dir)) yield e;
+      sorted ??= [...map.keys()].sort(comparePaths);
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (comparePaths(sorted[mid]!, dir) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = dir === '' ? 0 : lo; i < sorted.length && isUnder(sorted[i]!, dir); i++) {
+        const e = map.get(sorted[i]!);
+        if (e !== undefined && e.path !== dir) yield e;
+      }
     },
   };
 }
 
-/** The entries of a manifest for which select() holds (all when omitted), as a BaseView. */
-export function manifestView(file: string, select?: (p: RelPath) => boolean): BaseView {
+/**
+ * The entries of a manifest for which select() holds (all when omitted), as a BaseView. sha256: the
+ * digest the file must have (see readRecords).
+ */
+export function manifestView(file: string, select?: (p: RelPath) => boolean, opts: { sha256?: string } = {}): BaseView {
   function* chosen() {
-    for (const e of readManifest(file)) if (!select || select(e.path)) yield e;
+    for (const e of readManifest(file, opts)) if (!select || select(e.path)) yield e;
   }
   return viewOf(chosen());
 }
