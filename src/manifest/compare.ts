@@ -1,7 +1,6 @@
 // Whether the base changed under an upper entry between two generations (B0: the recorded manifest,
 // B1: the current base), as the decision table sees it: type and content; mode and owner for merged dirs.
-import { isUnder, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
-import { comparePaths } from '../tree/walk.js';
+import type { BaseEntry, BaseView, RelPath, UpperKind } from '../model/entry.js';
 
 export type BaseChange = 'unchanged' | 'changed' | 'added' | 'removed' | 'absent';
 
@@ -32,27 +31,34 @@ export function changeUnder(kind: UpperKind, path: RelPath, b0: BaseView, b1: Ba
   return entryChange(b0.get(path), b1.get(path), kind === 'merged-dir');
 }
 
+/** Index of the last of the sorted keys that is <= p (-1 when none), in plain string order. */
+export function lastAtOrBefore(sorted: readonly string[], p: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
 /**
- * A test of "strictly below one of dirs", in log(dirs) and p's length (never in p's depth): the outermost
- * dirs in walk order, where a subtree is one contiguous run after its root, so p can only be below the
- * last of them that does not come after it.
+ * A test of "strictly below one of dirs", in log(dirs) and p's length (never in p's depth). The outermost
+ * dirs, as `dir/` prefixes in plain string order: every string between a prefix and a path that starts
+ * with it starts with it too, so p can only be below the last prefix not after it.
  */
 export function underAnyOf(dirs: Iterable<RelPath>): (p: RelPath) => boolean {
-  const outer: RelPath[] = [];
-  for (const d of [...new Set(dirs)].sort(comparePaths)) {
+  const all = [...new Set(dirs)];
+  if (all.includes('')) return (p) => p !== '';
+  const outer: string[] = [];
+  for (const k of all.map((d) => `${d}/`).sort()) {
     const last = outer[outer.length - 1];
-    if (last === undefined || (d !== last && !isUnder(d, last))) outer.push(d);
+    if (last === undefined || !k.startsWith(last)) outer.push(k);
   }
   if (outer.length === 0) return () => false;
   return (p) => {
-    let lo = 0;
-    let hi = outer.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (comparePaths(outer[mid]!, p) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const d = outer[lo - 1];
-    return d !== undefined && d !== p && isUnder(p, d);
+    const k = outer[lastAtOrBefore(outer, p)];
+    return k !== undefined && p.startsWith(k);
   };
 }

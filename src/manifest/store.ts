@@ -3,9 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
-import { isUnder, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
+import type { BaseEntry, BaseView, RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
-import { comparePaths } from '../tree/walk.js';
+import { lastAtOrBefore } from './compare.js';
 import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
@@ -41,11 +41,15 @@ export function manifestCount(file: string): number {
   }
 }
 
-/**
- * Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end.
- * sha256: the hex digest the file's bytes must have (a `manifest:` generation), checked at the end too.
- */
-export function* readRecords(file: string, opts: { sha256?: string } = {}): Generator<ManifestRecord> {
+export interface ReadOptions {
+  /** The hex digest the file's bytes must have (a `manifest:` generation), checked at the end. */
+  readonly sha256?: string;
+  /** Only the records at paths for which this holds are yielded (all are checked). */
+  readonly select?: (p: RelPath) => boolean;
+}
+
+/** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
+export function* readRecords(file: string, opts: ReadOptions = {}): Generator<ManifestRecord> {
   const f = openManifest(file);
   const hash = opts.sha256 === undefined ? undefined : crypto.createHash('sha256');
   const read = hash === undefined
@@ -64,12 +68,12 @@ export function* readRecords(file: string, opts: { sha256?: string } = {}): Gene
     let offset = HEADER_SIZE; // file offset of buf[start]
     let seen = 0;
     while (true) {
-      const r = decodeRecord(buf.subarray(0, end), start, file);
+      const r = opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file) : decodeRecord(buf.subarray(0, end), start, file, opts.select);
       if (r !== undefined) {
         seen++;
         offset += r.next - start;
         start = r.next;
-        yield r.record;
+        if (r.record !== null) yield r.record;
         continue;
       }
       // Keep the partial record, make room (grow for a record longer than the buffer), read more.
@@ -99,7 +103,7 @@ export function* readRecords(file: string, opts: { sha256?: string } = {}): Gene
   }
 }
 
-export function* readManifest(file: string, opts: { sha256?: string } = {}): Generator<BaseEntry> {
+export function* readManifest(file: string, opts: ReadOptions = {}): Generator<BaseEntry> {
   for (const r of readRecords(file, opts)) yield r.entry;
 }
 
@@ -107,22 +111,15 @@ export function* readManifest(file: string, opts: { sha256?: string } = {}): Gen
 export function viewOf(entries: Iterable<BaseEntry>): BaseView {
   const map = new Map<RelPath, BaseEntry>();
   for (const e of entries) map.set(e.path, e);
-  // Paths in walk order, sorted on the first under(): a subtree is then one contiguous run after its root.
+  // Paths sorted on the first under(): those below dir are the run that starts with `dir/`.
   let sorted: RelPath[] | undefined;
   return {
     get: (p) => map.get(p),
     *under(dir) {
-      sorted ??= [...map.keys()].sort(comparePaths);
-      let lo = 0;
-      let hi = sorted.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (comparePaths(sorted[mid]!, dir) <= 0) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = dir === '' ? 0 : lo; i < sorted.length && isUnder(sorted[i]!, dir); i++) {
-        const e = map.get(sorted[i]!);
-        if (e !== undefined && e.path !== dir) yield e;
+      sorted ??= [...map.keys()].sort();
+      const prefix = dir === '' ? '' : `${dir}/`;
+      for (let i = lastAtOrBefore(sorted, prefix) + 1; i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
+        if (sorted[i] !== dir) yield map.get(sorted[i]!)!;
       }
     },
   };
@@ -133,10 +130,7 @@ export function viewOf(entries: Iterable<BaseEntry>): BaseView {
  * digest the file must have (see readRecords).
  */
 export function manifestView(file: string, select?: (p: RelPath) => boolean, opts: { sha256?: string } = {}): BaseView {
-  function* chosen() {
-    for (const e of readManifest(file, opts)) if (!select || select(e.path)) yield e;
-  }
-  return viewOf(chosen());
+  return viewOf(readManifest(file, select === undefined ? opts : { ...opts, select }));
 }
 
 /** File name of a generation's manifest under layout.manifestsDir: any generation string maps to one safe name. */

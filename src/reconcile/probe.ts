@@ -5,20 +5,24 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { digestOfSpecial, hashFd } from '../manifest/digest.js';
-import { displayPath, isUnder, parentOf, toBytes, type BaseEntry, type RelPath } from '../model/entry.js';
-import { FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent } from '../tree/fsat.js';
-import { overlayXattrsAt, type OverlayXattrs } from '../tree/xattr.js';
+import { displayPath, isUnder, type BaseEntry, type RelPath } from '../model/entry.js';
+import { FILE_FLAGS, O_PATH, closeQuietly, entryType, isAbsent } from '../tree/fsat.js';
+import { overlayXattrsOfEntry, type OverlayXattrs } from '../tree/xattr.js';
 
 const DIR_HANDLE = O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW;
 /** Open directory handles kept beyond the ancestors of the path asked for (a pre-order walk needs its depth). */
 const MAX_HANDLES = 512;
 const BUF = Buffer.alloc(1 << 20);
 
-/** The last component of a path from a walk or a manifest, as bytes; '', '.' and '..' never name an entry. */
-function lastName(rel: RelPath): Buffer | undefined {
-  const name = rel.slice(rel.lastIndexOf('/') + 1);
-  return name === '' || name === '.' || name === '..' ? undefined : toBytes(name);
+/** The parent and last component of a path from a walk or a manifest; '', '.' and '..' never name an entry. */
+function split(rel: RelPath): [RelPath, string] | undefined {
+  const i = rel.lastIndexOf('/');
+  const name = rel.slice(i + 1);
+  return name === '' || name === '.' || name === '..' ? undefined : [i < 0 ? '' : rel.slice(0, i), name];
 }
+
+/** `/proc/self/fd/DIRFD/NAME` as bytes (name a binary string). */
+const fdName = (dirFd: number, name: string): Buffer => Buffer.from(`/proc/self/fd/${dirFd}/${name}`, 'latin1');
 
 export class TreeProbe {
   private readonly dirs = new Map<RelPath, number | null>();
@@ -36,9 +40,8 @@ export class TreeProbe {
     try {
       if (rel === '') fd = fs.openSync(this.root, O_PATH | fs.constants.O_DIRECTORY);
       else {
-        const parent = this.dirFd(parentOf(rel));
-        const name = lastName(rel);
-        if (parent !== null && name !== undefined) fd = fs.openSync(fdPath(parent, name), DIR_HANDLE);
+        const at = this.at(rel);
+        if (at !== undefined) fd = fs.openSync(at, DIR_HANDLE);
       }
     } catch (err) {
       if (!isAbsent(err)) throw ioError('open directory', `${this.root}/${displayPath(rel)}`, err);
@@ -60,11 +63,12 @@ export class TreeProbe {
     this.limit = this.dirs.size + MAX_HANDLES;
   }
 
+  /** root/rel as `/proc/self/fd/PARENT/NAME`, or undefined when its parent is not a directory reached without symlinks. */
   private at(rel: RelPath): Buffer | undefined {
-    const name = lastName(rel);
-    if (name === undefined) return undefined;
-    const parent = this.dirFd(parentOf(rel));
-    return parent === null ? undefined : fdPath(parent, name);
+    const parts = split(rel);
+    if (parts === undefined) return undefined;
+    const parent = this.dirFd(parts[0]);
+    return parent === null ? undefined : fdName(parent, parts[1]);
   }
 
   /** lstat of root/rel, or undefined when absent (or below a symlink or a non-directory). */
@@ -81,11 +85,10 @@ export class TreeProbe {
 
   /** Overlay xattrs of root/rel (the entry itself, never a symlink's target). */
   xattrs(rel: RelPath): OverlayXattrs {
-    const name = lastName(rel);
-    const parent = this.dirFd(parentOf(rel));
+    const at = this.at(rel);
     try {
-      if (parent === null || name === undefined) throw Object.assign(new Error('no such directory'), { code: 'ENOENT' });
-      return overlayXattrsAt(parent, name);
+      if (at === undefined) throw Object.assign(new Error('no such directory'), { code: 'ENOENT' });
+      return overlayXattrsOfEntry(at);
     } catch (err) {
       throw ioError('read overlay xattrs of', `${this.root}/${displayPath(rel)}`, err);
     }

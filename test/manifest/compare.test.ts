@@ -73,3 +73,18 @@ describe('underAnyOf', () => {
     }
   });
 });
+
+describe('viewOf().under', () => {
+  const view = viewOf([d('a'), d('a/x'), f('a/x/z', '1'), d('a-b'), f('a-b/y', '2'), f('a.c', '3'), f('a\xff', '4'), f('b', '5')]);
+  const under = (dir: string) => [...view.under(dir)].map((e) => e.path).sort();
+  it.each([
+    ['a', ['a/x', 'a/x/z']],
+    ['a/x', ['a/x/z']],
+    ['a-b', ['a-b/y']],
+    ['a.c', []],
+    ['missing', []],
+    ['', ['a', 'a-b', 'a-b/y', 'a.c', 'a/x', 'a/x/z', 'a\xff', 'b']],
+  ] as const)('below %j', (dir, want) => {
+    expect(under(dir)).toEqual([...want].sort());
+  });
+});
