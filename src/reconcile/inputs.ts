@@ -13,6 +13,7 @@ import { walk } from '../tree/walk.js';
 import type { OverlayXattrs } from '../tree/xattr.js';
 import { entryFor, mayMatch, unhashed } from './digests.js';
 import { TreeProbe } from './probe.js';
+import type { Plan } from './types.js';
 
 export interface PlanInputs {
   readonly b0: BaseView | null;
@@ -167,4 +168,28 @@ function gather(
     return { ...e, digest: up.digest(e.path, walked[i]!.st) };
   });
   return { b0, b1: viewOf(b1Entries.values()), upper };
+}
+
+/**
+ * Plans, and plans again when the current base ships a name the plan writes (a sidecar or saved name
+ * beside an upper entry): the inputs hold the base at the upper's paths only, and the planner must see
+ * such a name to leave it alone.
+ */
+export function planSeeingWrittenNames(inputs: PlanInputs, baseDir: string, current: CurrentManifest | null, plan: (i: PlanInputs) => Plan): Plan {
+  const first = plan(inputs);
+  const upper = new Set(inputs.upper.map((e) => e.path));
+  const names = new Set(first.actions.flatMap((a) => (a.kind === 'write-sidecar' ? [a.path] : a.kind === 'rename' ? [a.to] : [])).filter((p) => !upper.has(p)));
+  if (names.size === 0) return first;
+  let found: BaseEntry[];
+  if (current !== null) found = [...manifestView(current.file, (p) => names.has(p), { sha256: current.sha256 }).under('')];
+  else {
+    const probe = new TreeProbe(baseDir);
+    try {
+      found = [...names].flatMap((p) => probe.entry(p, probe.lstat(p), '') ?? []);
+    } finally {
+      probe.close();
+    }
+  }
+  if (found.length === 0) return first;
+  return plan({ ...inputs, b1: viewOf([...inputs.b1.under(''), ...found]) });
 }

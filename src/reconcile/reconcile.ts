@@ -11,7 +11,7 @@ import { readState, stateManifestFile, type ReconcileSummary } from '../state/st
 import { loadDpkgConffiles } from './conffiles.js';
 import { faultFromEnv, type ExecuteTarget } from './execute.js';
 import { withSidecarDigests } from './digests.js';
-import { gatherInputs } from './inputs.js';
+import { gatherInputs, planSeeingWrittenNames } from './inputs.js';
 import { JOURNAL_VERSION, type Journal } from './journal.js';
 import { planReconcile } from './plan.js';
 import { summarize } from './summary.js';
@@ -53,11 +53,13 @@ async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions, re
     return { ...summarize({ actions: [], conflicts: [] }, meta), plan: { actions: [], conflicts: [] }, upToDate: true, dryRun: Boolean(opts.dryRun), resumed };
   }
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
+  const shipped = generationManifest(current);
   const inputs = config.reconcile === 'none'
     ? { b0: null, b1: { get: () => undefined, under: () => [] }, upper: [] }
-    : gatherInputs(layout.upper, ov.base, stateManifestFile(layout, state), config.reconcile === 'changed', generationManifest(current));
+    : gatherInputs(layout.upper, ov.base, stateManifestFile(layout, state), config.reconcile === 'changed', shipped);
   const conffiles = config.paths.configFrom === 'dpkg' ? loadDpkgConffiles(ov.layout.root) : undefined;
-  const plan = withSidecarDigests(planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) }), ov.base);
+  const planned = planSeeingWrittenNames(inputs, ov.base, shipped, (i) => planReconcile({ ...i, config, ...(conffiles ? { conffiles } : {}) }));
+  const plan = withSidecarDigests(planned, ov.base);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
   if (opts.dryRun) {
     return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun: true, resumed };

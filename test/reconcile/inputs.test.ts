@@ -10,7 +10,7 @@ import { digestEntry } from '../../src/manifest/hash.js';
 import { manifestDigest, manifestPath, viewOf } from '../../src/manifest/store.js';
 import type { BaseEntry, UpperEntry } from '../../src/model/entry.js';
 import { isUnhashed, withSidecarDigests } from '../../src/reconcile/digests.js';
-import { gatherInputs, type PlanInputs } from '../../src/reconcile/inputs.js';
+import { gatherInputs, planSeeingWrittenNames, type PlanInputs } from '../../src/reconcile/inputs.js';
 import { planReconcile, planVacuum } from '../../src/reconcile/plan.js';
 import type { Plan } from '../../src/reconcile/types.js';
 import { lstatBeneath } from '../../src/tree/fsat.js';
@@ -189,5 +189,28 @@ describe('gatherInputs with the shipped manifest', () => {
     expect(() => gatherInputs(s.ov.layout.upper, s.ov.base, null, true, { file: shipped, sha256 })).toThrow(
       `${shipped}: not the manifest of generation manifest:${sha256} (changed since the generation was read)`,
     );
+  });
+});
+
+describe('planSeeingWrittenNames', () => {
+  it.each([['the live base', false], ['the shipped manifest', true]] as const)('never writes a sidecar or saved name the base ships (%s)', async (_n, fromManifest) => {
+    const root = path.join(top, `names-${String(fromManifest)}`);
+    const s = scratchOverlay(root);
+    await writeTree(s.ov.base, { 'etc/a.conf': 'v1\n', 'etc/a.conf.rpmnew': 'shipped by the base\n', 'etc/b.conf': 'v1\n', 'etc/b.conf.rpmsave': 'shipped too\n', 'etc/c.conf': 'v1\n' });
+    await s.record('gen1');
+    await writeTree(s.ov.layout.upper, { 'etc/a.conf': 'edited a\n', 'etc/b.conf': 'edited b\n', 'etc/c.conf': 'edited c\n' });
+    for (const f of ['a', 'b', 'c']) fs.writeFileSync(path.join(s.ov.base, `etc/${f}.conf`), 'v2\n');
+    const shipped = path.join(root, 'shipped.manifest');
+    await buildManifest(s.ov.base, shipped);
+    const current = fromManifest ? { file: shipped, sha256: manifestDigest(shipped) } : null;
+    const d = defaultConfig('opt', '/opt');
+    const config = { ...d, paths: { ...d.paths, config: ['/opt/etc/[ac].conf'], configReplace: ['/opt/etc/b.conf'], suffixStyle: 'rpm' as const } };
+    const inputs = gatherInputs(s.ov.layout.upper, s.ov.base, manifestPath(s.ov.layout, 'gen1'), true, current);
+    const plan = planSeeingWrittenNames(inputs, s.ov.base, current, (i) => planReconcile({ ...i, config }));
+    expect(plan.actions.filter((a) => a.kind !== 'keep').map((a) => `${a.kind} ${a.path}`)).toEqual(['write-sidecar etc/c.conf.rpmnew']);
+    expect(plan.conflicts.map((c) => `${c.path}: ${c.reason}`)).toEqual([
+      'etc/a.conf: sidecar "etc/a.conf.rpmnew" not written: the base ships that name',
+      'etc/b.conf: saved name "etc/b.conf.rpmsave" not written: the base ships that name',
+    ]);
   });
 });
