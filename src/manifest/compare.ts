@@ -1,6 +1,6 @@
 // Whether the base changed under an upper entry between two generations (B0: the recorded manifest,
 // B1: the current base), as the decision table sees it: type and content; mode and owner for merged dirs.
-import { parentOf, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
+import type { BaseEntry, BaseView, RelPath, UpperKind } from '../model/entry.js';
 
 export type BaseChange = 'unchanged' | 'changed' | 'added' | 'removed' | 'absent';
 
@@ -31,9 +31,34 @@ export function changeUnder(kind: UpperKind, path: RelPath, b0: BaseView, b1: Ba
   return entryChange(b0.get(path), b1.get(path), kind === 'merged-dir');
 }
 
-/** True when p is strictly below one of dirs (checked through p's ancestors: cost in p's depth, not in dirs). */
-export function underAny(p: RelPath, dirs: ReadonlySet<RelPath>): boolean {
-  if (dirs.size === 0) return false;
-  for (let d = parentOf(p); d !== ''; d = parentOf(d)) if (dirs.has(d)) return true;
-  return false;
+/** Index of the last of the sorted keys that is <= p (-1 when none), in plain string order. */
+export function lastAtOrBefore(sorted: readonly string[], p: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/**
+ * A test of "strictly below one of dirs", in log(dirs) and p's length (never in p's depth). The outermost
+ * dirs, as `dir/` prefixes in plain string order: every string between a prefix and a path that starts
+ * with it starts with it too, so p can only be below the last prefix not after it.
+ */
+export function underAnyOf(dirs: Iterable<RelPath>): (p: RelPath) => boolean {
+  const all = [...new Set(dirs)];
+  if (all.includes('')) return (p) => p !== '';
+  const outer: string[] = [];
+  for (const k of all.map((d) => `${d}/`).sort()) {
+    const last = outer[outer.length - 1];
+    if (last === undefined || !k.startsWith(last)) outer.push(k);
+  }
+  if (outer.length === 0) return () => false;
+  return (p) => {
+    const k = outer[lastAtOrBefore(outer, p)];
+    return k !== undefined && p.startsWith(k);
+  };
 }

@@ -6,8 +6,7 @@
 //          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
 import { StateOverlayError } from '../errors.js';
-import { displayPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
-import { isValidRel } from '../tree/fsat.js';
+import { displayPath, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
 
 export const MAGIC = Buffer.from('SOVM', 'latin1');
 export const VERSION = 1;
@@ -75,34 +74,40 @@ export function encodeEntry(entry: BaseEntry, stamp: Stamp = NO_STAMP): Buffer {
 
 /**
  * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a
- * streaming reader then reads more); throws on a malformed record.
+ * streaming reader then reads more); throws on a malformed record. select: the record's entry is built
+ * only when it holds for the path (record null otherwise); every record is checked all the same.
  */
-export function decodeRecord(buf: Buffer, offset: number, file = 'manifest'): { record: ManifestRecord; next: number } | undefined {
+export function decodeRecord(buf: Buffer, offset: number, file?: string): { record: ManifestRecord; next: number } | undefined;
+export function decodeRecord(buf: Buffer, offset: number, file: string, select: (p: RelPath) => boolean): { record: ManifestRecord | null; next: number } | undefined;
+export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', select?: (p: RelPath) => boolean): { record: ManifestRecord | null; next: number } | undefined {
   if (buf.length - offset < 4) return undefined;
   const len = buf.readUInt32LE(offset);
   const bad = (what: string) => new StateOverlayError('corrupt', `${file}: record at byte ${offset}: ${what}`, { path: file });
   if (len < FIXED + 1 || len > MAX_RECORD) throw bad(`length ${len} out of range`);
   if (buf.length - offset - 4 < len) return undefined;
-  let o = offset + 4;
+  const o = offset + 4;
   const typeCode = buf.readUInt8(o);
   const type = TYPES[typeCode - 1];
   if (type === undefined) throw bad(`unknown type ${typeCode}`);
-  const mode = buf.readUInt32LE(o + 1);
-  const uid = buf.readUInt32LE(o + 5);
-  const gid = buf.readUInt32LE(o + 9);
-  const size = Number(buf.readBigUInt64LE(o + 13));
-  const ino = buf.readBigUInt64LE(o + 21);
-  const mtimeNs = buf.readBigInt64LE(o + 29);
-  const ctimeNs = buf.readBigInt64LE(o + 37);
   const dlen = buf.readUInt8(o + 45);
   if (dlen !== 0 && dlen !== 32) throw bad(`digest length ${dlen}`);
-  o += FIXED;
+  const at = o + FIXED;
   const end = offset + 4 + len;
-  if (o + dlen >= end) throw bad('empty path');
-  const digest = buf.toString('hex', o, o + dlen);
-  const path: RelPath = buf.toString('latin1', o + dlen, end);
-  if (!isValidRel(path)) throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
-  return { record: { entry: { path, type, mode, uid, gid, size, digest }, stamp: { ino, mtimeNs, ctimeNs } }, next: end };
+  if (at + dlen >= end) throw bad('empty path');
+  const path: RelPath = buf.toString('latin1', at + dlen, end);
+  if (!isEntryPath(path)) throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
+  if (select !== undefined && !select(path)) return { record: null, next: end };
+  const entry = {
+    path,
+    type,
+    mode: buf.readUInt32LE(o + 1),
+    uid: buf.readUInt32LE(o + 5),
+    gid: buf.readUInt32LE(o + 9),
+    size: Number(buf.readBigUInt64LE(o + 13)),
+    digest: buf.toString('hex', at, at + dlen),
+  };
+  const stamp = { ino: buf.readBigUInt64LE(o + 21), mtimeNs: buf.readBigInt64LE(o + 29), ctimeNs: buf.readBigInt64LE(o + 37) };
+  return { record: { entry, stamp }, next: end };
 }
 
 /** Every record of a whole manifest held in memory. */

@@ -34,7 +34,16 @@ export function treeGeneration(baseDir: string): string {
   return `tree:${h.digest('hex')}`;
 }
 
-export const manifestGeneration = (file: string): string => `manifest:${manifestDigest(file)}`;
+const MANIFEST = 'manifest:';
+export const manifestGeneration = (file: string): string => `${MANIFEST}${manifestDigest(file)}`;
+
+/**
+ * The shipped manifest a `manifest:` generation was read from, with the sha256 its bytes must have: the
+ * current base's own entries and digests. null for other generations.
+ */
+export function generationManifest(g: Pick<Generation, 'generation' | 'shipped'>): { readonly file: string; readonly sha256: string } | null {
+  return g.shipped !== undefined && g.generation.startsWith(MANIFEST) ? { file: g.shipped, sha256: g.generation.slice(MANIFEST.length) } : null;
+}
 
 /** The recorded generation and the copy of its manifest kept in the state dir. */
 export interface KeptManifest {

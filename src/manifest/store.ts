@@ -3,8 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
-import { isUnder, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
+import type { BaseEntry, BaseView, RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
+import { lastAtOrBefore } from './compare.js';
 import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
@@ -40,10 +41,24 @@ export function manifestCount(file: string): number {
   }
 }
 
+export interface ReadOptions {
+  /** The hex digest the file's bytes must have (a `manifest:` generation), checked at the end. */
+  readonly sha256?: string;
+  /** Only the records at paths for which this holds are yielded (all are checked). */
+  readonly select?: (p: RelPath) => boolean;
+}
+
 /** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
-export function* readRecords(file: string): Generator<ManifestRecord> {
+export function* readRecords(file: string, opts: ReadOptions = {}): Generator<ManifestRecord> {
   const f = openManifest(file);
-  const read = f.read;
+  const hash = opts.sha256 === undefined ? undefined : crypto.createHash('sha256');
+  const read = hash === undefined
+    ? f.read
+    : (buf: Buffer, at: number, len: number) => {
+        const n = f.read(buf, at, len);
+        hash.update(buf.subarray(at, at + n));
+        return n;
+      };
   try {
     const head = Buffer.alloc(HEADER_SIZE);
     const { count } = decodeHeader(head.subarray(0, read(head, 0, HEADER_SIZE)), file);
@@ -53,12 +68,12 @@ export function* readRecords(file: string): Generator<ManifestRecord> {
     let offset = HEADER_SIZE; // file offset of buf[start]
     let seen = 0;
     while (true) {
-      const r = decodeRecord(buf.subarray(0, end), start, file);
+      const r = opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file) : decodeRecord(buf.subarray(0, end), start, file, opts.select);
       if (r !== undefined) {
         seen++;
         offset += r.next - start;
         start = r.next;
-        yield r.record;
+        if (r.record !== null) yield r.record;
         continue;
       }
       // Keep the partial record, make room (grow for a record longer than the buffer), read more.
@@ -80,33 +95,42 @@ export function* readRecords(file: string): Generator<ManifestRecord> {
       end += n;
     }
     if (seen !== count) throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${seen}`, { path: file });
+    if (hash !== undefined && hash.digest('hex') !== opts.sha256) {
+      throw new StateOverlayError('corrupt', `${file}: not the manifest of generation manifest:${opts.sha256 ?? ''} (changed since the generation was read)`, { path: file });
+    }
   } finally {
     f.close();
   }
 }
 
-export function* readManifest(file: string): Generator<BaseEntry> {
-  for (const r of readRecords(file)) yield r.entry;
+export function* readManifest(file: string, opts: ReadOptions = {}): Generator<BaseEntry> {
+  for (const r of readRecords(file, opts)) yield r.entry;
 }
 
 /** A BaseView holding the given entries (built by manifestView, or by tests and the live-base hasher). */
 export function viewOf(entries: Iterable<BaseEntry>): BaseView {
   const map = new Map<RelPath, BaseEntry>();
   for (const e of entries) map.set(e.path, e);
+  // Paths sorted on the first under(): those below dir are the run that starts with `dir/`.
+  let sorted: RelPath[] | undefined;
   return {
     get: (p) => map.get(p),
     *under(dir) {
-      for (const [p, e] of map) if (p !== dir && isUnder(p, dir)) yield e;
+      sorted ??= [...map.keys()].sort();
+      const prefix = dir === '' ? '' : `${dir}/`;
+      for (let i = lastAtOrBefore(sorted, prefix) + 1; i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
+        if (sorted[i] !== dir) yield map.get(sorted[i]!)!;
+      }
     },
   };
 }
 
-/** The entries of a manifest for which select() holds (all when omitted), as a BaseView. */
-export function manifestView(file: string, select?: (p: RelPath) => boolean): BaseView {
-  function* chosen() {
-    for (const e of readManifest(file)) if (!select || select(e.path)) yield e;
-  }
-  return viewOf(chosen());
+/**
+ * The entries of a manifest for which select() holds (all when omitted), as a BaseView. sha256: the
+ * digest the file must have (see readRecords).
+ */
+export function manifestView(file: string, select?: (p: RelPath) => boolean, opts: { sha256?: string } = {}): BaseView {
+  return viewOf(readManifest(file, select === undefined ? opts : { ...opts, select }));
 }
 
 /** File name of a generation's manifest under layout.manifestsDir: any generation string maps to one safe name. */

@@ -5,7 +5,7 @@ import type { Overlay } from '../cli/context.js';
 import type { BaseEntry, RelPath, UpperEntry } from '../model/entry.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { classifyUpper } from './upper-read.js';
-import { changeUnder, underAny, type BaseChange } from './compare.js';
+import { changeUnder, underAnyOf, type BaseChange } from './compare.js';
 import { currentGeneration, type Generation } from './generation.js';
 import { hashPaths, subtreeEntries } from './hash.js';
 import { manifestView, viewOf } from './store.js';
@@ -41,7 +41,8 @@ export async function upperDiff(ov: Overlay, baseDir: string): Promise<UpperDiff
     change = (e) => (top.has(e.path) ? 'unchanged' : undefined);
   } else if (manifest !== null) {
     const opaque = new Set(entries.filter((e) => e.kind === 'opaque-dir' && top.has(e.path)).map((e) => e.path));
-    const b0 = manifestView(manifest, (p) => top.has(p) || underAny(p, opaque));
+    const below = underAnyOf(opaque);
+    const b0 = manifestView(manifest, (p) => top.has(p) || below(p));
     const b1entries: BaseEntry[] = [...hashPaths(baseDir, top).values()];
     for (const d of opaque) b1entries.push(...subtreeEntries(baseDir, d));
     const b1 = viewOf(b1entries);

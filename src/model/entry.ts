@@ -23,6 +23,8 @@ export const parentOf = (p: RelPath): RelPath => {
   return i < 0 ? '' : p.slice(0, i);
 };
 export const isUnder = (p: RelPath, dir: RelPath): boolean => dir === '' || p.startsWith(dir + '/');
+/** True when p names an entry below a root: not '', no empty, '.' or '..' component, no NUL byte. */
+export const isEntryPath = (p: RelPath): boolean => p !== '' && !p.includes('\0') && !/(?:^|\/)\.{0,2}(?:\/|$)/.test(p);
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'socket';
 

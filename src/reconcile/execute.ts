@@ -12,7 +12,8 @@ import type { Log } from '../log/logger.js';
 import { displayPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { moveBetween, removeEmptyDir, renameWithin, setAttrs, syncNow, writeSidecar, type Touch } from './apply.js';
+import { moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
+import { DirCache } from './dir-cache.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from './types.js';
 
@@ -40,25 +41,27 @@ export interface ExecuteOptions {
 /** Most actions between two durable progress records. */
 export const BATCH = 256;
 
-async function apply(t: ExecuteTarget, set: string, a: Action, touch: Touch): Promise<void> {
+async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext): Promise<void> {
   const upper = t.layout.upper;
   switch (a.kind) {
-    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, touch);
-    case 'rename': return renameWithin(upper, a.path, a.to, touch);
-    case 'write-sidecar': return writeSidecar(t.base, upper, a, touch, set);
-    case 'set-attrs': return setAttrs(upper, a, touch);
-    case 'remove-empty-dir': return removeEmptyDir(upper, a.path, touch);
+    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, c);
+    case 'rename': return renameWithin(upper, a.path, a.to, c);
+    case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
+    case 'set-attrs': return setAttrs(upper, a, c);
+    case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
     case 'keep': return;
   }
 }
 
-/** Directories touched since the last checkpoint, fsynced once each. */
-class PendingSync {
-  private readonly dirs = new Map<string, [string, string]>();
-  readonly touch: Touch = (root, rel) => void this.dirs.set(`${root}\0${rel}`, [root, rel]);
+/** Directory handles of the batch under way, and the directories it touched, fsynced once each at its end. */
+class Batch implements ApplyContext {
+  readonly dirs = new DirCache();
+  private readonly pending = new Map<string, [string, string]>();
+  readonly touch = (root: string, rel: string): void => void this.pending.set(`${root}\0${rel}`, [root, rel]);
   flush(): void {
-    for (const [root, rel] of this.dirs.values()) syncNow(root, rel);
-    this.dirs.clear();
+    for (const [root, rel] of this.pending.values()) this.dirs.sync(root, rel);
+    this.pending.clear();
+    this.dirs.close();
   }
 }
 
@@ -105,10 +108,10 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   const start = readProgress(t.layout);
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
-  const pending = new PendingSync();
+  const batch = new Batch();
   let recorded = start;
   const checkpoint = (done: number) => {
-    pending.flush();
+    batch.flush();
     progress.done(done);
     recorded = done;
     opts.onProgress?.(done, actions.length);
@@ -116,8 +119,10 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   try {
     for (let i = start; i < actions.length; i++) {
       const a = actions[i]!;
-      assertNoSwap(t, backup);
-      await apply(t, journal.set, a, pending.touch);
+      // Checked whenever the batch opens its handles afresh: the actions then reach both trees through them.
+      if (a.kind !== 'keep' && batch.dirs.empty) assertNoSwap(t, backup);
+      await apply(t, journal.set, a, batch);
+      batch.dirs.trim();
       const ev = eventOf(a, backup);
       if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
       else log.info(ev);
@@ -128,6 +133,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       if (next === undefined || next.kind !== a.kind || i + 1 - recorded >= BATCH) checkpoint(i + 1);
     }
   } finally {
+    batch.dirs.close();
     progress.close();
   }
   return start;

@@ -1,8 +1,9 @@
 // The pure reconcile planner: (B0, B1, upper, config) → ordered actions and conflicts, each with its rule.
-import { identical, joinRel, parentOf, sameContent, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
+import { identical, parentOf, sameContent, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
 import { comparePaths } from '../tree/walk.js';
 import { pathClassifier, type PathClass } from './classes.js';
 import { contentKnown, decide, decideAll, type Decision } from './rules.js';
+import { PathSet } from './path-set.js';
 import { freshName, savedName } from './suffix.js';
 import type { Action, Conflict, Plan, PlanInput, Rule } from './types.js';
 
@@ -202,7 +203,7 @@ function drive(first: Visit, visit: (u: UpperEntry, sink: Sink) => Visit): boole
  * older .rpmnew/.rpmsave), and anything else is left alone with a conflict.
  */
 function resolveNameClashes(sink: Sink, upper: Map<RelPath, UpperEntry>, b1: BaseView): void {
-  const touched = new Set(sink.actions.filter((a) => a.kind !== 'keep' && a.kind !== 'write-sidecar').map((a) => a.path));
+  const touched = new PathSet(sink.actions.filter((a) => a.kind !== 'keep' && a.kind !== 'write-sidecar').map((a) => a.path));
   const superseded = new Set<RelPath>();
   const out: Action[] = [];
   for (const a of sink.actions) {
@@ -215,7 +216,7 @@ function resolveNameClashes(sink: Sink, upper: Map<RelPath, UpperEntry>, b1: Bas
     const what = a.kind === 'rename' ? 'saved name' : 'sidecar';
     const blocked = b1.get(target) !== undefined
       ? 'the base ships that name'
-      : touched.has(target) || hasTouchedBelow(touched, target)
+      : touched.has(target) || touched.hasBelow(target)
         ? 'the reconcile changes that entry too'
         : target.length - target.lastIndexOf('/') - 1 > NAME_MAX
           ? `the name is longer than ${NAME_MAX} bytes`
@@ -241,11 +242,7 @@ function resolveNameClashes(sink: Sink, upper: Map<RelPath, UpperEntry>, b1: Bas
     else if (a.sidecar !== undefined && !written.has(a.sidecar)) final.push({ kind: 'keep', path: a.path, rule: a.rule, reason: a.reason });
     else if (!superseded.has(a.path)) final.push(a);
   }
-  sink.actions.splice(0, sink.actions.length, ...final);
-}
-
-function hasTouchedBelow(touched: Set<RelPath>, dir: RelPath): boolean {
-  const prefix = joinRel(dir, '');
-  for (const p of touched) if (p.startsWith(prefix)) return true;
-  return false;
+  // Not splice(0, n, ...final): spreading a plan of a few hundred thousand actions overflows the stack.
+  sink.actions.length = 0;
+  for (const a of final) sink.actions.push(a);
 }

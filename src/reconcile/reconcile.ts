@@ -4,13 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Overlay } from '../cli/context.js';
 import type { Log } from '../log/logger.js';
-import { currentGeneration } from '../manifest/generation.js';
+import { currentGeneration, generationManifest, type Generation } from '../manifest/generation.js';
 import { manifestPath } from '../manifest/store.js';
 import { pruneSets, setName } from '../backups/sets.js';
 import { readState, stateManifestFile, type ReconcileSummary } from '../state/state-file.js';
 import { loadDpkgConffiles } from './conffiles.js';
 import { faultFromEnv, type ExecuteTarget } from './execute.js';
-import { gatherInputs } from './inputs.js';
+import { withSidecarDigests } from './digests.js';
+import { gatherInputs, planSeeingWrittenNames } from './inputs.js';
 import { JOURNAL_VERSION, type Journal } from './journal.js';
 import { planReconcile } from './plan.js';
 import { summarize } from './summary.js';
@@ -22,7 +23,7 @@ export interface ReconcileOptions {
   /** Plan and report only; nothing changes. */
   readonly dryRun?: boolean;
   /** The current generation when the caller knows it already (run); otherwise it is computed. */
-  readonly current?: { readonly generation: string };
+  readonly current?: Pick<Generation, 'generation' | 'shipped'>;
   /** Reconcile even when the recorded generation is the current one. */
   readonly force?: boolean;
   readonly lockWaitMs?: number;
@@ -45,17 +46,20 @@ async function reconcileLocked(ov: Overlay, log: Log, opts: ReconcileOptions, re
   const started = Date.now();
   const state = readState(layout);
   const from = state?.generation ?? null;
-  const to = opts.current?.generation ?? (await currentGeneration(ov)).generation;
+  const current = opts.current ?? (await currentGeneration(ov));
+  const to = current.generation;
   const meta = { from, to, mode: config.reconcile, backupSet: null, ms: 0 };
   if (!opts.force && from === to) {
     return { ...summarize({ actions: [], conflicts: [] }, meta), plan: { actions: [], conflicts: [] }, upToDate: true, dryRun: Boolean(opts.dryRun), resumed };
   }
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
+  const shipped = generationManifest(current);
   const inputs = config.reconcile === 'none'
     ? { b0: null, b1: { get: () => undefined, under: () => [] }, upper: [] }
-    : gatherInputs(layout.upper, ov.base, stateManifestFile(layout, state), config.reconcile === 'changed');
+    : gatherInputs(layout.upper, ov.base, stateManifestFile(layout, state), config.reconcile === 'changed', shipped);
   const conffiles = config.paths.configFrom === 'dpkg' ? loadDpkgConffiles(ov.layout.root) : undefined;
-  const plan = planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) });
+  const planned = planSeeingWrittenNames(inputs, ov.base, shipped, (i) => planReconcile({ ...i, config, ...(conffiles ? { conffiles } : {}) }));
+  const plan = withSidecarDigests(planned, ov.base);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
   if (opts.dryRun) {
     return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun: true, resumed };

@@ -2,7 +2,7 @@
 // opaque dir, whiteout or foreign (redirect/metacopy, which our mounts never produce).
 import type fs from 'node:fs';
 import { isUnder, type EntryType, type RelPath, type UpperEntry, type UpperKind } from '../model/entry.js';
-import { walk, type WalkEntry } from './walk.js';
+import { walk } from './walk.js';
 import { overlayXattrsAt, type OverlayXattrs, type XattrNamespace } from './xattr.js';
 
 export interface ReadUpperOptions {
@@ -28,42 +28,59 @@ export function classifyEntry(
   return { kind: base === undefined ? 'state' : 'shadow' };
 }
 
-const NO_XATTRS: OverlayXattrs = { whiteout: false, metacopy: false, namespaces: [] };
+export const NO_XATTRS: OverlayXattrs = { whiteout: false, metacopy: false, namespaces: [] };
+
+/** What classification needs of one upper entry (a WalkEntry is one). */
+export interface UpperStat {
+  readonly path: RelPath;
+  readonly type: EntryType;
+  readonly st: Pick<fs.Stats, 'mode' | 'uid' | 'gid' | 'size' | 'rdev'>;
+}
 
 /**
- * Every entry of the upper dir, pre-order, with its kind. `base` gives the type of the base entry at a
- * path (undefined when absent). Entries below anything but a merged dir are state: nothing of the base
- * shows through there. digest is '' (hashing is separate).
+ * Classifies upper entries given in pre-order. `base` gives the type of the base entry at a path
+ * (undefined when absent); `xattrs` reads an entry's overlay xattrs. Both are asked only outside
+ * hidden subtrees (and xattrs only of directories and regular files): entries below anything but a
+ * merged dir are state, nothing of the base shows through there. digest is '' (hashing is separate).
  */
-export function* readUpper(
-  upperDir: string,
+export function* classifyUpper<E extends UpperStat>(
+  entries: Iterable<E>,
   base: (p: RelPath) => EntryType | undefined,
-  opts: ReadUpperOptions = {},
+  xattrs: (e: E) => OverlayXattrs,
 ): Generator<UpperEntry> {
   // The innermost directory whose subtree hides the base (opaque, state, shadow or foreign dir).
   let hidden: RelPath | undefined;
-  const walkOpts = opts.onError ? { onError: opts.onError } : {};
-  for (const w of walk(upperDir, walkOpts)) {
+  for (const w of entries) {
     if (hidden !== undefined && !isUnder(w.path, hidden)) hidden = undefined;
     if (hidden !== undefined) {
       yield entryOf(w, 'state', {});
       continue;
     }
-    let x = NO_XATTRS;
-    if (w.type === 'dir' || w.type === 'file') {
-      try {
-        x = overlayXattrsAt(w.dirFd, w.name, opts.namespaces);
-      } catch (err) {
-        if (opts.onError) opts.onError(w.path, err as Error);
-      }
-    }
+    const x = w.type === 'dir' || w.type === 'file' ? xattrs(w) : NO_XATTRS;
     const c = classifyEntry({ type: w.type, rdev: w.st.rdev, size: w.st.size }, x, base(w.path));
     if (w.type === 'dir' && c.kind !== 'merged-dir') hidden = w.path;
     yield entryOf(w, c.kind, c);
   }
 }
 
-function entryOf(w: WalkEntry<fs.Stats>, kind: UpperKind, extra: Pick<UpperEntry, 'foreign' | 'whiteout'>): UpperEntry {
+/** Every entry of the upper dir, pre-order, with its kind (see classifyUpper). */
+export function* readUpper(
+  upperDir: string,
+  base: (p: RelPath) => EntryType | undefined,
+  opts: ReadUpperOptions = {},
+): Generator<UpperEntry> {
+  const walkOpts = opts.onError ? { onError: opts.onError } : {};
+  yield* classifyUpper(walk(upperDir, walkOpts), base, (w) => {
+    try {
+      return overlayXattrsAt(w.dirFd, w.name, opts.namespaces);
+    } catch (err) {
+      if (opts.onError) opts.onError(w.path, err as Error);
+      return NO_XATTRS;
+    }
+  });
+}
+
+function entryOf(w: UpperStat, kind: UpperKind, extra: Pick<UpperEntry, 'foreign' | 'whiteout'>): UpperEntry {
   return {
     path: w.path,
     kind,

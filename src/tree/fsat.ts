@@ -2,7 +2,7 @@
 // any component, and paths of any depth stay short (past PATH_MAX).
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
+import { displayPath, isEntryPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** Linux O_PATH: a handle on the entry itself (any type, symlinks too) without opening its content. */
@@ -39,24 +39,10 @@ export function majorMinor(rdev: number | bigint): [number, number] {
   return [Number(major), Number(minor)];
 }
 
-/** Whether a non-empty RelPath names an entry: no empty, '.' or '..' component, no NUL byte. Allocates nothing. */
-export function isValidRel(rel: RelPath): boolean {
-  if (rel === '' || rel.includes('\0')) return false;
-  for (let start = 0; ; ) {
-    const slash = rel.indexOf('/', start);
-    const end = slash < 0 ? rel.length : slash;
-    const len = end - start;
-    if (len === 0) return false;
-    if (len <= 2 && rel.charCodeAt(start) === 0x2e && (len === 1 || rel.charCodeAt(start + 1) === 0x2e)) return false;
-    if (slash < 0) return true;
-    start = slash + 1;
-  }
-}
-
 /** The components of a RelPath; rejects '', '.', '..' and empty components: such a path never names an entry. */
 export function components(rel: RelPath): Buffer[] {
   if (rel === '') return [];
-  if (!isValidRel(rel)) throw new StateOverlayError('unsafe', `invalid relative path ${JSON.stringify(displayPath(rel))}`);
+  if (!isEntryPath(rel)) throw new StateOverlayError('unsafe', `invalid relative path ${JSON.stringify(displayPath(rel))}`);
   return rel.split('/').map(toBytes);
 }
 

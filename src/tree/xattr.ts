@@ -63,7 +63,12 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
 
 /** Overlay xattrs of the entry NAME in the directory dirFd (see walk()'s WalkEntry.dirFd). */
 export function overlayXattrsAt(dirFd: number, name: Buffer, namespaces?: readonly XattrNamespace[]): OverlayXattrs {
-  const fd = fs.openSync(fdPath(dirFd, name), O_PATH | fs.constants.O_NOFOLLOW);
+  return overlayXattrsOfEntry(fdPath(dirFd, name), namespaces);
+}
+
+/** Overlay xattrs of the entry at `/proc/self/fd/DIRFD/NAME` (the entry itself, never a symlink's target). */
+export function overlayXattrsOfEntry(fdName: Buffer, namespaces?: readonly XattrNamespace[]): OverlayXattrs {
+  const fd = fs.openSync(fdName, O_PATH | fs.constants.O_NOFOLLOW);
   try {
     return overlayXattrsOfFd(fd, namespaces);
   } finally {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BaseEntry } from '../../src/model/entry.js';
-import { changeUnder, entryChange, subtreeChange, underAny } from '../../src/manifest/compare.js';
+import { changeUnder, entryChange, subtreeChange, underAnyOf } from '../../src/manifest/compare.js';
 import { viewOf } from '../../src/manifest/store.js';
 
 const f = (path: string, digest: string, extra: Partial<BaseEntry> = {}): BaseEntry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 1, digest, ...extra });
@@ -36,14 +36,55 @@ describe('subtreeChange', () => {
   });
 });
 
-describe('underAny', () => {
+describe('underAnyOf', () => {
   it.each([
     ['a/b', ['a'], true],
     ['a', ['a'], false],
     ['ab/c', ['a'], false],
     ['x/y/z/w', ['x/y'], true],
     ['x', [], false],
+    // a sibling that sorts between a dir and its subtree in plain string order ('-' < '/')
+    ['a/x', ['a', 'a-b'], true],
+    ['a-b/x', ['a', 'a-b'], true],
+    ['a-c', ['a', 'a-b'], false],
+    // nested dirs, and the root
+    ['x/y/z', ['x/y/z', 'x'], true],
+    ['x', ['x/y', 'x'], false],
+    ['q/r', [''], true],
+    ['b', ['a', 'c'], false],
+    ['c\xff/d', ['c', 'c\xff'], true],
   ] as const)('%s under %j', (p, dirs, want) => {
-    expect(underAny(p, new Set(dirs))).toBe(want);
+    expect(underAnyOf(dirs)(p)).toBe(want);
+  });
+
+  it('agrees with a check of every ancestor on random paths', () => {
+    const names = ['a', 'b', 'a-', 'a.b', 'ab', '\xff', ' '];
+    let seed = 7;
+    const pick = () => names[(seed = (seed * 1103515245 + 12345) % 2147483648) % names.length]!;
+    const randomPath = () => Array.from({ length: 1 + (seed % 4) }, pick).join('/');
+    for (let round = 0; round < 200; round++) {
+      const dirs = Array.from({ length: 1 + (round % 6) }, randomPath);
+      const below = underAnyOf(dirs);
+      for (let k = 0; k < 20; k++) {
+        const p = randomPath();
+        const want = dirs.some((d) => p.startsWith(`${d}/`));
+        expect(below(p), `${p} under ${JSON.stringify(dirs)}`).toBe(want);
+      }
+    }
+  });
+});
+
+describe('viewOf().under', () => {
+  const view = viewOf([d('a'), d('a/x'), f('a/x/z', '1'), d('a-b'), f('a-b/y', '2'), f('a.c', '3'), f('a\xff', '4'), f('b', '5')]);
+  const under = (dir: string) => [...view.under(dir)].map((e) => e.path).sort();
+  it.each([
+    ['a', ['a/x', 'a/x/z']],
+    ['a/x', ['a/x/z']],
+    ['a-b', ['a-b/y']],
+    ['a.c', []],
+    ['missing', []],
+    ['', ['a', 'a-b', 'a-b/y', 'a.c', 'a/x', 'a/x/z', 'a\xff', 'b']],
+  ] as const)('below %j', (dir, want) => {
+    expect(under(dir)).toEqual([...want].sort());
   });
 });

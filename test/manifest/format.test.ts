@@ -6,6 +6,8 @@ import { encodeEntry, encodeHeader, parseManifest, parseRecords } from '../../sr
 import { manifestDigest, manifestPath, manifestView, readManifest, readRecords } from '../../src/manifest/store.js';
 import { layoutFor } from '../../src/paths/layout.js';
 import { EVERY_BYTE, INVALID_UTF8, NEWLINE, rel, scratch } from '../tree/fixtures.js';
+import { isEntryPath } from '../../src/model/entry.js';
+import { components } from '../../src/tree/fsat.js';
 
 const D = 'ab'.repeat(32);
 const ENTRIES: BaseEntry[] = [
@@ -117,5 +119,21 @@ describe('manifest store', () => {
     expect(path.dirname(p)).toBe('/r/var/lib/state-overlay/opt/manifests');
     if (name.startsWith('sha256:')) expect(path.basename(p)).toMatch(/^sha256:[0-9a-f]{64}\.manifest$/);
     else expect(path.basename(p)).toBe(name);
+  });
+});
+
+describe('isEntryPath', () => {
+  it('accepts exactly the paths whose every component names an entry', () => {
+    const parts = ['', '.', '..', '...', 'a', '.a', 'a.', '\0', 'a\0b', '\xff', ' '];
+    const cases = new Set<string>();
+    for (const x of parts) for (const y of parts) for (const z of ['', ...parts]) cases.add(z === '' ? `${x}/${y}` : `${x}/${y}/${z}`);
+    for (const x of parts) cases.add(x);
+    const reference = (p: string) => p !== '' && p.split('/').every((c) => c !== '' && c !== '.' && c !== '..' && !c.includes('\0'));
+    for (const p of cases) {
+      expect(isEntryPath(p), JSON.stringify(p)).toBe(reference(p));
+      if (p === '') continue;
+      if (reference(p)) expect(components(p).length).toBe(p.split('/').length);
+      else expect(() => components(p), JSON.stringify(p)).toThrow('invalid relative path');
+    }
   });
 });
