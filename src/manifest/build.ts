@@ -9,7 +9,7 @@ import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
 import { comparePaths, walk } from '../tree/walk.js';
 import { digestOfSpecial } from './digest.js';
 import { HEADER_SIZE, encodeEntry, encodeHeader, type ManifestRecord, type Stamp } from './format.js';
-import { HashPool, type HashResult } from './pool.js';
+import { HashPool, NOT_A_FILE, type HashResult } from './pool.js';
 import { manifestCount, readRecords } from './store.js';
 
 export interface BuildOptions {
@@ -115,10 +115,15 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   const emit = (slot: Slot) => {
     let digest = slot.entry.digest;
     if (slot.result !== undefined) {
+      const where = `${baseDir}/${displayPath(slot.entry.path)}`;
       if ('error' in slot.result) {
-        const where = `${baseDir}/${displayPath(slot.entry.path)}`;
+        if (slot.result.error === NOT_A_FILE) throw new StateOverlayError('io', `${where}: replaced while being indexed`, { path: where });
         throw new StateOverlayError('io', `hash ${where}: ${slot.result.error}`, { path: where });
       }
+      // Record what was hashed: the opened inode's own stat.
+      const st = slot.result.st;
+      slot.stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+      Object.assign(slot.entry, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size });
       digest = slot.result.digest;
       result.hashedBytes += slot.result.bytes;
     }
@@ -162,14 +167,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
           } catch (err) {
             throw ioError('open', `${baseDir}/${displayPath(w.path)}`, err);
           }
-          const fst = fs.fstatSync(fd, { bigint: true });
-          if (!fst.isFile()) {
-            closeQuietly(fd);
-            throw new StateOverlayError('io', `${baseDir}/${displayPath(w.path)}: replaced while being indexed`);
-          }
-          // Record what was hashed: the opened inode's own stat.
-          slot.stamp = { ino: fst.ino, mtimeNs: fst.mtimeNs, ctimeNs: fst.ctimeNs };
-          Object.assign(slot.entry, { mode: Number(fst.mode) & 0o7777, uid: Number(fst.uid), gid: Number(fst.gid), size: Number(fst.size) });
+          // The worker checks it is still a regular file, and its stat replaces the walk's (emit).
           slot.pending = pool.hash(fd);
           void slot.pending.then((r) => (slot.result = r));
         }

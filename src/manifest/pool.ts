@@ -1,16 +1,31 @@
-// A pool of hash workers (worker_threads, one per core): each hashes files from fds the main thread
-// opened, in batches to keep per-file messaging cheap, and closes them.
+// A pool of hash workers (worker_threads, one per core): each takes fds the main thread opened, in
+// batches to keep per-file messaging cheap, checks that each is still a regular file, hashes it,
+// closes it and sends back the digest with the opened inode's stat. The main thread only walks and
+// opens: on two cores it was the bottleneck while the workers waited.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { closeQuietly } from '../tree/fsat.js';
 import { hashFd } from './digest.js';
 
-export type HashResult = { digest: string; bytes: number } | { error: string };
+/** What fstat said of the opened inode: what was hashed, recorded as the entry. */
+export interface HashedStat {
+  readonly ino: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: number;
+}
+export type HashResult = { digest: string; bytes: number; st: HashedStat } | { error: string };
 interface Job {
   id: number;
   fd: number;
 }
-type Reply = { id: number; digest?: string; bytes?: number; error?: string };
+type Reply = { id: number; digest?: string; bytes?: number; st?: HashedStat; error?: string };
+
+/** Error text of a job whose fd is no longer a regular file (swapped for a FIFO, a device, …). */
+export const NOT_A_FILE = 'not a regular file';
 
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -22,10 +37,18 @@ parentPort.on('message', (jobs) => {
   const out = [];
   for (const { id, fd } of jobs) {
     try {
+      const s = fs.fstatSync(fd, { bigint: true });
+      if (!s.isFile()) {
+        out.push({ id, error: ${JSON.stringify(NOT_A_FILE)} });
+        continue;
+      }
       const [digest, bytes] = hashFd(fd, buf, fs, crypto);
-      out.push({ id, digest, bytes });
+      const st = { ino: s.ino, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs, mode: Number(s.mode), uid: Number(s.uid), gid: Number(s.gid), size: Number(s.size) };
+      out.push({ id, digest, bytes, st });
     } catch (e) {
       out.push({ id, error: (e && e.code) || String(e) });
+    } finally {
+      try { fs.closeSync(fd); } catch {}
     }
   }
   parentPort.postMessage(out);
@@ -38,21 +61,21 @@ export class HashPool {
   private readonly workers: { w: Worker; load: number }[] = [];
   private readonly waiting = new Map<number, (r: HashResult) => void>();
   private batch: Job[] = [];
-  /** fds handed to workers, closed here when their reply comes (an fd belongs to the thread that opened it). */
-  private readonly fds = new Map<number, number>();
+  /** Jobs sent and not answered yet: their fds belong to the workers, which close them. */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
   private nextId = 0;
   private failure: Error | undefined;
 
   constructor(threads = os.availableParallelism()) {
     for (let i = 0; i < Math.max(1, threads); i++) {
-      const slot = { w: new Worker(WORKER_SOURCE, { eval: true }), load: 0 };
+      // The workers close fds the main thread opened: they must not track fds as their own.
+      const slot = { w: new Worker(WORKER_SOURCE, { eval: true, trackUnmanagedFds: false }), load: 0 };
       slot.w.on('message', (replies: Reply[]) => {
         slot.load -= replies.length;
-        for (const r of replies) {
-          closeQuietly(this.fds.get(r.id) ?? -1);
-          this.fds.delete(r.id);
-          this.settle(r.id, r.error !== undefined ? { error: r.error } : { digest: r.digest!, bytes: r.bytes! });
-        }
+        this.inFlight -= replies.length;
+        for (const r of replies) this.settle(r.id, r.error !== undefined ? { error: r.error } : { digest: r.digest!, bytes: r.bytes!, st: r.st! });
+        if (this.inFlight === 0) this.drained?.();
       });
       slot.w.on('error', (err) => this.fail(err));
       this.workers.push(slot);
@@ -63,9 +86,10 @@ export class HashPool {
   hash(fd: number): Promise<HashResult> {
     const id = this.nextId++;
     const p = new Promise<HashResult>((resolve) => this.waiting.set(id, resolve));
-    if (this.failure) this.settle(id, { error: this.failure.message });
-    else {
-      this.fds.set(id, fd);
+    if (this.failure) {
+      closeQuietly(fd);
+      this.settle(id, { error: this.failure.message });
+    } else {
       this.batch.push({ id, fd });
       if (this.batch.length >= BATCH) this.flush();
     }
@@ -77,16 +101,20 @@ export class HashPool {
     if (this.batch.length === 0) return;
     const target = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
     target.load += this.batch.length;
+    this.inFlight += this.batch.length;
     target.w.postMessage(this.batch);
     this.batch = [];
   }
 
-  /** Stops the workers; fds of jobs never sent are closed. */
+  /**
+   * Stops the workers once the jobs they hold are answered (they close those fds: closing them here could
+   * close a number the process has reused since); fds of jobs never sent are closed here.
+   */
   async close(): Promise<void> {
+    for (const j of this.batch) closeQuietly(j.fd);
     this.batch = [];
+    if (this.inFlight > 0 && !this.failure) await new Promise<void>((resolve) => (this.drained = resolve));
     await Promise.all(this.workers.map((s) => s.w.terminate()));
-    for (const fd of this.fds.values()) closeQuietly(fd);
-    this.fds.clear();
   }
 
   private settle(id: number, r: HashResult): void {
@@ -98,5 +126,6 @@ export class HashPool {
   private fail(err: Error): void {
     this.failure = err;
     for (const id of [...this.waiting.keys()]) this.settle(id, { error: err.message });
+    this.drained?.();
   }
 }
