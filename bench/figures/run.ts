@@ -3,8 +3,8 @@
 // bundle (what the unit starts) and, to inform, for the unbundled build.
 //
 // Like for like: each side starts Node once, mounts the overlay once and unmounts it. The product's
-// mounts (the overlay and its private base bind) are taken down with a bare umount(8) of each, timed
-// as the floor's umount is, not with `state-overlay unmount`: that would add a second Node start-up
+// mounts (the overlay, then its private base bind) are taken down by one bare umount(8) process, as
+// the floor's one mount is, not with `state-overlay unmount`: that would add a second Node start-up
 // (and the unmount command's own work) to the product side only, measuring the unmount command too.
 import { bundledProgram } from '../bundle.js';
 import type { BenchContext, Figure } from '../figure.js';
