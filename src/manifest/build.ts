@@ -155,29 +155,24 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
       const stamp: Stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
       const entry = { path: w.path, type: w.type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size) };
       const slot: Slot = { entry, stamp };
-      if (w.type === 'file') {
-        const old = prev.next(w.path);
-        if (sameInode(old, w.path, w.type, entry.size, stamp)) {
-          slot.entry.digest = old.entry.digest;
-          result.reusedDigests++;
-        } else {
-          let fd: number;
-          try {
-            fd = w.takeFd?.() ?? fs.openSync(fdPath(w.dirFd, w.name), FILE_FLAGS);
-          } catch (err) {
-            throw ioError('open', `${baseDir}/${displayPath(w.path)}`, err);
-          }
-          // The worker checks it is still a regular file, and its stat replaces the walk's (emit).
-          slot.pending = pool.hash(fd);
-          void slot.pending.then((r) => (slot.result = r));
+      // Files and symlinks keep their digest while the inode, mtime and ctime stay (a symlink's target
+      // cannot change in place).
+      const old = w.type === 'file' || w.type === 'symlink' ? prev.next(w.path) : undefined;
+      if (sameInode(old, w.path, w.type, entry.size, stamp)) {
+        slot.entry.digest = old.entry.digest;
+        result.reusedDigests++;
+      } else if (w.type === 'file') {
+        let fd: number;
+        try {
+          fd = w.takeFd?.() ?? fs.openSync(fdPath(w.dirFd, w.name), FILE_FLAGS);
+        } catch (err) {
+          throw ioError('open', `${baseDir}/${displayPath(w.path)}`, err);
         }
+        // The worker checks it is still a regular file, and its stat replaces the walk's (emit).
+        slot.pending = pool.hash(fd);
+        void slot.pending.then((r) => (slot.result = r));
       } else if (w.type === 'symlink') {
-        // A symlink's target cannot change in place: the same inode and ctime hold the same target.
-        const old = prev.next(w.path);
-        if (sameInode(old, w.path, w.type, entry.size, stamp)) {
-          slot.entry.digest = old.entry.digest;
-          result.reusedDigests++;
-        } else slot.entry.digest = digestOfSpecial('symlink', st, fs.readlinkSync(fdPath(w.dirFd, w.name), { encoding: 'buffer' }));
+        slot.entry.digest = digestOfSpecial('symlink', st, fs.readlinkSync(fdPath(w.dirFd, w.name), { encoding: 'buffer' }));
       } else {
         slot.entry.digest = digestOfSpecial(w.type, st);
       }

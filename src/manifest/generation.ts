@@ -81,7 +81,7 @@ function sameBytes(a: string, b: string): boolean {
  * images give an updated manifest the same size, mtime and even inode number.
  */
 export function shippedGeneration(shipped: string, kept?: KeptManifest): string {
-  if (kept !== undefined && kept.generation.startsWith('manifest:') && sameBytes(shipped, kept.file)) return kept.generation;
+  if (kept !== undefined && kept.generation.startsWith(MANIFEST) && sameBytes(shipped, kept.file)) return kept.generation;
   return manifestGeneration(shipped);
 }
 

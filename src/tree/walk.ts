@@ -107,7 +107,7 @@ class DirReader {
   root(dir: string): Listing {
     const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      return this.home === undefined ? this.read(fd, (n) => fdPath(fd, n)) : this.inside(fd, () => this.read(fd, undefined));
+      return this.list(fd);
     } catch (err) {
       closeQuietly(fd);
       throw err;
@@ -119,7 +119,7 @@ class DirReader {
     const fd = fs.openSync(fdPath(parentFd, name), DIR_FLAGS);
     try {
       if (!sameInode(fs.fstatSync(fd, { bigint: true }), was)) throw stale();
-      return this.home === undefined ? this.read(fd, (n) => fdPath(fd, n)) : this.inside(fd, () => this.read(fd, undefined));
+      return this.list(fd);
     } catch (err) {
       closeQuietly(fd);
       throw err;
@@ -143,10 +143,13 @@ class DirReader {
     if (this.home !== undefined) closeQuietly(this.home.fd);
   }
 
-  /** Lists fd (addressed by `at`, or the working directory when undefined) and stats the first chunk. */
-  private read(fd: number, at: ((name?: Buffer) => Buffer) | undefined): Listing {
-    const names = fs.readdirSync(at ? at() : '.', { encoding: 'buffer' }).sort(Buffer.compare);
-    return { fd, names, ...this.statRange(names, 0, at) };
+  /** The sorted names in fd and the stats of the first chunk of them, from inside fd where it can. */
+  private list(fd: number): Listing {
+    const read = (at: ((name?: Buffer) => Buffer) | undefined): Listing => {
+      const names = fs.readdirSync(at ? at() : '.', { encoding: 'buffer' }).sort(Buffer.compare);
+      return { fd, names, ...this.statRange(names, 0, at) };
+    };
+    return this.home === undefined ? read((n) => fdPath(fd, n)) : this.inside(fd, () => read(undefined));
   }
 
   private statRange(names: readonly Buffer[], from: number, at: ((name: Buffer) => Buffer) | undefined): Chunk {
