@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { encodeEntry, encodeHeader } from '../src/manifest/format.js';
 import { readRecords } from '../src/manifest/store.js';
 import type { BaseEntry } from '../src/model/entry.js';
-import { comparePaths } from '../src/tree/walk.js';
+import { comparePaths } from '../src/model/order.js';
 import { hash32 } from './rng.js';
 import type { UpperPlan } from './upper-plan.js';
 

@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { buildManifest } from '../src/manifest/build.js';
 import { createContext } from '../src/cli/context.js';
-import { treeGeneration } from '../src/manifest/generation.js';
-import { reconcileOverlay } from '../src/reconcile/reconcile.js';
+import { treeGeneration } from '../src/observe/generation.js';
+import { reconcileOverlay } from '../src/ops/reconcile.js';
 
 type Op = (args: readonly string[]) => Promise<Record<string, unknown>> | Record<string, unknown>;
 

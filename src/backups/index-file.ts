@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type EntryType, type RelPath, type UpperKind } from '../model/entry.js';
-import type { MoveToBackups, Rule } from '../reconcile/types.js';
+import type { MoveToBackups, Rule } from '../plan/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 
 export const INDEX_VERSION = 1;

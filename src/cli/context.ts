@@ -1,13 +1,9 @@
 // Global options normalized once into a frozen context that every command receives.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
-import type { OverlayConfig } from '../config/schema.js';
 import { StateOverlayError } from '../errors.js';
-import type { LogEvent } from '../log/events.js';
 import { createLog, openLog, type Log, type LogLevel } from '../log/logger.js';
-import { layoutFor, underRoot, type Layout } from '../paths/layout.js';
-import { parseInstance } from '../systemd/instance.js';
+import { resolveOverlay, type Overlay } from '../overlay/overlay.js';
 
 export interface GlobalOptions {
   root?: string;
@@ -15,6 +11,12 @@ export interface GlobalOptions {
   logLevel?: string;
   quiet?: boolean;
   verbose?: boolean;
+}
+
+/** What a command module gets from the program. */
+export interface CommandEnv {
+  /** The context for the running command (global options parsed once, on first use). */
+  context(): Promise<Context>;
 }
 
 export interface Context {
@@ -25,14 +27,6 @@ export interface Context {
   out(text: string): void;
   /** Resolves NAME into its config and on-disk layout. */
   overlay(name: string): Overlay;
-}
-
-export interface Overlay {
-  readonly name: string;
-  readonly config: OverlayConfig;
-  readonly layout: Layout;
-  /** The base directory as seen on this machine (root-prefixed); the mountpoint itself when Base= is unset. */
-  readonly base: string;
 }
 
 const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -79,12 +73,7 @@ export function createContext(opts: GlobalOptions, log?: Log): Context {
     overlay(name) {
       const hit = cache.get(name);
       if (hit) return hit;
-      const instance = parseInstance(name);
-      const config = loadConfig(root, instance);
-      if (config.sources.length > 0) theLog.debug({ event: 'config.loaded', name, files: config.sources } satisfies LogEvent);
-      const layout = layoutFor(root, name, config.path, config.mode === 'ephemeral');
-      const base = underRoot(root, config.base ?? config.path);
-      const ov = Object.freeze({ name, config, layout, base });
+      const ov = resolveOverlay(root, name, theLog);
       cache.set(name, ov);
       return ov;
     },

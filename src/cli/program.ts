@@ -2,13 +2,8 @@
 // definition only: what a command runs is loaded when it runs, so `run` pays for no other command).
 import { Command, CommanderError } from 'commander';
 import { StateOverlayError } from '../errors.js';
-import { openContext, type Context, type GlobalOptions } from './context.js';
-import { commands } from './commands/index.js';
-
-export interface CommandEnv {
-  /** The context for the running command (global options parsed once, on first use). */
-  context(): Promise<Context>;
-}
+import { openContext, type CommandEnv, type Context, type GlobalOptions } from './context.js';
+import { commands } from './commands/all.js';
 
 export function buildProgram(): Command {
   const program = new Command('state-overlay');

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { BaseEntry, BaseView, RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
-import { lastAtOrBefore } from './compare.js';
+import { lastAtOrBefore } from '../model/order.js';
 import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;

@@ -1,7 +1,7 @@
 // Mounts one overlay: checks first, then the private base bind, then the overlay; undoes its own mounts on failure.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Overlay } from '../cli/context.js';
+import type { Overlay } from '../overlay/overlay.js';
 import { ioError, StateOverlayError } from '../errors.js';
 import { capStderr, run, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';

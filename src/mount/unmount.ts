@@ -1,6 +1,6 @@
 // Unmounts one overlay and its base bind; a busy mount fails with the processes holding it, unless lazy.
 import fs from 'node:fs';
-import type { Overlay } from '../cli/context.js';
+import type { Overlay } from '../overlay/overlay.js';
 import { StateOverlayError } from '../errors.js';
 import { capStderr, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';

@@ -1,35 +1,13 @@
 // state.json: the recorded generation, its manifest and the last reconcile; read and written atomically.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ReconcileMode } from '../config/schema.js';
+import type { ReconcileSummary } from '../plan/summary.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Layout } from '../paths/layout.js';
 import { writeFileAtomic } from './atomic.js';
 import { ensureStateDir } from './state-dir.js';
 
 export const STATE_SCHEMA = 1;
-
-/** What one reconcile did (also what `reconcile --json` reports). */
-export interface ReconcileSummary {
-  /** ISO time the reconcile finished. */
-  readonly at: string;
-  readonly from: string | null;
-  readonly to: string;
-  readonly mode: ReconcileMode;
-  /** Actions that changed the upper. */
-  readonly actions: number;
-  readonly dropped: number;
-  readonly renamed: number;
-  readonly sidecars: number;
-  readonly attrs: number;
-  readonly removedDirs: number;
-  /** Recorded keep decisions (pure state is not counted). */
-  readonly kept: number;
-  readonly conflicts: number;
-  /** Name of the backup set under backups/, or null when nothing was moved. */
-  readonly backupSet: string | null;
-  readonly ms: number;
-}
 
 export interface State {
   readonly schemaVersion: typeof STATE_SCHEMA;

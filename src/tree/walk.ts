@@ -281,17 +281,3 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/**
- * Orders RelPaths as the walker yields them (pre-order, components in byte order): '/' sorts before any
- * byte. Merge-joins of manifests and walks rely on it.
- */
-export function comparePaths(a: RelPath, b: RelPath): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return (x === 0x2f ? -1 : x) - (y === 0x2f ? -1 : y);
-  }
-  return a.length - b.length;
-}

@@ -29,15 +29,15 @@ describe('lazy loading', () => {
     expect((await cli(s.root, ['-q', 'unmount', 'opt'])).exitCode).toBe(0);
     const { ours, packages } = await loaded(['run', 'opt']);
     // What the run needs is seen: the log is read right.
-    expect(ours).toEqual(expect.arrayContaining(['run/run.js', 'mount/overlay.js', 'manifest/generation.js']));
+    expect(ours).toEqual(expect.arrayContaining(['ops/run.js', 'mount/overlay.js', 'observe/generation.js']));
     expect(packages).toEqual(expect.arrayContaining(['commander', 'pino']));
-    expect(ours.filter((m) => /^(reconcile\/(?!journal\.js)|manifest\/build|status\/|backups\/|cli\/index-overlay)/.test(m))).toEqual([]);
+    expect(ours.filter((m) => /^(plan\/|txn\/(?!journal\.js)|observe\/(inputs|probe|digests|conffiles|upper)|ops\/(reconcile|vacuum|restore|status|index|diff)|manifest\/build|backups\/)/.test(m))).toEqual([]);
     expect(packages.filter((p) => ['execa', 'pino-pretty', 'cli-progress', 'chokidar', 'fast-glob', 'picomatch'].includes(p))).toEqual([]);
   });
 
   it('--help loads no command implementation', async () => {
     const { ours } = await loaded(['--help']);
     expect(ours).toEqual(expect.arrayContaining(['cli/program.js', 'cli/commands/run.js']));
-    expect(ours.filter((m) => /^(run|mount|reconcile|manifest|status|backups|state)\//.test(m))).toEqual([]);
+    expect(ours.filter((m) => /^(ops|mount|plan|txn|observe|manifest|backups|state)\//.test(m))).toEqual([]);
   });
 });

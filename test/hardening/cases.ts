@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
-import { reconcileOverlay, type ReconcileReport } from '../../src/reconcile/reconcile.js';
-import { scratchOverlay, writeTree, type Scratch, type Spec } from '../reconcile/scratch.js';
+import { reconcileOverlay, type ReconcileReport } from '../../src/ops/reconcile.js';
+import { scratchOverlay, writeTree, type Scratch, type Spec } from '../ops/scratch.js';
 import { assertNothingLost, snapshotUpper } from './harness.js';
 import type { Category } from './summary.js';
 

@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
-import { FAULT_ENV } from '../../src/reconcile/execute.js';
-import { progressFile } from '../../src/reconcile/journal.js';
-import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
+import { FAULT_ENV } from '../../src/txn/execute.js';
+import { progressFile } from '../../src/txn/journal.js';
+import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { acquireLock } from '../../src/state/lock.js';
 import { readState, stateManifestFile } from '../../src/state/state-file.js';
-import type { Scratch } from '../reconcile/scratch.js';
-import { snapshot } from '../reconcile/scratch.js';
+import type { Scratch } from '../ops/scratch.js';
+import { snapshot } from '../ops/scratch.js';
 import { buildCliCase, smallCase } from './cases.js';
 import { assertNothingLost, cli, recordCase, scratchTop } from './harness.js';
 

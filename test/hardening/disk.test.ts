@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { readIndex } from '../../src/backups/index-file.js';
-import { reconcileOverlay } from '../../src/reconcile/reconcile.js';
+import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import type { Layout } from '../../src/paths/layout.js';
-import { snapshot } from '../reconcile/scratch.js';
+import { snapshot } from '../ops/scratch.js';
 import { buildCase, tree, type CaseSpec, type Tree } from './cases.js';
 import { assertNothingLost, mountTmpfs, scratchTop } from './harness.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { run, tryRun, type ExecResult } from '../../src/exec.js';
 import type { Layout } from '../../src/paths/layout.js';
 import { readMountinfo } from '../../src/mount/mountinfo.js';
-import { snapshot } from '../reconcile/scratch.js';
+import { snapshot } from '../ops/scratch.js';
 import { appendRecord, type Category } from './summary.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');

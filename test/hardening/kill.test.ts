@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { readState } from '../../src/state/state-file.js';
-import { scratchOverlay, snapshot, sorted } from '../reconcile/scratch.js';
+import { scratchOverlay, snapshot, sorted } from '../ops/scratch.js';
 import { buildCase, type CaseSpec } from './cases.js';
 import { BIN, assertNothingLost, cli, mountTmpfs, mountsUnder, recordCase, removeScratch, scratchDir } from './harness.js';
 
@@ -32,15 +32,15 @@ const CASE: CaseSpec = {
   name: 'kill -9',
   config: { paths: { config: ['/opt/etc/**'] } } as never,
   v1: async (b) => {
-    const { writeTree } = await import('../reconcile/scratch.js');
+    const { writeTree } = await import('../ops/scratch.js');
     await writeTree(b, { ...many('bin', 'v1'), ...many('etc', 'v1'), ...many('share', 'v1') });
   },
   upper: async (u) => {
-    const { writeTree } = await import('../reconcile/scratch.js');
+    const { writeTree } = await import('../ops/scratch.js');
     await writeTree(u, { ...many('bin', 'edited'), ...many('etc', 'edited'), ...many('share', 'v1'), ...many('data', 'state') });
   },
   v2: async (b) => {
-    const { writeTree } = await import('../reconcile/scratch.js');
+    const { writeTree } = await import('../ops/scratch.js');
     await writeTree(b, { ...many('bin', 'v2'), ...many('etc', 'v2') });
   },
 };

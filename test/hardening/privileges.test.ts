@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/paths/layout.js';
-import { snapshot } from '../reconcile/scratch.js';
+import { snapshot } from '../ops/scratch.js';
 import { buildCliCase, smallCase } from './cases.js';
 import { assertNothingLost, cli, mountsUnder, recordCase, scratchTop } from './harness.js';
 

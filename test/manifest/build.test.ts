@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildManifest } from '../../src/manifest/build.js';
-import { hashPaths } from '../../src/manifest/hash.js';
+import { hashPaths } from '../../src/observe/hash.js';
 import { readManifest } from '../../src/manifest/store.js';
 import { walk } from '../../src/tree/walk.js';
 import { EVERY_BYTE, buildHostile, rel, removeTree, scratch } from '../tree/fixtures.js';

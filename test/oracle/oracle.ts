@@ -5,9 +5,9 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
-import { reconcileOverlay, type ReconcileReport } from '../../src/reconcile/reconcile.js';
+import { reconcileOverlay, type ReconcileReport } from '../../src/ops/reconcile.js';
 import { walk } from '../../src/tree/walk.js';
-import { scratchOverlay } from '../reconcile/scratch.js';
+import { scratchOverlay } from '../ops/scratch.js';
 
 export const PKG = 'sotest';
 /** Where the package puts its files, inside the overlay's mountpoint /opt. */

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayPath, type EntryType } from '../../src/model/entry.js';
 import { components, lstatBeneath, openBeneath, readlinkBeneath } from '../../src/tree/fsat.js';
-import { comparePaths, walk } from '../../src/tree/walk.js';
+import { comparePaths } from '../../src/model/order.js';
+import { walk } from '../../src/tree/walk.js';
 import { EVERY_BYTE, INVALID_UTF8, LONG, NEWLINE, bpath, buildHostile, rel, removeTree, scratch } from './fixtures.js';
 
 const DEPTH = 2100;

@@ -1,6 +1,6 @@
 // `state-overlay backups NAME`: the backup sets, newest last, with what each holds.
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program

@@ -1,6 +1,6 @@
 // `state-overlay config NAME`: the effective configuration and the files it came from.
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program

@@ -1,8 +1,8 @@
 // `state-overlay diff NAME`: every upper entry with its kind and whether the base changed under it.
 import type { Command } from 'commander';
 import { displayPath, toBytes } from '../../model/entry.js';
-import type { UpperDiff } from '../../manifest/upper-diff.js';
-import type { CommandEnv } from '../program.js';
+import type { UpperDiff } from '../../ops/diff.js';
+import type { CommandEnv } from '../context.js';
 
 export const DIFF_API_VERSION = 'state-overlay/diff/v1';
 
@@ -49,7 +49,7 @@ export function register(program: Command, env: CommandEnv): void {
     .description('list every upper entry with its kind (state, shadow, merged-dir, opaque-dir, whiteout, foreign) and whether the base changed under it')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const [ctx, { liveBaseDir }, { upperDiff }] = await Promise.all([env.context(), import('../../manifest/live-base.js'), import('../../manifest/upper-diff.js')]);
+      const [ctx, { liveBaseDir }, { upperDiff }] = await Promise.all([env.context(), import('../../observe/live-base.js'), import('../../ops/diff.js')]);
       const ov = ctx.overlay(name);
       const d = await upperDiff(ov, liveBaseDir(ov));
       ctx.out(ctx.json ? JSON.stringify(diffJson(d), null, 2) : diffText(d));

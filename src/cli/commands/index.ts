@@ -1,16 +1,26 @@
-// Every registered subcommand; add a command here only once it works.
+// `state-overlay index NAME [--ship]`: builds or refreshes the manifest of the current base, into the
+// state dir (for the next reconcile), or with --ship into the image (/usr/lib/state-overlay/NAME.manifest).
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
-import * as backups from './backups.js';
-import * as config from './config.js';
-import * as diff from './diff.js';
-import * as indexCmd from './index-cmd.js';
-import * as mount from './mount.js';
-import * as reconcile from './reconcile.js';
-import * as restore from './restore.js';
-import * as run from './run.js';
-import * as status from './status.js';
-import * as unmount from './unmount.js';
-import * as vacuum from './vacuum.js';
+import type { CommandEnv } from '../context.js';
 
-export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status, run, indexCmd, diff, reconcile, backups, restore, vacuum];
+export function register(program: Command, env: CommandEnv): void {
+  program
+    .command('index')
+    .description('build or refresh the manifest of the base (--ship: write it into the image for a booted host to use)')
+    .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
+    .option('--ship', 'write <root>/usr/lib/state-overlay/NAME.manifest (image builds: --root IMAGEROOT)')
+    .action(async (name: string, opts: { ship?: boolean }) => {
+      const [ctx, { indexOverlay }, { progressBar }] = await Promise.all([env.context(), import('../../ops/index.js'), import('../progress.js')]);
+      const bar = await progressBar(ctx);
+      let r;
+      try {
+        r = await indexOverlay(ctx.overlay(name), ctx.log, { ship: Boolean(opts.ship), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+      } finally {
+        bar.stop();
+      }
+      if (ctx.json) return ctx.out(JSON.stringify(r, null, 2));
+      ctx.out(
+        `${r.manifest}: ${r.entries} entries, ${r.hashedBytes} bytes hashed, ${r.reusedDigests} digests reused (${r.ms} ms)\ngeneration ${r.generation}`,
+      );
+    });
+}

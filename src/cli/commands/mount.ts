@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StateOverlayError } from '../../errors.js';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program

@@ -1,6 +1,6 @@
 // `state-overlay reconcile NAME [--dry-run] [--force]`: the decision table, offline; prints the plan with rule numbers.
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -12,8 +12,8 @@ export function register(program: Command, env: CommandEnv): void {
     .action(async (name: string, opts: { dryRun?: boolean; force?: boolean }) => {
       const [ctx, { reconcileOverlay }, { planJson, renderPlan }] = await Promise.all([
         env.context(),
-        import('../../reconcile/reconcile.js'),
-        import('../../reconcile/render.js'),
+        import('../../ops/reconcile.js'),
+        import('../render/plan.js'),
       ]);
       const ov = ctx.overlay(name);
       const r = await reconcileOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });

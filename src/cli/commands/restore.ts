@@ -1,6 +1,6 @@
 // `state-overlay restore NAME SET [PATH…]`: put entries of a backup set back into the upper (offline).
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -10,7 +10,7 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<SET>', "backup set name, as 'state-overlay backups NAME' lists it")
     .argument('[PATH...]', 'paths to restore: absolute under the mountpoint, or relative to it (default: the whole set)')
     .action(async (name: string, set: string, paths: string[]) => {
-      const [ctx, { restoreBackup }] = await Promise.all([env.context(), import('../../backups/restore.js')]);
+      const [ctx, { restoreBackup }] = await Promise.all([env.context(), import('../../ops/restore.js')]);
       const ov = ctx.overlay(name);
       const r = await restoreBackup(ov, ctx.log, set, paths);
       if (ctx.json) return ctx.out(JSON.stringify({ apiVersion: 1, name, ...r }, null, 2));

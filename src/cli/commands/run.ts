@@ -1,8 +1,8 @@
 // `state-overlay run NAME [--reload] [--watch]`: the service entry: reconcile if needed, mount, record B0.
 import type { Command } from 'commander';
 import { errorChain } from '../../errors.js';
-import type { RunResult } from '../../run/run.js';
-import type { CommandEnv } from '../program.js';
+import type { RunResult } from '../../ops/run.js';
+import type { CommandEnv } from '../context.js';
 
 function summary(r: RunResult, target: string): string {
   const what = r.mounted ? `mounted ${r.name} on ${target}` : `${r.name} was already mounted on ${target}`;
@@ -18,7 +18,7 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--reload', 'if mounted and the base changed: unmount, reconcile and mount again (deferred while the mount is busy)')
     .option('--watch', 'stay running and reload whenever the base changes while mounted')
     .action(async (name: string, opts: { reload?: boolean; watch?: boolean }) => {
-      const [ctx, { runOverlay }, { createNotifier }] = await Promise.all([env.context(), import('../../run/run.js'), import('../../systemd/notify.js')]);
+      const [ctx, { runOverlay }, { createNotifier }] = await Promise.all([env.context(), import('../../ops/run.js'), import('../../systemd/notify.js')]);
       const ov = ctx.overlay(name);
       // Under ExecReload= this process is a helper beside the unit's main process (or none: RemainAfterExit).
       const notifier = createNotifier({ log: ctx.log, helper: opts.reload === true && !opts.watch });
@@ -27,7 +27,7 @@ export function register(program: Command, env: CommandEnv): void {
       if (!opts.watch) return;
       // A failed reload is logged and the watch goes on: the overlay stays as it was.
       const onError = (err: unknown) => ctx.log.error({ event: 'warning', message: `reload of ${name} failed: ${errorChain(err).join(': ')}` });
-      const { watchBase } = await import('../../run/watch.js');
+      const { watchBase } = await import('../../ops/watch.js');
       const watch = await watchBase(ov, ctx.log, { notifier, onReload: report, onError });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

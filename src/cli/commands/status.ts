@@ -1,7 +1,7 @@
 // `state-overlay status [NAME] [--json]`: the versioned Status model, as JSON or the human view.
 import type { Command } from 'commander';
-import type { Status } from '../../status/model.js';
-import type { CommandEnv } from '../program.js';
+import type { Status } from '../../ops/status-model.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -12,10 +12,10 @@ export function register(program: Command, env: CommandEnv): void {
       const [ctx, { readMountinfo }, { collectStatus }, { knownOverlays }, { STATUS_API_VERSION }, { renderStatus }] = await Promise.all([
         env.context(),
         import('../../mount/mountinfo.js'),
-        import('../../status/collect.js'),
-        import('../../status/list.js'),
-        import('../../status/model.js'),
-        import('../../status/render.js'),
+        import('../../ops/status.js'),
+        import('../../overlay/list.js'),
+        import('../../ops/status-model.js'),
+        import('../render/status.js'),
       ]);
       const names = name === undefined ? knownOverlays(ctx.root) : [name];
       const mounts = readMountinfo();

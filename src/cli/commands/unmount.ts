@@ -1,6 +1,6 @@
 // `state-overlay unmount NAME [--lazy]`: unmount the overlay and its base bind (idempotent).
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program

@@ -1,6 +1,6 @@
 // `state-overlay vacuum NAME [--dry-run]`: drop copy-ups identical to the base (into backups), offline.
 import type { Command } from 'commander';
-import type { CommandEnv } from '../program.js';
+import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -11,8 +11,8 @@ export function register(program: Command, env: CommandEnv): void {
     .action(async (name: string, opts: { dryRun?: boolean }) => {
       const [ctx, { planJson, renderPlan }, { vacuumOverlay }] = await Promise.all([
         env.context(),
-        import('../../reconcile/render.js'),
-        import('../../reconcile/vacuum.js'),
+        import('../render/plan.js'),
+        import('../../ops/vacuum.js'),
       ]);
       const ov = ctx.overlay(name);
       const r = await vacuumOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun) });

@@ -1,0 +1,50 @@
+// Plans for people (one line per step, with its rule) and for machines (JSON, raw paths in base64 too).
+import { displayPath } from '../../model/entry.js';
+import type { Action, Conflict, Plan } from '../../plan/types.js';
+
+const VERB: Record<Action['kind'], string> = {
+  'move-to-backups': 'drop',
+  rename: 'move aside',
+  'write-sidecar': 'sidecar',
+  'set-attrs': 'attrs',
+  'remove-empty-dir': 'rmdir',
+  keep: 'keep',
+};
+
+function target(a: Action): string {
+  switch (a.kind) {
+    case 'rename': return ` -> ${displayPath(a.to)}`;
+    case 'write-sidecar': return ` <- base ${displayPath(a.from)}`;
+    case 'set-attrs': return ` mode ${a.mode.toString(8)} owner ${a.uid}:${a.gid}`;
+    case 'keep': return a.sidecar === undefined ? '' : ` (+ ${displayPath(a.sidecar)})`;
+    default: return '';
+  }
+}
+
+/** `rule  3  drop        app/bin/tool  (the base changed this path)`, one line per action, then conflicts. */
+export function renderPlan(plan: Plan, mountpoint: string): string[] {
+  const abs = (p: string) => `${mountpoint.replace(/\/+$/, '')}/${displayPath(p)}`;
+  const lines = plan.actions.map((a) => `rule ${String(a.rule).padStart(2)}  ${VERB[a.kind].padEnd(10)}  ${abs(a.path)}${target(a)}  (${a.reason})`);
+  for (const c of plan.conflicts) lines.push(`warning: rule ${c.rule}: ${abs(c.path)}: ${c.reason}`);
+  return lines;
+}
+
+const b64 = (p: string) => Buffer.from(p, 'latin1').toString('base64');
+
+/** JSON-safe actions and conflicts: `path` for display, `pathBase64` for the exact bytes. */
+export function planJson(plan: Plan): { actions: object[]; conflicts: object[] } {
+  const step = (s: Action | Conflict) => ({ path: displayPath(s.path), pathBase64: b64(s.path), rule: s.rule, reason: s.reason });
+  return {
+    actions: plan.actions.map((a) => {
+      const base = { kind: a.kind, ...step(a) };
+      switch (a.kind) {
+        case 'rename': return { ...base, to: displayPath(a.to), toBase64: b64(a.to) };
+        case 'write-sidecar': return { ...base, from: displayPath(a.from), fromBase64: b64(a.from) };
+        case 'set-attrs': return { ...base, mode: a.mode, uid: a.uid, gid: a.gid };
+        case 'keep': return a.sidecar === undefined ? base : { ...base, sidecar: displayPath(a.sidecar) };
+        default: return base;
+      }
+    }),
+    conflicts: plan.conflicts.map(step),
+  };
+}

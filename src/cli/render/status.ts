@@ -1,0 +1,66 @@
+// The human view of a Status (pure): one block per overlay, aligned labels, sizes in binary units.
+import type { OverlayStatus, PendingWork, Status } from '../../ops/status-model.js';
+
+const PENDING: Record<PendingWork, string> = {
+  journal: 'an interrupted reconcile: the next run finishes it',
+  reconcile: 'the base changed: the next start or reload reconciles',
+  manifest: 'no manifest of the recorded generation: the next reconcile applies UnknownBase=',
+  'foreign-entries': 'redirect/metacopy entries in the upper (not made by state-overlay)',
+};
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+const short = (g: string | null): string => (g === null ? 'none' : g.length > 24 ? `${g.slice(0, 24)}…` : g);
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+function generationLine(s: OverlayStatus): string {
+  const g = s.generation;
+  const current = g.current === null ? `unknown (${g.error ?? 'no source'})` : `${short(g.current)} (${g.source})`;
+  const verdict = g.current === null ? '' : g.recorded === g.current ? ', up to date' : g.recorded === null ? ', never reconciled' : ', changed';
+  return `recorded ${short(g.recorded)}, current ${current}${verdict}`;
+}
+
+function reconcileLine(s: OverlayStatus): string {
+  const r = s.lastReconcile;
+  if (r === null) return 'never';
+  const parts = [`${r.dropped} dropped`, `${r.kept} kept`, plural(r.sidecars, 'sidecar'), plural(r.conflicts, 'conflict')];
+  return `${r.at} ${short(r.from)} → ${short(r.to)} (${r.mode}): ${parts.join(', ')}${r.backupSet ? `, backup ${r.backupSet}` : ''}`;
+}
+
+export function renderOverlay(s: OverlayStatus): string {
+  const c = s.upper.counts;
+  const where = s.mount.state === 'mounted' ? `mounted on ${s.target}` : s.mount.state === 'foreign' ? `NOT ours: another overlay is on ${s.target}` : `not mounted (${s.target})`;
+  const rows: [string, string][] = [
+    ['base', `${s.base}${s.mount.baseBind ? ' (private bind mounted)' : ''}`],
+    ['upper', s.upper.exists ? s.mount.upperdir : `${s.mount.upperdir} (absent)`],
+    ['config', s.configFiles.length > 0 ? s.configFiles.join(', ') : 'defaults'],
+    ['generation', generationLine(s)],
+    ['manifest', s.generation.manifest ?? 'none'],
+    [
+      'entries',
+      `${c.state} state, ${plural(c.shadow, 'shadow')}, ${plural(c['merged-dir'], 'merged dir')}, ${plural(c['opaque-dir'], 'opaque dir')}, ${plural(c.whiteout, 'whiteout')}, ${c.foreign} foreign` +
+        (s.upper.unreadable > 0 ? `, ${s.upper.unreadable} unreadable` : ''),
+    ],
+    ['upper size', formatBytes(s.upper.bytes)],
+    ['last reconcile', reconcileLine(s)],
+    ['backups', s.backups.sets.length === 0 ? `none (keep ${s.backups.keep})` : `${plural(s.backups.sets.length, 'set')} (keep ${s.backups.keep}): ${s.backups.sets.join(', ')}`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length), 'pending'.length) + 1;
+  // one line per pending item, aligned under the first
+  rows.push(['pending', s.pending.length === 0 ? 'nothing' : s.pending.map((p) => PENDING[p]).join(`\n  ${' '.repeat(width)} `)]);
+  return [`${s.name}: ${where} [${s.mode}, reconcile=${s.reconcile}]`, ...rows.map(([k, v]) => `  ${`${k}:`.padEnd(width)} ${v}`)].join('\n');
+}
+
+export function renderStatus(status: Status): string {
+  if (status.overlays.length === 0) return 'no overlays configured or recorded';
+  return status.overlays.map(renderOverlay).join('\n\n');
+}

@@ -1,0 +1,128 @@
+// Generation ids of a base (DESIGN section 2): a shipped manifest's digest, the booted ostree deployment,
+// a stat walk of the tree, or a configured command.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type { Overlay } from '../overlay/overlay.js';
+import { StateOverlayError } from '../errors.js';
+import { run } from '../exec.js';
+import { walk } from '../tree/walk.js';
+import { bootedOstreeChecksum } from './ostree.js';
+import { manifestDigest } from '../manifest/store.js';
+
+export type GenerationSourceKind = 'manifest' | 'ostree' | 'tree' | 'command';
+export interface Generation {
+  readonly generation: string;
+  readonly source: GenerationSourceKind;
+  /** The shipped manifest the generation came from (source 'manifest'). */
+  readonly shipped?: string;
+}
+
+/** 'tree:<sha256>' of a stat walk: path, type, size, mtime and inode of every entry; no content is read. */
+export function treeGeneration(baseDir: string): string {
+  const h = crypto.createHash('sha256');
+  // Paths are binary strings: latin1 gives back their bytes. Hashed in chunks: one update per entry cost
+  // about a sixth of the walk.
+  let chunk = '';
+  for (const e of walk(baseDir, { bigint: true })) {
+    chunk += `${e.path}\0${e.type} ${e.st.size} ${e.st.mtimeNs} ${e.st.ino}\n`;
+    if (chunk.length >= 1 << 16) {
+      h.update(chunk, 'latin1');
+      chunk = '';
+    }
+  }
+  h.update(chunk, 'latin1');
+  return `tree:${h.digest('hex')}`;
+}
+
+const MANIFEST = 'manifest:';
+export const manifestGeneration = (file: string): string => `${MANIFEST}${manifestDigest(file)}`;
+
+/**
+ * The shipped manifest a `manifest:` generation was read from, with the sha256 its bytes must have: the
+ * current base's own entries and digests. null for other generations.
+ */
+export function generationManifest(g: Pick<Generation, 'generation' | 'shipped'>): { readonly file: string; readonly sha256: string } | null {
+  return g.shipped !== undefined && g.generation.startsWith(MANIFEST) ? { file: g.shipped, sha256: g.generation.slice(MANIFEST.length) } : null;
+}
+
+/** The recorded generation and the copy of its manifest kept in the state dir. */
+export interface KeptManifest {
+  readonly generation: string;
+  readonly file: string;
+}
+
+/** True when both files hold the same bytes; false when either cannot be read. */
+function sameBytes(a: string, b: string): boolean {
+  let fa: number | undefined;
+  let fb: number | undefined;
+  try {
+    fa = fs.openSync(a, 'r');
+    fb = fs.openSync(b, 'r');
+    if (fs.fstatSync(fa).size !== fs.fstatSync(fb).size) return false;
+    const ba = Buffer.allocUnsafe(1 << 20);
+    const bb = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = fs.readSync(fa, ba, 0, ba.length, null);
+      if (n !== fs.readSync(fb, bb, 0, n, null) || !ba.subarray(0, n).equals(bb.subarray(0, n))) return false;
+      if (n === 0) return true;
+    }
+  } catch {
+    return false;
+  } finally {
+    if (fa !== undefined) fs.closeSync(fa);
+    if (fb !== undefined) fs.closeSync(fb);
+  }
+}
+
+/**
+ * The generation of a shipped manifest. When its bytes equal the kept copy of the recorded
+ * `manifest:` generation, that is its generation (a byte comparison costs less than a sha256 of a
+ * large manifest, on every start); otherwise it is hashed. Never judged by stat data: reproducible
+ * images give an updated manifest the same size, mtime and even inode number.
+ */
+export function shippedGeneration(shipped: string, kept?: KeptManifest): string {
+  if (kept !== undefined && kept.generation.startsWith(MANIFEST) && sameBytes(shipped, kept.file)) return kept.generation;
+  return manifestGeneration(shipped);
+}
+
+export function ostreeGeneration(root: string): string | undefined {
+  const sum = bootedOstreeChecksum(root);
+  return sum === undefined ? undefined : `ostree:${sum}`;
+}
+
+/** Runs a configured generation command (argv split on blanks, no shell); its trimmed stdout is the generation. */
+export async function commandGeneration(command: string): Promise<string> {
+  const [file, ...args] = command.trim().split(/\s+/);
+  if (file === undefined || file === '') throw new StateOverlayError('config', 'Generation=command: empty command');
+  const r = await run(file, args);
+  const out = r.stdout.trim();
+  if (out === '' || /[\r\n]/.test(out)) {
+    throw new StateOverlayError('exec', `${command}: expected one line naming the generation on stdout, got ${JSON.stringify(out.slice(0, 200))}`);
+  }
+  return `command:${out}`;
+}
+
+/**
+ * The current generation of an overlay's base, honouring Generation= (auto: shipped manifest, else ostree,
+ * else tree). baseDir replaces overlay.base for the tree walk (the private base bind while mounted);
+ * kept spares hashing a shipped manifest identical to the recorded one.
+ */
+export async function currentGeneration(overlay: Overlay, opts: { baseDir?: string; kept?: KeptManifest } = {}): Promise<Generation> {
+  const { config, layout } = overlay;
+  const base = opts.baseDir ?? overlay.base;
+  const kind = config.generation.kind;
+  if (kind === 'command') return { generation: await commandGeneration(config.generation.command), source: 'command' };
+  const shipped = layout.shippedManifest;
+  if (kind === 'manifest' || (kind === 'auto' && fs.existsSync(shipped))) {
+    if (!fs.existsSync(shipped)) {
+      throw new StateOverlayError('config', `Generation=manifest: no shipped manifest at ${shipped}`, { path: shipped });
+    }
+    return { generation: shippedGeneration(shipped, opts.kept), source: 'manifest', shipped };
+  }
+  if (kind === 'ostree' || kind === 'auto') {
+    const g = ostreeGeneration(layout.root);
+    if (g !== undefined) return { generation: g, source: 'ostree' };
+    if (kind === 'ostree') throw new StateOverlayError('config', 'Generation=ostree: not booted on an ostree deployment (no /run/ostree-booted or ostree= karg)');
+  }
+  return { generation: treeGeneration(base), source: 'tree' };
+}

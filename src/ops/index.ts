@@ -1,0 +1,60 @@
+// `index`: builds or refreshes the manifest of the current base, into the state dir (for the next
+// reconcile), or with --ship into the image.
+import fs from 'node:fs';
+import type { LogEvent } from '../log/events.js';
+import { buildManifest, type BuildResult } from '../manifest/build.js';
+import { currentGeneration, manifestGeneration, type Generation } from '../observe/generation.js';
+import { liveBaseDir } from '../observe/live-base.js';
+import { copyManifest } from '../manifest/copy.js';
+import { manifestPath } from '../manifest/store.js';
+import { ensureStateSubdir } from '../state/state-dir.js';
+import { readState, stateManifestFile } from '../state/state-file.js';
+import type { Overlay } from '../overlay/overlay.js';
+import type { Log } from '../log/logger.js';
+
+export interface IndexReport extends BuildResult {
+  readonly name: string;
+  readonly base: string;
+  readonly manifest: string;
+  readonly generation: string;
+  readonly source: string;
+  readonly ms: number;
+}
+
+export interface IndexOptions {
+  /** Write the manifest into the image (`--ship`) instead of the state dir. */
+  readonly ship: boolean;
+  readonly onProgress?: (done: number, total?: number) => void;
+}
+
+export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): Promise<IndexReport> {
+  const { ship } = opts;
+  const base = ship ? ov.base : liveBaseDir(ov);
+  const started = Date.now();
+  let out: string;
+  let previous: string | undefined;
+  let gen: Generation | undefined;
+  if (ship) {
+    out = ov.layout.shippedManifest;
+    previous = fs.existsSync(out) ? out : undefined;
+  } else {
+    gen = await currentGeneration(ov, { baseDir: base });
+    ensureStateSubdir(ov.layout, ov.layout.manifestsDir);
+    out = manifestPath(ov.layout, gen.generation);
+    const recorded = stateManifestFile(ov.layout, readState(ov.layout));
+    previous = [out, recorded].find((f): f is string => f !== null && f !== undefined && fs.existsSync(f));
+  }
+  log.info({ event: 'index.start', root: base } satisfies LogEvent);
+  let r: BuildResult;
+  if (gen?.shipped !== undefined) {
+    // The image carries this generation's manifest: keep a copy, hash nothing.
+    r = { ...copyManifest(gen.shipped, out), hashedBytes: 0, reusedDigests: 0 };
+  } else {
+    r = await buildManifest(base, out, { ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  }
+  const ms = Date.now() - started;
+  log.info({ event: 'index.done', entries: r.entries, hashedBytes: r.hashedBytes, reusedDigests: r.reusedDigests, ms } satisfies LogEvent);
+  const g = gen ?? { generation: manifestGeneration(out), source: 'manifest' };
+  return { name: ov.name, base, manifest: out, generation: g.generation, source: g.source, ms, ...r };
+}
+

@@ -1,0 +1,118 @@
+// `run`: the service's start (and reload): reconcile if the base generation changed, mount, report ready,
+// then keep the manifest of the new generation for the next update. One lock per overlay for all of it.
+import type { Overlay } from '../overlay/overlay.js';
+import type { Log } from '../log/logger.js';
+import { currentGeneration, type Generation, type KeptManifest } from '../observe/generation.js';
+import { liveBaseDir } from '../observe/live-base.js';
+import { readMountinfo } from '../mount/mountinfo.js';
+import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
+import { readJournal } from '../txn/journal.js';
+import { manifestPath } from '../manifest/store.js';
+import { withLock } from '../state/lock.js';
+import { ensureStateDir } from '../state/state-dir.js';
+import { readState, stateManifestFile } from '../state/state-file.js';
+import { StateOverlayError } from '../errors.js';
+import type { Notifier } from '../systemd/notify.js';
+import { migrateOstree } from './migrate.js';
+import { isRecorded, recordManifest } from './record.js';
+
+export interface RunOptions {
+  readonly notifier: Notifier;
+  /** Mounted already and the base changed: unmount → reconcile → mount, unless the mount is busy. */
+  readonly reload?: boolean;
+  /** How long to wait for the overlay's lock. */
+  readonly lockWaitMs?: number;
+  /** For tests: a stand-in for /proc/filesystems. */
+  readonly procFilesystems?: string;
+}
+
+export interface RunResult {
+  readonly name: string;
+  readonly generation: string;
+  readonly reconciled: boolean;
+  /** True when this run mounted the overlay (false: it was mounted already). */
+  readonly mounted: boolean;
+  /** True when the change waits: the mount was busy, or this was not a reload. */
+  readonly deferred: boolean;
+  /** Manifest of the recorded generation, or null (Reconcile=none keeps none). */
+  readonly manifest: string | null;
+}
+
+async function reconcileIfNeeded(ov: Overlay, gen: Generation, log: Log, n: Notifier): Promise<boolean> {
+  const recorded = readState(ov.layout)?.generation ?? null;
+  const interrupted = readJournal(ov.layout) !== null;
+  log.info({ event: 'generation', name: ov.name, recorded, current: gen.generation });
+  if (!interrupted && (ov.config.reconcile === 'none' || recorded === gen.generation)) return false;
+  await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
+  // Loaded only when there is work: an unchanged base never pays for the planner and its dependencies.
+  const { reconcileOverlay } = await import('./reconcile.js');
+  await reconcileOverlay(ov, log, { current: gen, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
+  return true;
+}
+
+/** The recorded generation with its kept manifest, if any: an unchanged shipped manifest is then compared, not hashed. */
+function keptManifest(ov: Overlay): { kept?: KeptManifest } {
+  const state = readState(ov.layout);
+  const file = stateManifestFile(ov.layout, state);
+  return state?.generation && file !== null ? { kept: { generation: state.generation, file } } : {};
+}
+
+async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
+  const { layout } = ov;
+  const n = opts.notifier;
+  migrateOstree(ov, log);
+  const mounts = readMountinfo();
+  const status = mountStatus(ov, mounts);
+  if (status.state === 'foreign') throw foreignError(ov, status.entry);
+  let wasMounted = status.state === 'mounted';
+  // While mounted over its own lower, the base is reachable only through the private bind.
+  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(ov) });
+  let deferred = false;
+  if (wasMounted && ov.config.reconcile !== 'none' && readState(layout)?.generation !== gen.generation) {
+    if (!opts.reload) {
+      deferred = true;
+      log.info({ event: 'watch.deferred', name: ov.name, reason: `base changed to ${gen.generation} while mounted: reconciled at the next start or reload` });
+    } else {
+      try {
+        await n.status('base changed: unmounting to reconcile');
+        const { unmountOverlay } = await import('../mount/unmount.js');
+        await unmountOverlay(ov, log);
+        log.info({ event: 'watch.reload', name: ov.name, from: readState(layout)?.generation ?? null, to: gen.generation });
+        wasMounted = false;
+        gen = await currentGeneration(ov);
+      } catch (err) {
+        if (!(err instanceof StateOverlayError) || err.code !== 'busy') throw err;
+        deferred = true;
+        log.warn({ event: 'watch.deferred', name: ov.name, reason: err.message });
+      }
+    }
+  }
+  let reconciled = false;
+  if (!wasMounted) {
+    reconciled = await reconcileIfNeeded(ov, gen, log, n);
+    await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });
+  }
+  log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted });
+  await n.ready(deferred ? `mounted; base change waits (busy or not a reload)` : `mounted ${layout.mountpoint}`);
+  let manifest: string | null = null;
+  if (!deferred && ov.config.reconcile !== 'none') {
+    // An unchanged generation already has its manifest: nothing to tell systemd, nothing to write.
+    if (!isRecorded(layout, gen)) {
+      await n.status('indexing the base for the next update');
+      await recordManifest(ov, gen, log, {
+        baseDir: layout.baseBind,
+        onProgress: (done, total) => void n.status(`indexing the base for the next update: ${done}${total ? `/${total}` : ''} entries`),
+      });
+      await n.status(`mounted ${layout.mountpoint}; manifest of ${gen.generation} recorded`);
+      await n.flush();
+    }
+    manifest = manifestPath(layout, gen.generation);
+  }
+  return { name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted, deferred, manifest };
+}
+
+/** Runs the start/reload sequence for one overlay under its lock. */
+export async function runOverlay(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
+  ensureStateDir(ov.layout);
+  return withLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 60_000 }, () => runLocked(ov, log, opts));
+}

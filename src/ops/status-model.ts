@@ -1,0 +1,72 @@
+// The versioned Status model that `status --json` prints; docs/status.schema.json describes the same shape.
+import type { UpperKind } from '../model/entry.js';
+import type { ReconcileSummary } from '../plan/summary.js';
+
+export const STATUS_API_VERSION = 'state-overlay/v1';
+
+export type MountState = 'mounted' | 'unmounted' | 'foreign';
+
+export interface OverlayStatus {
+  readonly name: string;
+  /** The mountpoint as the host sees it (`/opt`). */
+  readonly mountpoint: string;
+  /** The mountpoint on this machine (root-prefixed under --root). */
+  readonly target: string;
+  /** The base directory on this machine. */
+  readonly base: string;
+  readonly mode: 'persistent' | 'ephemeral';
+  readonly reconcile: 'changed' | 'all' | 'none';
+  /** Configuration files read, in order (empty: defaults). */
+  readonly configFiles: readonly string[];
+  readonly mount: {
+    readonly state: MountState;
+    /** Whether the private read-only base bind is mounted. */
+    readonly baseBind: boolean;
+    readonly upperdir: string;
+    readonly workdir: string;
+  };
+  readonly generation: {
+    /** The generation the upper was last reconciled against (state.json), or null. */
+    readonly recorded: string | null;
+    /** The base's generation now, or null when it cannot be determined (see error). */
+    readonly current: string | null;
+    readonly source: string | null;
+    readonly error: string | null;
+    /** Manifest file of the recorded generation, or null when none is kept. */
+    readonly manifest: string | null;
+  };
+  readonly upper: {
+    readonly exists: boolean;
+    /** Upper entries by kind (DESIGN section 2). */
+    readonly counts: Readonly<Record<UpperKind, number>>;
+    /** Apparent size of the regular files in the upper. */
+    readonly bytes: number;
+    /** Entries that could not be read. */
+    readonly unreadable: number;
+  };
+  readonly lastReconcile: ReconcileSummary | null;
+  readonly backups: {
+    /** Backup set names, oldest first. */
+    readonly sets: readonly string[];
+    readonly keep: number;
+  };
+  /** Work that waits: each a short machine-readable token. */
+  readonly pending: readonly PendingWork[];
+}
+
+export type PendingWork =
+  /** A reconcile was interrupted: the next run finishes it first. */
+  | 'journal'
+  /** The base changed since the recorded generation: the next run (or reload) reconciles. */
+  | 'reconcile'
+  /** No manifest is kept for the recorded generation: the next reconcile applies UnknownBase= (rule 10). */
+  | 'manifest'
+  /** Upper entries use redirect or metacopy, which this tool's mounts never produce. */
+  | 'foreign-entries';
+
+export interface Status {
+  readonly apiVersion: typeof STATUS_API_VERSION;
+  readonly overlays: readonly OverlayStatus[];
+}
+
+export const UPPER_KINDS: readonly UpperKind[] = ['state', 'shadow', 'merged-dir', 'opaque-dir', 'whiteout', 'foreign'];

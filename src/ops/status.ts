@@ -1,0 +1,102 @@
+// Gathers the Status of one overlay from the mount table, state.json, the upper and the backups dir (read-only).
+import fs from 'node:fs';
+import { isSetName } from '../backups/sets.js';
+import type { Overlay } from '../overlay/overlay.js';
+import { currentGeneration } from '../observe/generation.js';
+import { liveBaseDir } from '../observe/live-base.js';
+import type { UpperKind } from '../model/entry.js';
+import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
+import { mountStatus } from '../mount/overlay.js';
+import { readState, stateManifestFile } from '../state/state-file.js';
+import { readUpper } from '../observe/classify.js';
+import { entryType, lstatBeneath } from '../tree/fsat.js';
+import { UPPER_KINDS, type OverlayStatus, type PendingWork } from './status-model.js';
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Counts upper entries by kind against the live base (the private bind while mounted: the base is hidden then). */
+function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upper'] {
+  const counts = Object.fromEntries(UPPER_KINDS.map((k) => [k, 0])) as Record<UpperKind, number>;
+  if (!exists(upper)) return { exists: false, counts, bytes: 0, unreadable: 0 };
+  let bytes = 0;
+  let unreadable = 0;
+  const baseType = (p: string) => {
+    if (baseDir === null) return undefined;
+    const st = lstatBeneath(baseDir, p);
+    return st === undefined ? undefined : entryType(st);
+  };
+  for (const e of readUpper(upper, baseType, { onError: () => void unreadable++ })) {
+    counts[e.kind]++;
+    if (e.type === 'file') bytes += e.size;
+  }
+  return { exists: true, counts, bytes, unreadable };
+}
+
+/** Set names only: status must not fail on a set whose index is damaged (`backups` reports that). */
+function backupSets(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter(isSetName).sort();
+  } catch {
+    return [];
+  }
+}
+
+async function generation(ov: Overlay, baseDir: string | Error): Promise<{ current: string | null; source: string | null; error: string | null }> {
+  if (baseDir instanceof Error) return { current: null, source: null, error: baseDir.message };
+  try {
+    const g = await currentGeneration(ov, { baseDir });
+    return { current: g.generation, source: g.source, error: null };
+  } catch (err) {
+    return { current: null, source: null, error: (err as Error).message };
+  }
+}
+
+export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): Promise<OverlayStatus> {
+  const { layout, config } = ov;
+  const mount = mountStatus(ov, entries);
+  const baseBind = mountsAt(entries, layout.baseBind).length > 0;
+  // While mounted over its own lower the base is only reachable through the bind.
+  let baseDir: string | Error;
+  try {
+    baseDir = liveBaseDir(ov, entries);
+  } catch (err) {
+    baseDir = err as Error;
+  }
+  const state = readState(layout);
+  const manifest = stateManifestFile(layout, state);
+  const gen = await generation(ov, baseDir);
+  // Without a readable base every upper entry counts as state: nothing is known to lie below it.
+  const upper = upperSummary(layout.upper, baseDir instanceof Error ? null : baseDir);
+  const pending: PendingWork[] = [];
+  if (exists(layout.journal)) pending.push('journal');
+  if (config.reconcile !== 'none' && gen.current !== null && state?.generation !== gen.current && upper.exists) pending.push('reconcile');
+  if (state?.generation && (manifest === null || !exists(manifest))) pending.push('manifest');
+  if (upper.counts.foreign > 0) pending.push('foreign-entries');
+  return {
+    name: ov.name,
+    mountpoint: layout.mountpoint,
+    target: layout.target,
+    base: ov.base,
+    mode: config.mode,
+    reconcile: config.reconcile,
+    configFiles: [...config.sources],
+    mount: {
+      state: mount.state,
+      baseBind,
+      upperdir: layout.upper,
+      workdir: layout.work,
+    },
+    generation: { recorded: state?.generation ?? null, ...gen, manifest: manifest !== null && exists(manifest) ? manifest : null },
+    upper,
+    lastReconcile: state?.lastReconcile ?? null,
+    backups: { sets: backupSets(layout.backupsDir), keep: config.backups.keep },
+    pending,
+  };
+}

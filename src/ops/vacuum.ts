@@ -1,0 +1,51 @@
+// `vacuum`: drop copy-ups identical to the base (into backups, journaled like a reconcile), offline.
+import type { Overlay } from '../overlay/overlay.js';
+import type { Log } from '../log/logger.js';
+import { setName } from '../backups/sets.js';
+import type { ReconcileSummary } from '../plan/summary.js';
+import { readState } from '../state/state-file.js';
+import { faultFromEnv } from '../txn/execute.js';
+import { gatherInputs } from '../observe/inputs.js';
+import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
+import { planVacuum } from '../plan/plan.js';
+import { offlineSession } from '../txn/session.js';
+import { summarize } from '../plan/summary.js';
+import { beginTransaction, finishTransaction } from '../txn/transaction.js';
+import type { Plan } from '../plan/types.js';
+
+export interface VacuumReport extends ReconcileSummary {
+  readonly plan: Plan;
+  readonly dryRun: boolean;
+}
+
+export async function vacuumOverlay(ov: Overlay, log: Log, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<VacuumReport> {
+  return offlineSession(ov, log, opts, async () => {
+    const started = Date.now();
+    const { b1, upper } = gatherInputs(ov.layout.upper, ov.base, null, false);
+    const plan = planVacuum({ b1, upper, config: ov.config });
+    const generation = readState(ov.layout)?.generation ?? null;
+    const to = generation ?? 'unrecorded';
+    const set = setName(new Date(), to);
+    const meta = { from: generation, to, mode: ov.config.reconcile, backupSet: set };
+    if (opts.dryRun || plan.actions.length === 0) {
+      return { ...summarize(plan, { ...meta, backupSet: null, ms: Date.now() - started }), plan, dryRun: Boolean(opts.dryRun) };
+    }
+    const journal: Journal = {
+      version: JOURNAL_VERSION,
+      overlay: ov.name,
+      origin: 'vacuum',
+      mode: null,
+      from: generation,
+      to,
+      manifest: null,
+      set,
+      startedAt: new Date().toISOString(),
+      plan,
+    };
+    const target = { layout: ov.layout, base: ov.base };
+    beginTransaction(target, journal);
+    const { summary } = await finishTransaction(target, journal, log, { faultAfter: faultFromEnv() });
+    log.info({ event: 'vacuum.done', name: ov.name, dropped: summary.dropped, set: summary.backupSet });
+    return { ...summary, plan, dryRun: false };
+  });
+}

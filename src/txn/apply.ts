@@ -1,0 +1,221 @@
+// The filesystem side of each plan action, idempotent and symlink-proof: every entry is reached through
+// directory fds opened without following symlinks (/proc/self/fd/N/NAME), and each step is fsynced.
+// The executor passes one context (directory handles, directories to fsync) to the actions of a batch;
+// called alone, an action opens its own handles and fsyncs at once.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { StateOverlayError, ioError } from '../errors.js';
+import { digestEntry } from '../observe/hash.js';
+import { displayPath, parentOf, type RelPath } from '../model/entry.js';
+import { FILE_FLAGS, closeQuietly, components, fdPath, openBeneath, readlinkBeneath } from '../tree/fsat.js';
+import { copyAcross } from './copy-across.js';
+import { DirCache } from './dir-cache.js';
+import type { SetAttrs, WriteSidecar } from '../plan/types.js';
+
+const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
+
+/**
+ * Records a directory whose entries (or own inode) changed and must be fsynced before the step counts as
+ * durable. The executor batches these.
+ */
+export type Touch = (root: string, relDir: RelPath) => void;
+
+function lastName(rel: RelPath): Buffer {
+  const parts = components(rel);
+  return parts[parts.length - 1]!;
+}
+
+/** Directory handles and the directories to fsync, shared by the actions of one batch. */
+export interface ApplyContext {
+  readonly dirs: DirCache;
+  readonly touch: Touch;
+}
+
+/** A context for one action alone: its own handles, closed after it, and every directory fsynced at once. */
+function oneShot(): ApplyContext {
+  const dirs = new DirCache();
+  return { dirs, touch: (root, rel) => dirs.sync(root, rel) };
+}
+
+function using<T>(shared: ApplyContext | undefined, fn: (c: ApplyContext) => T): T {
+  const c = shared ?? oneShot();
+  try {
+    return fn(c);
+  } finally {
+    if (shared === undefined) c.dirs.close();
+  }
+}
+
+function lstatAt(dirFd: number, name: Buffer): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(fdPath(dirFd, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the destination exists) is success. */
+export async function moveBetween(upper: string, tree: string, rel: RelPath, shared?: ApplyContext): Promise<void> {
+  const { dirs, touch } = shared ?? oneShot();
+  try {
+    const name = lastName(rel);
+    try {
+      const sfd = dirs.open(upper, parentOf(rel));
+      const dfd = dirs.ensure(tree, parentOf(rel));
+      const s = sfd === undefined ? undefined : lstatAt(sfd, name);
+      const d = lstatAt(dfd, name);
+      if (s === undefined || sfd === undefined) {
+        // Done already (maybe not durably: the directories are synced again below).
+        if (!d) throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and not in ${show(tree, rel)} either`, { path: show(upper, rel) });
+      } else if (d) {
+        // An interrupted cross-filesystem move: the backup is renamed into place only once verified.
+        fs.rmSync(fdPath(sfd, name), { recursive: true });
+      } else {
+        try {
+          fs.renameSync(fdPath(sfd, name), fdPath(dfd, name));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+          await copyAcross(sfd, name, dfd, show(upper, rel));
+        }
+      }
+    } catch (err) {
+      if (err instanceof StateOverlayError) throw err;
+      throw ioError('move to backups', show(upper, rel), err);
+    } finally {
+      dirs.forget(upper, rel);
+      dirs.forget(tree, rel);
+    }
+    // The new directories in the destination chain too: their parents' entries changed.
+    for (let d: RelPath = parentOf(rel); ; d = parentOf(d)) {
+      touch(tree, d);
+      if (d === '') break;
+    }
+    touch(upper, parentOf(rel));
+  } finally {
+    if (shared === undefined) dirs.close();
+  }
+}
+
+/** Renames upper/rel to upper/to in the same directory; never replaces an existing entry. */
+export function renameWithin(upper: string, rel: RelPath, to: RelPath, shared?: ApplyContext): void {
+  using(shared, ({ dirs, touch }) => {
+    const fd = dirs.open(upper, parentOf(rel));
+    if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(rel))} is gone`, { path: show(upper, rel) });
+    try {
+      const [name, toName] = [lastName(rel), lastName(to)];
+      const s = lstatAt(fd, name);
+      const d = lstatAt(fd, toName);
+      if (!s) {
+        if (!d) throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and ${show(upper, to)} does not exist`, { path: show(upper, rel) });
+      } else {
+        if (d) throw new StateOverlayError('io', `cannot move ${show(upper, rel)} aside: ${show(upper, to)} exists`, { path: show(upper, to) });
+        fs.renameSync(fdPath(fd, name), fdPath(fd, toName));
+      }
+      touch(upper, parentOf(rel));
+    } catch (err) {
+      if (err instanceof StateOverlayError) throw err;
+      throw ioError('rename', show(upper, rel), err);
+    } finally {
+      dirs.forget(upper, rel);
+      dirs.forget(upper, to);
+    }
+  });
+}
+
+function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void {
+  const src = openBeneath(base, a.from, FILE_FLAGS);
+  let out: number | undefined;
+  try {
+    if (!fs.fstatSync(src).isFile()) throw new StateOverlayError('io', `${show(base, a.from)} is no longer a regular file`);
+    out = fs.openSync(outPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    const h = crypto.createHash('sha256');
+    const buf = Buffer.alloc(1 << 20);
+    let n: number;
+    while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) {
+      h.update(buf.subarray(0, n));
+      // write(2) may write less than asked (a filling disk): loop, so that ENOSPC surfaces as an error.
+      for (let at = 0; at < n; ) at += fs.writeSync(out, buf, at, n - at);
+    }
+    if (h.digest('hex') !== a.digest) throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
+    fs.fchownSync(out, a.uid, a.gid);
+    fs.fchmodSync(out, a.mode);
+    fs.fsyncSync(out);
+  } finally {
+    if (out !== undefined) closeQuietly(out);
+    closeQuietly(src);
+  }
+}
+
+/**
+ * Writes the base entry a.from as upper/a.path (via a temp name, verified against the planned digest).
+ * token (the transaction's backup set) keys the temp name: an upper entry can never be mistaken for it
+ * (and removed), while a temp left by an interrupted run of the same transaction is. It always fits NAME_MAX.
+ */
+export function writeSidecar(base: string, upper: string, a: WriteSidecar, shared?: ApplyContext, token = ''): void {
+  using(shared, ({ dirs, touch }) => {
+    const fd = dirs.open(upper, parentOf(a.path));
+    if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
+    const name = lastName(a.path);
+    const key = crypto.createHash('sha256').update(`${token}\0`).update(name).digest('hex').slice(0, 24);
+    const tmp = fdPath(fd, Buffer.from(`.state-overlay-tmp-${key}`));
+    try {
+      const existing = lstatAt(fd, name);
+      if (existing) {
+        if (digestEntry(upper, a.path, existing) === a.digest) return touch(upper, parentOf(a.path));
+        throw new StateOverlayError('io', `${show(upper, a.path)} exists with other content: sidecar not written`, { path: show(upper, a.path) });
+      }
+      fs.rmSync(tmp, { force: true });
+      if (a.type === 'file') copyFileVerified(base, a, tmp);
+      else {
+        const target = readlinkBeneath(base, a.from);
+        if (crypto.createHash('sha256').update(target).digest('hex') !== a.digest) {
+          throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
+        }
+        fs.symlinkSync(target, tmp);
+        fs.lchownSync(tmp, a.uid, a.gid);
+      }
+      fs.renameSync(tmp, fdPath(fd, name));
+      touch(upper, parentOf(a.path));
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      if (err instanceof StateOverlayError) throw err;
+      throw ioError('write sidecar', show(upper, a.path), err);
+    }
+  });
+}
+
+/** Gives upper/a.path (a directory) the base directory's mode and owner. */
+export function setAttrs(upper: string, a: SetAttrs, shared?: ApplyContext): void {
+  using(shared, ({ dirs, touch }) => {
+    try {
+      const fd = dirs.open(upper, a.path);
+      if (fd === undefined) throw Object.assign(new Error('no such directory'), { code: 'ENOENT' });
+      fs.fchownSync(fd, a.uid, a.gid);
+      fs.fchmodSync(fd, a.mode);
+      touch(upper, a.path);
+    } catch (err) {
+      throw ioError('set mode and owner of', show(upper, a.path), err);
+    }
+  });
+}
+
+/** rmdir upper/rel; gone already is success, not empty is an error. */
+export function removeEmptyDir(upper: string, rel: RelPath, shared?: ApplyContext): void {
+  using(shared, ({ dirs, touch }) => {
+    const fd = dirs.open(upper, parentOf(rel));
+    if (fd === undefined) return;
+    try {
+      try {
+        fs.rmdirSync(fdPath(fd, lastName(rel)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      touch(upper, parentOf(rel));
+    } catch (err) {
+      throw ioError('remove directory', show(upper, rel), err);
+    } finally {
+      dirs.forget(upper, rel);
+    }
+  });
+}

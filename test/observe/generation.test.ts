@@ -1,0 +1,138 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContext } from '../../src/cli/context.js';
+import { memoryLog } from '../../src/log/logger.js';
+import { buildManifest } from '../../src/manifest/build.js';
+import { commandGeneration, currentGeneration, manifestGeneration, shippedGeneration, treeGeneration } from '../../src/observe/generation.js';
+import { bootedOstreeChecksum, parseDeployPath, parseOstreeKarg } from '../../src/observe/ostree.js';
+import { manifestDigest } from '../../src/manifest/store.js';
+import { scratch } from '../tree/fixtures.js';
+
+const SUM = '3f2a'.repeat(16);
+const BOOTCSUM = '9c1e'.repeat(16);
+
+describe('ostree parsing', () => {
+  it.each([
+    ['BOOT_IMAGE=(hd0,gpt2)/ostree/fedora-x/vmlinuz ostree=/ostree/boot.1/fedora/abc/0 rw', '/ostree/boot.1/fedora/abc/0'],
+    ['root=UUID=1 ro quiet', undefined],
+    ['ostree="/ostree/boot.0/os/x/1"\n', '/ostree/boot.0/os/x/1'],
+    ['ostree=/a ostree=/b', '/b'],
+    ['ostree= quiet', undefined],
+    ['myostree=/x', undefined],
+  ])('parseOstreeKarg(%j)', (cmdline, want) => {
+    expect(parseOstreeKarg(cmdline)).toBe(want);
+  });
+
+  it.each([
+    [`/ostree/deploy/fedora/deploy/${SUM}.0`, SUM],
+    [`../../../deploy/fedora/deploy/${SUM}.12/`, SUM],
+    [`/ostree/deploy/fedora/deploy/${SUM}`, undefined],
+    [`/ostree/deploy/fedora/deploy/${SUM}.0/etc`, undefined],
+    [`/ostree/deploy/fedora/deploy/${SUM.toUpperCase()}.0`, undefined],
+  ])('parseDeployPath(%j)', (target, want) => {
+    expect(parseDeployPath(target)).toBe(want);
+  });
+});
+
+describe('generations', () => {
+  let root: string;
+  beforeEach(() => {
+    root = scratch();
+    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/bin'), 'v1');
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  const bootOstree = () => {
+    fs.mkdirSync(path.join(root, 'run'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'run/ostree-booted'), '');
+    fs.mkdirSync(path.join(root, 'proc'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'proc/cmdline'), `BOOT_IMAGE=/vmlinuz ostree=/ostree/boot.1/fedora/${BOOTCSUM}/0 rw\n`);
+    const bootDir = path.join(root, 'sysroot/ostree/boot.1.1/fedora', BOOTCSUM);
+    fs.mkdirSync(bootDir, { recursive: true });
+    fs.symlinkSync('boot.1.1', path.join(root, 'sysroot/ostree/boot.1'));
+    fs.symlinkSync(`../../../deploy/fedora/deploy/${SUM}.0`, path.join(bootDir, '0'));
+    fs.mkdirSync(path.join(root, `sysroot/ostree/deploy/fedora/deploy/${SUM}.0`), { recursive: true });
+  };
+  const overlay = (conf?: string) => {
+    if (conf !== undefined) {
+      fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
+      fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), conf);
+    }
+    return createContext({ root }, memoryLog()).overlay('opt');
+  };
+
+  it('finds the booted deployment through the karg symlinks', () => {
+    expect(bootedOstreeChecksum(root)).toBeUndefined();
+    bootOstree();
+    expect(bootedOstreeChecksum(root)).toBe(SUM);
+  });
+
+  it('tree: moves with mtime, size, inode or names, never reads content', () => {
+    const base = path.join(root, 'opt');
+    const f = path.join(base, 'app/bin');
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    const g0 = treeGeneration(base);
+    expect(g0).toMatch(/^tree:[0-9a-f]{64}$/);
+    expect(treeGeneration(base)).toBe(g0);
+    fs.writeFileSync(f, 'v2');
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
+    expect(treeGeneration(base)).toBe(g0);
+    fs.utimesSync(f, 1_700_000_000, 1_700_000_001);
+    const g1 = treeGeneration(base);
+    expect(g1).not.toBe(g0);
+    fs.writeFileSync(path.join(base, 'new'), '');
+    expect(treeGeneration(base)).not.toBe(g1);
+  });
+
+  it('command: trimmed stdout, argv without a shell, errors naming the command', async () => {
+    expect(await commandGeneration('/bin/echo  v42 ')).toBe('command:v42');
+    expect(await commandGeneration('/bin/echo $HOME;x')).toBe('command:$HOME;x');
+    await expect(commandGeneration('/bin/false')).rejects.toThrow('/bin/false: exit status 1');
+    await expect(commandGeneration('/bin/printf a\\nb')).rejects.toThrow('/bin/printf a\\nb: expected one line naming the generation on stdout, got "a\\nb"');
+    await expect(commandGeneration('/bin/true')).rejects.toThrow('/bin/true: expected one line naming the generation on stdout, got ""');
+  });
+
+  it('auto: the shipped manifest first, then ostree, then the tree', async () => {
+    expect(await currentGeneration(overlay())).toEqual({ generation: treeGeneration(path.join(root, 'opt')), source: 'tree' });
+    bootOstree();
+    expect(await currentGeneration(overlay())).toEqual({ generation: `ostree:${SUM}`, source: 'ostree' });
+    const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
+    await buildManifest(path.join(root, 'opt'), shipped);
+    expect(await currentGeneration(overlay())).toEqual({ generation: `manifest:${manifestDigest(shipped)}`, source: 'manifest', shipped });
+    expect(manifestGeneration(shipped)).toBe(`manifest:${manifestDigest(shipped)}`);
+  });
+
+  it.each([
+    ['Generation=ostree', 'Generation=ostree: not booted on an ostree deployment (no /run/ostree-booted or ostree= karg)'],
+    ['Generation=manifest', 'Generation=manifest: no shipped manifest at ROOT/usr/lib/state-overlay/opt.manifest'],
+  ])('%s fails clearly when unavailable', async (line, message) => {
+    await expect(currentGeneration(overlay(`[Overlay]\n${line}\n`))).rejects.toThrow(message.replace('ROOT', root));
+  });
+
+  it('a shipped manifest byte-identical to the kept copy of the recorded one keeps its generation, unhashed; any other is hashed', async () => {
+    const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
+    await buildManifest(path.join(root, 'opt'), shipped);
+    const hashed = `manifest:${manifestDigest(shipped)}`;
+    const kept = path.join(root, 'kept.manifest');
+    fs.copyFileSync(shipped, kept);
+    // A recorded generation that is not the copy's digest shows the comparison stood in for the hash.
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: kept })).toBe('manifest:recorded');
+    expect(await currentGeneration(overlay(), { kept: { generation: 'manifest:recorded', file: kept } })).toMatchObject({ generation: 'manifest:recorded', source: 'manifest' });
+    // One byte changed, same size (an updated digest): hashed.
+    const bytes = fs.readFileSync(kept);
+    bytes[bytes.length - 1]! ^= 1;
+    fs.writeFileSync(kept, bytes);
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: kept })).toBe(hashed);
+    // No copy, or a recorded generation of another source: hashed.
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: path.join(root, 'none') })).toBe(hashed);
+    fs.copyFileSync(shipped, kept);
+    expect(shippedGeneration(shipped, { generation: 'tree:recorded', file: kept })).toBe(hashed);
+    expect(shippedGeneration(shipped)).toBe(hashed);
+  });
+
+  it('Generation=command:… runs the command', async () => {
+    expect(await currentGeneration(overlay('[Overlay]\nGeneration=command:/bin/echo build-7\n'))).toEqual({ generation: 'command:build-7', source: 'command' });
+  });
+});

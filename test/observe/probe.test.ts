@@ -1,0 +1,76 @@
+// TreeProbe on trees deeper than its handle budget: every path still resolves, through kept ancestors,
+// and the open handles stay bounded by the depth plus the budget.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../src/manifest/digest.js';
+import { TreeProbe } from '../../src/observe/probe.js';
+import { removeTree, scratch } from '../tree/fixtures.js';
+
+const DEPTH = 700;
+let root: string;
+const paths: string[] = [];
+beforeAll(() => {
+  root = scratch('so-probe-');
+  // Built from inside, one level at a time: the full paths are far past PATH_MAX.
+  const fd = fs.openSync(root, 'r');
+  let dir = `/proc/self/fd/${fd}`;
+  const opened = [fd];
+  let rel = '';
+  for (let i = 0; i < DEPTH; i++) {
+    fs.writeFileSync(`${dir}/f`, `level ${i}\n`);
+    paths.push(rel === '' ? 'f' : `${rel}/f`);
+    fs.mkdirSync(`${dir}/d`);
+    const next = fs.openSync(`${dir}/d`, 'r');
+    opened.push(next);
+    dir = `/proc/self/fd/${next}`;
+    rel = rel === '' ? 'd' : `${rel}/d`;
+    if (opened.length > 8) fs.closeSync(opened.shift()!);
+  }
+  for (const o of opened) fs.closeSync(o);
+});
+afterAll(async () => {
+  await removeTree(root);
+});
+
+const openFds = () => fs.readdirSync('/proc/self/fd').length;
+
+describe('TreeProbe', () => {
+  it(`reads every level of a tree ${DEPTH} directories deep with bounded handles`, () => {
+    const before = openFds();
+    const probe = new TreeProbe(root);
+    let most = 0;
+    try {
+      // Deepest first, then back up: the worst order for a cache of ancestors.
+      for (const p of [...paths].reverse().concat(paths)) {
+        const st = probe.lstat(p);
+        expect(st?.isFile(), p).toBe(true);
+        const level = p.split('/').length - 1;
+        expect(probe.digest(p, st!)).toBe(sha256(`level ${level}\n`));
+        expect(probe.xattrs(p).namespaces).toEqual([]);
+        most = Math.max(most, openFds() - before);
+      }
+      expect(probe.lstat(`${paths.at(-1)!.slice(0, -2)}/missing`)).toBeUndefined();
+    } finally {
+      probe.close();
+    }
+    expect(most).toBeGreaterThanOrEqual(DEPTH);
+    expect(most).toBeLessThanOrEqual(DEPTH + 512 + 2);
+    expect(openFds()).toBe(before);
+  });
+
+  it('never resolves a path through a symlink', () => {
+    fs.mkdirSync(path.join(root, 'real'));
+    fs.writeFileSync(path.join(root, 'real/file'), 'x');
+    fs.symlinkSync('real', path.join(root, 'link'));
+    const probe = new TreeProbe(root);
+    try {
+      expect(probe.lstat('real/file')?.isFile()).toBe(true);
+      expect(probe.lstat('link/file')).toBeUndefined();
+      expect(probe.lstat('link')?.isSymbolicLink()).toBe(true);
+      expect(() => probe.xattrs('link/file')).toThrow(`read overlay xattrs of ${root}/link/file: ENOENT`);
+    } finally {
+      probe.close();
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseIndex, type IndexEntry } from '../../src/backups/index-file.js';
+import { restoreBackup, restorePath, selectEntries } from '../../src/ops/restore.js';
+import { isSetName, listSets, pruneSets, setName } from '../../src/backups/sets.js';
+import { memoryLog } from '../../src/log/logger.js';
+import { reconcileOverlay } from '../../src/ops/reconcile.js';
+import { removeTree, scratch } from '../tree/fixtures.js';
+import { scratchOverlay, snapshot, writeTree } from './scratch.js';
+
+describe('set names', () => {
+  it('start with a sortable UTC stamp and keep the generation in safe characters', () => {
+    const at = new Date('2026-11-23T16:22:33.123Z');
+    expect(setName(at, 'tree:abc')).toBe('20261123T162233123Z-tree:abc');
+    expect(setName(at, 'command:a b/c')).toBe('20261123T162233123Z-command:a_b_c');
+    expect(isSetName('20261123T162233123Z-tree:abc')).toBe(true);
+    for (const bad of ['x', '20261123T162233123Z-', '../20261123T162233123Z-a', '20261123T162233123Z-a/b']) expect(isSetName(bad)).toBe(false);
+  });
+});
+
+describe('index files', () => {
+  const cases: Array<[string, string]> = [
+    ['{', 'F: not JSON: '],
+    ['{"version":2,"set":"s","entries":[]}', 'F: not a version 1 backup index'],
+    ['{"version":1,"set":"s","entries":[{"path":""}]}', 'F: entries[0].path: expected a non-empty binary string'],
+    ['{"version":1,"set":"s","entries":[{"path":"\\u0100"}]}', 'F: entries[0].path: expected a non-empty binary string'],
+  ];
+  for (const [text, msg] of cases) it(`rejects ${text}`, () => expect(() => parseIndex(text, 'F')).toThrow(msg));
+});
+
+describe('restore arguments', () => {
+  it('takes paths under the mountpoint, absolute or relative, as raw bytes', () => {
+    expect(restorePath('/opt', '/opt/app/x')).toBe('app/x');
+    expect(restorePath('/opt', 'app/x/')).toBe('app/x');
+    expect(restorePath('/opt', 'café')).toBe(Buffer.from('café', 'utf8').toString('latin1'));
+    expect(() => restorePath('/opt', '/usr/x')).toThrow('/usr/x: not under /opt');
+    expect(() => restorePath('/opt', 'a/../b')).toThrow('a/../b: expected a path below /opt');
+  });
+
+  it('selects entries and entries below a directory; a path inside a moved directory names it', () => {
+    const e = (p: string): IndexEntry => ({ path: p, display: p, kind: 'shadow', type: 'file', rule: 3, reason: 'r' });
+    const entries = [e('a/x'), e('a/y'), e('b')];
+    expect(selectEntries(entries, [], 'S')).toEqual(entries);
+    expect(selectEntries(entries, ['a'], 'S').map((x) => x.path)).toEqual(['a/x', 'a/y']);
+    expect(() => selectEntries(entries, ['b/inner'], 'S')).toThrow('"b/inner" is not an entry of backup set S: it was moved as part of "b", restore that');
+    expect(() => selectEntries(entries, ['c'], 'S')).toThrow('"c" is not an entry of backup set S');
+  });
+});
+
+describe('restore and retention on a scratch root', () => {
+  let root: string;
+  beforeEach(() => {
+    root = scratch('so-backups-');
+  });
+  afterEach(async () => {
+    await removeTree(root);
+  });
+
+  it('brings a whole set back, re-creating removed parents with the base mode and owner', async () => {
+    const s = scratchOverlay(root);
+    await writeTree(s.ov.base, { 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'v1\n', g: 'g1\n' });
+    await s.record('g1');
+    await writeTree(s.ov.layout.upper, { d: { dir: true }, 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'mine\n', g: { whiteout: 'chardev' } });
+    const original = snapshot(s.ov.layout.upper);
+    fs.writeFileSync(path.join(s.ov.base, 'd/sub/f'), 'v2\n');
+    fs.writeFileSync(path.join(s.ov.base, 'g'), 'g2\n');
+    const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'g2' } });
+    expect(r.plan.actions.map((a) => `${a.kind} ${a.path}`)).toEqual(['move-to-backups d/sub/f', 'move-to-backups g', 'remove-empty-dir d/sub', 'remove-empty-dir d']);
+    expect(fs.readdirSync(s.ov.layout.upper)).toEqual([]);
+    const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
+    expect(done.restored).toEqual(['d/sub/f', 'g']);
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+  });
+
+  it('a restore cut short after moving some entries completes on a re-run', async () => {
+    const s = scratchOverlay(root);
+    await writeTree(s.ov.base, { a: 'a1\n', b: 'b1\n' });
+    await s.record('g1');
+    await writeTree(s.ov.layout.upper, { a: 'mine a\n', b: 'mine b\n' });
+    const original = snapshot(s.ov.layout.upper);
+    fs.writeFileSync(path.join(s.ov.base, 'a'), 'a2\n');
+    fs.writeFileSync(path.join(s.ov.base, 'b'), 'b2\n');
+    const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'g2' } });
+    const tree = path.join(s.ov.layout.backupsDir, r.backupSet!, 'upper');
+    // The interrupted restore had moved `a` back but not yet rewritten the set's index.
+    fs.renameSync(path.join(tree, 'a'), path.join(s.ov.layout.upper, 'a'));
+    const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
+    expect(done.restored).toEqual(['a', 'b']);
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+  });
+
+  it('prunes the oldest sets beyond Keep, never a protected one', () => {
+    const s = scratchOverlay(root);
+    const names = ['20260101T000000000Z-a', '20260102T000000000Z-b', '20260103T000000000Z-c'];
+    for (const n of names) fs.mkdirSync(path.join(s.ov.layout.backupsDir, n, 'upper'), { recursive: true });
+    expect(pruneSets(s.ov.layout, 1, new Set([names[0]!]))).toEqual([names[1]]);
+    expect(listSets(s.ov.layout).map((x) => [x.name, x.index])).toEqual([[names[0], null], [names[2], null]]);
+  });
+});

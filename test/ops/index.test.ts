@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildManifest } from '../../src/manifest/build.js';
+import { run } from '../../src/exec.js';
+import { manifestDigest, readManifest } from '../../src/manifest/store.js';
+import { buildHostile, removeTree, scratch } from '../tree/fixtures.js';
+import { cli } from '../cli/cli.js';
+
+describe('state-overlay index', () => {
+  let root: string;
+  const opt = () => path.join(root, 'opt');
+  const shipped = () => path.join(root, 'usr/lib/state-overlay/opt.manifest');
+  const manifests = () => path.join(root, 'var/lib/state-overlay/opt/manifests');
+  beforeAll(async () => {
+    root = scratch();
+    fs.mkdirSync(opt());
+    await buildHostile(opt());
+  });
+  afterEach(() => {
+    for (const d of ['usr', 'var', 'ref.manifest']) fs.rmSync(path.join(root, d), { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await removeTree(root);
+  });
+
+  it('--ship writes the image manifest, equal to a direct build, and reports it', async () => {
+    const r = cli(['--root', root, '--json', '--log-level', 'warn', 'index', '--ship', 'opt']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const ref = path.join(root, 'ref.manifest');
+    const direct = await buildManifest(opt(), ref);
+    expect(j).toEqual({
+      name: 'opt',
+      base: opt(),
+      manifest: shipped(),
+      generation: `manifest:${manifestDigest(shipped())}`,
+      source: 'manifest',
+      ms: j.ms,
+      entries: direct.entries,
+      hashedBytes: direct.hashedBytes,
+      reusedDigests: 0,
+      bytes: direct.bytes,
+    });
+    expect([...readManifest(shipped())]).toEqual([...readManifest(ref)]);
+    expect(fs.readdirSync(path.dirname(shipped()))).toEqual(['opt.manifest']);
+  });
+
+  it('with a shipped manifest, keeps a copy of it for its generation and hashes nothing', () => {
+    cli(['--root', root, '--log-level', 'warn', 'index', '--ship', 'opt']);
+    const gen = `manifest:${manifestDigest(shipped())}`;
+    const r = cli(['--root', root, '--log-level', 'warn', 'index', 'opt']);
+    const kept = path.join(manifests(), `${gen}.manifest`);
+    expect(r.stdout).toMatch(new RegExp(`^${kept}: \\d+ entries, 0 bytes hashed, 0 digests reused \\(\\d+ ms\\)\\ngeneration ${gen}\\n$`));
+    expect(fs.readFileSync(kept).equals(fs.readFileSync(shipped()))).toBe(true);
+    expect(fs.statSync(path.dirname(manifests())).mode & 0o777).toBe(0o700);
+  });
+
+  it('refreshes the tree generation manifest reusing the digests of unchanged files and symlinks', () => {
+    const first = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+    expect(first.source).toBe('tree');
+    expect(first.manifest).toBe(path.join(manifests(), `${first.generation}.manifest`));
+    const kinds = [...readManifest(first.manifest)].map((e) => e.type);
+    expect(kinds.filter((t) => t === 'symlink').length).toBeGreaterThan(0);
+    const again = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+    expect(again).toMatchObject({ generation: first.generation, hashedBytes: 0, reusedDigests: kinds.filter((t) => t === 'file' || t === 'symlink').length, entries: first.entries });
+  });
+
+  it('logs start and done events, and shows no progress bar off a terminal', () => {
+    const r = cli(['--root', root, 'index', 'opt']);
+    const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['index.start', 'index.done']);
+    expect(events[0].root).toBe(opt());
+    expect(r.stderr).not.toContain('indexing [');
+  });
+
+  it('fails clearly on a missing base, leaving nothing behind', () => {
+    const r = cli(['--root', root, 'index', '--ship', 'usr-local']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`state-overlay: read directory ${root}/usr/local: ENOENT\n`);
+    expect(fs.existsSync(path.join(root, 'usr/lib/state-overlay')) ? fs.readdirSync(path.join(root, 'usr/lib/state-overlay')) : []).toEqual([]);
+  });
+});
+
+describe('state-overlay index and diff while mounted', () => {
+  let root: string;
+  beforeAll(() => {
+    root = scratch();
+    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/conf'), 'v1\n');
+  });
+  afterAll(async () => {
+    cli(['--root', root, '--log-level', 'warn', 'unmount', 'opt']);
+    // Whatever the command did, nothing of this test may stay mounted, and nothing mounted gets removed.
+    const mounted = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(root + '/'));
+    for (const m of mounted().reverse()) await run('umount', [m]);
+    expect(mounted()).toEqual([]);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('read the base through the private bind, not the merged view', () => {
+    const m = cli(['--root', root, '--log-level', 'warn', 'mount', 'opt']);
+    expect(m.stderr).toBe('');
+    fs.writeFileSync(path.join(root, 'opt/app/conf'), 'edited\n');
+    fs.writeFileSync(path.join(root, 'opt/app/new'), 'state\n');
+    const r = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+    expect(r).toMatchObject({ base: path.join(root, 'run/state-overlay/opt/base'), entries: 2, hashedBytes: 3 });
+    expect([...readManifest(r.manifest)].map((e) => e.path)).toEqual(['app', 'app/conf']);
+    const d = cli(['--root', root, 'diff', 'opt']).stdout.split('\n').slice(1);
+    expect(d).toEqual(['merged-dir ?         app', 'shadow     ?         app/conf', 'state      ?         app/new', '']);
+  });
+});

@@ -1,0 +1,55 @@
+// Two overlay statuses: one mounted and reconciled, one fresh with every kind of pending work.
+import type { OverlayStatus } from '../../src/ops/status-model.js';
+
+export const mounted: OverlayStatus = {
+  name: 'opt',
+  mountpoint: '/opt',
+  target: '/opt',
+  base: '/opt',
+  mode: 'persistent',
+  reconcile: 'changed',
+  configFiles: ['/etc/state-overlay/opt.conf'],
+  mount: { state: 'mounted', baseBind: true, upperdir: '/var/lib/state-overlay/opt/upper', workdir: '/var/lib/state-overlay/opt/work' },
+  generation: {
+    recorded: 'manifest:3b1f9a0c5d2e4f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e',
+    current: 'manifest:3b1f9a0c5d2e4f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e',
+    source: 'manifest',
+    error: null,
+    manifest: '/var/lib/state-overlay/opt/manifests/manifest:3b1f.manifest',
+  },
+  upper: { exists: true, counts: { state: 12, shadow: 1, 'merged-dir': 3, 'opaque-dir': 0, whiteout: 2, foreign: 0 }, bytes: 5_400_000, unreadable: 0 },
+  lastReconcile: {
+    at: '2026-11-20T07:12:03.000Z',
+    from: 'manifest:00aa',
+    to: 'manifest:3b1f9a0c5d2e4f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e',
+    mode: 'changed',
+    actions: 4,
+    dropped: 3,
+    renamed: 0,
+    sidecars: 1,
+    attrs: 0,
+    removedDirs: 0,
+    kept: 2,
+    conflicts: 0,
+    backupSet: '20261120T071203-manifest:00aa',
+    ms: 41,
+  },
+  backups: { sets: ['20261120T071203-manifest:00aa'], keep: 5 },
+  pending: [],
+};
+
+export const fresh: OverlayStatus = {
+  ...mounted,
+  name: 'usr-local',
+  mountpoint: '/usr/local',
+  target: '/usr/local',
+  base: '/usr/local',
+  mode: 'ephemeral',
+  configFiles: [],
+  mount: { state: 'unmounted', baseBind: false, upperdir: '/run/state-overlay/usr-local/upper', workdir: '/run/state-overlay/usr-local/work' },
+  generation: { recorded: null, current: null, source: null, error: 'Generation=ostree: not booted on an ostree deployment', manifest: null },
+  upper: { exists: false, counts: { state: 0, shadow: 0, 'merged-dir': 0, 'opaque-dir': 0, whiteout: 0, foreign: 0 }, bytes: 0, unreadable: 0 },
+  lastReconcile: null,
+  backups: { sets: [], keep: 5 },
+  pending: ['journal', 'reconcile', 'manifest', 'foreign-entries'],
+};
