@@ -10,6 +10,7 @@ import { changeUnder, type BaseChange } from '../plan/change.js';
 import { currentGeneration, type Generation } from '../observe/generation.js';
 import { hashPaths, subtreeEntries } from '../observe/hash.js';
 import { manifestView, viewOf } from '../manifest/store.js';
+import { liveBaseDir } from '../observe/live-base.js';
 
 export interface DiffRow {
   readonly entry: UpperEntry;
@@ -28,7 +29,8 @@ export interface UpperDiff {
   readonly unreadable: readonly { path: RelPath; error: string }[];
 }
 
-export async function upperDiff(ov: Overlay, baseDir: string): Promise<UpperDiff> {
+/** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
+export async function upperDiff(ov: Overlay, baseDir: string = liveBaseDir(ov)): Promise<UpperDiff> {
   const { layout } = ov;
   const unreadable: { path: RelPath; error: string }[] = [];
   const { entries, top } = classifyUpper(layout.upper, baseDir, (path, err) => unreadable.push({ path, error: (err as NodeJS.ErrnoException).code ?? err.message }));

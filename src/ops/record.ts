@@ -1,14 +1,11 @@
 // After the mount: keep the manifest of the generation now recorded (the next reconcile's B0) in manifests/.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Overlay } from '../overlay/overlay.js';
-import type { Log } from '../log/logger.js';
 import { treeGeneration, type Generation } from '../observe/generation.js';
 import { copyManifest } from '../manifest/copy.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
-import { emptyState, readState, stateManifestFile, writeState, type State } from '../state/state-file.js';
-import type { Layout } from '../paths/layout.js';
+import type { OverlaySession } from '../txn/session.js';
 
 export interface RecordOptions {
   /** Directory to index: the private base bind, so the mounted overlay is never read in its place. */
@@ -30,29 +27,27 @@ function pruneManifests(dir: string, keep: string): void {
   }
 }
 
-/** True when state.json already records gen with its manifest kept: nothing to record. */
-export function isRecorded(layout: Layout, gen: Generation, state: State | null = readState(layout)): boolean {
-  const file = manifestPath(layout, gen.generation);
-  return state !== null && state.generation === gen.generation && stateManifestFile(layout, state) === file && fs.existsSync(file);
+/** True when the session's state already records gen with its manifest kept: nothing to record. */
+export function isRecorded(s: OverlaySession, gen: Generation): boolean {
+  const file = manifestPath(s.layout, gen.generation);
+  return s.state !== null && s.state.generation === gen.generation && s.manifestFile === file && fs.existsSync(file);
 }
 
 /**
  * Makes sure state.json names a manifest of `gen` (the recorded generation): the shipped one copied, or
  * one built from the base now, reusing digests of the previous manifest for unchanged inodes.
  */
-export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opts: RecordOptions): Promise<Recorded> {
-  const { layout } = ov;
-  const recorded = readState(layout);
+export async function recordManifest(s: OverlaySession, gen: Generation, opts: RecordOptions): Promise<Recorded> {
+  const { layout, overlay: ov, log } = s;
   const file = manifestPath(layout, gen.generation);
-  if (isRecorded(layout, gen, recorded)) return { file, built: false, entries: 0 };
-  const state = recorded ?? emptyState();
+  if (isRecorded(s, gen)) return { file, built: false, entries: 0 };
   ensureStateSubdir(layout, layout.manifestsDir);
   const started = Date.now();
   let entries = 0;
   if (!fs.existsSync(file)) {
     if (gen.shipped !== undefined) copyManifest(gen.shipped, file);
     else {
-      const previous = stateManifestFile(layout, state);
+      const previous = s.manifestFile;
       const { buildManifest } = await import('../manifest/build.js');
       const r = await buildManifest(opts.baseDir, file, {
         ...(previous !== null && fs.existsSync(previous) ? { previous } : {}),
@@ -69,7 +64,7 @@ export async function recordManifest(ov: Overlay, gen: Generation, log: Log, opt
       }
     }
   }
-  writeState(layout, { ...state, generation: gen.generation, manifest: path.basename(file) });
+  s.updateState((state) => ({ ...state, generation: gen.generation, manifest: path.basename(file) }));
   pruneManifests(layout.manifestsDir, path.basename(file));
   log.info({ event: 'run.manifest', name: ov.name, generation: gen.generation, file, entries, ms: Date.now() - started });
   return { file, built: true, entries };

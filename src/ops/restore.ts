@@ -6,7 +6,9 @@ import { StateOverlayError, ioError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { displayPath, isUnder, parentOf, type RelPath } from '../model/entry.js';
 import { moveBetween } from '../txn/apply.js';
-import { offlineSession } from '../txn/session.js';
+import { goOffline } from '../txn/offline.js';
+import { withSession } from '../txn/session.js';
+import { resumeTransaction } from '../txn/transaction.js';
 import { DIR_FLAGS, closeQuietly, fdPath, lstatBeneath, openBeneath } from '../tree/fsat.js';
 import { writeIndex, type IndexEntry } from '../backups/index-file.js';
 import { findSet, setIndexFile, setTree } from '../backups/sets.js';
@@ -69,7 +71,8 @@ export interface RestoreReport {
 
 export async function restoreBackup(ov: Overlay, log: Log, setName: string, args: readonly string[], opts: { lockWaitMs?: number } = {}): Promise<RestoreReport> {
   const { layout } = ov;
-  return offlineSession(ov, log, opts, async () => {
+  return withSession(ov, log, { offline: true, ...(opts.lockWaitMs === undefined ? {} : { lockWaitMs: opts.lockWaitMs }) }, async (s) => {
+    await goOffline(s, {}, resumeTransaction);
     const set = findSet(layout, setName);
     if (!set.index) throw new StateOverlayError('corrupt', `${setIndexFile(layout, setName)}: missing: the set cannot be restored by path`, { path: setIndexFile(layout, setName) });
     const chosen = selectEntries(set.index.entries, args.map((a) => restorePath(ov.config.path, a)), set.name);

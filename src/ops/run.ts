@@ -6,11 +6,8 @@ import { currentGeneration, type Generation, type KeptManifest } from '../observ
 import { liveBaseDir } from '../observe/live-base.js';
 import { readMountinfo } from '../mount/mountinfo.js';
 import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
-import { readJournal } from '../txn/journal.js';
 import { manifestPath } from '../manifest/store.js';
-import { withLock } from '../state/lock.js';
-import { ensureStateDir } from '../state/state-dir.js';
-import { readState, stateManifestFile } from '../state/state-file.js';
+import { withSession, type OverlaySession } from '../txn/session.js';
 import { StateOverlayError } from '../errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import { migrateOstree } from './migrate.js';
@@ -38,27 +35,27 @@ export interface RunResult {
   readonly manifest: string | null;
 }
 
-async function reconcileIfNeeded(ov: Overlay, gen: Generation, log: Log, n: Notifier): Promise<boolean> {
-  const recorded = readState(ov.layout)?.generation ?? null;
-  const interrupted = readJournal(ov.layout) !== null;
+async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier): Promise<boolean> {
+  const { overlay: ov, log } = s;
+  const recorded = s.state?.generation ?? null;
+  const interrupted = s.journal !== null;
   log.info({ event: 'generation', name: ov.name, recorded, current: gen.generation });
   if (!interrupted && (ov.config.reconcile === 'none' || recorded === gen.generation)) return false;
   await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
   // Loaded only when there is work: an unchanged base never pays for the planner and its dependencies.
-  const { reconcileOverlay } = await import('./reconcile.js');
-  await reconcileOverlay(ov, log, { current: gen, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
+  const { reconcileIn } = await import('./reconcile.js');
+  await reconcileIn(s, { current: gen, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
   return true;
 }
 
 /** The recorded generation with its kept manifest, if any: an unchanged shipped manifest is then compared, not hashed. */
-function keptManifest(ov: Overlay): { kept?: KeptManifest } {
-  const state = readState(ov.layout);
-  const file = stateManifestFile(ov.layout, state);
-  return state?.generation && file !== null ? { kept: { generation: state.generation, file } } : {};
+function keptManifest(s: OverlaySession): { kept?: KeptManifest } {
+  const file = s.manifestFile;
+  return s.state?.generation && file !== null ? { kept: { generation: s.state.generation, file } } : {};
 }
 
-async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
-  const { layout } = ov;
+async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
+  const { overlay: ov, log, layout } = s;
   const n = opts.notifier;
   migrateOstree(ov, log);
   const mounts = readMountinfo();
@@ -66,9 +63,9 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
   let wasMounted = status.state === 'mounted';
   // While mounted over its own lower, the base is reachable only through the private bind.
-  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(ov) });
+  let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(s) });
   let deferred = false;
-  if (wasMounted && ov.config.reconcile !== 'none' && readState(layout)?.generation !== gen.generation) {
+  if (wasMounted && ov.config.reconcile !== 'none' && s.state?.generation !== gen.generation) {
     if (!opts.reload) {
       deferred = true;
       log.info({ event: 'watch.deferred', name: ov.name, reason: `base changed to ${gen.generation} while mounted: reconciled at the next start or reload` });
@@ -77,7 +74,7 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
         await n.status('base changed: unmounting to reconcile');
         const { unmountOverlay } = await import('../mount/unmount.js');
         await unmountOverlay(ov, log);
-        log.info({ event: 'watch.reload', name: ov.name, from: readState(layout)?.generation ?? null, to: gen.generation });
+        log.info({ event: 'watch.reload', name: ov.name, from: s.state?.generation ?? null, to: gen.generation });
         wasMounted = false;
         gen = await currentGeneration(ov);
       } catch (err) {
@@ -89,7 +86,7 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   }
   let reconciled = false;
   if (!wasMounted) {
-    reconciled = await reconcileIfNeeded(ov, gen, log, n);
+    reconciled = await reconcileIfNeeded(s, gen, n);
     await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });
   }
   log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted });
@@ -97,9 +94,9 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   let manifest: string | null = null;
   if (!deferred && ov.config.reconcile !== 'none') {
     // An unchanged generation already has its manifest: nothing to tell systemd, nothing to write.
-    if (!isRecorded(layout, gen)) {
+    if (!isRecorded(s, gen)) {
       await n.status('indexing the base for the next update');
-      await recordManifest(ov, gen, log, {
+      await recordManifest(s, gen, {
         baseDir: layout.baseBind,
         onProgress: (done, total) => void n.status(`indexing the base for the next update: ${done}${total ? `/${total}` : ''} entries`),
       });
@@ -111,8 +108,7 @@ async function runLocked(ov: Overlay, log: Log, opts: RunOptions): Promise<RunRe
   return { name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted, deferred, manifest };
 }
 
-/** Runs the start/reload sequence for one overlay under its lock. */
+/** Runs the start/reload sequence for one overlay in one session: its lock taken once for all of it. */
 export async function runOverlay(ov: Overlay, log: Log, opts: RunOptions): Promise<RunResult> {
-  ensureStateDir(ov.layout);
-  return withLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 60_000 }, () => runLocked(ov, log, opts));
+  return withSession(ov, log, { lockWaitMs: opts.lockWaitMs ?? 60_000 }, (s) => runIn(s, opts));
 }

@@ -10,7 +10,8 @@ import { mountStatus } from '../mount/overlay.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { readUpper } from '../observe/classify.js';
 import { entryType, lstatBeneath } from '../tree/fsat.js';
-import { UPPER_KINDS, type OverlayStatus, type PendingWork } from './status-model.js';
+import { knownOverlays } from '../overlay/list.js';
+import { STATUS_API_VERSION, UPPER_KINDS, type OverlayStatus, type PendingWork, type Status } from './status-model.js';
 
 function exists(p: string): boolean {
   try {
@@ -99,4 +100,13 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
     backups: { sets: backupSets(layout.backupsDir), keep: config.backups.keep },
     pending,
   };
+}
+
+/** The Status of one overlay, or of every overlay known under root (NAME omitted). */
+export async function statusOf(root: string, name: string | undefined, resolve: (name: string) => Overlay): Promise<Status> {
+  const names = name === undefined ? knownOverlays(root) : [name];
+  const mounts = readMountinfo();
+  const overlays: OverlayStatus[] = [];
+  for (const n of names) overlays.push(await collectStatus(resolve(n), mounts));
+  return { apiVersion: STATUS_API_VERSION, overlays };
 }

@@ -3,14 +3,13 @@ import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
 import { setName } from '../backups/sets.js';
 import type { ReconcileSummary } from '../plan/summary.js';
-import { readState } from '../state/state-file.js';
-import { faultFromEnv } from '../txn/execute.js';
 import { gatherInputs } from '../observe/inputs.js';
 import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { planVacuum } from '../plan/plan.js';
-import { offlineSession } from '../txn/session.js';
+import { goOffline } from '../txn/offline.js';
+import { withSession } from '../txn/session.js';
 import { summarize } from '../plan/summary.js';
-import { beginTransaction, finishTransaction } from '../txn/transaction.js';
+import { beginTransaction, finishTransaction, resumeTransaction } from '../txn/transaction.js';
 import type { Plan } from '../plan/types.js';
 
 export interface VacuumReport extends ReconcileSummary {
@@ -19,11 +18,13 @@ export interface VacuumReport extends ReconcileSummary {
 }
 
 export async function vacuumOverlay(ov: Overlay, log: Log, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<VacuumReport> {
-  return offlineSession(ov, log, opts, async () => {
+  const session = { offline: true, readOnly: Boolean(opts.dryRun), ...(opts.lockWaitMs === undefined ? {} : { lockWaitMs: opts.lockWaitMs }) };
+  return withSession(ov, log, session, async (s) => {
+    await goOffline(s, opts, resumeTransaction);
     const started = Date.now();
     const { b1, upper } = gatherInputs(ov.layout.upper, ov.base, null, false);
     const plan = planVacuum({ b1, upper, config: ov.config });
-    const generation = readState(ov.layout)?.generation ?? null;
+    const generation = s.state?.generation ?? null;
     const to = generation ?? 'unrecorded';
     const set = setName(new Date(), to);
     const meta = { from: generation, to, mode: ov.config.reconcile, backupSet: set };
@@ -42,9 +43,8 @@ export async function vacuumOverlay(ov: Overlay, log: Log, opts: { dryRun?: bool
       startedAt: new Date().toISOString(),
       plan,
     };
-    const target = { layout: ov.layout, base: ov.base };
-    beginTransaction(target, journal);
-    const { summary } = await finishTransaction(target, journal, log, { faultAfter: faultFromEnv() });
+    beginTransaction(s, journal);
+    const { summary } = await finishTransaction(s, journal);
     log.info({ event: 'vacuum.done', name: ov.name, dropped: summary.dropped, set: summary.backupSet });
     return { ...summary, plan, dryRun: false };
   });

@@ -17,13 +17,6 @@ export interface LockOptions {
   readonly what?: string;
 }
 
-interface Held {
-  server: net.Server;
-  count: number;
-}
-/** Locks this process holds, by socket name: taking a held lock again nests instead of deadlocking. */
-const held = new Map<string, Held>();
-
 function socketName(file: string): string {
   let fd: number;
   try {
@@ -80,12 +73,14 @@ function writePid(file: string): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Takes the lock, waiting up to waitMs; a 'busy' error names the lock file and its holder. */
+/**
+ * Takes the lock, waiting up to waitMs; a 'busy' error names the lock file and its holder. A lock is
+ * taken once per command (its session): taking it again, even in this process, waits like any other.
+ */
 export async function acquireLock(file: string, opts: LockOptions = {}): Promise<Lock> {
   const name = socketName(file);
   const deadline = Date.now() + (opts.waitMs ?? 5000);
-  let h = held.get(name);
-  while (!h) {
+  for (;;) {
     let server: net.Server | undefined;
     try {
       server = await tryBind(name);
@@ -93,29 +88,23 @@ export async function acquireLock(file: string, opts: LockOptions = {}): Promise
       throw ioError('lock', file, err);
     }
     if (server) {
-      h = { server, count: 0 };
-      held.set(name, h);
       writePid(file);
-      break;
+      const held = server;
+      let released = false;
+      return {
+        file,
+        async release() {
+          if (released) return;
+          released = true;
+          await new Promise<void>((r) => held.close(() => r()));
+        },
+      };
     }
     if (Date.now() >= deadline) {
       throw new StateOverlayError('busy', `${opts.what ? `${opts.what}: ` : ''}lock ${file} is held${holderOf(file)}`, { path: file });
     }
     await sleep(50);
   }
-  h.count++;
-  const entry = h;
-  let released = false;
-  return {
-    file,
-    async release() {
-      if (released) return;
-      released = true;
-      if (--entry.count > 0) return;
-      held.delete(name);
-      await new Promise<void>((r) => entry.server.close(() => r()));
-    },
-  };
 }
 
 /** Runs fn under the lock and releases it whatever happens. */

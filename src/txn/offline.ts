@@ -3,6 +3,9 @@ import { StateOverlayError } from '../errors.js';
 import { readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { sameLayer } from '../mount/options.js';
 import type { Layout } from '../paths/layout.js';
+import type { Journal } from './journal.js';
+import { assertSafePaths } from './safe-paths.js';
+import type { OverlaySession } from './session.js';
 
 /** Why the overlay cannot be changed offline now, or undefined when it can. */
 export function onlineReason(entries: readonly MountEntry[], layout: Layout, baseIsTarget: boolean): string | undefined {
@@ -18,4 +21,22 @@ export function onlineReason(entries: readonly MountEntry[], layout: Layout, bas
 export function assertOffline(layout: Layout, baseIsTarget: boolean, entries: readonly MountEntry[] = readMountinfo()): void {
   const why = onlineReason(entries, layout, baseIsTarget);
   if (why) throw new StateOverlayError('mounted', why, { path: layout.target });
+}
+
+/**
+ * The frame of every offline change to an upper (reconcile, vacuum, restore): safe paths, nothing mounting
+ * the upper, and an interrupted transaction (finished by `finish`) before anything else. A dry run only
+ * reports an interrupted transaction. Returns whether one was finished.
+ */
+export async function goOffline(s: OverlaySession, opts: { dryRun?: boolean }, finish: (s: OverlaySession, j: Journal) => Promise<void>): Promise<boolean> {
+  const ov = s.overlay;
+  assertSafePaths(ov);
+  assertOffline(ov.layout, ov.config.base === null);
+  const j = s.journal;
+  if (j === null) return false;
+  if (opts.dryRun) {
+    throw new StateOverlayError('busy', `an interrupted reconcile must be finished first (${ov.layout.journal}): run 'state-overlay reconcile ${ov.name}'`, { path: ov.layout.journal });
+  }
+  await finish(s, j);
+  return true;
 }

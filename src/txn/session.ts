@@ -1,74 +1,107 @@
-// The frame of every offline change to an upper (reconcile, vacuum, restore): the overlay's lock, a check
-// that nothing mounts the upper, and an interrupted transaction finished before anything else.
+// The session of one command on one overlay: its lock, taken once, and its state.json and journal, read
+// once under that lock and kept current as the command writes them. Operations receive the session and
+// pass it down; nothing below re-reads what the session holds or takes the lock again.
 import fs from 'node:fs';
-import type { Overlay } from '../overlay/overlay.js';
-import { StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import { checkBaseApart } from '../mount/preflight.js';
-import { acquireLock } from '../state/lock.js';
+import type { Overlay } from '../overlay/overlay.js';
+import type { Layout } from '../paths/layout.js';
+import { acquireLock, type Lock } from '../state/lock.js';
 import { ensureStateDir } from '../state/state-dir.js';
-import { faultFromEnv } from './execute.js';
-import { readJournal, readProgress } from './journal.js';
-import { assertOffline } from './offline.js';
-import { finishTransaction } from './transaction.js';
+import { emptyState, readState, stateManifestFile, writeState, type State } from '../state/state-file.js';
+import { readJournal, removeJournal, writeJournal, type Journal } from './journal.js';
+import { assertSafePaths } from './safe-paths.js';
 
 export interface SessionOptions {
-  /** Read-only use: an interrupted transaction is reported, not finished. */
-  readonly dryRun?: boolean;
+  /** How long to wait for the overlay's lock (default 5000 ms). */
   readonly lockWaitMs?: number;
+  /** Read-only use (dry runs): with no state dir yet there is nothing to lock, and none is created. */
+  readonly readOnly?: boolean;
+  /** For offline work: the overlay's paths are checked (assertSafePaths) before anything is created. */
+  readonly offline?: boolean;
 }
 
-/** Completes an interrupted reconcile or vacuum; true when there was one. Call with the lock held. */
-export async function finishInterrupted(ov: Overlay, log: Log): Promise<boolean> {
-  const j = readJournal(ov.layout);
-  if (!j) return false;
-  log.info({ event: 'reconcile.resume', name: ov.name, journal: ov.layout.journal, done: readProgress(ov.layout), total: j.plan.actions.length });
-  await finishTransaction({ layout: ov.layout, base: ov.base }, j, log, { faultAfter: faultFromEnv() });
-  return true;
-}
+export class OverlaySession {
+  #state: State | null;
+  /** The journal, once read (undefined: not read yet). */
+  #journal: Journal | null | undefined;
 
-/** Refuses a base that lies in the overlay's own data or holds it, and symlinks planted for the upper, manifests or backups. */
-function assertSafePaths(ov: Overlay): void {
-  const { layout } = ov;
-  let base = ov.base;
-  try {
-    base = fs.realpathSync(base);
-  } catch {
-    /* a missing base is reported where it is read */
+  private constructor(
+    readonly overlay: Overlay,
+    readonly log: Log,
+    private readonly lock: Lock | null,
+  ) {
+    this.#state = readState(overlay.layout);
   }
-  checkBaseApart(base, { stateDir: layout.stateDir, upper: layout.upper, work: layout.work });
-  for (const dir of [layout.upper, layout.manifestsDir, layout.backupsDir]) {
-    let st: fs.Stats | undefined;
+
+  /** Takes the overlay's lock (creating its state dir), then reads state.json and the journal. */
+  static async open(ov: Overlay, log: Log, opts: SessionOptions = {}): Promise<OverlaySession> {
+    if (opts.offline) assertSafePaths(ov);
+    if (opts.readOnly && !fs.existsSync(ov.layout.stateDir)) return new OverlaySession(ov, log, null);
+    ensureStateDir(ov.layout);
+    const lock = await acquireLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 5000 });
     try {
-      st = fs.lstatSync(dir);
-    } catch {
-      continue;
+      return new OverlaySession(ov, log, lock);
+    } catch (err) {
+      await lock.release();
+      throw err;
     }
-    if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${dir} is a symlink: refusing to keep overlay state through it`, { path: dir });
+  }
+
+  get layout(): Layout {
+    return this.overlay.layout;
+  }
+
+  /** state.json as recorded, or null before the first record. */
+  get state(): State | null {
+    return this.#state;
+  }
+
+  /** The recorded generation's manifest file (it may be missing), or null. */
+  get manifestFile(): string | null {
+    return stateManifestFile(this.layout, this.#state);
+  }
+
+  /** Replaces state.json (atomically, durably) with a change of the recorded state. */
+  updateState(change: (s: State) => State): void {
+    const next = change(this.#state ?? emptyState());
+    writeState(this.layout, next);
+    this.#state = next;
+  }
+
+  /** The journal of a transaction not finished yet (interrupted, or under way), or null; read once. */
+  get journal(): Journal | null {
+    if (this.#journal === undefined) this.#journal = readJournal(this.layout);
+    return this.#journal;
+  }
+
+  /** Whether a journal file exists at all, readable or not (mount refuses either way). */
+  get hasJournal(): boolean {
+    return this.#journal !== undefined ? this.#journal !== null : fs.existsSync(this.layout.journal);
+  }
+
+  /** Makes a journal durable: from here on a cut resumes it. */
+  beginJournal(journal: Journal): void {
+    writeJournal(this.layout, journal);
+    this.#journal = journal;
+  }
+
+  /** Removes the journal once its result is recorded. */
+  endJournal(): void {
+    removeJournal(this.layout);
+    this.#journal = null;
+  }
+
+  async close(): Promise<void> {
+    await this.lock?.release();
   }
 }
 
-/** Runs fn with the lock held and the overlay offline; fn learns whether an interrupted run was finished first. */
-export async function offlineSession<T>(ov: Overlay, log: Log, opts: SessionOptions, fn: (resumed: boolean) => Promise<T>): Promise<T> {
-  assertSafePaths(ov);
-  // A dry run changes nothing: with no state dir yet there is nothing to lock, and it must not create one.
-  if (opts.dryRun && !fs.existsSync(ov.layout.stateDir)) {
-    assertOffline(ov.layout, ov.config.base === null);
-    return fn(false);
-  }
-  ensureStateDir(ov.layout);
-  const lock = await acquireLock(ov.layout.lockFile, { what: `overlay ${ov.name}`, waitMs: opts.lockWaitMs ?? 5000 });
+/** Runs fn in a session of the overlay and closes it whatever happens. */
+export async function withSession<T>(ov: Overlay, log: Log, opts: SessionOptions, fn: (s: OverlaySession) => Promise<T>): Promise<T> {
+  const s = await OverlaySession.open(ov, log, opts);
   try {
-    assertOffline(ov.layout, ov.config.base === null);
-    let resumed = false;
-    if (readJournal(ov.layout)) {
-      if (opts.dryRun) {
-        throw new StateOverlayError('busy', `an interrupted reconcile must be finished first (${ov.layout.journal}): run 'state-overlay reconcile ${ov.name}'`, { path: ov.layout.journal });
-      }
-      resumed = await finishInterrupted(ov, log);
-    }
-    return await fn(resumed);
+    return await fn(s);
   } finally {
-    await lock.release();
+    await s.close();
   }
 }

@@ -6,6 +6,7 @@ import { treeGeneration } from '../../src/observe/generation.js';
 import { manifestPath } from '../../src/manifest/store.js';
 import { recordManifest } from '../../src/ops/record.js';
 import { readState } from '../../src/state/state-file.js';
+import { withSession } from '../../src/txn/session.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, writeTree } from './scratch.js';
 
@@ -22,7 +23,7 @@ describe('recordManifest', () => {
     const s = scratchOverlay(root);
     await writeTree(s.ov.base, { 'app/tool': 'v1\n' });
     const gen = { generation: treeGeneration(s.ov.base), source: 'tree' as const };
-    const r = await recordManifest(s.ov, gen, memoryLog(), { baseDir: s.ov.base });
+    const r = await withSession(s.ov, memoryLog(), {}, (session) => recordManifest(session, gen, { baseDir: s.ov.base }));
     expect(r).toMatchObject({ built: true, entries: 2 });
     expect(readState(s.ov.layout)).toMatchObject({ generation: gen.generation, manifest: path.basename(manifestPath(s.ov.layout, gen.generation)) });
   });
@@ -33,7 +34,7 @@ describe('recordManifest', () => {
     const gen = { generation: treeGeneration(s.ov.base), source: 'tree' as const };
     fs.writeFileSync(path.join(s.ov.base, 'app/tool'), 'v2, a live change\n');
     const log = memoryLog();
-    const r = await recordManifest(s.ov, gen, log, { baseDir: s.ov.base });
+    const r = await withSession(s.ov, log, {}, (session) => recordManifest(session, gen, { baseDir: s.ov.base }));
     expect(r.built).toBe(false);
     expect(fs.existsSync(manifestPath(s.ov.layout, gen.generation))).toBe(false);
     expect(readState(s.ov.layout)?.manifest ?? null).toBeNull();

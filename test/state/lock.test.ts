@@ -25,14 +25,14 @@ async function holder(file: string) {
 }
 
 describe('per-overlay lock', () => {
-  it('nests within one process and releases', async () => {
+  it('is taken once: a second take in the same process is busy like any other, and it releases', async () => {
     const file = path.join(root, 'lock');
     const order: string[] = [];
     await withLock(file, {}, async () => {
       order.push('outer');
-      await withLock(file, {}, async () => void order.push('inner'));
+      await expect(withLock(file, { waitMs: 100, what: 'overlay opt' }, async () => void order.push('inner'))).rejects.toMatchObject({ code: 'busy' });
     });
-    expect(order).toEqual(['outer', 'inner']);
+    expect(order).toEqual(['outer']);
     const again = await acquireLock(file, { waitMs: 0 });
     await again.release();
   });

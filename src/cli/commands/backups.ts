@@ -8,9 +8,9 @@ export function register(program: Command, env: CommandEnv): void {
     .description('list the backup sets of an overlay (entries reconcile and vacuum moved out of the upper)')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const [ctx, { listSets }] = await Promise.all([env.context(), import('../../backups/sets.js')]);
+      const [ctx, { backupSets }] = await Promise.all([env.context(), import('../../ops/backups.js')]);
       const ov = ctx.overlay(name);
-      const sets = listSets(ov.layout);
+      const sets = backupSets(ov);
       if (ctx.json) {
         return ctx.out(JSON.stringify({
           apiVersion: 1,

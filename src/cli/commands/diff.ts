@@ -49,9 +49,9 @@ export function register(program: Command, env: CommandEnv): void {
     .description('list every upper entry with its kind (state, shadow, merged-dir, opaque-dir, whiteout, foreign) and whether the base changed under it')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const [ctx, { liveBaseDir }, { upperDiff }] = await Promise.all([env.context(), import('../../observe/live-base.js'), import('../../ops/diff.js')]);
+      const [ctx, { upperDiff }] = await Promise.all([env.context(), import('../../ops/diff.js')]);
       const ov = ctx.overlay(name);
-      const d = await upperDiff(ov, liveBaseDir(ov));
+      const d = await upperDiff(ov);
       ctx.out(ctx.json ? JSON.stringify(diffJson(d), null, 2) : diffText(d));
     });
 }

@@ -1,6 +1,5 @@
 // `state-overlay status [NAME] [--json]`: the versioned Status model, as JSON or the human view.
 import type { Command } from 'commander';
-import type { Status } from '../../ops/status-model.js';
 import type { CommandEnv } from '../context.js';
 
 export function register(program: Command, env: CommandEnv): void {
@@ -9,19 +8,8 @@ export function register(program: Command, env: CommandEnv): void {
     .description('mounted?, generations, upper entries by kind, upper size, last reconcile, backups and pending work')
     .argument('[NAME]', 'one overlay (default: every overlay with a state dir or a configuration file)')
     .action(async (name: string | undefined) => {
-      const [ctx, { readMountinfo }, { collectStatus }, { knownOverlays }, { STATUS_API_VERSION }, { renderStatus }] = await Promise.all([
-        env.context(),
-        import('../../mount/mountinfo.js'),
-        import('../../ops/status.js'),
-        import('../../overlay/list.js'),
-        import('../../ops/status-model.js'),
-        import('../render/status.js'),
-      ]);
-      const names = name === undefined ? knownOverlays(ctx.root) : [name];
-      const mounts = readMountinfo();
-      const overlays = [];
-      for (const n of names) overlays.push(await collectStatus(ctx.overlay(n), mounts));
-      const status: Status = { apiVersion: STATUS_API_VERSION, overlays };
+      const [ctx, { statusOf }, { renderStatus }] = await Promise.all([env.context(), import('../../ops/status.js'), import('../render/status.js')]);
+      const status = await statusOf(ctx.root, name, (n) => ctx.overlay(n));
       ctx.out(ctx.json ? JSON.stringify(status, null, 2) : renderStatus(status));
     });
 }
