@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { encodeEntry, encodeHeader } from '../src/manifest/format.js';
 import { readRecords } from '../src/manifest/store.js';
-import type { BaseEntry } from '../src/model/entry.js';
+import type { ManifestEntry as BaseEntry } from '../src/manifest/format.js';
 import { comparePaths } from '../src/model/order.js';
 import { hash32 } from './rng.js';
 import type { UpperPlan } from './upper-plan.js';

@@ -8,7 +8,7 @@ import { fsyncDir } from '../state/atomic.js';
 import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
 import { comparePaths } from '../model/order.js';
 import { walk } from '../tree/walk.js';
-import { digestOfSpecial } from './digest.js';
+import { digestOfSpecial } from '../tree/digest.js';
 import { HEADER_SIZE, encodeEntry, encodeHeader, type ManifestRecord, type Stamp } from './format.js';
 import { HashPool, NOT_A_FILE, type HashResult } from './pool.js';
 import { manifestCount, readRecords } from './store.js';

@@ -25,8 +25,11 @@ export interface Stamp {
 }
 export const NO_STAMP: Stamp = Object.freeze({ ino: 0n, mtimeNs: 0n, ctimeNs: 0n });
 
+/** A base entry as a manifest records it: its digest is always known (sha256 hex, or '' for no content). */
+export type ManifestEntry = Omit<BaseEntry, 'digest'> & { readonly digest: string };
+
 export interface ManifestRecord {
-  readonly entry: BaseEntry;
+  readonly entry: ManifestEntry;
   readonly stamp: Stamp;
 }
 
@@ -50,7 +53,7 @@ export function decodeHeader(b: Buffer, file = 'manifest'): { count: number } {
   return { count: Number(b.readBigUInt64LE(8)) };
 }
 
-export function encodeEntry(entry: BaseEntry, stamp: Stamp = NO_STAMP): Buffer {
+export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buffer {
   const dlen = entry.digest === '' ? 0 : 32;
   // Paths are binary strings: one byte per char, written back as latin1.
   const b = Buffer.allocUnsafe(4 + FIXED + dlen + entry.path.length);
@@ -128,6 +131,6 @@ export function parseRecords(bytes: Buffer, file = 'manifest'): ManifestRecord[]
 }
 
 /** The entries of a whole manifest held in memory (pure; for tests and small manifests). */
-export function parseManifest(bytes: Buffer, file?: string): BaseEntry[] {
+export function parseManifest(bytes: Buffer, file?: string): ManifestEntry[] {
   return parseRecords(bytes, file).map((r) => r.entry);
 }

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { closeQuietly } from '../tree/fsat.js';
-import { hashFd } from './digest.js';
+import { hashFd } from '../tree/digest.js';
 
 /** What fstat said of the opened inode: what was hashed, recorded as the entry. */
 export interface HashedStat {

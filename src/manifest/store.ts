@@ -6,7 +6,7 @@ import { StateOverlayError, ioError } from '../errors.js';
 import type { BaseEntry, BaseView, RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { lastAtOrBefore } from '../model/order.js';
-import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestRecord } from './format.js';
+import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestEntry, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
 
@@ -103,7 +103,7 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
   }
 }
 
-export function* readManifest(file: string, opts: ReadOptions = {}): Generator<BaseEntry> {
+export function* readManifest(file: string, opts: ReadOptions = {}): Generator<ManifestEntry> {
   for (const r of readRecords(file, opts)) yield r.entry;
 }
 

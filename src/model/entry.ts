@@ -17,6 +17,9 @@ export function displayPath(p: RelPath): string {
   for (const byte of b) out += byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
   return out;
 }
+/** Longest file name Linux filesystems take (bytes): a longer name can neither exist nor be created. */
+export const NAME_MAX = 255;
+
 export const joinRel = (dir: RelPath, name: RelPath): RelPath => (dir === '' ? name : `${dir}/${name}`);
 export const parentOf = (p: RelPath): RelPath => {
   const i = p.lastIndexOf('/');
@@ -28,6 +31,19 @@ export const isEntryPath = (p: RelPath): boolean => p !== '' && !p.includes('\0'
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'socket';
 
+/** A regular file whose content was not read: no comparison it takes part in could find it equal. */
+export interface Unread {
+  readonly unread: true;
+}
+export const UNREAD: Unread = Object.freeze({ unread: true });
+
+/**
+ * What is known of an entry's content: the sha256 hex of a file's content, a symlink's target bytes or a
+ * device's "major:minor"; '' for a directory, FIFO or socket, which have none; or UNREAD.
+ */
+export type Digest = string | Unread;
+export const isUnread = (d: Digest): d is Unread => typeof d !== 'string';
+
 /** One entry of a base generation, as a manifest records it. */
 export interface BaseEntry {
   readonly path: RelPath;
@@ -38,7 +54,7 @@ export interface BaseEntry {
   readonly gid: number;
   readonly size: number;
   /** sha256 hex of content (file), of the target bytes (symlink), of "major:minor" (chr/blk); '' for dir, fifo, socket. */
-  readonly digest: string;
+  readonly digest: Digest;
 }
 
 /** What an upper entry is relative to the base below it (DESIGN section 2). */
@@ -52,8 +68,8 @@ export interface UpperEntry {
   readonly uid: number;
   readonly gid: number;
   readonly size: number;
-  /** Content digest as in BaseEntry; computed for shadows (files/symlinks/devices), '' when not computed. */
-  readonly digest: string;
+  /** Content digest as in BaseEntry; read only where a comparison needs it (UNREAD otherwise). */
+  readonly digest: Digest;
   /** For kind 'foreign': which overlay feature marks it (redirect, metacopy). */
   readonly foreign?: 'redirect' | 'metacopy';
   /** Whiteout flavour: char device 0:0, or an xattr whiteout (zero-size file with overlay.whiteout). */
@@ -67,9 +83,9 @@ export interface BaseView {
   under(dir: RelPath): Iterable<BaseEntry>;
 }
 
-/** Same type and content (digest); mode/owner not compared. The decision table's "changed" test. */
-export function sameContent(a: { type: EntryType; digest: string }, b: { type: EntryType; digest: string }): boolean {
-  return a.type === b.type && a.digest === b.digest;
+/** Same type and content (digest); mode/owner not compared. The decision table's "changed" test. UNREAD equals nothing. */
+export function sameContent(a: { type: EntryType; digest: Digest }, b: { type: EntryType; digest: Digest }): boolean {
+  return a.type === b.type && typeof a.digest === 'string' && a.digest === b.digest;
 }
 
 /** Same type, content, mode and owner: an upper entry that is a redundant copy-up (rule 1). */

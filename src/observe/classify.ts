@@ -1,15 +1,8 @@
 // Classifies every upper entry against the base below it (DESIGN section 2): state, shadow, merged dir,
 // opaque dir, whiteout or foreign (redirect/metacopy, which our mounts never produce).
 import type fs from 'node:fs';
-import { isUnder, type EntryType, type RelPath, type UpperEntry, type UpperKind } from '../model/entry.js';
-import { walk } from '../tree/walk.js';
-import { overlayXattrsAt, type OverlayXattrs, type XattrNamespace } from '../tree/xattr.js';
-
-export interface ReadUpperOptions {
-  onError?: (path: RelPath, err: Error) => void;
-  /** Namespaces whose overlay.* xattrs count (default both). */
-  namespaces?: readonly XattrNamespace[];
-}
+import { UNREAD, isUnder, type EntryType, type RelPath, type UpperEntry, type UpperKind } from '../model/entry.js';
+import type { OverlayXattrs } from '../tree/xattr.js';
 
 /** The kind of one upper entry, given its type, rdev, size, overlay xattrs and the base type at its path. */
 export function classifyEntry(
@@ -41,7 +34,7 @@ export interface UpperStat {
  * Classifies upper entries given in pre-order. `base` gives the type of the base entry at a path
  * (undefined when absent); `xattrs` reads an entry's overlay xattrs. Both are asked only outside
  * hidden subtrees (and xattrs only of directories and regular files): entries below anything but a
- * merged dir are state, nothing of the base shows through there. digest is '' (hashing is separate).
+ * merged dir are state, nothing of the base shows through there. Contents are not read (UNREAD).
  */
 export function* classifyUpper<E extends UpperStat>(
   entries: Iterable<E>,
@@ -63,23 +56,6 @@ export function* classifyUpper<E extends UpperStat>(
   }
 }
 
-/** Every entry of the upper dir, pre-order, with its kind (see classifyUpper). */
-export function* readUpper(
-  upperDir: string,
-  base: (p: RelPath) => EntryType | undefined,
-  opts: ReadUpperOptions = {},
-): Generator<UpperEntry> {
-  const walkOpts = opts.onError ? { onError: opts.onError } : {};
-  yield* classifyUpper(walk(upperDir, walkOpts), base, (w) => {
-    try {
-      return overlayXattrsAt(w.dirFd, w.name, opts.namespaces);
-    } catch (err) {
-      if (opts.onError) opts.onError(w.path, err as Error);
-      return NO_XATTRS;
-    }
-  });
-}
-
 function entryOf(w: UpperStat, kind: UpperKind, extra: Pick<UpperEntry, 'foreign' | 'whiteout'>): UpperEntry {
   return {
     path: w.path,
@@ -89,7 +65,8 @@ function entryOf(w: UpperStat, kind: UpperKind, extra: Pick<UpperEntry, 'foreign
     uid: w.st.uid,
     gid: w.st.gid,
     size: w.st.size,
-    digest: '',
+    // Read only where a comparison needs it (observe/inputs.ts); a directory, FIFO or socket has no content.
+    digest: w.type === 'dir' || w.type === 'fifo' || w.type === 'socket' ? '' : UNREAD,
     ...(extra.foreign ? { foreign: extra.foreign } : {}),
     ...(extra.whiteout ? { whiteout: extra.whiteout } : {}),
   };

@@ -1,19 +1,18 @@
-// Gathers what the planner needs, reading only what matters: the upper tree (walked once), the recorded
-// manifest at the upper's paths (and below its opaque dirs), and the current base at those paths only:
-// from its own manifest when its generation names one, else stat'ed (and hashed where a digest can
-// change the plan, see digests.ts) in the live tree.
+// Observes what the planner needs, reading only what matters: the upper (read once, see upper.ts), the
+// recorded manifest at the upper's paths (and below its opaque dirs), and the current base at those
+// paths and at the names a plan may write beside them: from its own manifest when its generation names
+// one, else stat'ed (and hashed where a digest can change the plan, see digests.ts) in the live tree.
+// The planner then runs once on what this returns.
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { underAnyOf } from '../model/order.js';
 import { manifestView, viewOf } from '../manifest/store.js';
-import { displayPath, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
-import { classifyUpper, type UpperStat } from './classify.js';
-import { DIR_FLAGS, closeQuietly, entryType, isAbsent, openBeneath } from '../tree/fsat.js';
+import { NAME_MAX, displayPath, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
+import { underAnyOf } from '../model/order.js';
+import { DirHandles } from '../tree/handles.js';
+import { DIR_FLAGS, closeQuietly, entryType, isAbsent } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
-import type { OverlayXattrs } from '../tree/xattr.js';
-import { entryFor, mayMatch, unhashed } from './digests.js';
-import { TreeProbe } from './probe.js';
-import type { Plan } from '../plan/types.js';
+import { entryFor, mayMatch } from './digests.js';
+import { UpperTree, type ReadUpperOptions } from './upper.js';
 
 export interface PlanInputs {
   readonly b0: BaseView | null;
@@ -24,65 +23,44 @@ export interface PlanInputs {
 /** The current base's own manifest: a shipped manifest whose sha256 is the current generation. */
 export interface CurrentManifest {
   readonly file: string;
-  /** The digest the file must have: read against a replaced manifest, the reconcile stops. */
+  /** The digest the file must have: read against a replaced manifest, the observation stops. */
   readonly sha256: string;
 }
 
-interface Walked extends UpperStat {
-  readonly st: UpperStat['st'] & { readonly ino: number };
-}
-
-/** Every upper entry, pre-order, with the stat fields classification and hashing need. */
-function walkUpper(upperDir: string): Walked[] {
-  const out: Walked[] = [];
-  if (!fs.existsSync(upperDir)) return out;
-  const onError = (p: RelPath, err: Error) => {
-    throw ioError('read upper entry', `${upperDir}/${displayPath(p)}`, err);
-  };
-  for (const w of walk(upperDir, { onError })) {
-    const { mode, uid, gid, size, rdev, ino } = w.st;
-    out.push({ path: w.path, type: w.type, st: { mode, uid, gid, size, rdev, ino } });
-  }
-  return out;
+export interface Observation {
+  /** The upper directory. */
+  readonly upper: string;
+  /** The base as readable now (the live tree). */
+  readonly base: string;
+  /** The recorded generation's manifest; null or missing: B0 unknown (rule 10). */
+  readonly b0Manifest: string | null;
+  /** The current base's own manifest, read instead of the live base; null: the live base. */
+  readonly current?: CurrentManifest | null;
+  /** Read the current base below opaque dirs too (rule 7). */
+  readonly subtrees: boolean;
+  /**
+   * The names a plan may write beside an upper entry (its sidecar and saved names; none where the plan
+   * never writes). The current base is read at those names too, so that the plan sees one the base
+   * ships, and base files that may be a sidecar's source are hashed: the sidecar carries their digest.
+   */
+  readonly besides?: (p: RelPath) => readonly RelPath[];
+  /** Unreadable upper entries are reported here and left out (diff), instead of failing the observation. */
+  readonly onError?: ReadUpperOptions['onError'];
 }
 
 /** Paths and lstat of the live base below dir (dir itself excluded), never following a symlink. */
-function baseBelow(baseDir: string, dir: RelPath): Array<[RelPath, fs.Stats]> {
+function baseBelow(base: DirHandles, dir: RelPath): Array<[RelPath, fs.Stats]> {
   let fd: number;
   try {
-    fd = openBeneath(baseDir, dir, DIR_FLAGS);
+    fd = base.open(dir, DIR_FLAGS);
   } catch (err) {
     if (isAbsent(err)) return [];
-    throw ioError('open', `${baseDir}/${displayPath(dir)}`, err);
+    throw ioError('open', `${base.root}/${displayPath(dir)}`, err);
   }
   try {
     return [...walk(`/proc/self/fd/${fd}`)].map((e): [RelPath, fs.Stats] => [`${dir}/${e.path}`, e.st]);
   } finally {
     closeQuietly(fd);
-  }
-}
-
-/**
- * Reads the upper and the two bases for a reconcile. manifestFile: the recorded generation's manifest
- * (null or missing: B0 unknown, rule 10). withSubtrees: read the current base below opaque dirs (rule 7).
- * current: the current base's own manifest, read instead of the live base.
- */
-export function gatherInputs(upperDir: string, baseDir: string, manifestFile: string | null, withSubtrees: boolean, current: CurrentManifest | null = null): PlanInputs {
-  // A base that is not there would read as "the base removed everything" (rule 5 for every shadow).
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(baseDir);
-  } catch (err) {
-    throw new StateOverlayError('io', `base ${baseDir} is missing: nothing was changed`, { path: baseDir, cause: err });
-  }
-  if (!st.isDirectory()) throw new StateOverlayError('io', `base ${baseDir} is not a directory: nothing was changed`, { path: baseDir });
-  const base = new TreeProbe(baseDir);
-  const up = new TreeProbe(upperDir);
-  try {
-    return gather(upperDir, baseDir, manifestFile, withSubtrees, current, base, up);
-  } finally {
-    base.close();
-    up.close();
   }
 }
 
@@ -92,14 +70,14 @@ class CurrentBase {
   readonly asked = new Map<RelPath, fs.Stats | BaseEntry | undefined>();
 
   constructor(
-    private readonly probe: TreeProbe,
+    private readonly live: DirHandles,
     private readonly manifest: BaseView | null,
   ) {}
 
   type(p: RelPath): EntryType | undefined {
     let e = this.asked.get(p);
     if (e === undefined && !this.asked.has(p)) {
-      e = this.manifest ? this.manifest.get(p) : this.probe.lstat(p);
+      e = this.manifest ? this.manifest.get(p) : this.live.lstat(p);
       this.asked.set(p, e);
     }
     if (e === undefined) return undefined;
@@ -107,89 +85,86 @@ class CurrentBase {
   }
 }
 
-function gather(
-  upperDir: string,
-  baseDir: string,
-  manifestFile: string | null,
-  withSubtrees: boolean,
-  current: CurrentManifest | null,
-  base: TreeProbe,
-  up: TreeProbe,
-): PlanInputs {
-  const walked = walkUpper(upperDir);
+/** A base that is not there would read as "the base removed everything" (rule 5 for every shadow). */
+function assertBase(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    throw new StateOverlayError('io', `base ${dir} is missing: nothing was changed`, { path: dir, cause: err });
+  }
+  if (!st.isDirectory()) throw new StateOverlayError('io', `base ${dir} is not a directory: nothing was changed`, { path: dir });
+}
+
+/** Reads the upper and the two bases for a plan. */
+export function observe(o: Observation): PlanInputs {
+  assertBase(o.base);
+  const base = new DirHandles(o.base);
+  const up = UpperTree.read(o.upper, o.onError ? { onError: o.onError } : {});
+  try {
+    return observeWith(o, base, up);
+  } finally {
+    base.close();
+    up.close();
+  }
+}
+
+function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInputs {
+  const current = o.current ?? null;
+  const besides = o.besides ?? (() => []);
+  const walked = up.walked;
   const paths = new Set(walked.map((e) => e.path));
-  const b1m = current === null ? null : manifestView(current.file, (p) => paths.has(p), { sha256: current.sha256 });
-  const b1 = new CurrentBase(base, b1m);
-  const xattrs = new Map<RelPath, OverlayXattrs>();
-  const xattrsOf = (e: Walked): OverlayXattrs => {
-    let x = xattrs.get(e.path);
-    if (x === undefined) {
-      x = up.xattrs(e.path);
-      xattrs.set(e.path, x);
-    }
-    return x;
-  };
-  let upper = [...classifyUpper(walked, (p) => b1.type(p), xattrsOf)];
+  const wanted = new Set(paths);
+  const sources = new Set<RelPath>();
+  for (const p of paths) {
+    const names = besides(p);
+    if (names.length === 0) continue;
+    sources.add(p);
+    // A name past NAME_MAX can neither be in the base nor be written: the planner says so itself.
+    for (const n of names) if (n.length - n.lastIndexOf('/') - 1 <= NAME_MAX) wanted.add(n);
+  }
+  const b1m = current === null ? null : manifestView(current.file, (p) => wanted.has(p), { sha256: current.sha256 });
+  const b1 = new CurrentBase(live, b1m);
+  let upper = up.classify((p) => b1.type(p));
   const opaque = upper.filter((e) => e.kind === 'opaque-dir').map((e) => e.path);
 
   let b0: BaseView | null = null;
-  if (manifestFile !== null && fs.existsSync(manifestFile)) {
+  if (o.b0Manifest !== null && fs.existsSync(o.b0Manifest)) {
     const belowOpaque = underAnyOf(opaque);
-    b0 = manifestView(manifestFile, (p) => paths.has(p) || belowOpaque(p));
+    b0 = manifestView(o.b0Manifest, (p) => paths.has(p) || belowOpaque(p));
     // A directory the new base no longer has hid its children from classification: read them again against B0 too.
     const b0v = b0;
     if (upper.some((e) => e.type === 'dir' && e.kind === 'state' && b0v.get(e.path)?.type === 'dir')) {
-      upper = [...classifyUpper(walked, (p) => b1.type(p) ?? b0v.get(p)?.type, xattrsOf)];
+      upper = up.classify((p) => b1.type(p) ?? b0v.get(p)?.type);
     }
   }
   const upperAt = new Map(upper.map((e) => [e.path, e]));
+  // The names beside: asked after classification, which must not see them as base entries of the upper.
+  for (const p of wanted) if (!paths.has(p)) b1.type(p);
 
   const b1Entries = new Map<RelPath, BaseEntry>();
   for (const [p, e] of b1.asked) {
     if (e === undefined) continue;
-    b1Entries.set(p, 'digest' in e ? e : entryFor(base, p, e, [b0?.get(p), upperAt.get(p)])!);
+    b1Entries.set(p, 'digest' in e ? e : entryFor(live, p, e, [b0?.get(p), upperAt.get(p)], sources.has(p))!);
   }
-  if (withSubtrees) {
+  if (o.subtrees) {
     const dirs = opaque.filter((d) => b1Entries.get(d)?.type === 'dir');
     if (current !== null && dirs.length > 0) {
       const below = underAnyOf(dirs);
       for (const e of manifestView(current.file, below, { sha256: current.sha256 }).under('')) b1Entries.set(e.path, e);
     } else {
-      for (const d of dirs) for (const [p, st] of baseBelow(baseDir, d)) b1Entries.set(p, entryFor(base, p, st, [b0?.get(p)])!);
+      for (const d of dirs) for (const [p, st] of baseBelow(live, d)) b1Entries.set(p, entryFor(live, p, st, [b0?.get(p)])!);
     }
   }
 
   // Digests of upper non-directories that sit over a base entry on either side (state needs none).
-  upper = upper.map((e, i) => {
+  const index = new Map(walked.map((w, i) => [w.path, i]));
+  upper = upper.map((e) => {
     if (e.type === 'dir' || e.kind === 'whiteout') return e;
     const others = [b0?.get(e.path), b1Entries.get(e.path)];
     if (others[0] === undefined && others[1] === undefined) return e;
-    if (e.type === 'file' && !mayMatch(e.size, others)) return { ...e, digest: unhashed('upper', e.path) };
-    return { ...e, digest: up.digest(e.path, walked[i]!.st) };
+    if (e.type === 'file' && !mayMatch(e.size, others)) return e;
+    return { ...e, digest: up.digest(index.get(e.path)!) };
   });
   return { b0, b1: viewOf(b1Entries.values()), upper };
-}
-
-/**
- * Plans, and plans again when the current base ships a name the plan writes (a sidecar or saved name
- * beside an upper entry): the inputs hold the base at the upper's paths only, and the planner must see
- * such a name to leave it alone.
- */
-export function planSeeingWrittenNames(inputs: PlanInputs, baseDir: string, current: CurrentManifest | null, plan: (i: PlanInputs) => Plan): Plan {
-  const first = plan(inputs);
-  const upper = new Set(inputs.upper.map((e) => e.path));
-  const names = new Set(first.actions.flatMap((a) => (a.kind === 'write-sidecar' ? [a.path] : a.kind === 'rename' ? [a.to] : [])).filter((p) => !upper.has(p)));
-  if (names.size === 0) return first;
-  let found: BaseEntry[];
-  if (current !== null) found = [...manifestView(current.file, (p) => names.has(p), { sha256: current.sha256 }).under('')];
-  else {
-    const probe = new TreeProbe(baseDir);
-    try {
-      found = [...names].flatMap((p) => probe.entry(p, probe.lstat(p), '') ?? []);
-    } finally {
-      probe.close();
-    }
-  }
-  if (found.length === 0) return first;
-  return plan({ ...inputs, b1: viewOf([...inputs.b1.under(''), ...found]) });
 }

@@ -1,29 +1,104 @@
-// Reads and classifies a whole upper dir against a live base, noting which entries sit directly over
-// the base (not below a directory that hides it).
+// The one reader of an upper: walked once (the stat of every entry kept), classified against a base by
+// the rules of classify.ts, its overlay xattrs read only where classification asks (outside subtrees
+// that hide the base), and its contents hashed through the same handles, with the replaced-while-hashing
+// check. Reconcile, vacuum, diff and status all read the upper through it.
 import fs from 'node:fs';
-import { isUnder, type RelPath, type UpperEntry } from '../model/entry.js';
-import { readUpper } from './classify.js';
-import { entryType, lstatBeneath } from '../tree/fsat.js';
+import { ioError } from '../errors.js';
+import { displayPath, isUnder, type Digest, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
+import { DirHandles } from '../tree/handles.js';
+import { walk } from '../tree/walk.js';
+import type { OverlayXattrs, XattrNamespace } from '../tree/xattr.js';
+import { NO_XATTRS, classifyUpper, type UpperStat } from './classify.js';
 
-export function classifyUpper(
-  upper: string,
-  baseDir: string,
-  onError: (path: RelPath, err: Error) => void,
-): { entries: UpperEntry[]; top: Set<RelPath> } {
-  const entries: UpperEntry[] = [];
+export interface UpperWalked extends UpperStat {
+  readonly st: UpperStat['st'] & { readonly ino: number };
+}
+
+export interface ReadUpperOptions {
+  /** Unreadable entries are reported here and left out (status, diff); without it they fail the read. */
+  readonly onError?: (path: RelPath, err: Error) => void;
+  /** Namespaces whose overlay.* xattrs count (default both). */
+  readonly namespaces?: readonly XattrNamespace[];
+}
+
+export class UpperTree {
+  private readonly handles: DirHandles;
+  private readonly xattrCache = new Map<RelPath, OverlayXattrs>();
+
+  private constructor(
+    readonly dir: string,
+    /** Every entry, pre-order. */
+    readonly walked: readonly UpperWalked[],
+    private readonly opts: ReadUpperOptions,
+  ) {
+    this.handles = new DirHandles(dir);
+  }
+
+  /** Walks the upper at dir (none there: an empty upper). */
+  static read(dir: string, opts: ReadUpperOptions = {}): UpperTree {
+    const out: UpperWalked[] = [];
+    if (fs.existsSync(dir)) {
+      const onError = opts.onError ?? ((p: RelPath, err: Error) => {
+        throw ioError('read upper entry', `${dir}/${displayPath(p)}`, err);
+      });
+      for (const w of walk(dir, { onError })) {
+        const { mode, uid, gid, size, rdev, ino } = w.st;
+        out.push({ path: w.path, type: w.type, st: { mode, uid, gid, size, rdev, ino } });
+      }
+    }
+    return new UpperTree(dir, out, opts);
+  }
+
+  private xattrs(e: UpperWalked): OverlayXattrs {
+    let x = this.xattrCache.get(e.path);
+    if (x === undefined) {
+      try {
+        x = this.handles.xattrs(e.path, this.opts.namespaces);
+      } catch (err) {
+        if (this.opts.onError === undefined) throw err;
+        this.opts.onError(e.path, err as Error);
+        x = NO_XATTRS;
+      }
+      this.xattrCache.set(e.path, x);
+    }
+    return x;
+  }
+
+  /** Every entry with its kind against the base whose entry types `base` tells (undefined: absent there). */
+  classify(base: (p: RelPath) => EntryType | undefined): UpperEntry[] {
+    return [...classifyUpper(this.walked, base, (e) => this.xattrs(e))];
+  }
+
+  /** The content digest of the i-th walked entry, checked against the inode the walk saw. */
+  digest(i: number): Digest {
+    const w = this.walked[i]!;
+    return this.handles.digest(w.path, w.st);
+  }
+
+  close(): void {
+    this.handles.close();
+  }
+}
+
+/** Runs fn on the upper at dir, read once, and closes its handles. */
+export function withUpper<T>(dir: string, opts: ReadUpperOptions, fn: (u: UpperTree) => T): T {
+  const u = UpperTree.read(dir, opts);
+  try {
+    return fn(u);
+  } finally {
+    u.close();
+  }
+}
+
+/** The paths of the entries that sit directly over the base: not below a directory that hides it. */
+export function topPaths(entries: readonly UpperEntry[]): Set<RelPath> {
   const top = new Set<RelPath>();
-  if (!fs.existsSync(upper)) return { entries, top };
-  const baseType = (p: RelPath) => {
-    const st = lstatBeneath(baseDir, p);
-    return st === undefined ? undefined : entryType(st);
-  };
   let hidden: RelPath | undefined;
-  for (const e of readUpper(upper, baseType, { onError })) {
-    entries.push(e);
+  for (const e of entries) {
     if (hidden !== undefined && isUnder(e.path, hidden)) continue;
     hidden = undefined;
     top.add(e.path);
     if (e.type === 'dir' && e.kind !== 'merged-dir') hidden = e.path;
   }
-  return { entries, top };
+  return top;
 }

@@ -1,16 +1,16 @@
-// The model behind `state-overlay diff`: every upper entry with its kind and, when the recorded
-// generation's manifest exists, whether the base changed under it since.
+// `diff`: every upper entry with its kind and, when the recorded generation's manifest exists, whether
+// the base changed under it since: observed and judged as a reconcile would (observe/, plan/change.ts).
 import fs from 'node:fs';
 import type { Overlay } from '../overlay/overlay.js';
-import type { BaseEntry, RelPath, UpperEntry } from '../model/entry.js';
-import { readState, stateManifestFile } from '../state/state-file.js';
-import { classifyUpper } from '../observe/upper.js';
-import { underAnyOf } from '../model/order.js';
-import { changeUnder, type BaseChange } from '../plan/change.js';
-import { currentGeneration, type Generation } from '../observe/generation.js';
-import { hashPaths, subtreeEntries } from '../observe/hash.js';
-import { manifestView, viewOf } from '../manifest/store.js';
+import type { RelPath, UpperEntry } from '../model/entry.js';
+import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
+import { observe } from '../observe/inputs.js';
 import { liveBaseDir } from '../observe/live-base.js';
+import { topPaths, withUpper } from '../observe/upper.js';
+import { changeUnder, type BaseChange } from '../plan/change.js';
+import { readState, stateManifestFile } from '../state/state-file.js';
+import { entryType } from '../tree/fsat.js';
+import { withHandles } from '../tree/handles.js';
 
 export interface DiffRow {
   readonly entry: UpperEntry;
@@ -30,31 +30,36 @@ export interface UpperDiff {
 }
 
 /** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
+/** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
 export async function upperDiff(ov: Overlay, baseDir: string = liveBaseDir(ov)): Promise<UpperDiff> {
   const { layout } = ov;
   const unreadable: { path: RelPath; error: string }[] = [];
-  const { entries, top } = classifyUpper(layout.upper, baseDir, (path, err) => unreadable.push({ path, error: (err as NodeJS.ErrnoException).code ?? err.message }));
+  const onError = (path: RelPath, err: Error) => void unreadable.push({ path, error: (err as NodeJS.ErrnoException).code ?? err.message });
   const state = readState(layout);
   const mf = stateManifestFile(layout, state);
   const manifest = mf !== null && fs.existsSync(mf) ? mf : null;
   const current = await currentGeneration(ov, { baseDir });
   const recorded = state?.generation ?? null;
+  let entries: UpperEntry[];
   let change: (e: UpperEntry) => BaseChange | undefined = () => undefined;
-  if (manifest !== null && recorded === current.generation) {
-    change = (e) => (top.has(e.path) ? 'unchanged' : undefined);
-  } else if (manifest !== null) {
-    const opaque = new Set(entries.filter((e) => e.kind === 'opaque-dir' && top.has(e.path)).map((e) => e.path));
-    const below = underAnyOf(opaque);
-    const b0 = manifestView(manifest, (p) => top.has(p) || below(p));
-    const b1entries: BaseEntry[] = [...hashPaths(baseDir, top).values()];
-    for (const d of opaque) b1entries.push(...subtreeEntries(baseDir, d));
-    const b1 = viewOf(b1entries);
-    change = (e) => (top.has(e.path) ? changeUnder(e.kind, e.path, b0, b1) : undefined);
+  if (manifest === null || recorded === current.generation) {
+    // Nothing to compare (or nothing changed): kinds against the live base, no content read.
+    entries = withHandles(baseDir, (base) => withUpper(layout.upper, { onError }, (u) => u.classify((p) => {
+      const st = base.lstat(p);
+      return st === undefined ? undefined : entryType(st);
+    })));
+    if (manifest !== null) change = () => 'unchanged';
+  } else {
+    // What a reconcile would observe, judged by the rules' own predicates.
+    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError });
+    entries = inputs.upper;
+    const b0 = inputs.b0!;
+    change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);
   }
+  const top = topPaths(entries);
   const rows = entries.map((entry) => {
-    const base = change(entry);
+    const base = top.has(entry.path) ? change(entry) : undefined;
     return base === undefined ? { entry } : { entry, base };
   });
   return { name: ov.name, recorded, current, manifest, rows, unreadable };
 }
-

@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Log } from '../log/logger.js';
 import { pruneSets, setName } from '../backups/sets.js';
-import { manifestPath } from '../manifest/store.js';
+import { manifestPath, viewOf } from '../manifest/store.js';
 import { loadDpkgConffiles } from '../observe/conffiles.js';
-import { withSidecarDigests } from '../observe/digests.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
-import { gatherInputs, planSeeingWrittenNames } from '../observe/inputs.js';
+import { observe } from '../observe/inputs.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { planReconcile } from '../plan/plan.js';
+import { namesBeside } from '../plan/suffix.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
 import type { Plan } from '../plan/types.js';
 import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
@@ -38,17 +38,21 @@ export interface ReconcileReport extends ReconcileSummary {
   readonly resumed: boolean;
 }
 
-/** The plan of the current base against the recorded one (observe, then plan). */
-async function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Promise<Plan> {
+/** The plan of the current base against the recorded one: observe, then plan once. */
+function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Plan {
   const { overlay: ov } = s;
   const { config, layout } = ov;
-  const shipped = generationManifest(current);
-  const inputs = config.reconcile === 'none'
-    ? { b0: null, b1: { get: () => undefined, under: () => [] }, upper: [] }
-    : gatherInputs(layout.upper, ov.base, s.manifestFile, config.reconcile === 'changed', shipped);
+  if (config.reconcile === 'none') return planReconcile({ b0: null, b1: viewOf([]), upper: [], config });
   const conffiles = config.paths.configFrom === 'dpkg' ? loadDpkgConffiles(layout.root) : undefined;
-  const planned = planSeeingWrittenNames(inputs, ov.base, shipped, (i) => planReconcile({ ...i, config, ...(conffiles ? { conffiles } : {}) }));
-  return withSidecarDigests(planned, ov.base);
+  const inputs = observe({
+    upper: layout.upper,
+    base: ov.base,
+    b0Manifest: s.manifestFile,
+    current: generationManifest(current),
+    subtrees: config.reconcile === 'changed',
+    besides: namesBeside(config, conffiles),
+  });
+  return planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) });
 }
 
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */
@@ -67,7 +71,7 @@ export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}
     return { ...summarize(plan, meta), plan, upToDate: true, dryRun, resumed };
   }
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
-  const plan = await planFor(s, current);
+  const plan = planFor(s, current);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
   if (dryRun) return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun, resumed };
   const newManifest = manifestPath(layout, to);

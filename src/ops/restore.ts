@@ -9,7 +9,8 @@ import { moveBetween } from '../txn/apply.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession } from '../txn/session.js';
 import { resumeTransaction } from '../txn/transaction.js';
-import { DIR_FLAGS, closeQuietly, fdPath, lstatBeneath, openBeneath } from '../tree/fsat.js';
+import { DIR_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
+import { lstatBeneath, openBeneath } from '../tree/handles.js';
 import { writeIndex, type IndexEntry } from '../backups/index-file.js';
 import { findSet, setIndexFile, setTree } from '../backups/sets.js';
 

@@ -8,8 +8,9 @@ import type { UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { mountStatus } from '../mount/overlay.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
-import { readUpper } from '../observe/classify.js';
-import { entryType, lstatBeneath } from '../tree/fsat.js';
+import { withUpper } from '../observe/upper.js';
+import { DirHandles } from '../tree/handles.js';
+import { entryType } from '../tree/fsat.js';
 import { knownOverlays } from '../overlay/list.js';
 import { STATUS_API_VERSION, UPPER_KINDS, type OverlayStatus, type PendingWork, type Status } from './status-model.js';
 
@@ -28,14 +29,18 @@ function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upp
   if (!exists(upper)) return { exists: false, counts, bytes: 0, unreadable: 0 };
   let bytes = 0;
   let unreadable = 0;
+  const base = baseDir === null ? null : new DirHandles(baseDir);
   const baseType = (p: string) => {
-    if (baseDir === null) return undefined;
-    const st = lstatBeneath(baseDir, p);
+    const st = base?.lstat(p);
     return st === undefined ? undefined : entryType(st);
   };
-  for (const e of readUpper(upper, baseType, { onError: () => void unreadable++ })) {
-    counts[e.kind]++;
-    if (e.type === 'file') bytes += e.size;
+  try {
+    for (const e of withUpper(upper, { onError: () => void unreadable++ }, (u) => u.classify(baseType))) {
+      counts[e.kind]++;
+      if (e.type === 'file') bytes += e.size;
+    }
+  } finally {
+    base?.close();
   }
   return { exists: true, counts, bytes, unreadable };
 }

@@ -1,28 +1,36 @@
 // Whether the base changed under an upper entry between two generations (B0: the recorded manifest,
-// B1: the current base), as the decision table sees it: type and content; mode and owner for merged dirs.
-import type { BaseEntry, BaseView, RelPath, UpperKind } from '../model/entry.js';
+// B1: the current base), as the decision table sees it: the predicates the rules decide by, shared with
+// `diff` so that what it reports is what a reconcile acts on. Type and content; mode and owner only for
+// merged dirs (rule 8); for an opaque dir, its subtree's types and contents (rule 7).
+import { sameContent, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
 
 export type BaseChange = 'unchanged' | 'changed' | 'added' | 'removed' | 'absent';
+
+const sameAttrs = (a: BaseEntry, b: BaseEntry): boolean => a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 
 export function entryChange(b0: BaseEntry | undefined, b1: BaseEntry | undefined, attrs = false): BaseChange {
   if (b0 === undefined) return b1 === undefined ? 'absent' : 'added';
   if (b1 === undefined) return 'removed';
-  const same = b0.type === b1.type && b0.digest === b1.digest && (!attrs || (b0.mode === b1.mode && b0.uid === b1.uid && b0.gid === b1.gid));
-  return same ? 'unchanged' : 'changed';
+  return sameContent(b0, b1) && (!attrs || sameAttrs(b0, b1)) ? 'unchanged' : 'changed';
 }
 
-/** The change of dir itself and of everything below it (an opaque dir hides the whole subtree). */
-export function subtreeChange(b0: BaseView, b1: BaseView, dir: RelPath): BaseChange {
-  const self = entryChange(b0.get(dir), b1.get(dir), true);
-  if (self !== 'unchanged') return self;
-  let n0 = 0;
+/** Rule 7: does anything below dir differ (type, content, presence) between the two generations? */
+export function subtreeUnchanged(b0: BaseView, b1: BaseView, dir: RelPath): boolean {
+  const seen = new Set<RelPath>();
   for (const e of b0.under(dir)) {
-    n0++;
-    if (entryChange(e, b1.get(e.path), true) !== 'unchanged') return 'changed';
+    const other = b1.get(e.path);
+    if (!other || !sameContent(e, other)) return false;
+    seen.add(e.path);
   }
-  let n1 = 0;
-  for (const _ of b1.under(dir)) n1++;
-  return n0 === n1 ? 'unchanged' : 'changed';
+  for (const e of b1.under(dir)) if (!seen.has(e.path)) return false;
+  return true;
+}
+
+/** The change of an opaque dir: of its own type, then of everything below it (it hides the whole subtree), as rule 7 decides. */
+export function subtreeChange(b0: BaseView, b1: BaseView, dir: RelPath): BaseChange {
+  const self = entryChange(b0.get(dir), b1.get(dir));
+  if (self !== 'unchanged') return self;
+  return subtreeUnchanged(b0, b1, dir) ? 'unchanged' : 'changed';
 }
 
 /** The change under one upper entry of the given kind. */

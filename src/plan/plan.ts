@@ -1,8 +1,9 @@
 // The pure reconcile planner: (B0, B1, upper, config) → ordered actions and conflicts, each with its rule.
-import { identical, parentOf, sameContent, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
+import { NAME_MAX, identical, isUnread, parentOf, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
 import { pathClassifier, type PathClass } from './classes.js';
-import { contentKnown, decide, decideAll, type Decision } from './rules.js';
+import { subtreeUnchanged } from './change.js';
+import { decide, decideAll, type Decision } from './rules.js';
 import { PathSet } from './path-set.js';
 import { freshName, savedName } from './suffix.js';
 import type { Action, Conflict, Plan, PlanInput, Rule } from './types.js';
@@ -10,18 +11,6 @@ import type { Action, Conflict, Plan, PlanInput, Rule } from './types.js';
 class Sink {
   readonly actions: Action[] = [];
   readonly conflicts: Conflict[] = [];
-}
-
-/** Rule 7: does anything at or below dir differ (type, content, presence) between the two generations? */
-export function subtreeUnchanged(b0: BaseView, b1: BaseView, dir: RelPath): boolean {
-  const seen = new Set<RelPath>();
-  for (const e of b0.under(dir)) {
-    const other = b1.get(e.path);
-    if (!other || !sameContent(e, other)) return false;
-    seen.add(e.path);
-  }
-  for (const e of b1.under(dir)) if (!seen.has(e.path)) return false;
-  return true;
 }
 
 function childrenIndex(upper: readonly UpperEntry[]): Map<RelPath, UpperEntry[]> {
@@ -80,7 +69,7 @@ export function planVacuum(input: Omit<PlanInput, 'b0'>): Plan {
     const b = b1.get(u.path);
     if (!b) return { do: 'state' };
     if (u.type === 'dir' && u.kind !== 'opaque-dir') return b.type === 'dir' ? { do: 'recurse', emptyRule: 8 } : { do: 'state' };
-    if (u.kind !== 'whiteout' && u.kind !== 'foreign' && u.type !== 'dir' && contentKnown(u) && identical(u, b)) {
+    if (u.kind !== 'whiteout' && u.kind !== 'foreign' && u.type !== 'dir' && identical(u, b)) {
       return { do: 'drop', rule: 1, reason: 'identical to the base (redundant copy-up)' };
     }
     return { do: 'state' };
@@ -135,9 +124,10 @@ function planWith(input: PlanInput, decider: Decider): Plan {
 
   function keepWithSidecar(u: UpperEntry, rule: Rule, reason: string, sink: Sink): boolean {
     const src = b1.get(u.path);
-    if (!src || (src.type !== 'file' && src.type !== 'symlink')) {
+    if (!src || (src.type !== 'file' && src.type !== 'symlink') || isUnread(src.digest)) {
       sink.actions.push({ kind: 'keep', path: u.path, rule, reason });
-      sink.conflicts.push({ path: u.path, rule, reason: `${reason}: no sidecar for a base ${src?.type ?? 'entry'}` });
+      const why = src && isUnread(src.digest) ? 'the base content was not read' : `no sidecar for a base ${src?.type ?? 'entry'}`;
+      sink.conflicts.push({ path: u.path, rule, reason: `${reason}: ${why}` });
       return true;
     }
     const to = freshName(u.path, style);
@@ -173,9 +163,6 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   resolveNameClashes(sink, upperByPath, b1);
   return { actions: [...sink.actions].sort(order), conflicts: [...sink.conflicts].sort((a, b) => comparePaths(a.path, b.path)) };
 }
-
-/** Longest file name Linux filesystems take (bytes); a longer sidecar or saved name cannot be created. */
-const NAME_MAX = 255;
 
 /** A visit of one upper entry: yields the children it needs visited, receives whether each remains. */
 type Visit = Generator<{ u: UpperEntry; sink: Sink }, boolean, boolean>;

@@ -38,15 +38,13 @@ const STATE: Decision = Object.freeze({ do: 'state' });
 const drop = (rule: Rule, reason: string, warn = false): Decision => (warn ? { do: 'drop', rule, reason, warn } : { do: 'drop', rule, reason });
 const keep = (rule: Rule, reason: string, sidecar = false): Decision => (sidecar ? { do: 'keep', rule, reason, sidecar } : { do: 'keep', rule, reason });
 
-/** True when the entry's digest can be compared (computed, or a type whose digest is always ''). */
-export const contentKnown = (u: UpperEntry): boolean => u.digest !== '' || u.type === 'fifo' || u.type === 'socket' || u.type === 'dir';
 const sameAttrs = (a: { mode: number; uid: number; gid: number }, b: { mode: number; uid: number; gid: number }): boolean =>
   a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 
 /** Row 3 (and rule 10's pruning, and shadows over a type change): the base changed what U shadows. */
 function changedShadow(s: Situation, rule: Rule): Decision {
   if (s.cls === 'default') return drop(rule, rule === 10 ? 'shadows the base and the recorded base is unknown' : 'the base changed this path');
-  if (s.b0 && contentKnown(s.u) && sameContent(s.u, s.b0)) return drop(rule, 'unmodified config file the base changed');
+  if (s.b0 && sameContent(s.u, s.b0)) return drop(rule, 'unmodified config file the base changed');
   if (s.policy === 'noreplace') return keep(rule, 'modified config file the base changed: new base content written beside it', true);
   return { do: 'save', rule, reason: 'modified config file the base changed (replace): moved aside, new base shows' };
 }
@@ -126,7 +124,7 @@ function nonDir(s: Situation): Decision {
     if (!b0) return STATE;
     if (u.type !== b0.type) return keep(5, 'the new base removed this path; the upper entry is not a copy of it: state now');
     if (s.cls === 'default') return drop(5, 'the new base removed this path');
-    if (contentKnown(u) && sameContent(u, b0)) return drop(5, 'unmodified config file the new base removed');
+    if (sameContent(u, b0)) return drop(5, 'unmodified config file the new base removed');
     return s.style === 'rpm'
       ? { do: 'save', rule: 5, reason: 'modified config file the new base removed: moved aside (rpm)' }
       : keep(5, 'modified config file the new base removed: kept in place (dpkg)');
@@ -142,7 +140,7 @@ export function decide(s: Situation): Decision {
   if (u.kind === 'foreign') {
     return { do: 'conflict', rule: s.known ? 2 : 10, reason: `foreign overlay entry (${u.foreign ?? 'unknown'}): our mounts never create one; left untouched` };
   }
-  if (b1 && u.type !== 'dir' && u.kind !== 'whiteout' && contentKnown(u) && identical(u, b1)) {
+  if (b1 && u.type !== 'dir' && u.kind !== 'whiteout' && identical(u, b1)) {
     return drop(1, 'identical to the base (redundant copy-up)');
   }
   if (!s.known) return rule10(s);
@@ -159,6 +157,6 @@ export function decideAll(u: UpperEntry, b1: BaseEntry | undefined): Decision {
   if (u.type === 'dir' && u.kind !== 'opaque-dir' && isDir(b1)) return { do: 'recurse' };
   if (u.kind === 'whiteout') return drop(4, 'Reconcile=all: every whiteout goes on a generation change');
   if (u.kind === 'opaque-dir' && isDir(b1)) return drop(7, 'Reconcile=all: every opaque directory goes on a generation change');
-  if (u.type !== 'dir' && contentKnown(u) && identical(u, b1)) return drop(1, 'identical to the base (redundant copy-up)');
+  if (u.type !== 'dir' && identical(u, b1)) return drop(1, 'identical to the base (redundant copy-up)');
   return drop(3, 'Reconcile=all: every shadow goes on a generation change');
 }

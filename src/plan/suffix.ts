@@ -1,6 +1,8 @@
-// Sidecar names, in the package manager's own style (SuffixStyle=).
+// Sidecar names, in the package manager's own style (SuffixStyle=), and which paths may get them.
 import type { SuffixStyle } from '../config/schema.js';
 import type { RelPath } from '../model/entry.js';
+import { pathClassifier } from './classes.js';
+import type { PlanConfig } from './types.js';
 
 export interface Suffixes {
   /** The new base content written beside a kept local file. */
@@ -17,3 +19,18 @@ const STYLES: Record<SuffixStyle, Suffixes> = {
 export const suffixes = (style: SuffixStyle): Suffixes => STYLES[style];
 export const freshName = (p: RelPath, style: SuffixStyle): RelPath => p + STYLES[style].fresh;
 export const savedName = (p: RelPath, style: SuffixStyle): RelPath => p + STYLES[style].saved;
+
+/**
+ * The names a reconcile may write beside an upper path under this configuration: a config-class path's
+ * sidecar and saved names (Reconcile=changed only; Keep= paths are never touched). The observation reads
+ * the current base there too, so the one planning pass sees a name the base ships.
+ */
+export function namesBeside(config: PlanConfig, conffiles?: ReadonlySet<string>): (p: RelPath) => readonly RelPath[] {
+  if (config.reconcile !== 'changed') return () => [];
+  const classify = pathClassifier(config.path, config.paths, conffiles);
+  const style = config.paths.suffixStyle;
+  return (p) => {
+    const c = classify(p);
+    return c.cls === 'config' && c.keep === undefined ? [freshName(p, style), savedName(p, style)] : [];
+  };
+}

@@ -1,7 +1,7 @@
-// Addressing entries relative to open directory fds (/proc/self/fd/N/NAME): no symlink is followed in
-// any component, and paths of any depth stay short (past PATH_MAX).
+// The primitives of addressing entries relative to open directory fds (/proc/self/fd/N/NAME): flags,
+// entry types, device numbers, path components. The handles themselves are handles.ts.
 import fs from 'node:fs';
-import { StateOverlayError, ioError } from '../errors.js';
+import { StateOverlayError } from '../errors.js';
 import { displayPath, isEntryPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -54,60 +54,8 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/**
- * Opens rootDir/rel with `flags | O_NOFOLLOW`, walking component by component with O_NOFOLLOW directory
- * handles, so no symlink is followed anywhere below rootDir (rootDir itself may be a symlink).
- * The caller closes the returned fd. Errors are Node errno errors (ENOENT, ENOTDIR, ELOOP, ...).
- */
-export function openBeneath(rootDir: string, rel: RelPath, flags: number): number {
-  const parts = components(rel);
-  if (parts.length === 0) return fs.openSync(rootDir, flags);
-  let dirFd = fs.openSync(rootDir, O_PATH | O_DIRECTORY);
-  try {
-    for (let i = 0; i < parts.length - 1; i++) {
-      const next = fs.openSync(fdPath(dirFd, parts[i]), O_PATH | O_DIRECTORY | O_NOFOLLOW);
-      fs.closeSync(dirFd);
-      dirFd = next;
-    }
-    return fs.openSync(fdPath(dirFd, parts[parts.length - 1]), flags | O_NOFOLLOW);
-  } finally {
-    closeQuietly(dirFd);
-  }
-}
-
-/** Runs fn with an O_PATH handle on rel's parent directory (opened beneath rootDir) and rel's last name. */
-export function atParent<T>(rootDir: string, rel: RelPath, fn: (dirFd: number, name: Buffer) => T): T {
-  const parts = components(rel);
-  const name = parts.pop();
-  if (name === undefined) throw new StateOverlayError('internal', 'atParent needs a non-empty path');
-  const dirFd = openBeneath(rootDir, parts.map((p) => p.toString('latin1')).join('/'), O_PATH | O_DIRECTORY);
-  try {
-    return fn(dirFd, name);
-  } finally {
-    closeQuietly(dirFd);
-  }
-}
-
 const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'ELOOP']);
 /** True for the errno codes that mean "no such entry below the root" (missing, or under a non-directory/symlink). */
 export const isAbsent = (err: unknown): boolean => ABSENT.has((err as NodeJS.ErrnoException)?.code ?? '');
-
-/** lstat of rootDir/rel without following any symlink; undefined when absent (see isAbsent). */
-export function lstatBeneath(rootDir: string, rel: RelPath): fs.Stats | undefined;
-export function lstatBeneath(rootDir: string, rel: RelPath, opts: { bigint: true }): fs.BigIntStats | undefined;
-export function lstatBeneath(rootDir: string, rel: RelPath, opts?: { bigint: true }): fs.Stats | fs.BigIntStats | undefined {
-  try {
-    if (rel === '') return opts ? fs.lstatSync(rootDir, opts) : fs.lstatSync(rootDir);
-    return atParent(rootDir, rel, (dirFd, name) => (opts ? fs.lstatSync(fdPath(dirFd, name), opts) : fs.lstatSync(fdPath(dirFd, name))));
-  } catch (err) {
-    if (isAbsent(err)) return undefined;
-    throw ioError('lstat', `${rootDir}/${displayPath(rel)}`, err);
-  }
-}
-
-/** readlink of rootDir/rel (a symlink) as raw bytes, without following any component. */
-export function readlinkBeneath(rootDir: string, rel: RelPath): Buffer {
-  return atParent(rootDir, rel, (dirFd, name) => fs.readlinkSync(fdPath(dirFd, name), { encoding: 'buffer' }));
-}
 
 export { closeQuietly };

@@ -5,12 +5,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { digestEntry } from '../observe/hash.js';
 import { displayPath, parentOf, type RelPath } from '../model/entry.js';
-import { FILE_FLAGS, closeQuietly, components, fdPath, openBeneath, readlinkBeneath } from '../tree/fsat.js';
-import { copyAcross } from './copy-across.js';
-import { DirCache } from './dir-cache.js';
 import type { SetAttrs, WriteSidecar } from '../plan/types.js';
+import { FILE_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
+import { DirHandles, digestEntry, openBeneath, readlinkBeneath } from '../tree/handles.js';
+import { copyAcross } from './copy-across.js';
 
 const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
 
@@ -25,15 +24,40 @@ function lastName(rel: RelPath): Buffer {
   return parts[parts.length - 1]!;
 }
 
+/** Write handles on the trees a batch acts in (the upper, a backup set), one DirHandles per root. */
+export class TreeHandles {
+  private readonly trees = new Map<string, DirHandles>();
+  private of(root: string): DirHandles {
+    let h = this.trees.get(root);
+    if (h === undefined) {
+      h = new DirHandles(root, 'write');
+      this.trees.set(root, h);
+    }
+    return h;
+  }
+  /** A handle on root/rel (owned here: never close it), or undefined when it does not exist. */
+  open = (root: string, rel: RelPath): number | undefined => this.of(root).dir(rel);
+  ensure = (root: string, rel: RelPath): number => this.of(root).ensure(rel);
+  forget = (root: string, rel: RelPath): void => this.of(root).forget(rel);
+  sync = (root: string, rel: RelPath): void => this.of(root).sync(rel);
+  get empty(): boolean {
+    return [...this.trees.values()].every((h) => h.empty);
+  }
+  close(): void {
+    for (const h of this.trees.values()) h.close();
+    this.trees.clear();
+  }
+}
+
 /** Directory handles and the directories to fsync, shared by the actions of one batch. */
 export interface ApplyContext {
-  readonly dirs: DirCache;
+  readonly dirs: TreeHandles;
   readonly touch: Touch;
 }
 
 /** A context for one action alone: its own handles, closed after it, and every directory fsynced at once. */
 function oneShot(): ApplyContext {
-  const dirs = new DirCache();
+  const dirs = new TreeHandles();
   return { dirs, touch: (root, rel) => dirs.sync(root, rel) };
 }
 

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import { getAttributeSync, listAttributesSync, setAttributeSync } from 'fs-xattr';
 import { StateOverlayError } from '../errors.js';
 import { run } from '../exec.js';
-import { digestEntry } from '../observe/hash.js';
 import { fromBytes, type RelPath } from '../model/entry.js';
 import { DIR_FLAGS, O_PATH, closeQuietly, components, fdPath } from '../tree/fsat.js';
+import { digestEntry } from '../tree/handles.js';
 import { walk } from '../tree/walk.js';
 import { overlayXattrsAt } from '../tree/xattr.js';
 

@@ -12,8 +12,7 @@ import type { Log } from '../log/logger.js';
 import { displayPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
-import { DirCache } from './dir-cache.js';
+import { TreeHandles, moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from '../plan/types.js';
 
@@ -55,7 +54,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext):
 
 /** Directory handles of the batch under way, and the directories it touched, fsynced once each at its end. */
 class Batch implements ApplyContext {
-  readonly dirs = new DirCache();
+  readonly dirs = new TreeHandles();
   private readonly pending = new Map<string, [string, string]>();
   readonly touch = (root: string, rel: string): void => void this.pending.set(`${root}\0${rel}`, [root, rel]);
   flush(): void {
@@ -122,7 +121,6 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       // Checked whenever the batch opens its handles afresh: the actions then reach both trees through them.
       if (a.kind !== 'keep' && batch.dirs.empty) assertNoSwap(t, backup);
       await apply(t, journal.set, a, batch);
-      batch.dirs.trim();
       const ev = eventOf(a, backup);
       if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
       else log.info(ev);

@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli/cli.js';
+import type { BaseChange } from '../../src/plan/change.js';
+import { disagreements, type Decided } from '../plan/verdict.js';
 import { DOCS, read, section } from './markdown.js';
 
 const CONF = '[Paths]\nConfig=/opt/*/etc/**\nConfigReplace=/opt/app/etc/policy.conf\n';
@@ -20,6 +22,7 @@ const V1: Record<string, string> = {
   'app/lib/old.so': 'old v1\n',
   'app/share/icons/app.png': 'icon v1\n',
   'app/conf.d/a.conf': 'a=1\n',
+  'app/data/seed.db': 'seed v1\n',
 };
 const V2: Record<string, string> = {
   'app/bin/tool': 'tool v2\n',
@@ -68,12 +71,17 @@ beforeAll(() => {
   fs.rmSync(path.join(opt, 'app/share/icons'), { recursive: true });
   fs.mkdirSync(path.join(opt, 'app/share/icons'));
   fs.writeFileSync(path.join(opt, 'app/conf.d/a.conf'), 'a=2\n');
+  // An opaque dir whose base directory only changes its mode in v2: rule 7 keeps it, and diff must agree.
+  fs.rmSync(path.join(opt, 'app/data'), { recursive: true });
+  fs.mkdirSync(path.join(opt, 'app/data'));
+  fs.writeFileSync(path.join(opt, 'app/data/local.db'), 'local\n');
   ok(['unmount', 'opt']);
   // Image v2 arrives: the base (the mountpoint's own directory) changes while nothing is mounted.
   writeAll(opt, V2);
   fs.rmSync(path.join(opt, 'app/lib/old.so'));
   fs.rmSync(path.join(opt, 'app/conf.d'), { recursive: true });
   fs.symlinkSync('etc', path.join(opt, 'app/conf.d'));
+  fs.chmodSync(path.join(opt, 'app/data'), 0o700);
   plan = ok(['reconcile', 'opt', '--dry-run']).split('\n');
 });
 
@@ -96,6 +104,15 @@ describe('docs/decision-table.md worked examples', () => {
 
   it.each(examples)('%s', (line) => {
     expect(plan).toContain(line);
+  });
+
+  it('diff says of the base under each entry what the dry run decides (one predicate of "changed")', () => {
+    const diff = JSON.parse(ok(['--json', 'diff', 'opt'])) as { entries: { path: string; kind: string; base?: BaseChange }[] };
+    const dry = JSON.parse(ok(['--json', 'reconcile', 'opt', '--dry-run'])) as { actions: (Decided & { path: string })[] };
+    const verdicts = new Map(diff.entries.flatMap((e) => (e.base === undefined || e.kind === 'state' ? [] : [[e.path, { kind: e.kind, base: e.base }] as const])));
+    expect(verdicts.get('app/data')).toEqual({ kind: 'opaque-dir', base: 'unchanged' });
+    expect(verdicts.size).toBeGreaterThan(8);
+    expect(disagreements(verdicts, dry.actions)).toEqual([]);
   });
 
   it('was a dry run: the upper still holds the changes and no sidecar was written', () => {

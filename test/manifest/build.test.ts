@@ -3,12 +3,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildManifest } from '../../src/manifest/build.js';
-import { hashPaths } from '../../src/observe/hash.js';
+import type { BaseEntry, RelPath } from '../../src/model/entry.js';
+import { withHandles } from '../../src/tree/handles.js';
 import { readManifest } from '../../src/manifest/store.js';
 import { walk } from '../../src/tree/walk.js';
 import { EVERY_BYTE, buildHostile, rel, removeTree, scratch } from '../tree/fixtures.js';
 
 const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+/** Stat and digest of the chosen paths through one set of handles; absent paths (or paths under a symlink) omitted. */
+const hashPaths = (root: string, paths: Iterable<RelPath>): Map<RelPath, BaseEntry> =>
+  withHandles(root, (h) => new Map([...paths].flatMap((p): [RelPath, BaseEntry][] => {
+    const e = h.entry(p);
+    return e === undefined ? [] : [[p, e]];
+  })));
 
 describe('buildManifest on a hostile base', () => {
   let dir: string;

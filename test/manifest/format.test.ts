@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BaseEntry } from '../../src/model/entry.js';
+import type { ManifestEntry as BaseEntry } from '../../src/manifest/format.js';
 import { encodeEntry, encodeHeader, parseManifest, parseRecords } from '../../src/manifest/format.js';
 import { manifestDigest, manifestPath, manifestView, readManifest, readRecords } from '../../src/manifest/store.js';
 import { layoutFor } from '../../src/paths/layout.js';

@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
-import type { EntryType, UpperEntry } from '../../src/model/entry.js';
-import { classifyEntry, readUpper } from '../../src/observe/classify.js';
+import { UNREAD, type EntryType, type RelPath, type UpperEntry } from '../../src/model/entry.js';
+import { classifyEntry } from '../../src/observe/classify.js';
+import { withUpper, type ReadUpperOptions } from '../../src/observe/upper.js';
+
+/** The upper read once and classified against the given base types, as every reader of it does. */
+const readUpper = (dir: string, base: (p: RelPath) => EntryType | undefined, opts: ReadUpperOptions = {}) => withUpper(dir, opts, (u) => u.classify(base));
 import { overlayXattrs, setOverlayXattr } from '../../src/tree/xattr.js';
 import { NEWLINE, bpath, makeSocket, mknod, rel, scratch } from '../tree/fixtures.js';
 
@@ -56,7 +60,7 @@ const EXPECTED: Row[] = [
   ['xdir/ugone', 'whiteout', 'file', { whiteout: 'xattr' }],
 ];
 
-describe('readUpper', () => {
+describe('the upper reader', () => {
   let upper: string;
   beforeAll(async () => {
     upper = scratch();
@@ -101,7 +105,7 @@ describe('readUpper', () => {
       EXPECTED.map(([p, k, t, x]) => [p, k, t, x ?? {}]),
     );
     const conf = got.find((e) => e.path === 'etc/conf')!;
-    expect(conf).toMatchObject({ mode: 0o644, uid: 0, gid: 0, size: 7, digest: '' });
+    expect(conf).toMatchObject({ mode: 0o644, uid: 0, gid: 0, size: 7, digest: UNREAD });
   });
 
   it('honours only the namespaces asked for', () => {

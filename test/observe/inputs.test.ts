@@ -1,4 +1,4 @@
-// gatherInputs reads only what can change the plan: files whose size matches nothing stay unhashed, and
+// observe() reads only what can change the plan: files whose size matches nothing stay unread, and
 // the current base comes from its shipped manifest when its generation names one. On generated trees,
 // the plans must equal those of fully hashed inputs read from the live base.
 import fs from 'node:fs';
@@ -6,14 +6,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, type OverlayConfig } from '../../src/config/schema.js';
 import { buildManifest } from '../../src/manifest/build.js';
-import { digestEntry } from '../../src/observe/hash.js';
 import { manifestDigest, manifestPath, viewOf } from '../../src/manifest/store.js';
-import type { BaseEntry, UpperEntry } from '../../src/model/entry.js';
-import { isUnhashed, withSidecarDigests } from '../../src/observe/digests.js';
-import { gatherInputs, planSeeingWrittenNames, type PlanInputs } from '../../src/observe/inputs.js';
+import { isUnread, type BaseEntry, type UpperEntry } from '../../src/model/entry.js';
+import { observe, type CurrentManifest, type PlanInputs } from '../../src/observe/inputs.js';
 import { planReconcile, planVacuum } from '../../src/plan/plan.js';
-import type { Plan } from '../../src/plan/types.js';
-import { lstatBeneath } from '../../src/tree/fsat.js';
+import { namesBeside } from '../../src/plan/suffix.js';
+import type { Plan, PlanConfig } from '../../src/plan/types.js';
+import { digestEntry, lstatBeneath } from '../../src/tree/handles.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, writeTree, type Scratch, type Spec } from '../ops/scratch.js';
 
@@ -123,13 +122,17 @@ async function buildCase(seed: number): Promise<{ s: Scratch; manifest: string }
 
 /** The same inputs with every digest the shortcut left out read from the live trees. */
 function fullyHashed(inputs: PlanInputs, upperDir: string, baseDir: string): PlanInputs {
-  const real = (root: string, e: BaseEntry): BaseEntry => (isUnhashed(e.digest) ? { ...e, digest: digestEntry(root, e.path, lstatBeneath(root, e.path)!) } : e);
+  const real = (root: string, e: BaseEntry): BaseEntry => (isUnread(e.digest) ? { ...e, digest: digestEntry(root, e.path, lstatBeneath(root, e.path)!) } : e);
   return {
     b0: inputs.b0,
     b1: viewOf([...inputs.b1.under('')].map((e) => real(baseDir, e))),
     upper: inputs.upper.map((e) => real(upperDir, e) as UpperEntry),
   };
 }
+
+/** The observation a reconcile of this configuration makes (the names beside its config paths read too). */
+const gather = (upper: string, base: string, b0Manifest: string | null, subtrees: boolean, current: CurrentManifest | null = null, config?: PlanConfig): PlanInputs =>
+  observe({ upper, base, b0Manifest, subtrees, current, ...(config ? { besides: namesBeside(config) } : {}) });
 
 const CONFIGS: Array<[string, Partial<OverlayConfig> & { paths?: Partial<OverlayConfig['paths']> }]> = [
   ['default class', {}],
@@ -139,7 +142,7 @@ const CONFIGS: Array<[string, Partial<OverlayConfig> & { paths?: Partial<Overlay
   ['Reconcile=all', { reconcile: 'all' }],
 ];
 
-describe('gatherInputs reads only what can change the plan', () => {
+describe('observe reads only what can change the plan', () => {
   const seeds = Array.from({ length: 16 }, (_, i) => i + 1);
   let unhashedSeen = 0;
   let sidecarsFilled = 0;
@@ -151,31 +154,31 @@ describe('gatherInputs reads only what can change the plan', () => {
     await buildManifest(base, shipped);
     const current = { file: shipped, sha256: manifestDigest(shipped) };
     for (const known of [manifest, null]) {
-      const live = gatherInputs(upper, base, known, true);
-      const fromManifest = gatherInputs(upper, base, known, true, current);
-      const full = fullyHashed(live, upper, base);
-      unhashedSeen += [...live.upper, ...live.b1.under('')].filter((e) => isUnhashed(e.digest)).length;
       for (const [, over] of CONFIGS) {
         const config = { ...defaultConfig('opt', '/opt'), ...over };
+        const live = gather(upper, base, known, true, null, config);
+        const fromManifest = gather(upper, base, known, true, current, config);
+        const full = fullyHashed(live, upper, base);
+        unhashedSeen += [...live.upper, ...live.b1.under('')].filter((e) => isUnread(e.digest)).length;
         const want = planReconcile({ ...full, config });
-        const got: Plan = withSidecarDigests(planReconcile({ ...live, config }), base);
+        const got: Plan = planReconcile({ ...live, config });
         sidecarsFilled += got.actions.filter((a) => a.kind === 'write-sidecar').length;
         expect(got).toEqual(want);
-        expect(withSidecarDigests(planReconcile({ ...fromManifest, config }), base)).toEqual(want);
+        expect(planReconcile({ ...fromManifest, config })).toEqual(want);
       }
     }
-    const vacuum = gatherInputs(upper, base, null, false);
+    const vacuum = gather(upper, base, null, false);
     const config = defaultConfig('opt', '/opt');
     expect(planVacuum({ ...vacuum, config })).toEqual(planVacuum({ ...fullyHashed(vacuum, upper, base), config }));
   });
 
-  it('the generated trees exercise the shortcut: unhashed files, and sidecars whose digest is read after planning', () => {
+  it('the generated trees exercise the shortcut: unread files, and sidecars whose source was read for them', () => {
     expect(unhashedSeen).toBeGreaterThan(20);
     expect(sidecarsFilled).toBeGreaterThan(5);
   });
 });
 
-describe('gatherInputs with the shipped manifest', () => {
+describe('observe with the shipped manifest', () => {
   it('refuses a manifest whose bytes are not the generation read before', async () => {
     const root = path.join(top, 'replaced');
     const s = scratchOverlay(root);
@@ -186,13 +189,13 @@ describe('gatherInputs with the shipped manifest', () => {
     const sha256 = manifestDigest(shipped);
     fs.writeFileSync(path.join(s.ov.base, 'a/g'), 'new\n');
     await buildManifest(s.ov.base, shipped);
-    expect(() => gatherInputs(s.ov.layout.upper, s.ov.base, null, true, { file: shipped, sha256 })).toThrow(
+    expect(() => gather(s.ov.layout.upper, s.ov.base, null, true, { file: shipped, sha256 })).toThrow(
       `${shipped}: not the manifest of generation manifest:${sha256} (changed since the generation was read)`,
     );
   });
 });
 
-describe('planSeeingWrittenNames', () => {
+describe('names beside an upper entry', () => {
   it.each([['the live base', false], ['the shipped manifest', true]] as const)('never writes a sidecar or saved name the base ships (%s)', async (_n, fromManifest) => {
     const root = path.join(top, `names-${String(fromManifest)}`);
     const s = scratchOverlay(root);
@@ -205,8 +208,8 @@ describe('planSeeingWrittenNames', () => {
     const current = fromManifest ? { file: shipped, sha256: manifestDigest(shipped) } : null;
     const d = defaultConfig('opt', '/opt');
     const config = { ...d, paths: { ...d.paths, config: ['/opt/etc/[ac].conf'], configReplace: ['/opt/etc/b.conf'], suffixStyle: 'rpm' as const } };
-    const inputs = gatherInputs(s.ov.layout.upper, s.ov.base, manifestPath(s.ov.layout, 'gen1'), true, current);
-    const plan = planSeeingWrittenNames(inputs, s.ov.base, current, (i) => planReconcile({ ...i, config }));
+    const inputs = gather(s.ov.layout.upper, s.ov.base, manifestPath(s.ov.layout, 'gen1'), true, current, config);
+    const plan = planReconcile({ ...inputs, config });
     expect(plan.actions.filter((a) => a.kind !== 'keep').map((a) => `${a.kind} ${a.path}`)).toEqual(['write-sidecar etc/c.conf.rpmnew']);
     expect(plan.conflicts.map((c) => `${c.path}: ${c.reason}`)).toEqual([
       'etc/a.conf: sidecar "etc/a.conf.rpmnew" not written: the base ships that name',

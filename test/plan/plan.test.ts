@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { BaseEntry, UpperEntry } from '../../src/model/entry.js';
+import { topPaths } from '../../src/observe/upper.js';
+import { changeUnder } from '../../src/plan/change.js';
 import { planReconcile } from '../../src/plan/plan.js';
 import type { PlanConfig } from '../../src/plan/types.js';
 import { base as b, config, lines, up as u, view } from './fixtures.js';
+import { disagreements } from './verdict.js';
 
 // The variants every row runs in: the default class, and the config class in both policies and both suffix styles.
 type Variant = 'default' | 'rpm-noreplace' | 'rpm-replace' | 'dpkg-noreplace' | 'dpkg-replace';
@@ -232,4 +235,18 @@ describe('planReconcile, Reconcile=none', () => {
     const plan = planReconcile({ b0: view(b('p', A)), b1: view(b('p', B)), upper: [u('p', X), u('q', 'whiteout')], config: config({ reconcile: 'none' }) });
     expect(plan).toEqual({ actions: [], conflicts: [] });
   });
+});
+
+describe('diff agrees with the plan on every row of the table', () => {
+  for (const row of ROWS.filter((r) => r.b0 !== null)) {
+    for (const v of VARIANTS) {
+      it(`rule ${row.rule} [${v}]`, () => {
+        const [b0, b1] = [view(...row.b0!), view(...row.b1)];
+        const plan = planReconcile({ b0, b1, upper: row.upper, config: variantConfig(v) });
+        const top = topPaths(row.upper);
+        const diff = new Map(row.upper.filter((e) => top.has(e.path) && e.kind !== 'state').map((e) => [e.path, { kind: e.kind, base: changeUnder(e.kind, e.path, b0, b1) }]));
+        expect(disagreements(diff, plan.actions)).toEqual([]);
+      });
+    }
+  }
 });

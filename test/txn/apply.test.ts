@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run, tryRun } from '../../src/exec.js';
-import { sha256 } from '../../src/manifest/digest.js';
+import { sha256 } from '../../src/tree/digest.js';
 import { moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar } from '../../src/txn/apply.js';
 import { bpath, INVALID_UTF8, rel, removeTree, scratch } from '../tree/fixtures.js';
 import { snapshot, writeTree } from '../ops/scratch.js';

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type fs from 'node:fs';
 import type { EntryType } from '../model/entry.js';
-import { majorMinor } from '../tree/fsat.js';
+import { majorMinor } from './fsat.js';
 
 export const sha256 = (data: Buffer | string): string => crypto.createHash('sha256').update(data).digest('hex');
 

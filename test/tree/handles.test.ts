@@ -1,11 +1,11 @@
-// TreeProbe on trees deeper than its handle budget: every path still resolves, through kept ancestors,
+// DirHandles on trees deeper than its handle budget: every path still resolves, through kept ancestors,
 // and the open handles stay bounded by the depth plus the budget.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../../src/manifest/digest.js';
-import { TreeProbe } from '../../src/observe/probe.js';
-import { removeTree, scratch } from '../tree/fixtures.js';
+import { sha256 } from '../../src/tree/digest.js';
+import { DirHandles } from '../../src/tree/handles.js';
+import { removeTree, scratch } from './fixtures.js';
 
 const DEPTH = 700;
 let root: string;
@@ -35,10 +35,10 @@ afterAll(async () => {
 
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
 
-describe('TreeProbe', () => {
+describe('DirHandles', () => {
   it(`reads every level of a tree ${DEPTH} directories deep with bounded handles`, () => {
     const before = openFds();
-    const probe = new TreeProbe(root);
+    const probe = new DirHandles(root);
     let most = 0;
     try {
       // Deepest first, then back up: the worst order for a cache of ancestors.
@@ -63,7 +63,7 @@ describe('TreeProbe', () => {
     fs.mkdirSync(path.join(root, 'real'));
     fs.writeFileSync(path.join(root, 'real/file'), 'x');
     fs.symlinkSync('real', path.join(root, 'link'));
-    const probe = new TreeProbe(root);
+    const probe = new DirHandles(root);
     try {
       expect(probe.lstat('real/file')?.isFile()).toBe(true);
       expect(probe.lstat('link/file')).toBeUndefined();
