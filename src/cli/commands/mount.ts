@@ -10,11 +10,12 @@ export function register(program: Command, env: CommandEnv): void {
     .description('mount the overlay (private read-only base bind, then the overlay); nothing is done if it is already mounted')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const [ctx, { mountOverlay }, { withLock }, { ensureStateDir }] = await Promise.all([
+      const [ctx, { mountOverlay }, { withLock }, { ensureStateDir }, { mountJson, mountText }] = await Promise.all([
         env.context(),
         import('../../mount/overlay.js'),
         import('../../state/lock.js'),
         import('../../state/state-dir.js'),
+        import('../render/mount.js'),
       ]);
       const ov = ctx.overlay(name);
       if (fs.existsSync(ov.layout.journal)) {
@@ -24,8 +25,8 @@ export function register(program: Command, env: CommandEnv): void {
       }
       ensureStateDir(ov.layout);
       // The lock keeps a mount from racing a reconcile of the same upper.
-      const mounted = await withLock(ov.layout.lockFile, { what: `overlay ${name}`, waitMs: 5000 }, () => mountOverlay(ov, ctx.log));
-      if (ctx.json) return ctx.out(JSON.stringify({ name, target: ov.layout.target, mounted: true, changed: mounted }));
-      ctx.out(mounted ? `mounted ${name} on ${ov.layout.target}` : `${name} is already mounted on ${ov.layout.target}`);
+      const changed = await withLock(ov.layout.lockFile, { what: `overlay ${name}`, waitMs: 5000 }, () => mountOverlay(ov, ctx.log));
+      const m = { name, target: ov.layout.target, changed };
+      ctx.out(ctx.json ? JSON.stringify(mountJson(m)) : mountText(m));
     });
 }

@@ -9,7 +9,7 @@ export function register(program: Command, env: CommandEnv): void {
     .description('mounted?, generations, upper entries by kind, upper size, last reconcile, backups and pending work')
     .argument('[NAME]', 'one overlay (default: every overlay with a state dir or a configuration file)')
     .action(async (name: string | undefined) => {
-      const [ctx, { readMountinfo }, { collectStatus }, { knownOverlays }, { STATUS_API_VERSION }, { renderStatus }] = await Promise.all([
+      const [ctx, { readMountinfo }, { collectStatus }, { knownOverlays }, { STATUS_API_VERSION }, { renderStatus, statusJson }] = await Promise.all([
         env.context(),
         import('../../mount/mountinfo.js'),
         import('../../ops/status.js'),
@@ -22,6 +22,6 @@ export function register(program: Command, env: CommandEnv): void {
       const overlays = [];
       for (const n of names) overlays.push(await collectStatus(ctx.overlay(n), mounts));
       const status: Status = { apiVersion: STATUS_API_VERSION, overlays };
-      ctx.out(ctx.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+      ctx.out(ctx.json ? JSON.stringify(statusJson(status), null, 2) : renderStatus(status));
     });
 }

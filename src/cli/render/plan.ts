@@ -1,5 +1,8 @@
-// Plans for people (one line per step, with its rule) and for machines (JSON, raw paths in base64 too).
+// Plans, and the reconcile and vacuum reports around them, for people (one line per step, with its rule)
+// and for machines (JSON, raw paths in base64 too).
 import { displayPath } from '../../model/entry.js';
+import type { ReconcileReport } from '../../ops/reconcile.js';
+import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
 
 const VERB: Record<Action['kind'], string> = {
@@ -47,4 +50,29 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
     }),
     conflicts: plan.conflicts.map(step),
   };
+}
+
+export function reconcileJson(name: string, r: ReconcileReport): object {
+  const { plan, ...summary } = r;
+  return { apiVersion: 1, name, ...summary, ...planJson(plan) };
+}
+
+/** The plan's lines between a head (what was reconciled, from and to) and a tail (the counts). */
+export function reconcileText(name: string, r: ReconcileReport, mountpoint: string): string {
+  const lines = r.resumed ? [`finished an interrupted reconcile of ${name}`] : [];
+  if (r.upToDate) return [...lines, `${name}: base generation ${r.to} already reconciled; nothing to do`].join('\n');
+  lines.push(`${name}: ${r.dryRun ? 'would reconcile' : 'reconciled'} ${r.from ?? '(none recorded)'} -> ${r.to} (Reconcile=${r.mode})`, ...renderPlan(r.plan, mountpoint));
+  const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
+  lines.push(`${r.dropped} dropped, ${r.renamed} moved aside, ${r.sidecars} sidecars, ${r.attrs} attrs, ${r.removedDirs} empty dirs removed, ${r.kept} kept, ${r.conflicts} warnings${backups}`);
+  return lines.join('\n');
+}
+
+export function vacuumJson(name: string, r: VacuumReport): object {
+  const { plan, ...summary } = r;
+  return { apiVersion: 1, name, ...summary, ...planJson(plan) };
+}
+
+export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {
+  const verb = r.dryRun ? 'would drop' : 'dropped';
+  return [...renderPlan(r.plan, mountpoint), `${name}: ${verb} ${r.dropped} redundant copy-ups, ${r.removedDirs} empty dirs${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
 }

@@ -1,4 +1,4 @@
-// The human view of a Status (pure): one block per overlay, aligned labels, sizes in binary units.
+// A Status for people (pure: one block per overlay, aligned labels, sizes in binary units) and for machines (JSON).
 import type { OverlayStatus, PendingWork, Status } from '../../ops/status-model.js';
 
 const PENDING: Record<PendingWork, string> = {
@@ -64,3 +64,5 @@ export function renderStatus(status: Status): string {
   if (status.overlays.length === 0) return 'no overlays configured or recorded';
   return status.overlays.map(renderOverlay).join('\n\n');
 }
+
+export const statusJson = (status: Status): object => status;
