@@ -109,7 +109,7 @@ describe('state-overlay diff', () => {
   it('renders the same as JSON, names that are not UTF-8 with their raw bytes', () => {
     const r = cli(['--root', root, '--json', 'diff', 'opt']);
     const j = JSON.parse(r.stdout);
-    expect(j.apiVersion).toBe('state-overlay/diff/v1');
+    expect([j.apiVersion, j.kind]).toEqual(['state-overlay/v1', 'Diff']);
     expect(j.generation).toEqual({ recorded: g0, current: g1, source: 'tree', manifest: path.join(root, 'var/lib/state-overlay/opt/manifests', `${g0}.manifest`) });
     expect(j.entries).toHaveLength(21);
     expect(j.entries[5]).toEqual({ path: 'app/etc/sock.conf', kind: 'whiteout', type: 'file', base: 'unchanged', whiteout: 'xattr' });

@@ -1,6 +1,7 @@
 // `state-overlay backups NAME`: the backup sets, newest last, with what each holds.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -11,6 +12,6 @@ export function register(program: Command, env: CommandEnv): void {
       const [ctx, { listSets }, { backupsJson, backupsText }] = await Promise.all([env.context(), import('../../backups/sets.js'), import('../render/backups.js')]);
       const ov = ctx.overlay(name);
       const sets = listSets(ov.layout);
-      ctx.out(ctx.json ? JSON.stringify(backupsJson(name, sets), null, 2) : backupsText(name, sets, ov.config.path));
+      ctx.out(ctx.json ? jsonText(backupsJson(name, sets)) : backupsText(name, sets, ov.config.path));
     });
 }

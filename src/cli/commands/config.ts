@@ -1,6 +1,7 @@
 // `state-overlay config NAME`: the effective configuration and the files it came from.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -10,6 +11,6 @@ export function register(program: Command, env: CommandEnv): void {
     .action(async (name: string) => {
       const [ctx, { configJson, configText }] = await Promise.all([env.context(), import('../render/config.js')]);
       const { config } = ctx.overlay(name);
-      ctx.out(ctx.json ? JSON.stringify(configJson(config), null, 2) : configText(config));
+      ctx.out(ctx.json ? jsonText(configJson(config)) : configText(config));
     });
 }

@@ -1,6 +1,7 @@
 // `state-overlay diff NAME`: every upper entry with its kind and whether the base changed under it.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -16,6 +17,6 @@ export function register(program: Command, env: CommandEnv): void {
       ]);
       const ov = ctx.overlay(name);
       const d = await upperDiff(ov, liveBaseDir(ov));
-      ctx.out(ctx.json ? JSON.stringify(diffJson(d), null, 2) : diffText(d));
+      ctx.out(ctx.json ? jsonText(diffJson(d)) : diffText(d));
     });
 }

@@ -2,6 +2,7 @@
 // state dir (for the next reconcile), or with --ship into the image (/usr/lib/state-overlay/NAME.manifest).
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -23,6 +24,6 @@ export function register(program: Command, env: CommandEnv): void {
       } finally {
         bar.stop();
       }
-      ctx.out(ctx.json ? JSON.stringify(indexJson(r), null, 2) : indexText(r));
+      ctx.out(ctx.json ? jsonText(indexJson(r)) : indexText(r));
     });
 }

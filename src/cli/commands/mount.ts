@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { StateOverlayError } from '../../errors.js';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -27,6 +28,6 @@ export function register(program: Command, env: CommandEnv): void {
       // The lock keeps a mount from racing a reconcile of the same upper.
       const changed = await withLock(ov.layout.lockFile, { what: `overlay ${name}`, waitMs: 5000 }, () => mountOverlay(ov, ctx.log));
       const m = { name, target: ov.layout.target, changed };
-      ctx.out(ctx.json ? JSON.stringify(mountJson(m)) : mountText(m));
+      ctx.out(ctx.json ? jsonText(mountJson(m)) : mountText(m));
     });
 }

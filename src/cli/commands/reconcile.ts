@@ -1,6 +1,7 @@
 // `state-overlay reconcile NAME [--dry-run] [--force]`: the decision table, offline; prints the plan with rule numbers.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -17,6 +18,6 @@ export function register(program: Command, env: CommandEnv): void {
       ]);
       const ov = ctx.overlay(name);
       const r = await reconcileOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });
-      ctx.out(ctx.json ? JSON.stringify(reconcileJson(name, r), null, 2) : reconcileText(name, r, ov.config.path));
+      ctx.out(ctx.json ? jsonText(reconcileJson(name, r)) : reconcileText(name, r, ov.config.path));
     });
 }

@@ -1,6 +1,7 @@
 // `state-overlay restore NAME SET [PATH…]`: put entries of a backup set back into the upper (offline).
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -13,6 +14,6 @@ export function register(program: Command, env: CommandEnv): void {
       const [ctx, { restoreBackup }, { restoreJson, restoreText }] = await Promise.all([env.context(), import('../../ops/restore.js'), import('../render/backups.js')]);
       const ov = ctx.overlay(name);
       const r = await restoreBackup(ov, ctx.log, set, paths);
-      ctx.out(ctx.json ? JSON.stringify(restoreJson(name, r), null, 2) : restoreText(name, r, ov.config.path));
+      ctx.out(ctx.json ? jsonText(restoreJson(name, r)) : restoreText(name, r, ov.config.path));
     });
 }

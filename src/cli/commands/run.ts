@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { errorChain } from '../../errors.js';
 import type { RunResult } from '../../ops/run.js';
 import type { CommandEnv } from '../context.js';
+import { jsonLine } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -21,7 +22,7 @@ export function register(program: Command, env: CommandEnv): void {
       const ov = ctx.overlay(name);
       // Under ExecReload= this process is a helper beside the unit's main process (or none: RemainAfterExit).
       const notifier = createNotifier({ log: ctx.log, helper: opts.reload === true && !opts.watch });
-      const report = (r: RunResult) => ctx.out(ctx.json ? JSON.stringify(runJson(r)) : runText(r, ov.layout.target));
+      const report = (r: RunResult) => ctx.out(ctx.json ? jsonLine(runJson(r)) : runText(r, ov.layout.target));
       report(await runOverlay(ov, ctx.log, { notifier, reload: opts.reload === true }));
       if (!opts.watch) return;
       // A failed reload is logged and the watch goes on: the overlay stays as it was.

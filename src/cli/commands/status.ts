@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Status } from '../../ops/status-model.js';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -22,6 +23,6 @@ export function register(program: Command, env: CommandEnv): void {
       const overlays = [];
       for (const n of names) overlays.push(await collectStatus(ctx.overlay(n), mounts));
       const status: Status = { apiVersion: STATUS_API_VERSION, overlays };
-      ctx.out(ctx.json ? JSON.stringify(statusJson(status), null, 2) : renderStatus(status));
+      ctx.out(ctx.json ? jsonText(statusJson(status)) : renderStatus(status));
     });
 }

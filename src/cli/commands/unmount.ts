@@ -1,6 +1,7 @@
 // `state-overlay unmount NAME [--lazy]`: unmount the overlay and its base bind (idempotent).
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -13,6 +14,6 @@ export function register(program: Command, env: CommandEnv): void {
       const [ctx, { unmountOverlay }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../mount/unmount.js'), import('../render/mount.js')]);
       const ov = ctx.overlay(name);
       const m = { name, target: ov.layout.target, changed: await unmountOverlay(ov, ctx.log, { lazy: opts.lazy === true }) };
-      ctx.out(ctx.json ? JSON.stringify(unmountJson(m)) : unmountText(m));
+      ctx.out(ctx.json ? jsonText(unmountJson(m)) : unmountText(m));
     });
 }

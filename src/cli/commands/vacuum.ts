@@ -1,6 +1,7 @@
 // `state-overlay vacuum NAME [--dry-run]`: drop copy-ups identical to the base (into backups), offline.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -16,6 +17,6 @@ export function register(program: Command, env: CommandEnv): void {
       ]);
       const ov = ctx.overlay(name);
       const r = await vacuumOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun) });
-      ctx.out(ctx.json ? JSON.stringify(vacuumJson(name, r), null, 2) : vacuumText(name, r, ov.config.path));
+      ctx.out(ctx.json ? jsonText(vacuumJson(name, r)) : vacuumText(name, r, ov.config.path));
     });
 }

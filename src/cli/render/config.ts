@@ -1,7 +1,8 @@
 // The effective configuration for people (INI, headed by the files it came from) and for machines (JSON).
 import type { OverlayConfig } from '../../config/schema.js';
+import { document } from './json.js';
 
-export const configJson = (config: OverlayConfig): object => config;
+export const configJson = (config: OverlayConfig) => document('Config', config);
 
 export function configText(config: OverlayConfig): string {
   const p = config.paths;

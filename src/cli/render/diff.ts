@@ -1,8 +1,7 @@
 // Diffs for people (one line per upper entry) and for machines (JSON).
 import { displayPath, toBytes } from '../../model/entry.js';
 import type { UpperDiff } from '../../ops/diff.js';
-
-export const DIFF_API_VERSION = 'state-overlay/diff/v1';
+import { document } from './json.js';
 
 /** A name as text; raw bytes as base64 beside it when the text would not give them back. */
 function pathFields(p: string): { path: string; pathBase64?: string } {
@@ -10,9 +9,8 @@ function pathFields(p: string): { path: string; pathBase64?: string } {
   return Buffer.from(shown, 'utf8').equals(toBytes(p)) ? { path: shown } : { path: shown, pathBase64: toBytes(p).toString('base64') };
 }
 
-export function diffJson(d: UpperDiff): object {
-  return {
-    apiVersion: DIFF_API_VERSION,
+export function diffJson(d: UpperDiff) {
+  return document('Diff', {
     name: d.name,
     generation: { recorded: d.recorded, current: d.current.generation, source: d.current.source, manifest: d.manifest },
     entries: d.rows.map(({ entry: e, base }) => ({
@@ -24,7 +22,7 @@ export function diffJson(d: UpperDiff): object {
       ...(e.foreign ? { foreign: e.foreign } : {}),
     })),
     unreadable: d.unreadable.map((u) => ({ ...pathFields(u.path), error: u.error })),
-  };
+  });
 }
 
 /** One line per entry: kind, base change ('-' where it does not apply, '?' without a manifest), path. */

@@ -4,6 +4,7 @@ import { displayPath } from '../../model/entry.js';
 import type { ReconcileReport } from '../../ops/reconcile.js';
 import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
+import { document } from './json.js';
 
 const VERB: Record<Action['kind'], string> = {
   'move-to-backups': 'drop',
@@ -52,9 +53,10 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
   };
 }
 
-export function reconcileJson(name: string, r: ReconcileReport): object {
+/** The summary, then the plan's steps: `actions` and `conflicts` here are the lists, not the counts. */
+export function reconcileJson(name: string, r: ReconcileReport) {
   const { plan, ...summary } = r;
-  return { apiVersion: 1, name, ...summary, ...planJson(plan) };
+  return document('ReconcileReport', { name, ...summary, ...planJson(plan) });
 }
 
 /** The plan's lines between a head (what was reconciled, from and to) and a tail (the counts). */
@@ -67,9 +69,9 @@ export function reconcileText(name: string, r: ReconcileReport, mountpoint: stri
   return lines.join('\n');
 }
 
-export function vacuumJson(name: string, r: VacuumReport): object {
+export function vacuumJson(name: string, r: VacuumReport) {
   const { plan, ...summary } = r;
-  return { apiVersion: 1, name, ...summary, ...planJson(plan) };
+  return document('VacuumReport', { name, ...summary, ...planJson(plan) });
 }
 
 export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {

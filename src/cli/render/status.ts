@@ -1,5 +1,6 @@
 // A Status for people (pure: one block per overlay, aligned labels, sizes in binary units) and for machines (JSON).
 import type { OverlayStatus, PendingWork, Status } from '../../ops/status-model.js';
+import { API_VERSION, document } from './json.js';
 
 const PENDING: Record<PendingWork, string> = {
   journal: 'an interrupted reconcile: the next run finishes it',
@@ -65,4 +66,7 @@ export function renderStatus(status: Status): string {
   return status.overlays.map(renderOverlay).join('\n\n');
 }
 
-export const statusJson = (status: Status): object => status;
+// The Status model carries its own apiVersion: the envelope's, which this keeps the same.
+const _sameVersion: Status['apiVersion'] = API_VERSION;
+
+export const statusJson = (status: Status) => document('Status', { overlays: status.overlays });
