@@ -1,7 +1,7 @@
 // Backup sets and restores for people (one line per set and per entry, paths under the mountpoint) and for machines (JSON).
 import type { BackupSet } from '../../backups/sets.js';
 import type { RestoreReport } from '../../ops/restore.js';
-import { document } from './json.js';
+import { document, pathFields, pathListFields } from './json.js';
 
 const under = (mountpoint: string, display: string) => `${mountpoint.replace(/\/+$/, '')}/${display}`;
 
@@ -14,7 +14,7 @@ export function backupsJson(name: string, sets: readonly BackupSet[]) {
       from: s.index?.from ?? null,
       to: s.index?.to ?? null,
       createdAt: s.index?.createdAt ?? null,
-      entries: (s.index?.entries ?? []).map((e) => ({ path: e.display, pathBase64: Buffer.from(e.path, 'latin1').toString('base64'), kind: e.kind, type: e.type, rule: e.rule, reason: e.reason })),
+      entries: (s.index?.entries ?? []).map((e) => ({ ...pathFields('path', e.path), kind: e.kind, type: e.type, rule: e.rule, reason: e.reason })),
     })),
   });
 }
@@ -31,7 +31,7 @@ export function backupsText(name: string, sets: readonly BackupSet[], mountpoint
   return lines.join('\n');
 }
 
-export const restoreJson = (name: string, r: RestoreReport) => document('RestoreReport', { name, ...r });
+export const restoreJson = (name: string, r: RestoreReport) => document('RestoreReport', { name, set: r.set, ...pathListFields('restored', r.restoredPaths) });
 
 export function restoreText(name: string, r: RestoreReport, mountpoint: string): string {
   return [...r.restored.map((p) => `restored ${under(mountpoint, p)}`), `${name}: ${r.restored.length} entries restored from ${r.set}`].join('\n');

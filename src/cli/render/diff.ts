@@ -1,27 +1,21 @@
 // Diffs for people (one line per upper entry) and for machines (JSON).
-import { displayPath, toBytes } from '../../model/entry.js';
+import { displayPath } from '../../model/entry.js';
 import type { UpperDiff } from '../../ops/diff.js';
-import { document } from './json.js';
-
-/** A name as text; raw bytes as base64 beside it when the text would not give them back. */
-function pathFields(p: string): { path: string; pathBase64?: string } {
-  const shown = displayPath(p);
-  return Buffer.from(shown, 'utf8').equals(toBytes(p)) ? { path: shown } : { path: shown, pathBase64: toBytes(p).toString('base64') };
-}
+import { document, pathFields } from './json.js';
 
 export function diffJson(d: UpperDiff) {
   return document('Diff', {
     name: d.name,
     generation: { recorded: d.recorded, current: d.current.generation, source: d.current.source, manifest: d.manifest },
     entries: d.rows.map(({ entry: e, base }) => ({
-      ...pathFields(e.path),
+      ...pathFields('path', e.path),
       kind: e.kind,
       type: e.type,
       ...(base === undefined ? {} : { base }),
       ...(e.whiteout ? { whiteout: e.whiteout } : {}),
       ...(e.foreign ? { foreign: e.foreign } : {}),
     })),
-    unreadable: d.unreadable.map((u) => ({ ...pathFields(u.path), error: u.error })),
+    unreadable: d.unreadable.map((u) => ({ ...pathFields('path', u.path), error: u.error })),
   });
 }
 

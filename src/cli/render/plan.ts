@@ -4,7 +4,7 @@ import { displayPath } from '../../model/entry.js';
 import type { ReconcileReport } from '../../ops/reconcile.js';
 import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
-import { document } from './json.js';
+import { document, pathFields } from './json.js';
 
 const VERB: Record<Action['kind'], string> = {
   'move-to-backups': 'drop',
@@ -33,19 +33,17 @@ export function renderPlan(plan: Plan, mountpoint: string): string[] {
   return lines;
 }
 
-const b64 = (p: string) => Buffer.from(p, 'latin1').toString('base64');
-
-/** JSON-safe actions and conflicts: `path` for display, `pathBase64` for the exact bytes. */
+/** JSON-safe actions and conflicts, every path by the one rule of json.ts (`path` and `pathBase64`, `to` and `toBase64`, …). */
 export function planJson(plan: Plan): { actions: object[]; conflicts: object[] } {
-  const step = (s: Action | Conflict) => ({ path: displayPath(s.path), pathBase64: b64(s.path), rule: s.rule, reason: s.reason });
+  const step = (s: Action | Conflict) => ({ ...pathFields('path', s.path), rule: s.rule, reason: s.reason });
   return {
     actions: plan.actions.map((a) => {
       const base = { kind: a.kind, ...step(a) };
       switch (a.kind) {
-        case 'rename': return { ...base, to: displayPath(a.to), toBase64: b64(a.to) };
-        case 'write-sidecar': return { ...base, from: displayPath(a.from), fromBase64: b64(a.from) };
+        case 'rename': return { ...base, ...pathFields('to', a.to) };
+        case 'write-sidecar': return { ...base, ...pathFields('from', a.from) };
         case 'set-attrs': return { ...base, mode: a.mode, uid: a.uid, gid: a.gid };
-        case 'keep': return a.sidecar === undefined ? base : { ...base, sidecar: displayPath(a.sidecar) };
+        case 'keep': return a.sidecar === undefined ? base : { ...base, ...pathFields('sidecar', a.sidecar) };
         default: return base;
       }
     }),
