@@ -51,11 +51,13 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
   };
 }
 
-/** The summary, then the plan's steps: `actions` and `conflicts` here are the lists, not the counts. */
-export function reconcileJson(name: string, r: ReconcileReport) {
+/** A report around a plan: its summary, then the plan's steps (`actions` and `conflicts` are the lists here, not the counts). */
+function planReport<K extends 'ReconcileReport' | 'VacuumReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
   const { plan, ...summary } = r;
-  return document('ReconcileReport', { name, ...summary, ...planJson(plan) });
+  return document(kind, { name, ...summary, ...planJson(plan) });
 }
+
+export const reconcileJson = (name: string, r: ReconcileReport) => planReport('ReconcileReport', name, r);
 
 /** The plan's lines between a head (what was reconciled, from and to) and a tail (the counts). */
 export function reconcileText(name: string, r: ReconcileReport, mountpoint: string): string {
@@ -67,10 +69,7 @@ export function reconcileText(name: string, r: ReconcileReport, mountpoint: stri
   return lines.join('\n');
 }
 
-export function vacuumJson(name: string, r: VacuumReport) {
-  const { plan, ...summary } = r;
-  return document('VacuumReport', { name, ...summary, ...planJson(plan) });
-}
+export const vacuumJson = (name: string, r: VacuumReport) => planReport('VacuumReport', name, r);
 
 export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {
   const verb = r.dryRun ? 'would drop' : 'dropped';
