@@ -84,6 +84,13 @@ describe('architecture', () => {
     expect(io).toEqual([]);
   });
 
+  it('docs/architecture.md names every folder of src/ and what it owns', () => {
+    const doc = fs.readFileSync(path.join(SRC, '../docs/architecture.md'), 'utf8');
+    const folders = fs.readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect(folders.length).toBeGreaterThan(10);
+    expect(folders.filter((f) => !doc.includes(`| [\`src/${f}/\`](../src/${f}/) |`))).toEqual([]);
+  });
+
   it('no source file is over 300 lines', () => {
     const long = files.map((f) => [path.relative(SRC, f), fs.readFileSync(f, 'utf8').split('\n').length - 1] as const).filter(([, n]) => n > 300);
     expect(long).toEqual([]);

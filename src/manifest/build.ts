@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { displayPath, statAttrs, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
 import { fsyncDir } from '../state/atomic.js';
 import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
 import { comparePaths } from '../model/order.js';
@@ -124,7 +124,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
       // Record what was hashed: the opened inode's own stat.
       const st = slot.result.st;
       slot.stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-      Object.assign(slot.entry, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size });
+      Object.assign(slot.entry, statAttrs(st));
       digest = slot.result.digest;
       result.hashedBytes += slot.result.bytes;
     }
@@ -154,7 +154,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     for (const w of walk(baseDir, { bigint: true, openFiles, onError: (p, err) => void (walkError ??= { path: p, err }) })) {
       const st = w.st;
       const stamp: Stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-      const entry = { path: w.path, type: w.type, mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size) };
+      const entry = { path: w.path, type: w.type, ...statAttrs(st) };
       const slot: Slot = { entry, stamp };
       // Files and symlinks keep their digest while the inode, mtime and ctime stay (a symlink's target
       // cannot change in place).

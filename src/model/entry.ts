@@ -57,6 +57,12 @@ export interface BaseEntry {
   readonly digest: Digest;
 }
 
+type StatNumber = number | bigint;
+/** The permission bits (setuid, setgid and sticky included), owner and size of an lstat, as every entry records them. */
+export function statAttrs(st: { mode: StatNumber; uid: StatNumber; gid: StatNumber; size: StatNumber }): { mode: number; uid: number; gid: number; size: number } {
+  return { mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid), size: Number(st.size) };
+}
+
 /** What an upper entry is relative to the base below it (DESIGN section 2). */
 export type UpperKind = 'state' | 'shadow' | 'merged-dir' | 'opaque-dir' | 'whiteout' | 'foreign';
 

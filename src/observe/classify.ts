@@ -1,7 +1,7 @@
 // Classifies every upper entry against the base below it (DESIGN section 2): state, shadow, merged dir,
 // opaque dir, whiteout or foreign (redirect/metacopy, which our mounts never produce).
 import type fs from 'node:fs';
-import { UNREAD, isUnder, type EntryType, type RelPath, type UpperEntry, type UpperKind } from '../model/entry.js';
+import { UNREAD, isUnder, statAttrs, type EntryType, type RelPath, type UpperEntry, type UpperKind } from '../model/entry.js';
 import type { OverlayXattrs } from '../tree/xattr.js';
 
 /** The kind of one upper entry, given its type, rdev, size, overlay xattrs and the base type at its path. */
@@ -61,10 +61,7 @@ function entryOf(w: UpperStat, kind: UpperKind, extra: Pick<UpperEntry, 'foreign
     path: w.path,
     kind,
     type: w.type,
-    mode: w.st.mode & 0o7777,
-    uid: w.st.uid,
-    gid: w.st.gid,
-    size: w.st.size,
+    ...statAttrs(w.st),
     // Read only where a comparison needs it (observe/inputs.ts); a directory, FIFO or socket has no content.
     digest: w.type === 'dir' || w.type === 'fifo' || w.type === 'socket' ? '' : UNREAD,
     ...(extra.foreign ? { foreign: extra.foreign } : {}),

@@ -5,12 +5,12 @@ import type { LogEvent } from '../log/events.js';
 import { buildManifest, type BuildResult } from '../manifest/build.js';
 import { currentGeneration, manifestGeneration, type Generation } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
-import { copyManifest } from '../manifest/copy.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
+import { keepManifest } from './record.js';
 
 export interface IndexReport extends BuildResult {
   readonly name: string;
@@ -41,17 +41,11 @@ export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): P
     gen = await currentGeneration(ov, { baseDir: base });
     ensureStateSubdir(ov.layout, ov.layout.manifestsDir);
     out = manifestPath(ov.layout, gen.generation);
-    const recorded = stateManifestFile(ov.layout, readState(ov.layout));
-    previous = [out, recorded].find((f): f is string => f !== null && f !== undefined && fs.existsSync(f));
   }
   log.info({ event: 'index.start', root: base } satisfies LogEvent);
-  let r: BuildResult;
-  if (gen?.shipped !== undefined) {
-    // The image carries this generation's manifest: keep a copy, hash nothing.
-    r = { ...copyManifest(gen.shipped, out), hashedBytes: 0, reusedDigests: 0 };
-  } else {
-    r = await buildManifest(base, out, { ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  }
+  const r = gen === undefined
+    ? await buildManifest(base, out, { ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress);
   const ms = Date.now() - started;
   log.info({ event: 'index.done', entries: r.entries, hashedBytes: r.hashedBytes, reusedDigests: r.reusedDigests, ms } satisfies LogEvent);
   const g = gen ?? { generation: manifestGeneration(out), source: 'manifest' };

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { treeGeneration, type Generation } from '../observe/generation.js';
 import { copyManifest } from '../manifest/copy.js';
+import type { BuildResult } from '../manifest/build.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import type { OverlaySession } from '../txn/session.js';
@@ -18,6 +19,25 @@ export interface Recorded {
   /** False when the manifest was already kept (nothing done). */
   readonly built: boolean;
   readonly entries: number;
+}
+
+/**
+ * Writes the manifest of generation gen to file: the shipped one copied when the generation names one
+ * (nothing hashed), else built from baseDir, reusing the digests of the first of `previous` that exists.
+ * The one choice of manifest of `run` (after the mount) and `index`.
+ */
+export async function keepManifest(
+  gen: Generation,
+  file: string,
+  baseDir: string,
+  previous: readonly (string | null)[],
+  onProgress?: (done: number, total?: number) => void,
+): Promise<BuildResult> {
+  if (gen.shipped !== undefined) return { ...copyManifest(gen.shipped, file), hashedBytes: 0, reusedDigests: 0 };
+  const prev = previous.find((f): f is string => f !== null && fs.existsSync(f));
+  // Loaded only to build: an unchanged base never pays for the indexer.
+  const { buildManifest } = await import('../manifest/build.js');
+  return buildManifest(baseDir, file, { ...(prev ? { previous: prev } : {}), ...(onProgress ? { onProgress } : {}) });
 }
 
 /** Drops manifests no state refers to any more. */
@@ -45,23 +65,16 @@ export async function recordManifest(s: OverlaySession, gen: Generation, opts: R
   const started = Date.now();
   let entries = 0;
   if (!fs.existsSync(file)) {
-    if (gen.shipped !== undefined) copyManifest(gen.shipped, file);
-    else {
-      const previous = s.manifestFile;
-      const { buildManifest } = await import('../manifest/build.js');
-      const r = await buildManifest(opts.baseDir, file, {
-        ...(previous !== null && fs.existsSync(previous) ? { previous } : {}),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      });
-      entries = r.entries;
-      // A base that changed while it was indexed is not the recorded generation: a manifest of it as B0
-      // would hide that change from the next reconcile. Record none; the next reconcile treats the
-      // recorded base as unknown (UnknownBase=), as after a reboot before the manifest was complete.
-      if (gen.source === 'tree' && treeGeneration(opts.baseDir) !== gen.generation) {
-        fs.rmSync(file, { force: true });
-        log.warn({ event: 'warning', message: `the base changed while its manifest was built: no manifest recorded for ${gen.generation}`, path: opts.baseDir });
-        return { file, built: false, entries: 0 };
-      }
+    const r = await keepManifest(gen, file, opts.baseDir, [s.manifestFile], opts.onProgress);
+    // run.manifest counts the entries indexed here: none for a shipped manifest, copied as it is.
+    entries = gen.shipped === undefined ? r.entries : 0;
+    // A base that changed while it was indexed is not the recorded generation: a manifest of it as B0
+    // would hide that change from the next reconcile. Record none; the next reconcile treats the
+    // recorded base as unknown (UnknownBase=), as after a reboot before the manifest was complete.
+    if (gen.shipped === undefined && gen.source === 'tree' && treeGeneration(opts.baseDir) !== gen.generation) {
+      fs.rmSync(file, { force: true });
+      log.warn({ event: 'warning', message: `the base changed while its manifest was built: no manifest recorded for ${gen.generation}`, path: opts.baseDir });
+      return { file, built: false, entries: 0 };
     }
   }
   s.updateState((state) => ({ ...state, generation: gen.generation, manifest: path.basename(file) }));

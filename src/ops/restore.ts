@@ -68,6 +68,7 @@ function makeParents(upper: string, base: string, rel: RelPath): void {
 export interface RestoreReport {
   readonly set: string;
   readonly restored: readonly string[];
+  readonly restoredPaths: readonly RelPath[];
 }
 
 export async function restoreBackup(ov: Overlay, log: Log, setName: string, args: readonly string[], opts: { lockWaitMs?: number } = {}): Promise<RestoreReport> {
@@ -103,6 +104,6 @@ export async function restoreBackup(ov: Overlay, log: Log, setName: string, args
     const left = set.index.entries.filter((e) => !chosen.includes(e));
     writeIndex(setIndexFile(layout, set.name), { ...set.index, entries: left });
     log.info({ event: 'restore.done', name: ov.name, set: set.name, restored: chosen.length });
-    return { set: set.name, restored: chosen.map((e) => e.display) };
+    return { set: set.name, restored: chosen.map((e) => e.display), restoredPaths: chosen.map((e) => e.path) };
   });
 }

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, isUnder, parentOf, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
+import { displayPath, isUnder, parentOf, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
 import { digestOfSpecial, hashFd } from './digest.js';
 import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent } from './fsat.js';
 import { overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
@@ -165,7 +165,7 @@ export class DirHandles {
   /** The entry at rel as a manifest records it, or undefined. digest: recorded instead of reading the content. */
   entry(rel: RelPath, st: fs.Stats | undefined = this.lstat(rel), digest?: Digest): BaseEntry | undefined {
     if (st === undefined) return undefined;
-    return { path: rel, type: entryType(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, digest: digest ?? this.digest(rel, st) };
+    return { path: rel, type: entryType(st), ...statAttrs(st), digest: digest ?? this.digest(rel, st) };
   }
 
   /** mkdir -p of rel below root (new directories mode 0700), never through a symlink (write handles). */

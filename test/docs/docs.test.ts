@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
+import { KINDS } from '../../src/cli/render/json.js';
 import { normalizeConfig } from '../../src/config/normalize.js';
 import { ExitCode } from '../../src/errors.js';
 import { DOCS, REPO, anchors, markdownFiles, read, relativeLinks, section, withoutFences } from './markdown.js';
@@ -127,8 +128,27 @@ describe('docs/status.md', () => {
   );
 });
 
+describe('docs/cli.md: JSON output', () => {
+  const body = section(cliDoc, '## JSON output')!;
+  const rows = [...body.matchAll(/^\| `([a-z]+)` \| `([A-Za-z]+)`/gm)].map((m) => [m[1]!, m[2]!] as const);
+  const schemaOf = (file: string) => JSON.parse(read(path.join(DOCS, file))) as SchemaNode & { $defs: Record<string, SchemaNode> };
+  const [statusSchema, cliSchema] = [schemaOf('status.schema.json'), schemaOf('cli.schema.json')];
+
+  it('names the kind of every document and the command that prints it', () => {
+    expect(rows.map(([, kind]) => kind).sort()).toEqual([...KINDS].sort());
+    expect(rows.map(([command]) => command).sort()).toEqual(commands.map((c) => c.name).sort());
+  });
+
+  it.each(rows)('describes the fields of %s --json (%s) in its section', (command, kind) => {
+    const schema = kind === 'Status' ? statusSchema : cliSchema.$defs[kind]!;
+    const doc = section(cliDoc, `### \`state-overlay ${command} `) ?? section(cliDoc, `### \`state-overlay ${command}\``)!;
+    expect(doc).toContain(`\`${kind}\``);
+    for (const field of Object.keys(schema.properties!).filter((f) => f !== 'apiVersion' && f !== 'kind')) expect(doc).toContain(`\`${field}\``);
+  });
+});
+
 describe('links', () => {
-  const pages = ['concepts', 'decision-table', 'configuration', 'cli', 'status', 'operations', 'image-build', 'troubleshooting', 'units'];
+  const pages = ['concepts', 'decision-table', 'configuration', 'cli', 'status', 'operations', 'image-build', 'troubleshooting', 'units', 'architecture'];
 
   it.each(pages)('docs/%s.md exists and the README links it', (page) => {
     expect(fs.existsSync(path.join(DOCS, `${page}.md`))).toBe(true);

@@ -32,6 +32,8 @@ describe('state-overlay index', () => {
     const ref = path.join(root, 'ref.manifest');
     const direct = await buildManifest(opt(), ref);
     expect(j).toEqual({
+      apiVersion: 'state-overlay/v1',
+      kind: 'IndexReport',
       name: 'opt',
       base: opt(),
       manifest: shipped(),

@@ -53,7 +53,7 @@ describe('reconcile, backups, restore and vacuum commands', () => {
     const r = cli(['--root', root, '-q', '--json', 'reconcile', 'opt']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ apiVersion: 1, name: 'opt', from: 'gen1', dropped: 2, sidecars: 1, upToDate: false, dryRun: false });
+    expect(out).toMatchObject({ apiVersion: 'state-overlay/v1', kind: 'ReconcileReport', name: 'opt', from: 'gen1', dropped: 2, sidecars: 1, upToDate: false, dryRun: false });
     expect(out.actions[0]).toEqual({ kind: 'move-to-backups', path: 'bin/tool', pathBase64: Buffer.from('bin/tool').toString('base64'), rule: 3, reason: 'the base changed this path' });
     const set = out.backupSet as string;
 

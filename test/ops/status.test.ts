@@ -81,9 +81,9 @@ describe('status', () => {
   });
 
   it('the schema checker is live: it rejects what the schema forbids', () => {
-    const good = { apiVersion: STATUS_API_VERSION, overlays: [mounted, fresh] };
+    const good = { apiVersion: STATUS_API_VERSION, kind: 'Status', overlays: [mounted, fresh] };
     expect(check(schema, good)).toEqual([]);
-    const bad = { apiVersion: 'v0', overlays: [{ ...mounted, extra: 1, mount: { ...mounted.mount, state: 'maybe' }, pending: ['later'] }] };
+    const bad = { apiVersion: 'v0', kind: 'Status', overlays: [{ ...mounted, extra: 1, mount: { ...mounted.mount, state: 'maybe' }, pending: ['later'] }] };
     expect(check(schema, bad)).toEqual([
       '$.apiVersion: expected "state-overlay/v1"',
       '$.overlays[0].mount.state: "maybe" not in ["mounted","unmounted","foreign"]',

@@ -1,6 +1,7 @@
 // `state-overlay config NAME`: the effective configuration and the files it came from.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -8,29 +9,8 @@ export function register(program: Command, env: CommandEnv): void {
     .description('show the effective configuration of an overlay and the files it was read from')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const ctx = await env.context();
+      const [ctx, { configJson, configText }] = await Promise.all([env.context(), import('../render/config.js')]);
       const { config } = ctx.overlay(name);
-      if (ctx.json) return ctx.out(JSON.stringify(config, null, 2));
-      const p = config.paths;
-      const lines = [
-        `# ${config.sources.length ? config.sources.join(', ') : 'no configuration files: defaults'}`,
-        '[Overlay]',
-        `Path=${config.path}`,
-        `Base=${config.base ?? ''}`,
-        `Mode=${config.mode}`,
-        `Reconcile=${config.reconcile}`,
-        `UnknownBase=${config.unknownBase}`,
-        `Generation=${config.generation.kind === 'command' ? `command:${config.generation.command}` : config.generation.kind}`,
-        '[Paths]',
-        ...p.config.map((g) => `Config=${g}`),
-        `ConfigPolicy=${p.configPolicy}`,
-        ...p.configReplace.map((g) => `ConfigReplace=${g}`),
-        `ConfigFrom=${p.configFrom}`,
-        `SuffixStyle=${p.suffixStyle}`,
-        ...p.keep.map((g) => `Keep=${g}`),
-        '[Backups]',
-        `Keep=${config.backups.keep}`,
-      ];
-      ctx.out(lines.join('\n'));
+      ctx.out(ctx.json ? jsonText(configJson(config)) : configText(config));
     });
 }

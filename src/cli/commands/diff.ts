@@ -1,47 +1,7 @@
 // `state-overlay diff NAME`: every upper entry with its kind and whether the base changed under it.
 import type { Command } from 'commander';
-import { displayPath, toBytes } from '../../model/entry.js';
-import type { UpperDiff } from '../../ops/diff.js';
 import type { CommandEnv } from '../context.js';
-
-export const DIFF_API_VERSION = 'state-overlay/diff/v1';
-
-/** A name as text; raw bytes as base64 beside it when the text would not give them back. */
-function pathFields(p: string): { path: string; pathBase64?: string } {
-  const shown = displayPath(p);
-  return Buffer.from(shown, 'utf8').equals(toBytes(p)) ? { path: shown } : { path: shown, pathBase64: toBytes(p).toString('base64') };
-}
-
-export function diffJson(d: UpperDiff): object {
-  return {
-    apiVersion: DIFF_API_VERSION,
-    name: d.name,
-    generation: { recorded: d.recorded, current: d.current.generation, source: d.current.source, manifest: d.manifest },
-    entries: d.rows.map(({ entry: e, base }) => ({
-      ...pathFields(e.path),
-      kind: e.kind,
-      type: e.type,
-      ...(base === undefined ? {} : { base }),
-      ...(e.whiteout ? { whiteout: e.whiteout } : {}),
-      ...(e.foreign ? { foreign: e.foreign } : {}),
-    })),
-    unreadable: d.unreadable.map((u) => ({ ...pathFields(u.path), error: u.error })),
-  };
-}
-
-/** One line per entry: kind, base change ('-' where it does not apply, '?' without a manifest), path. */
-export function diffText(d: UpperDiff): string {
-  const known = d.manifest !== null;
-  const lines = [
-    `# ${d.name}: recorded ${d.recorded ?? 'none'}, current ${d.current.generation}${known ? '' : ', no manifest of the recorded generation'}`,
-  ];
-  for (const { entry: e, base } of d.rows) {
-    const b = base ?? (known ? '-' : '?');
-    lines.push(`${e.kind.padEnd(10)} ${b.padEnd(9)} ${displayPath(e.path)}`);
-  }
-  for (const u of d.unreadable) lines.push(`unreadable ${u.error.padEnd(9)} ${displayPath(u.path)}`);
-  return lines.join('\n');
-}
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -49,9 +9,8 @@ export function register(program: Command, env: CommandEnv): void {
     .description('list every upper entry with its kind (state, shadow, merged-dir, opaque-dir, whiteout, foreign) and whether the base changed under it')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
-      const [ctx, { upperDiff }] = await Promise.all([env.context(), import('../../ops/diff.js')]);
-      const ov = ctx.overlay(name);
-      const d = await upperDiff(ov);
-      ctx.out(ctx.json ? JSON.stringify(diffJson(d), null, 2) : diffText(d));
+      const [ctx, { upperDiff }, { diffJson, diffText }] = await Promise.all([env.context(), import('../../ops/diff.js'), import('../render/diff.js')]);
+      const d = await upperDiff(ctx.overlay(name));
+      ctx.out(ctx.json ? jsonText(diffJson(d)) : diffText(d));
     });
 }

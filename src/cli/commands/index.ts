@@ -2,6 +2,7 @@
 // state dir (for the next reconcile), or with --ship into the image (/usr/lib/state-overlay/NAME.manifest).
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -10,7 +11,12 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--ship', 'write <root>/usr/lib/state-overlay/NAME.manifest (image builds: --root IMAGEROOT)')
     .action(async (name: string, opts: { ship?: boolean }) => {
-      const [ctx, { indexOverlay }, { progressBar }] = await Promise.all([env.context(), import('../../ops/index.js'), import('../progress.js')]);
+      const [ctx, { indexOverlay }, { progressBar }, { indexJson, indexText }] = await Promise.all([
+        env.context(),
+        import('../../ops/index.js'),
+        import('../progress.js'),
+        import('../render/index.js'),
+      ]);
       const bar = await progressBar(ctx);
       let r;
       try {
@@ -18,9 +24,6 @@ export function register(program: Command, env: CommandEnv): void {
       } finally {
         bar.stop();
       }
-      if (ctx.json) return ctx.out(JSON.stringify(r, null, 2));
-      ctx.out(
-        `${r.manifest}: ${r.entries} entries, ${r.hashedBytes} bytes hashed, ${r.reusedDigests} digests reused (${r.ms} ms)\ngeneration ${r.generation}`,
-      );
+      ctx.out(ctx.json ? jsonText(indexJson(r)) : indexText(r));
     });
 }

@@ -1,6 +1,7 @@
 // `state-overlay restore NAME SET [PATH…]`: put entries of a backup set back into the upper (offline).
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -10,11 +11,9 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<SET>', "backup set name, as 'state-overlay backups NAME' lists it")
     .argument('[PATH...]', 'paths to restore: absolute under the mountpoint, or relative to it (default: the whole set)')
     .action(async (name: string, set: string, paths: string[]) => {
-      const [ctx, { restoreBackup }] = await Promise.all([env.context(), import('../../ops/restore.js')]);
+      const [ctx, { restoreBackup }, { restoreJson, restoreText }] = await Promise.all([env.context(), import('../../ops/restore.js'), import('../render/backups.js')]);
       const ov = ctx.overlay(name);
       const r = await restoreBackup(ov, ctx.log, set, paths);
-      if (ctx.json) return ctx.out(JSON.stringify({ apiVersion: 1, name, ...r }, null, 2));
-      const mp = ov.config.path.replace(/\/+$/, '');
-      ctx.out([...r.restored.map((p) => `restored ${mp}/${p}`), `${name}: ${r.restored.length} entries restored from ${r.set}`].join('\n'));
+      ctx.out(ctx.json ? jsonText(restoreJson(name, r)) : restoreText(name, r, ov.config.path));
     });
 }

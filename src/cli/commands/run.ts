@@ -3,12 +3,7 @@ import type { Command } from 'commander';
 import { errorChain } from '../../errors.js';
 import type { RunResult } from '../../ops/run.js';
 import type { CommandEnv } from '../context.js';
-
-function summary(r: RunResult, target: string): string {
-  const what = r.mounted ? `mounted ${r.name} on ${target}` : `${r.name} was already mounted on ${target}`;
-  const parts = [what, r.reconciled ? 'after a reconcile' : '', r.deferred ? 'base change deferred' : '', `generation ${r.generation}`];
-  return parts.filter(Boolean).join('; ');
-}
+import { jsonLine } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -18,11 +13,16 @@ export function register(program: Command, env: CommandEnv): void {
     .option('--reload', 'if mounted and the base changed: unmount, reconcile and mount again (deferred while the mount is busy)')
     .option('--watch', 'stay running and reload whenever the base changes while mounted')
     .action(async (name: string, opts: { reload?: boolean; watch?: boolean }) => {
-      const [ctx, { runOverlay }, { createNotifier }] = await Promise.all([env.context(), import('../../ops/run.js'), import('../../systemd/notify.js')]);
+      const [ctx, { runOverlay }, { createNotifier }, { runJson, runText }] = await Promise.all([
+        env.context(),
+        import('../../ops/run.js'),
+        import('../../systemd/notify.js'),
+        import('../render/mount.js'),
+      ]);
       const ov = ctx.overlay(name);
       // Under ExecReload= this process is a helper beside the unit's main process (or none: RemainAfterExit).
       const notifier = createNotifier({ log: ctx.log, helper: opts.reload === true && !opts.watch });
-      const report = (r: RunResult) => ctx.out(ctx.json ? JSON.stringify(r) : summary(r, ov.layout.target));
+      const report = (r: RunResult) => ctx.out(ctx.json ? jsonLine(runJson(r)) : runText(r, ov.layout.target));
       report(await runOverlay(ov, ctx.log, { notifier, reload: opts.reload === true }));
       if (!opts.watch) return;
       // A failed reload is logged and the watch goes on: the overlay stays as it was.

@@ -1,6 +1,7 @@
 // `state-overlay status [NAME] [--json]`: the versioned Status model, as JSON or the human view.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -8,8 +9,8 @@ export function register(program: Command, env: CommandEnv): void {
     .description('mounted?, generations, upper entries by kind, upper size, last reconcile, backups and pending work')
     .argument('[NAME]', 'one overlay (default: every overlay with a state dir or a configuration file)')
     .action(async (name: string | undefined) => {
-      const [ctx, { statusOf }, { renderStatus }] = await Promise.all([env.context(), import('../../ops/status.js'), import('../render/status.js')]);
+      const [ctx, { statusOf }, { renderStatus, statusJson }] = await Promise.all([env.context(), import('../../ops/status.js'), import('../render/status.js')]);
       const status = await statusOf(ctx.root, name, (n) => ctx.overlay(n));
-      ctx.out(ctx.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+      ctx.out(ctx.json ? jsonText(statusJson(status)) : renderStatus(status));
     });
 }

@@ -1,6 +1,7 @@
 // `state-overlay unmount NAME [--lazy]`: unmount the overlay and its base bind (idempotent).
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -10,10 +11,9 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--lazy', 'detach even when busy (umount -l): the mount goes once its last user leaves')
     .action(async (name: string, opts: { lazy?: boolean }) => {
-      const [ctx, { unmountOverlay }] = await Promise.all([env.context(), import('../../ops/unmount.js')]);
+      const [ctx, { unmountOverlay }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../ops/unmount.js'), import('../render/mount.js')]);
       const ov = ctx.overlay(name);
-      const done = await unmountOverlay(ov, ctx.log, { lazy: opts.lazy === true });
-      if (ctx.json) return ctx.out(JSON.stringify({ name, target: ov.layout.target, mounted: false, changed: done }));
-      ctx.out(done ? `unmounted ${name} from ${ov.layout.target}` : `${name} is not mounted on ${ov.layout.target}`);
+      const m = { name, target: ov.layout.target, changed: await unmountOverlay(ov, ctx.log, { lazy: opts.lazy === true }) };
+      ctx.out(ctx.json ? jsonText(unmountJson(m)) : unmountText(m));
     });
 }

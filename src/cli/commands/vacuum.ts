@@ -1,6 +1,7 @@
 // `state-overlay vacuum NAME [--dry-run]`: drop copy-ups identical to the base (into backups), offline.
 import type { Command } from 'commander';
 import type { CommandEnv } from '../context.js';
+import { jsonText } from '../render/json.js';
 
 export function register(program: Command, env: CommandEnv): void {
   program
@@ -9,16 +10,13 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--dry-run', 'list what would go; change nothing')
     .action(async (name: string, opts: { dryRun?: boolean }) => {
-      const [ctx, { planJson, renderPlan }, { vacuumOverlay }] = await Promise.all([
+      const [ctx, { vacuumJson, vacuumText }, { vacuumOverlay }] = await Promise.all([
         env.context(),
         import('../render/plan.js'),
         import('../../ops/vacuum.js'),
       ]);
       const ov = ctx.overlay(name);
       const r = await vacuumOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun) });
-      const { plan, ...summary } = r;
-      if (ctx.json) return ctx.out(JSON.stringify({ apiVersion: 1, name, ...summary, ...planJson(plan) }, null, 2));
-      const verb = r.dryRun ? 'would drop' : 'dropped';
-      ctx.out([...renderPlan(plan, ov.config.path), `${name}: ${verb} ${r.dropped} redundant copy-ups, ${r.removedDirs} empty dirs${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n'));
+      ctx.out(ctx.json ? jsonText(vacuumJson(name, r)) : vacuumText(name, r, ov.config.path));
     });
 }

@@ -1,6 +1,10 @@
-// Plans for people (one line per step, with its rule) and for machines (JSON, raw paths in base64 too).
+// Plans, and the reconcile and vacuum reports around them, for people (one line per step, with its rule)
+// and for machines (JSON, raw paths in base64 too).
 import { displayPath } from '../../model/entry.js';
+import type { ReconcileReport } from '../../ops/reconcile.js';
+import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
+import { document, pathFields } from './json.js';
 
 const VERB: Record<Action['kind'], string> = {
   'move-to-backups': 'drop',
@@ -29,22 +33,45 @@ export function renderPlan(plan: Plan, mountpoint: string): string[] {
   return lines;
 }
 
-const b64 = (p: string) => Buffer.from(p, 'latin1').toString('base64');
-
-/** JSON-safe actions and conflicts: `path` for display, `pathBase64` for the exact bytes. */
+/** JSON-safe actions and conflicts, every path by the one rule of json.ts (`path` and `pathBase64`, `to` and `toBase64`, …). */
 export function planJson(plan: Plan): { actions: object[]; conflicts: object[] } {
-  const step = (s: Action | Conflict) => ({ path: displayPath(s.path), pathBase64: b64(s.path), rule: s.rule, reason: s.reason });
+  const step = (s: Action | Conflict) => ({ ...pathFields('path', s.path), rule: s.rule, reason: s.reason });
   return {
     actions: plan.actions.map((a) => {
       const base = { kind: a.kind, ...step(a) };
       switch (a.kind) {
-        case 'rename': return { ...base, to: displayPath(a.to), toBase64: b64(a.to) };
-        case 'write-sidecar': return { ...base, from: displayPath(a.from), fromBase64: b64(a.from) };
+        case 'rename': return { ...base, ...pathFields('to', a.to) };
+        case 'write-sidecar': return { ...base, ...pathFields('from', a.from) };
         case 'set-attrs': return { ...base, mode: a.mode, uid: a.uid, gid: a.gid };
-        case 'keep': return a.sidecar === undefined ? base : { ...base, sidecar: displayPath(a.sidecar) };
+        case 'keep': return a.sidecar === undefined ? base : { ...base, ...pathFields('sidecar', a.sidecar) };
         default: return base;
       }
     }),
     conflicts: plan.conflicts.map(step),
   };
+}
+
+/** A report around a plan: its summary, then the plan's steps (`actions` and `conflicts` are the lists here, not the counts). */
+function planReport<K extends 'ReconcileReport' | 'VacuumReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
+  const { plan, ...summary } = r;
+  return document(kind, { name, ...summary, ...planJson(plan) });
+}
+
+export const reconcileJson = (name: string, r: ReconcileReport) => planReport('ReconcileReport', name, r);
+
+/** The plan's lines between a head (what was reconciled, from and to) and a tail (the counts). */
+export function reconcileText(name: string, r: ReconcileReport, mountpoint: string): string {
+  const lines = r.resumed ? [`finished an interrupted reconcile of ${name}`] : [];
+  if (r.upToDate) return [...lines, `${name}: base generation ${r.to} already reconciled; nothing to do`].join('\n');
+  lines.push(`${name}: ${r.dryRun ? 'would reconcile' : 'reconciled'} ${r.from ?? '(none recorded)'} -> ${r.to} (Reconcile=${r.mode})`, ...renderPlan(r.plan, mountpoint));
+  const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
+  lines.push(`${r.dropped} dropped, ${r.renamed} moved aside, ${r.sidecars} sidecars, ${r.attrs} attrs, ${r.removedDirs} empty dirs removed, ${r.kept} kept, ${r.conflicts} warnings${backups}`);
+  return lines.join('\n');
+}
+
+export const vacuumJson = (name: string, r: VacuumReport) => planReport('VacuumReport', name, r);
+
+export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {
+  const verb = r.dryRun ? 'would drop' : 'dropped';
+  return [...renderPlan(r.plan, mountpoint), `${name}: ${verb} ${r.dropped} redundant copy-ups, ${r.removedDirs} empty dirs${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
 }

@@ -1,5 +1,6 @@
-// The human view of a Status (pure): one block per overlay, aligned labels, sizes in binary units.
+// A Status for people (pure: one block per overlay, aligned labels, sizes in binary units) and for machines (JSON).
 import type { OverlayStatus, PendingWork, Status } from '../../ops/status-model.js';
+import { API_VERSION, document } from './json.js';
 
 const PENDING: Record<PendingWork, string> = {
   journal: 'an interrupted reconcile: the next run finishes it',
@@ -64,3 +65,8 @@ export function renderStatus(status: Status): string {
   if (status.overlays.length === 0) return 'no overlays configured or recorded';
   return status.overlays.map(renderOverlay).join('\n\n');
 }
+
+// The Status model carries its own apiVersion: the envelope's, which this keeps the same.
+const _sameVersion: Status['apiVersion'] = API_VERSION;
+
+export const statusJson = (status: Status) => document('Status', { overlays: status.overlays });

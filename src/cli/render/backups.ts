@@ -1,0 +1,38 @@
+// Backup sets and restores for people (one line per set and per entry, paths under the mountpoint) and for machines (JSON).
+import type { BackupSet } from '../../backups/sets.js';
+import type { RestoreReport } from '../../ops/restore.js';
+import { document, pathFields, pathListFields } from './json.js';
+
+const under = (mountpoint: string, display: string) => `${mountpoint.replace(/\/+$/, '')}/${display}`;
+
+export function backupsJson(name: string, sets: readonly BackupSet[]) {
+  return document('BackupSets', {
+    name,
+    sets: sets.map((s) => ({
+      set: s.name,
+      origin: s.index?.origin ?? null,
+      from: s.index?.from ?? null,
+      to: s.index?.to ?? null,
+      createdAt: s.index?.createdAt ?? null,
+      entries: (s.index?.entries ?? []).map((e) => ({ ...pathFields('path', e.path), kind: e.kind, type: e.type, rule: e.rule, reason: e.reason })),
+    })),
+  });
+}
+
+/** `SET  ORIGIN FROM -> TO  N entries`, then each entry with its rule, kind, path and reason. */
+export function backupsText(name: string, sets: readonly BackupSet[], mountpoint: string): string {
+  if (sets.length === 0) return `${name}: no backup sets`;
+  const lines: string[] = [];
+  for (const s of sets) {
+    const entries = s.index?.entries ?? [];
+    lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${entries.length} entries`);
+    for (const e of entries) lines.push(`  rule ${String(e.rule).padStart(2)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
+  }
+  return lines.join('\n');
+}
+
+export const restoreJson = (name: string, r: RestoreReport) => document('RestoreReport', { name, set: r.set, ...pathListFields('restored', r.restoredPaths) });
+
+export function restoreText(name: string, r: RestoreReport, mountpoint: string): string {
+  return [...r.restored.map((p) => `restored ${under(mountpoint, p)}`), `${name}: ${r.restored.length} entries restored from ${r.set}`].join('\n');
+}
