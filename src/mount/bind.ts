@@ -38,7 +38,9 @@ export async function bindBase(base: string, bindPath: string, root: string, run
       throw new StateOverlayError('internal', `base bind ${bindPath} is not private and read-only after mounting (${got})`, { path: bindPath });
     }
   } catch (err) {
-    // A failing mount(8) may have done its first steps (the bind) before the one that failed.
+    // A failing mount(8) may have done its first steps (the bind) before the one that failed. Best
+    // effort: the mount's error is the one to report, and a bind left behind is undone first thing by
+    // the next bindBase.
     await unmountAllAt(bindPath).catch(() => undefined);
     throw err;
   }

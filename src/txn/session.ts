@@ -2,7 +2,7 @@
 // that nothing mounts the upper, and an interrupted transaction finished before anything else.
 import fs from 'node:fs';
 import type { Overlay } from '../overlay/overlay.js';
-import { StateOverlayError } from '../errors.js';
+import { StateOverlayError, ioError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { checkBaseApart } from '../mount/preflight.js';
 import { acquireLock } from '../state/lock.js';
@@ -33,16 +33,18 @@ function assertSafePaths(ov: Overlay): void {
   let base = ov.base;
   try {
     base = fs.realpathSync(base);
-  } catch {
-    /* a missing base is reported where it is read */
+  } catch (err) {
+    // a missing base is reported where it is read; one that cannot be resolved cannot be checked for overlap
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot resolve base', base, err);
   }
   checkBaseApart(base, { stateDir: layout.stateDir, upper: layout.upper, work: layout.work });
   for (const dir of [layout.upper, layout.manifestsDir, layout.backupsDir]) {
     let st: fs.Stats | undefined;
     try {
       st = fs.lstatSync(dir);
-    } catch {
-      continue;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // not made yet: nothing to refuse
+      throw ioError('lstat', dir, err);
     }
     if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${dir} is a symlink: refusing to keep overlay state through it`, { path: dir });
   }
