@@ -1,7 +1,7 @@
 // The private, read-only bind of the base under /run: the base stays reachable once the overlay hides it.
 import { StateOverlayError } from '../errors.js';
 import { execFailure, run, tryRun } from '../exec.js';
-import { mountsAt, propagation, readMountinfo, topMountAt } from './mountinfo.js';
+import { propagation, readMountinfo, topMountAt } from './mountinfo.js';
 import { ensureSafeDir } from '../state/state-dir.js';
 
 /** Unmounts every mount stacked at exactly this mountpoint (a stale bind from an earlier run). */
@@ -44,9 +44,4 @@ export async function bindBase(base: string, bindPath: string, root: string, run
     await unmountAllAt(bindPath).catch(() => undefined);
     throw err;
   }
-}
-
-/** True when something is mounted at bindPath. */
-export function isBound(bindPath: string): boolean {
-  return mountsAt(readMountinfo(), bindPath).length > 0;
 }
