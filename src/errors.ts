@@ -59,8 +59,6 @@ export class StateOverlayError extends Error {
   }
 }
 
-export const usageError = (message: string): StateOverlayError => new StateOverlayError('usage', message);
-
 /** Wraps a Node fs error with the operation and path it concerns. */
 export function ioError(op: string, path: string, cause: unknown): StateOverlayError {
   const sys = cause as NodeJS.ErrnoException | undefined;

@@ -40,7 +40,7 @@ function indexIfAny(file: string): BackupIndex | null {
 }
 
 /** Names of every backup set, oldest first (no index read). */
-function setNames(layout: Layout): string[] {
+export function setNames(layout: Layout): string[] {
   let names: string[];
   try {
     names = fs.readdirSync(layout.backupsDir);

@@ -12,11 +12,9 @@ export type LogEvent =
   | { event: 'reconcile.rename'; path: string; rule: number; reason: string; to: string }
   | { event: 'reconcile.attrs'; path: string; rule: number; reason: string; mode: string; uid: number; gid: number }
   | { event: 'reconcile.rmdir'; path: string; rule: number; reason: string }
-  | { event: 'reconcile.current'; name: string; generation: string }
   | { event: 'vacuum.done'; name: string; dropped: number; set: string | null }
   | { event: 'index.start'; root: string }
   | { event: 'index.done'; entries: number; hashedBytes: number; reusedDigests: number; ms: number }
-  | { event: 'index.unreadable'; path: string; error: string }
   | { event: 'mount.done'; name: string; target: string; lower: string; upper: string }
   | { event: 'mount.already'; name: string; target: string }
   | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
@@ -30,5 +28,3 @@ export type LogEvent =
   | { event: 'backups.pruned'; name: string; set: string }
   | { event: 'restore.done'; name: string; set: string; restored: number }
   | { event: 'warning'; message: string; path?: string; rule?: number };
-
-export type EventName = LogEvent['event'];

@@ -48,6 +48,7 @@ parentPort.on('message', (jobs) => {
     } catch (e) {
       out.push({ id, error: (e && e.code) || String(e) });
     } finally {
+      // Read only: close(2) frees the fd whatever it reports, and the result above stands.
       try { fs.closeSync(fd); } catch {}
     }
   }

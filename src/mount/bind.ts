@@ -1,7 +1,7 @@
 // The private, read-only bind of the base under /run: the base stays reachable once the overlay hides it.
 import { StateOverlayError } from '../errors.js';
 import { execFailure, run, tryRun } from '../exec.js';
-import { mountsAt, propagation, readMountinfo, topMountAt } from './mountinfo.js';
+import { propagation, readMountinfo, topMountAt } from './mountinfo.js';
 import { ensureSafeDir } from '../state/state-dir.js';
 
 /** Unmounts every mount stacked at exactly this mountpoint (a stale bind from an earlier run). */
@@ -38,13 +38,10 @@ export async function bindBase(base: string, bindPath: string, root: string, run
       throw new StateOverlayError('internal', `base bind ${bindPath} is not private and read-only after mounting (${got})`, { path: bindPath });
     }
   } catch (err) {
-    // A failing mount(8) may have done its first steps (the bind) before the one that failed.
+    // A failing mount(8) may have done its first steps (the bind) before the one that failed. Best
+    // effort: the mount's error is the one to report, and a bind left behind is undone first thing by
+    // the next bindBase.
     await unmountAllAt(bindPath).catch(() => undefined);
     throw err;
   }
-}
-
-/** True when something is mounted at bindPath. */
-export function isBound(bindPath: string): boolean {
-  return mountsAt(readMountinfo(), bindPath).length > 0;
 }

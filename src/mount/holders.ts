@@ -10,25 +10,25 @@ export interface Holder {
   readonly how: readonly string[];
 }
 
-function readlink(p: string): string | undefined {
-  try {
-    return fs.readlinkSync(p);
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * Codes after which nothing counts as held through what was read. /proc is read while processes come and
+ * go: ENOENT and ESRCH mean the process exited (or closed the fd) meanwhile; EACCES, that it is not ours
+ * to inspect. ENAMETOOLONG: the link's target lies too deep for its path to be read (past a page), so it
+ * cannot be matched by path and goes unnamed.
+ */
+const NOT_HELD = new Set(['ENOENT', 'ESRCH', 'EACCES', 'ENAMETOOLONG']);
 
 function command(pid: number): string {
   try {
     const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     if (argv.length > 0) return argv.join(' ');
   } catch {
-    // the process exited
+    // Any failure: the name only labels a holder already found; try comm.
   }
   try {
     return `[${fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim()}]`;
   } catch {
-    return '?';
+    return '?'; // any failure: shown as unknown, never as another name
   }
 }
 
@@ -47,22 +47,23 @@ export function mappedUnder(mapsText: string, dir: string): string[] {
 
 function holderOf(pid: number, dirs: readonly string[]): Holder | undefined {
   const how: string[] = [];
+  // A read that fails otherwise is no answer: the process is listed as what could not be read, not dropped.
+  const read = <T>(what: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      if (!NOT_HELD.has(code)) how.push(`${what} unreadable (${code})`);
+      return undefined;
+    }
+  };
   const under = (p: string | undefined) => p !== undefined && dirs.some((d) => within(p, d));
-  if (under(readlink(`/proc/${pid}/cwd`))) how.push('cwd');
-  if (under(readlink(`/proc/${pid}/root`))) how.push('root');
-  let fds: string[] = [];
-  try {
-    fds = fs.readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    // exited, or not ours to read
-  }
-  for (const fd of fds) if (under(readlink(`/proc/${pid}/fd/${fd}`))) how.push(`fd ${fd}`);
-  try {
-    const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
-    if (dirs.some((d) => mappedUnder(maps, d).length > 0)) how.push('map');
-  } catch {
-    // exited, or a kernel thread
-  }
+  const link = (what: string, name: string) => under(read(what, () => fs.readlinkSync(`/proc/${pid}/${name}`)));
+  if (link('cwd', 'cwd')) how.push('cwd');
+  if (link('root', 'root')) how.push('root');
+  for (const fd of read('fds', () => fs.readdirSync(`/proc/${pid}/fd`)) ?? []) if (link(`fd ${fd}`, `fd/${fd}`)) how.push(`fd ${fd}`);
+  const maps = read('maps', () => fs.readFileSync(`/proc/${pid}/maps`, 'utf8'));
+  if (maps !== undefined && dirs.some((d) => mappedUnder(maps, d).length > 0)) how.push('map');
   return how.length > 0 ? { pid, command: command(pid), how } : undefined;
 }
 

@@ -17,11 +17,13 @@ export type MountStatus =
   | { readonly state: 'unmounted' }
   | { readonly state: 'foreign'; readonly entry: MountEntry };
 
+/** p resolved, or undefined when it does not exist (yet). */
 function real(p: string): string | undefined {
   try {
     return fs.realpathSync(p);
-  } catch {
-    return undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError('cannot resolve', p, err);
   }
 }
 

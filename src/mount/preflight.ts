@@ -1,7 +1,7 @@
 // Checks made before anything is mounted, so that a refusal leaves nothing behind (DESIGN section 5).
 import fs from 'node:fs';
 import { ioError, StateOverlayError } from '../errors.js';
-import { tryRun } from '../exec.js';
+import { execFailure, tryRun } from '../exec.js';
 
 export const OVERLAYFS_MAGIC = 0x794c7630;
 export const TMPFS_MAGIC = 0x01021994;
@@ -23,10 +23,16 @@ function readText(file: string): string {
 /** Fails unless the kernel can mount overlayfs; loads the module once if it is not registered yet. */
 export async function checkOverlaySupport(procFilesystems = PROC_FILESYSTEMS): Promise<void> {
   if (hasOverlayFs(readText(procFilesystems))) return;
-  await tryRun('modprobe', ['-q', 'overlay']).catch(() => undefined);
+  // /proc/filesystems is the answer either way; a modprobe that failed or could not run is kept as the cause.
+  const args = ['-q', 'overlay'];
+  const modprobe = await tryRun('modprobe', args).then(
+    (r) => (r.exitCode === 0 ? undefined : execFailure('modprobe', args, r)),
+    (err: unknown) => err,
+  );
   if (hasOverlayFs(readText(procFilesystems))) return;
   throw new StateOverlayError('unsupported', `the kernel has no overlay filesystem (${procFilesystems} does not list overlay, and 'modprobe overlay' did not add it)`, {
     path: procFilesystems,
+    cause: modprobe,
   });
 }
 

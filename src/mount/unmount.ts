@@ -47,6 +47,7 @@ export async function unmountOverlay(ov: Overlay, log: Log, opts: UnmountOptions
     try {
       await unmountAllAt(ov.layout.baseBind, lazy);
     } catch {
+      // Any failure (busy): detach it lazily; if that fails too, its error is the one reported.
       await unmountAllAt(ov.layout.baseBind, true);
     }
   }

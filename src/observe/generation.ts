@@ -7,7 +7,7 @@ import { StateOverlayError } from '../errors.js';
 import { run } from '../exec.js';
 import { walk } from '../tree/walk.js';
 import { bootedOstreeChecksum } from './ostree.js';
-import { manifestDigest } from '../manifest/store.js';
+import { manifestDigest, openManifest } from '../manifest/store.js';
 
 export type GenerationSourceKind = 'manifest' | 'ostree' | 'tree' | 'command';
 export interface Generation {
@@ -51,26 +51,32 @@ export interface KeptManifest {
   readonly file: string;
 }
 
-/** True when both files hold the same bytes; false when either cannot be read. */
-function sameBytes(a: string, b: string): boolean {
-  let fa: number | undefined;
-  let fb: number | undefined;
+/** True when the shipped manifest holds the same bytes as the kept copy; false when there is no kept copy. */
+function sameBytes(shipped: string, kept: string): boolean {
+  let k: ReturnType<typeof openManifest>;
   try {
-    fa = fs.openSync(a, 'r');
-    fb = fs.openSync(b, 'r');
-    if (fs.fstatSync(fa).size !== fs.fstatSync(fb).size) return false;
-    const ba = Buffer.allocUnsafe(1 << 20);
-    const bb = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = fs.readSync(fa, ba, 0, ba.length, null);
-      if (n !== fs.readSync(fb, bb, 0, n, null) || !ba.subarray(0, n).equals(bb.subarray(0, n))) return false;
-      if (n === 0) return true;
+    k = openManifest(kept);
+  } catch (err) {
+    // Not kept (yet): the shipped one is hashed. Any other failure names the file (openManifest).
+    if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    const s = openManifest(shipped);
+    try {
+      const bs = Buffer.allocUnsafe(1 << 20);
+      const bk = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        // Whole chunks until the end of either: a shorter file reads fewer bytes.
+        const n = s.read(bs, 0, bs.length);
+        if (n !== k.read(bk, 0, bk.length) || !bs.subarray(0, n).equals(bk.subarray(0, n))) return false;
+        if (n === 0) return true;
+      }
+    } finally {
+      s.close();
     }
-  } catch {
-    return false;
   } finally {
-    if (fa !== undefined) fs.closeSync(fa);
-    if (fb !== undefined) fs.closeSync(fb);
+    k.close();
   }
 }
 

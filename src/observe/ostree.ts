@@ -2,6 +2,7 @@
 // `ostree=` kernel argument, a symlink chain ending in /ostree/deploy/OS/deploy/CHECKSUM.SERIAL.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ioError } from '../errors.js';
 import { underRoot } from '../paths/layout.js';
 
 /** The value of the `ostree=` karg in a /proc/cmdline text (last one wins, as in the kernel), or undefined. */
@@ -26,11 +27,13 @@ export function parseDeployPath(target: string): string | undefined {
  */
 export function bootedOstreeChecksum(root: string): string | undefined {
   if (!fs.existsSync(underRoot(root, '/run/ostree-booted'))) return undefined;
+  const cmdlineFile = underRoot(root, '/proc/cmdline');
   let cmdline: string;
   try {
-    cmdline = fs.readFileSync(underRoot(root, '/proc/cmdline'), 'latin1');
-  } catch {
-    return undefined;
+    cmdline = fs.readFileSync(cmdlineFile, 'latin1');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no karg to follow
+    throw ioError('cannot read', cmdlineFile, err);
   }
   const karg = parseOstreeKarg(cmdline);
   if (karg === undefined || !karg.startsWith('/')) return undefined;
@@ -42,8 +45,11 @@ export function bootedOstreeChecksum(root: string): string | undefined {
       let target: string;
       try {
         target = fs.readlinkSync(underRoot(root, link));
-      } catch {
-        break;
+      } catch (err) {
+        // The chain ends here under this prefix: nothing there (ENOENT), or not a symlink (EINVAL).
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EINVAL') break;
+        throw ioError('readlink', underRoot(root, link), err);
       }
       link = path.posix.resolve(path.posix.dirname(link), target);
     }

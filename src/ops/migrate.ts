@@ -18,8 +18,9 @@ export function ostreeStateDir(ov: Overlay): string {
 function isDir(p: string): boolean {
   try {
     return fs.lstatSync(p).isDirectory();
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError('lstat', p, err);
   }
 }
 
@@ -58,8 +59,10 @@ export function migrateOstree(ov: Overlay, log: Log): string | null {
   fs.rmSync(path.join(from, 'work'), { recursive: true, force: true });
   try {
     fs.rmdirSync(from);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     // something else lives there: leave it
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw ioError('remove directory', from, err);
   }
   log.info({ event: 'migrate.ostree', name: ov.name, from: oldUpper, to: layout.upper });
   return oldUpper;

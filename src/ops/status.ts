@@ -1,6 +1,7 @@
 // Gathers the Status of one overlay from the mount table, state.json, the upper and the backups dir (read-only).
 import fs from 'node:fs';
-import { isSetName } from '../backups/sets.js';
+import { ioError } from '../errors.js';
+import { setNames } from '../backups/sets.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { currentGeneration } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
@@ -18,8 +19,9 @@ function exists(p: string): boolean {
   try {
     fs.lstatSync(p);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError('lstat', p, err);
   }
 }
 
@@ -43,15 +45,6 @@ function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upp
     base?.close();
   }
   return { exists: true, counts, bytes, unreadable };
-}
-
-/** Set names only: status must not fail on a set whose index is damaged (`backups` reports that). */
-function backupSets(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir).filter(isSetName).sort();
-  } catch {
-    return [];
-  }
 }
 
 async function generation(ov: Overlay, baseDir: string | Error): Promise<{ current: string | null; source: string | null; error: string | null }> {
@@ -102,7 +95,8 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
     generation: { recorded: state?.generation ?? null, ...gen, manifest: manifest !== null && exists(manifest) ? manifest : null },
     upper,
     lastReconcile: state?.lastReconcile ?? null,
-    backups: { sets: backupSets(layout.backupsDir), keep: config.backups.keep },
+    // Set names only: status must not fail on a set whose index is damaged (`backups` reports that).
+    backups: { sets: setNames(layout), keep: config.backups.keep },
     pending,
   };
 }

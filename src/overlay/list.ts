@@ -1,13 +1,15 @@
 // Which overlays exist on this host: those with a state dir, a run dir, or a configuration file.
 import fs from 'node:fs';
+import { ioError, StateOverlayError } from '../errors.js';
 import { CONFIG_DIRS, RUN_ROOT, underRoot } from '../paths/layout.js';
 import { parseInstance, STATE_ROOT } from '../systemd/instance.js';
 
 function names(dir: string): fs.Dirent[] {
   try {
     return fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError('cannot list', dir, err);
   }
 }
 
@@ -28,8 +30,9 @@ export function knownOverlays(root: string): string[] {
       try {
         parseInstance(n);
         return true;
-      } catch {
-        return false;
+      } catch (err) {
+        if (err instanceof StateOverlayError && err.code === 'usage') return false;
+        throw err;
       }
     })
     .sort();

@@ -16,7 +16,6 @@ const STYLES: Record<SuffixStyle, Suffixes> = {
   dpkg: { fresh: '.dpkg-dist', saved: '.dpkg-old' },
 };
 
-export const suffixes = (style: SuffixStyle): Suffixes => STYLES[style];
 export const freshName = (p: RelPath, style: SuffixStyle): RelPath => p + STYLES[style].fresh;
 export const savedName = (p: RelPath, style: SuffixStyle): RelPath => p + STYLES[style].saved;
 

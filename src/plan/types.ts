@@ -50,7 +50,6 @@ export interface Keep extends Step {
 }
 
 export type Action = MoveToBackups | Rename | WriteSidecar | SetAttrs | RemoveEmptyDir | Keep;
-export type ActionKind = Action['kind'];
 
 /** Something the operator should look at; the entry is left as the accompanying action says. */
 export type Conflict = Step;
@@ -74,6 +73,3 @@ export interface PlanInput {
   /** Config files named by the package database (ConfigFrom=dpkg), absolute binary-string paths. */
   readonly conffiles?: ReadonlySet<string>;
 }
-
-/** Actions that change the upper (everything but keep). */
-export const isChange = (a: Action): boolean => a.kind !== 'keep';

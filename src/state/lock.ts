@@ -48,6 +48,8 @@ function holderOf(file: string): string {
     const pid = fs.readFileSync(file, 'utf8').trim();
     return /^\d+$/.test(pid) ? ` by pid ${pid}` : '';
   } catch {
+    // Any failure: it is the busy error being built that matters; without the pid it names no holder,
+    // not a wrong one.
     return '';
   }
 }
@@ -67,7 +69,8 @@ function writePid(file: string): void {
       fs.closeSync(fd);
     }
   } catch {
-    /* the pid is informative only */
+    // Any failure (ENOSPC on a full disk): the lock itself is the bound socket, and it is held. The pid
+    // only names the holder in other processes' busy errors: an operation freeing space must not fail for it.
   }
 }
 

@@ -50,7 +50,8 @@ function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
   } catch {
-    /* already closed */
+    // Any failure: close(2) frees the number whatever it reports. These are read-only or already fsynced
+    // handles, often closed in cleanup after another error, which a close error must not replace.
   }
 }
 

@@ -98,7 +98,8 @@ class DirReader {
     try {
       path = process.cwd();
     } catch {
-      path = undefined; // a removed working directory: come back through the fd
+      // Any failure (ENOENT: removed; ENAMETOOLONG: past PATH_MAX): the fd held on it brings the walk back.
+      path = undefined;
     }
     this.home = { fd, path, st: fs.fstatSync(fd, { bigint: true }) };
   }
@@ -172,7 +173,8 @@ class DirReader {
           fd = fs.openSync(name, open);
           this.ahead++;
         } catch {
-          fd = undefined; // the caller opens it itself and reports what fails
+          // Any failure: opening ahead only saves a lookup; the caller opens it itself and reports what fails.
+          fd = undefined;
         }
       }
       fds.push(fd);
@@ -197,7 +199,7 @@ class DirReader {
         process.chdir(home.path);
         if (sameInode(fs.statSync('.', { bigint: true }), home.st)) return;
       } catch {
-        /* moved or removed: the fd still holds it */
+        // Any failure (moved, removed): the fd still holds it, and a failure of that chdir is thrown.
       }
     }
     process.chdir(`/proc/self/fd/${home.fd}`);

@@ -64,5 +64,3 @@ export async function reconcileCase(category: Category, c: CaseSpec, s: Scratch,
 
 /** Actions of a plan as "kind rule path" lines (paths as binary strings). */
 export const actionsOf = (r: ReconcileReport): string[] => r.plan.actions.map((a) => `${a.kind} ${a.rule} ${a.path}`);
-
-export const joinUnder = (root: string, ...parts: string[]): string => path.join(root, ...parts);

@@ -89,6 +89,14 @@ describe('mountOverlay / unmountOverlay', () => {
     expect(s.log.events.at(-1)).toEqual({ event: 'unmount.done', name: 'opt', target: ov.layout.target, lazy: true });
   });
 
+  it('a mountpoint it cannot resolve, other than absent, is an error naming it, not unmounted', () => {
+    const ov = s.ctx().overlay('opt');
+    fs.rmSync(ov.layout.target, { recursive: true });
+    expect(mountStatus(ov).state).toBe('unmounted');
+    fs.symlinkSync('opt', ov.layout.target); // a loop: ELOOP, not ENOENT
+    expect(() => mountStatus(ov)).toThrow(`cannot resolve ${ov.layout.target}: ELOOP`);
+  });
+
   it('gives the upper the SELinux label of the mountpoint, not of the state dir', async () => {
     const label = Buffer.from('system_u:object_r:usr_t:s0\0');
     setAttributeSync(path.join(s.root, 'opt'), 'security.selinux', label);

@@ -69,6 +69,19 @@ describe('generations', () => {
     expect(bootedOstreeChecksum(root)).toBe(SUM);
   });
 
+  it('a boot chain that cannot be read, other than absent, is an error naming the file', () => {
+    bootOstree();
+    const sysroot = path.join(root, 'sysroot');
+    fs.renameSync(sysroot, path.join(root, 'sysroot.real'));
+    fs.symlinkSync('sysroot', sysroot); // a loop: ELOOP, not ENOENT
+    expect(() => bootedOstreeChecksum(root)).toThrow(`readlink ${sysroot}/ostree/boot.1/fedora/${BOOTCSUM}/0: ELOOP`);
+    const cmdline = path.join(root, 'proc/cmdline');
+    fs.rmSync(cmdline);
+    expect(bootedOstreeChecksum(root)).toBeUndefined();
+    fs.mkdirSync(cmdline);
+    expect(() => bootedOstreeChecksum(root)).toThrow(`cannot read ${cmdline}: EISDIR`);
+  });
+
   it('tree: moves with mtime, size, inode or names, never reads content', () => {
     const base = path.join(root, 'opt');
     const f = path.join(base, 'app/bin');
@@ -130,6 +143,15 @@ describe('generations', () => {
     fs.copyFileSync(shipped, kept);
     expect(shippedGeneration(shipped, { generation: 'tree:recorded', file: kept })).toBe(hashed);
     expect(shippedGeneration(shipped)).toBe(hashed);
+  });
+
+  it('a kept copy that cannot be read is an error naming it, not a different manifest', async () => {
+    const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
+    await buildManifest(path.join(root, 'opt'), shipped);
+    const kept = path.join(root, 'kept.manifest');
+    fs.mkdirSync(kept); // reads fail with EISDIR, as a failing disk's would with EIO
+    expect(() => shippedGeneration(shipped, { generation: 'manifest:recorded', file: kept })).toThrow(`read manifest ${kept}: EISDIR`);
+    await expect(currentGeneration(overlay(), { kept: { generation: 'manifest:recorded', file: kept } })).rejects.toThrow(`read manifest ${kept}: EISDIR`);
   });
 
   it('Generation=command:… runs the command', async () => {

@@ -2,7 +2,7 @@
 // separate Base=, reload (and deferred when busy), ostree migration.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/exec.js';
 import { readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { mountStatus } from '../../src/mount/overlay.js';
@@ -11,6 +11,7 @@ import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { runOverlay } from '../../src/ops/run.js';
 import { readState } from '../../src/state/state-file.js';
 import { createNotifier } from '../../src/systemd/notify.js';
+import { failOn } from '../inject.js';
 import { cli, makeScratch, type Scratch } from '../mount/scratch.js';
 
 const notifier = createNotifier({ env: {} });
@@ -19,7 +20,10 @@ let s: Scratch;
 beforeEach(() => {
   s = makeScratch();
 });
-afterEach(() => s.cleanup());
+afterEach(() => {
+  vi.restoreAllMocks();
+  return s.cleanup();
+});
 
 const read = (p: string) => fs.readFileSync(p, 'utf8');
 
@@ -193,6 +197,25 @@ describe('run', () => {
     expect(s.log.events).toContainEqual({ event: 'migrate.ostree', name: 'opt', from: path.join(old, 'upper'), to: ov.layout.upper });
     // UnknownBase=prune: the shadow goes to backups (ostree's rule), pure state stays
     expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v1\n');
+    expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
+  });
+
+  it('migration: an ostree state dir it cannot inspect or remove, other than absent or kept, is an error naming it', async () => {
+    const old = path.join(s.root, 'var/ostree/state-overlays/opt');
+    fs.mkdirSync(path.dirname(old), { recursive: true });
+    fs.symlinkSync('opt', old); // a loop: ELOOP, not ENOENT
+    const ov = s.ctx().overlay('opt');
+    await expect(runOverlay(ov, s.log, { notifier })).rejects.toMatchObject({ code: 'io', message: `lstat ${old}/upper: ELOOP` });
+    expect(s.mounts()).toEqual([]);
+    fs.rmSync(old);
+    s.write('var/ostree/state-overlays/opt/upper/state.db', 'kept');
+    fs.mkdirSync(path.join(old, 'work/work'), { recursive: true });
+    failOn('rmdirSync', old, 'EIO');
+    await expect(runOverlay(ov, s.log, { notifier })).rejects.toMatchObject({ code: 'io', message: `remove directory ${old}: EIO` });
+    vi.restoreAllMocks();
+    // The upper was moved first: the next run mounts it.
+    expect(read(path.join(ov.layout.upper, 'state.db'))).toBe('kept');
+    expect((await runOverlay(ov, s.log, { notifier })).mounted).toBe(true);
     expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
   });
 

@@ -92,6 +92,17 @@ describe('status', () => {
     ]);
   });
 
+  it('fails naming a path it cannot read, rather than reporting it absent', async () => {
+    const ov = s.ctx().overlay('opt');
+    fs.mkdirSync(ov.layout.stateDir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(ov.layout.backupsDir, '');
+    await expect(collectStatus(ov)).rejects.toThrow(`cannot list ${ov.layout.backupsDir}: ENOTDIR`);
+    fs.rmSync(ov.layout.backupsDir);
+    writeState(ov.layout, { ...emptyState(), generation: 'tree:recorded', manifest: 'recorded.manifest' });
+    fs.symlinkSync(path.basename(ov.layout.manifestsDir), ov.layout.manifestsDir); // a loop: ELOOP, not ENOENT
+    await expect(collectStatus(ov)).rejects.toThrow(`lstat ${ov.layout.manifestsDir}/recorded.manifest: ELOOP`);
+  });
+
   it('lists overlays from state dirs, run dirs and configuration, ignoring stray names', () => {
     fs.mkdirSync(path.join(s.root, 'var/lib/state-overlay/opt'), { recursive: true });
     fs.mkdirSync(path.join(s.root, 'run/state-overlay/srv'), { recursive: true });

@@ -1,5 +1,5 @@
-// Disk images without loop mounts: ext4 from a directory (`mke2fs -d`), qcow2 overlays over cached
-// images, and the raw "io" disk that carries a tar into the guest and the results back.
+// Disk images without loop mounts: ext4 from a directory (`mke2fs -d`), and the raw "io" disk that
+// carries a tar into the guest and the results back.
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../../src/exec.js';
@@ -22,12 +22,6 @@ export async function ext4FromDir(dir: string, image: string, label: string, spa
 async function countEntries(dir: string): Promise<number> {
   const r = await run('find', [dir, '-xdev', '-printf', '.']);
   return r.stdout.length;
-}
-
-/** A copy-on-write overlay over a cached image, so every scenario starts from the same disk. */
-export async function overlayOf(backing: string, image: string): Promise<void> {
-  fs.rmSync(image, { force: true });
-  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', backing, image]);
 }
 
 export const IO_DISK_BYTES = 64 * 2 ** 20;
