@@ -26,5 +26,6 @@ export type LogEvent =
   | { event: 'watch.change'; name: string; path: string }
   | { event: 'watch.deferred'; name: string; reason: string }
   | { event: 'backups.pruned'; name: string; set: string }
+  | { event: 'restore.entry'; path: string; rule: number; reason: string; backup: string }
   | { event: 'restore.done'; name: string; set: string; restored: number }
   | { event: 'warning'; message: string; path?: string; rule?: number };

@@ -1,17 +1,17 @@
-// `restore NAME SET [PATH…]`: puts entries of a backup set back into the upper, offline. Every entry is
-// checked before the first one moves: a path the upper holds again is a clear error, nothing moved.
+// `restore NAME SET [PATH…]`: puts entries of a backup set back into the upper, offline, as a journaled
+// transaction. Every entry is checked before the first one moves: a path the upper holds again is a
+// clear error, nothing moved.
 import fs from 'node:fs';
 import type { Overlay } from '../overlay/overlay.js';
-import { StateOverlayError, ioError } from '../errors.js';
+import { StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { displayPath, isUnder, parentOf, type RelPath } from '../model/entry.js';
-import { moveBetween } from '../txn/apply.js';
+import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession } from '../txn/session.js';
-import { resumeTransaction } from '../txn/transaction.js';
-import { DIR_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
-import { lstatBeneath, openBeneath } from '../tree/handles.js';
-import { writeIndex, type IndexEntry } from '../backups/index-file.js';
+import { beginTransaction, finishTransaction, resumeTransaction } from '../txn/transaction.js';
+import { lstatBeneath } from '../tree/handles.js';
+import type { IndexEntry } from '../backups/index-file.js';
 import { findSet, setIndexFile, setTree } from '../backups/sets.js';
 
 /** A PATH argument (absolute under the mountpoint, or relative to it) as a RelPath of raw bytes. */
@@ -41,28 +41,6 @@ export function selectEntries(entries: readonly IndexEntry[], paths: readonly Re
     for (const e of hit) out.add(e);
   }
   return entries.filter((e) => out.has(e));
-}
-
-/** Creates the missing parents of rel in the upper, as copy-up would: with the base directory's mode and owner. */
-function makeParents(upper: string, base: string, rel: RelPath): void {
-  const parts = rel.split('/').slice(0, -1);
-  for (let i = 1; i <= parts.length; i++) {
-    const dir = parts.slice(0, i).join('/');
-    if (lstatBeneath(upper, dir)) continue;
-    const b = lstatBeneath(base, dir);
-    const fd = openBeneath(upper, parentOf(dir), DIR_FLAGS);
-    try {
-      const child = fdPath(fd, Buffer.from(dir.slice(dir.lastIndexOf('/') + 1), 'latin1'));
-      fs.mkdirSync(child, { mode: 0o700 });
-      const attrs = b?.isDirectory() ? b : undefined;
-      fs.chownSync(child, attrs?.uid ?? 0, attrs?.gid ?? 0);
-      fs.chmodSync(child, attrs ? attrs.mode & 0o7777 : 0o755);
-    } catch (err) {
-      throw ioError('create directory', `${upper}/${displayPath(dir)}`, err);
-    } finally {
-      closeQuietly(fd);
-    }
-  }
 }
 
 export interface RestoreReport {
@@ -97,12 +75,22 @@ export async function restoreBackup(ov: Overlay, log: Log, setName: string, args
       }
     }
     fs.mkdirSync(layout.upper, { recursive: true, mode: 0o755 });
-    for (const e of pending) {
-      makeParents(layout.upper, ov.base, e.path);
-      await moveBetween(tree, layout.upper, e.path);
-    }
-    const left = set.index.entries.filter((e) => !chosen.includes(e));
-    writeIndex(setIndexFile(layout, set.name), { ...set.index, entries: left });
+    // Journaled like a reconcile: a cut anywhere is finished by the next run, reconcile, vacuum or restore.
+    const journal: Journal = {
+      version: JOURNAL_VERSION,
+      overlay: ov.name,
+      origin: 'restore',
+      mode: null,
+      from: set.index.from,
+      to: set.index.to,
+      manifest: null,
+      set: set.name,
+      startedAt: new Date().toISOString(),
+      // Entries a restore cut short had moved back already are done: the executor finds them in place.
+      plan: { actions: chosen.map((e) => ({ kind: 'restore-from-backups', path: e.path, rule: e.rule, reason: `restored from backup set ${set.name}` })), conflicts: [] },
+    };
+    beginTransaction(s, journal);
+    await finishTransaction(s, journal);
     log.info({ event: 'restore.done', name: ov.name, set: set.name, restored: chosen.length });
     return { set: set.name, restored: chosen.map((e) => e.display), restoredPaths: chosen.map((e) => e.path) };
   });

@@ -29,7 +29,7 @@ function childrenIndex(upper: readonly UpperEntry[]): Map<RelPath, UpperEntry[]>
 }
 
 /** The order actions run in: moves first (they free sidecar names), then renames, sidecars, attrs, rmdirs deepest first. */
-const PHASE: Record<Action['kind'], number> = { 'move-to-backups': 0, rename: 1, 'write-sidecar': 2, 'set-attrs': 3, 'remove-empty-dir': 4, keep: 5 };
+const PHASE: Record<Action['kind'], number> = { 'move-to-backups': 0, 'restore-from-backups': 0, rename: 1, 'write-sidecar': 2, 'set-attrs': 3, 'remove-empty-dir': 4, keep: 5 };
 function order(a: Action, b: Action): number {
   const d = PHASE[a.kind] - PHASE[b.kind];
   if (d !== 0) return d;

@@ -49,7 +49,15 @@ export interface Keep extends Step {
   readonly sidecar?: RelPath;
 }
 
-export type Action = MoveToBackups | Rename | WriteSidecar | SetAttrs | RemoveEmptyDir | Keep;
+/**
+ * Move the entry at path back from the backup set into the upper (`restore`), its missing parents made
+ * as copy-up makes them. rule: the rule under which it was dropped.
+ */
+export interface RestoreFromBackups extends Step {
+  readonly kind: 'restore-from-backups';
+}
+
+export type Action = MoveToBackups | Rename | WriteSidecar | SetAttrs | RemoveEmptyDir | Keep | RestoreFromBackups;
 
 /** Something the operator should look at; the entry is left as the accompanying action says. */
 export type Conflict = Step;

@@ -5,10 +5,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, parentOf, type RelPath } from '../model/entry.js';
+import { displayPath, parentOf, toBytes, type RelPath } from '../model/entry.js';
 import type { SetAttrs, WriteSidecar } from '../plan/types.js';
-import { FILE_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
-import { DirHandles, digestEntry, openBeneath, readlinkBeneath } from '../tree/handles.js';
+import { DIR_FLAGS, FILE_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
+import { DirHandles, digestEntry, lstatBeneath, openBeneath, readlinkBeneath } from '../tree/handles.js';
 import { copyAcross } from './copy-across.js';
 
 const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
@@ -242,4 +242,35 @@ export function removeEmptyDir(upper: string, rel: RelPath, shared?: ApplyContex
       dirs.forget(upper, rel);
     }
   });
+}
+
+/**
+ * Creates the missing parents of rel in the upper as copy-up would, with the base directory's mode and
+ * owner: each made under a temp name unique to the transaction (token), given its attributes, then
+ * renamed into place, so a cut never leaves a parent with the wrong mode.
+ */
+export function makeParents(upper: string, base: string, rel: RelPath, token: string): void {
+  const parts = rel.split('/').slice(0, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (lstatBeneath(upper, dir)) continue;
+    const b = lstatBeneath(base, dir);
+    const fd = openBeneath(upper, parentOf(dir), DIR_FLAGS);
+    const key = crypto.createHash('sha256').update(`${token}\0`).update(toBytes(dir)).digest('hex').slice(0, 24);
+    const tmp = fdPath(fd, Buffer.from(`.state-overlay-dir-${key}`));
+    try {
+      // A temp dir of this transaction left by a cut: empty, or it would have been renamed.
+      fs.rmSync(tmp, { recursive: false, force: true });
+      fs.mkdirSync(tmp, { mode: 0o700 });
+      const attrs = b?.isDirectory() ? b : undefined;
+      fs.chownSync(tmp, attrs?.uid ?? 0, attrs?.gid ?? 0);
+      fs.chmodSync(tmp, attrs ? attrs.mode & 0o7777 : 0o755);
+      fs.renameSync(tmp, fdPath(fd, toBytes(dir.slice(dir.lastIndexOf('/') + 1))));
+      fs.fsyncSync(fd);
+    } catch (err) {
+      throw ioError('create directory', `${upper}/${displayPath(dir)}`, err);
+    } finally {
+      closeQuietly(fd);
+    }
+  }
 }

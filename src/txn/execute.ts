@@ -12,7 +12,7 @@ import type { Log } from '../log/logger.js';
 import { displayPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { TreeHandles, moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
+import { TreeHandles, makeParents, moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from '../plan/types.js';
 
@@ -48,6 +48,9 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext):
     case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
     case 'set-attrs': return setAttrs(upper, a, c);
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
+    case 'restore-from-backups':
+      makeParents(upper, t.base, a.path, set);
+      return moveBetween(setTree(t.layout, set), upper, a.path, c);
     case 'keep': return;
   }
 }
@@ -97,6 +100,7 @@ function eventOf(a: Action, backup: string): LogEvent {
     case 'write-sidecar': return { event: 'reconcile.sidecar', path: displayPath(a.from), rule: a.rule, sidecar: path };
     case 'set-attrs': return { event: 'reconcile.attrs', ...base, mode: a.mode.toString(8), uid: a.uid, gid: a.gid };
     case 'remove-empty-dir': return { event: 'reconcile.rmdir', ...base };
+    case 'restore-from-backups': return { event: 'restore.entry', ...base, backup };
     case 'keep': return a.sidecar === undefined ? { event: 'reconcile.keep', ...base } : { event: 'reconcile.keep', ...base, sidecar: displayPath(a.sidecar) };
   }
 }

@@ -13,7 +13,8 @@ export const JOURNAL_VERSION = 1;
 export interface Journal {
   readonly version: typeof JOURNAL_VERSION;
   readonly overlay: string;
-  readonly origin: 'reconcile' | 'vacuum';
+  /** What made the journal; a restore's set is the one its entries come back from. */
+  readonly origin: 'reconcile' | 'vacuum' | 'restore';
   readonly mode: ReconcileMode | null;
   readonly from: string | null;
   readonly to: string;

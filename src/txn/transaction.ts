@@ -1,7 +1,7 @@
 // A reconcile, vacuum or restore as a transaction: backup index and journal written durably first, then
-// the actions, then state.json, then the journal removed. resumeTransaction completes an interrupted one.
+// the actions, then state.json (a restore: its set's index), then the journal removed. resumeTransaction completes an interrupted one.
 import fs from 'node:fs';
-import { indexEntries, writeIndex } from '../backups/index-file.js';
+import { indexEntries, readIndex, writeIndex } from '../backups/index-file.js';
 import { setDir, setIndexFile, setTree } from '../backups/sets.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
 import type { MoveToBackups } from '../plan/types.js';
@@ -14,14 +14,15 @@ import type { OverlaySession } from './session.js';
 export function beginTransaction(s: OverlaySession, journal: Journal): void {
   const { layout } = s;
   const moves = journal.plan.actions.filter((a): a is MoveToBackups => a.kind === 'move-to-backups');
-  if (moves.length === 0) return s.beginJournal(journal);
+  if (moves.length === 0 || journal.origin === 'restore') return s.beginJournal(journal);
+  const origin = journal.origin;
   try {
     ensureStateSubdir(layout, setTree(layout, journal.set));
     writeIndex(setIndexFile(layout, journal.set), {
       version: 1,
       overlay: journal.overlay,
       set: journal.set,
-      origin: journal.origin,
+      origin,
       mode: journal.mode,
       from: journal.from,
       to: journal.to,
@@ -44,8 +45,17 @@ export async function finishTransaction(s: OverlaySession, journal: Journal, opt
   if (journal.origin === 'reconcile') {
     s.updateState((state) => ({ ...state, generation: journal.to, manifest: journal.manifest, lastReconcile: summary }));
   }
+  if (journal.origin === 'restore') forgetRestored(s, journal);
   s.endJournal();
   return { summary, alreadyDone };
+}
+
+/** A restore's last step: the set's index no longer lists what came back (idempotent: a replay finds them gone already). */
+function forgetRestored(s: OverlaySession, journal: Journal): void {
+  const file = setIndexFile(s.layout, journal.set);
+  const index = readIndex(file);
+  const back = new Set(journal.plan.actions.filter((a) => a.kind === 'restore-from-backups').map((a) => a.path));
+  writeIndex(file, { ...index, entries: index.entries.filter((e) => !back.has(e.path)) });
 }
 
 /** Completes the interrupted transaction of a session (its journal read when the session opened). */

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIndex, type IndexEntry } from '../../src/backups/index-file.js';
 import { restoreBackup, restorePath, selectEntries } from '../../src/ops/restore.js';
+import { vacuumOverlay } from '../../src/ops/vacuum.js';
+import { FAULT_ENV } from '../../src/txn/execute.js';
 import { isSetName, listSets, pruneSets, setName } from '../../src/backups/sets.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
@@ -88,6 +90,33 @@ describe('restore and retention on a scratch root', () => {
     fs.renameSync(path.join(tree, 'a'), path.join(s.ov.layout.upper, 'a'));
     const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
     expect(done.restored).toEqual(['a', 'b']);
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+  });
+
+  it('a restore is journaled: stopped after its first entry, the next offline command finishes it', async () => {
+    const s = scratchOverlay(root);
+    await writeTree(s.ov.base, { 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'v1\n', g: 'g1\n' });
+    await s.record('g1');
+    await writeTree(s.ov.layout.upper, { d: { dir: true }, 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'mine\n', g: { whiteout: 'chardev' } });
+    const original = snapshot(s.ov.layout.upper);
+    fs.writeFileSync(path.join(s.ov.base, 'd/sub/f'), 'v2\n');
+    fs.writeFileSync(path.join(s.ov.base, 'g'), 'g2\n');
+    const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'g2' } });
+    process.env[FAULT_ENV] = '1';
+    try {
+      await expect(restoreBackup(s.ov, memoryLog(), r.backupSet!, [])).rejects.toThrow(`${FAULT_ENV}=1: stopped after action 1 of 2`);
+    } finally {
+      delete process.env[FAULT_ENV];
+    }
+    const journal = JSON.parse(fs.readFileSync(s.ov.layout.journal, 'utf8')) as { origin: string; set: string };
+    expect(journal).toMatchObject({ origin: 'restore', set: r.backupSet });
+    // The parents of the first entry were made with the base's mode and owner, in one step each.
+    expect(fs.statSync(path.join(s.ov.layout.upper, 'd/sub')).mode & 0o7777).toBe(0o750);
+    const log = memoryLog();
+    await vacuumOverlay(s.ov, log, { dryRun: false });
+    expect(log.events.map((e) => e.event)).toContain('reconcile.resume');
+    expect(fs.existsSync(s.ov.layout.journal)).toBe(false);
     expect(snapshot(s.ov.layout.upper)).toEqual(original);
     expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
   });

@@ -49,6 +49,7 @@ export function lines(plan: Plan): string[] {
       case 'set-attrs': return `attrs ${a.path} ${a.mode.toString(8)} ${a.rule}`;
       case 'remove-empty-dir': return `rmdir ${a.path} ${a.rule}`;
       case 'keep': return `keep ${a.path} ${a.rule}`;
+      case 'restore-from-backups': return `restore ${a.path} ${a.rule}`;
     }
   });
   return [...out, ...plan.conflicts.map((c) => `! ${c.path} ${c.rule}`)];

@@ -12,6 +12,7 @@ const VERB: Record<Action['kind'], string> = {
   'write-sidecar': 'sidecar',
   'set-attrs': 'attrs',
   'remove-empty-dir': 'rmdir',
+  'restore-from-backups': 'restore',
   keep: 'keep',
 };
 
