@@ -66,16 +66,9 @@ export function statAttrs(st: { mode: StatNumber; uid: StatNumber; gid: StatNumb
 /** What an upper entry is relative to the base below it (DESIGN section 2). */
 export type UpperKind = 'state' | 'shadow' | 'merged-dir' | 'opaque-dir' | 'whiteout' | 'foreign';
 
-export interface UpperEntry {
-  readonly path: RelPath;
+/** An upper entry: its stat as a base entry records it (the digest read only where a comparison needs it, UNREAD otherwise), and its kind. */
+export interface UpperEntry extends BaseEntry {
   readonly kind: UpperKind;
-  readonly type: EntryType;
-  readonly mode: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly size: number;
-  /** Content digest as in BaseEntry; read only where a comparison needs it (UNREAD otherwise). */
-  readonly digest: Digest;
   /** For kind 'foreign': which overlay feature marks it (redirect, metacopy). */
   readonly foreign?: 'redirect' | 'metacopy';
   /** Whiteout flavour: char device 0:0, or an xattr whiteout (zero-size file with overlay.whiteout). */

@@ -59,7 +59,8 @@ describe('restore and retention on a scratch root', () => {
     await removeTree(root);
   });
 
-  it('brings a whole set back, re-creating removed parents with the base mode and owner', async () => {
+  /** An upper whose edit, whiteout and the directories holding them a reconcile moved to one backup set. */
+  async function droppedSet() {
     const s = scratchOverlay(root);
     await writeTree(s.ov.base, { 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'v1\n', g: 'g1\n' });
     await s.record('g1');
@@ -68,6 +69,11 @@ describe('restore and retention on a scratch root', () => {
     fs.writeFileSync(path.join(s.ov.base, 'd/sub/f'), 'v2\n');
     fs.writeFileSync(path.join(s.ov.base, 'g'), 'g2\n');
     const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'g2' } });
+    return { s, original, r };
+  }
+
+  it('brings a whole set back, re-creating removed parents with the base mode and owner', async () => {
+    const { s, original, r } = await droppedSet();
     expect(r.plan.actions.map((a) => `${a.kind} ${a.path}`)).toEqual(['move-to-backups d/sub/f', 'move-to-backups g', 'remove-empty-dir d/sub', 'remove-empty-dir d']);
     expect(fs.readdirSync(s.ov.layout.upper)).toEqual([]);
     const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
@@ -95,14 +101,7 @@ describe('restore and retention on a scratch root', () => {
   });
 
   it('a restore is journaled: stopped after its first entry, the next offline command finishes it', async () => {
-    const s = scratchOverlay(root);
-    await writeTree(s.ov.base, { 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'v1\n', g: 'g1\n' });
-    await s.record('g1');
-    await writeTree(s.ov.layout.upper, { d: { dir: true }, 'd/sub': { dir: true, mode: 0o750, uid: 3 }, 'd/sub/f': 'mine\n', g: { whiteout: 'chardev' } });
-    const original = snapshot(s.ov.layout.upper);
-    fs.writeFileSync(path.join(s.ov.base, 'd/sub/f'), 'v2\n');
-    fs.writeFileSync(path.join(s.ov.base, 'g'), 'g2\n');
-    const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'g2' } });
+    const { s, original, r } = await droppedSet();
     process.env[FAULT_ENV] = '1';
     try {
       await expect(restoreBackup(s.ov, memoryLog(), r.backupSet!, [])).rejects.toThrow(`${FAULT_ENV}=1: stopped after action 1 of 2`);
