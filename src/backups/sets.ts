@@ -15,7 +15,8 @@ export function stampOf(d: Date): string {
 
 /** A set name: the stamp, then the generation reduced to safe characters (the index keeps it exactly). */
 export function setName(at: Date, generation: string): string {
-  let g = generation.replace(/[^A-Za-z0-9_.:+-]/g, '_');
+  // A run of dots becomes one '_': a set name never holds '..' (listing refuses such a name).
+  let g = generation.replace(/[^A-Za-z0-9_.:+-]/g, '_').replace(/\.{2,}/g, '_');
   if (g.length > 100) g = g.slice(0, 100);
   return `${stampOf(at)}-${g}`;
 }

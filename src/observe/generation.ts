@@ -2,9 +2,11 @@
 // a stat walk of the tree, or a configured command.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Overlay } from '../overlay/overlay.js';
-import { StateOverlayError } from '../errors.js';
+import { StateOverlayError, ioError } from '../errors.js';
 import { run } from '../exec.js';
+import { majorMinor } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
 import { bootedOstreeChecksum } from './ostree.js';
 import { manifestDigest, openManifest } from '../manifest/store.js';
@@ -17,20 +19,63 @@ export interface Generation {
   readonly shipped?: string;
 }
 
-/** 'tree:<sha256>' of a stat walk: path, type, size, mtime and inode of every entry; no content is read. */
+const BY_UUID = '/dev/disk/by-uuid';
+
+/** The UUID /dev/disk/by-uuid gives the block device dev, or undefined (no such name: tmpfs, overlayfs, a container). */
+function uuidOf(dev: bigint): string | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync(BY_UUID);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError('cannot list', BY_UUID, err);
+  }
+  for (const name of names.sort()) {
+    try {
+      if (fs.statSync(path.join(BY_UUID, name), { bigint: true }).rdev === dev) return name;
+    } catch (err) {
+      // A link to a device that went away names nothing.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('stat', path.join(BY_UUID, name), err);
+    }
+  }
+  return undefined;
+}
+
+/** The identity of the filesystem the base is on: its device number and, where it has one, its UUID. */
+export function treeIdentity(baseDir: string): string {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(baseDir, { bigint: true });
+  } catch (err) {
+    throw ioError('stat base', baseDir, err);
+  }
+  const [major, minor] = majorMinor(st.dev);
+  const uuid = uuidOf(st.dev);
+  return `dev ${major}:${minor}${uuid === undefined ? '' : ` uuid ${uuid}`}`;
+}
+
+/**
+ * 'tree:<sha256>' of a stat walk: path, type, mode, owner, size, mtime, ctime and inode of every entry,
+ * then the base's filesystem identity; no content is read. A false "changed" is harmless (the decision
+ * table compares digests); a false "unchanged" would let an update go unseen, so everything an update of
+ * the tree cannot leave as it was is in: a rewrite in place moves the ctime, even with size and mtime kept.
+ */
 export function treeGeneration(baseDir: string): string {
   const h = crypto.createHash('sha256');
   // Paths are binary strings: latin1 gives back their bytes. Hashed in chunks: one update per entry cost
   // about a sixth of the walk.
   let chunk = '';
   for (const e of walk(baseDir, { bigint: true })) {
-    chunk += `${e.path}\0${e.type} ${e.st.size} ${e.st.mtimeNs} ${e.st.ino}\n`;
+    const st = e.st;
+    chunk += `${e.path}\0${e.type} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.ino}\n`;
     if (chunk.length >= 1 << 16) {
       h.update(chunk, 'latin1');
       chunk = '';
     }
   }
   h.update(chunk, 'latin1');
+  // Last: a base that cannot be read fails in the walk, with the walk's message.
+  h.update(`${treeIdentity(baseDir)}\n`);
   return `tree:${h.digest('hex')}`;
 }
 

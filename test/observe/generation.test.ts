@@ -4,10 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/cli/context.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { buildManifest } from '../../src/manifest/build.js';
-import { commandGeneration, currentGeneration, manifestGeneration, shippedGeneration, treeGeneration } from '../../src/observe/generation.js';
+import { commandGeneration, currentGeneration, manifestGeneration, shippedGeneration, treeGeneration, treeIdentity } from '../../src/observe/generation.js';
 import { bootedOstreeChecksum, parseDeployPath, parseOstreeKarg } from '../../src/observe/ostree.js';
 import { manifestDigest } from '../../src/manifest/store.js';
 import { scratch } from '../tree/fixtures.js';
+import { run } from '../../src/exec.js';
 
 const SUM = '3f2a'.repeat(16);
 const BOOTCSUM = '9c1e'.repeat(16);
@@ -89,14 +90,39 @@ describe('generations', () => {
     const g0 = treeGeneration(base);
     expect(g0).toMatch(/^tree:[0-9a-f]{64}$/);
     expect(treeGeneration(base)).toBe(g0);
+    // Rewritten in place with the same size and mtime (a reproducible build): the ctime moved, so must the generation.
     fs.writeFileSync(f, 'v2');
     fs.utimesSync(f, 1_700_000_000, 1_700_000_000);
-    expect(treeGeneration(base)).toBe(g0);
+    expect(treeGeneration(base)).not.toBe(g0);
     fs.utimesSync(f, 1_700_000_000, 1_700_000_001);
     const g1 = treeGeneration(base);
     expect(g1).not.toBe(g0);
     fs.writeFileSync(path.join(base, 'new'), '');
     expect(treeGeneration(base)).not.toBe(g1);
+  });
+
+  it('tree: moves with a change of mode or owner alone, and with the filesystem the base is on', async () => {
+    const base = path.join(root, 'opt');
+    const f = path.join(base, 'app/bin');
+    const seen = new Set([treeGeneration(base)]);
+    fs.chmodSync(f, 0o4755); // a setuid bit added (or removed by a security update)
+    seen.add(treeGeneration(base));
+    fs.chownSync(f, 1, 1);
+    seen.add(treeGeneration(base));
+    expect(seen.size).toBe(3);
+    // The same tree, byte for byte and stamp for stamp, on another filesystem (a second image of the same build).
+    const other = path.join(root, 'other');
+    fs.mkdirSync(other);
+    await run('mount', ['-t', 'tmpfs', 'so-gen-test', other]);
+    try {
+      const copy = path.join(other, 'opt');
+      await run('cp', ['-a', base, copy]);
+      expect(treeGeneration(copy)).not.toBe(treeGeneration(base));
+      expect(treeIdentity(copy)).not.toBe(treeIdentity(base));
+      expect(treeIdentity(copy)).toMatch(/^dev \d+:\d+/);
+    } finally {
+      await run('umount', [other]);
+    }
   });
 
   it('command: trimmed stdout, argv without a shell, errors naming the command', async () => {

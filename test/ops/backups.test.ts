@@ -19,6 +19,16 @@ describe('set names', () => {
     expect(isSetName('20261123T162233123Z-tree:abc')).toBe(true);
     for (const bad of ['x', '20261123T162233123Z-', '../20261123T162233123Z-a', '20261123T162233123Z-a/b']) expect(isSetName(bad)).toBe(false);
   });
+
+  it('a generation holding ".." still names a set that can be listed, restored and pruned', () => {
+    const at = new Date('2026-11-23T16:22:33.123Z');
+    for (const g of ['command:v1..2', 'command:..', 'tree:a...b', 'command:../../etc']) {
+      const name = setName(at, g);
+      expect(isSetName(name), name).toBe(true);
+      expect(name.includes('..'), name).toBe(false);
+    }
+    expect(setName(at, 'command:v1..2')).toBe('20261123T162233123Z-command:v1_2');
+  });
 });
 
 describe('index files', () => {

@@ -25,7 +25,9 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 
 function generationLine(s: OverlayStatus): string {
   const g = s.generation;
-  const current = g.current === null ? `unknown (${g.error ?? 'no source'})` : `${short(g.current)} (${g.source})`;
+  // A stat walk can say "changed" when nothing did, never the reverse; a shipped manifest is exact.
+  const source = g.source === 'tree' ? 'tree: a stat walk of the base; a shipped manifest is exact' : g.source;
+  const current = g.current === null ? `unknown (${g.error ?? 'no source'})` : `${short(g.current)} (${source})`;
   const verdict = g.current === null ? '' : g.recorded === g.current ? ', up to date' : g.recorded === null ? ', never reconciled' : ', changed';
   return `recorded ${short(g.recorded)}, current ${current}${verdict}`;
 }
