@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import type { Overlay } from '../overlay/overlay.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import { displayPath, isUnder, parentOf, type RelPath } from '../model/entry.js';
+import { displayPath, isUnder, parentOf, relFromText, relPath, type RelPath } from '../model/entry.js';
 import { moveBetween } from '../txn/apply.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession } from '../txn/session.js';
@@ -24,7 +24,7 @@ export function restorePath(mountpoint: string, arg: string): RelPath {
   }
   rel = rel.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
   if (rel === '' || rel.split('/').some((c) => c === '.' || c === '..')) throw new StateOverlayError('usage', `${arg}: expected a path below ${mountpoint}`);
-  return Buffer.from(rel, 'utf8').toString('latin1');
+  return relFromText(rel);
 }
 
 /** The index entries PATHs select (an entry, or every entry below a directory PATH). */
@@ -47,7 +47,7 @@ export function selectEntries(entries: readonly IndexEntry[], paths: readonly Re
 function makeParents(upper: string, base: string, rel: RelPath): void {
   const parts = rel.split('/').slice(0, -1);
   for (let i = 1; i <= parts.length; i++) {
-    const dir = parts.slice(0, i).join('/');
+    const dir = relPath(parts.slice(0, i).join('/'));
     if (lstatBeneath(upper, dir)) continue;
     const b = lstatBeneath(base, dir);
     const fd = openBeneath(upper, parentOf(dir), DIR_FLAGS);
