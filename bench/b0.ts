@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { encodeEntry, encodeHeader } from '../src/manifest/format.js';
 import { readRecords } from '../src/manifest/store.js';
 import type { ManifestEntry as BaseEntry } from '../src/manifest/format.js';
+import { relPath } from '../src/model/entry.js';
 import { comparePaths } from '../src/model/order.js';
 import { hash32 } from './rng.js';
 import type { UpperPlan } from './upper-plan.js';
@@ -25,7 +26,7 @@ export function writeB0(current: string, upper: UpperPlan, out: string): B0Summa
   const dirOf = (p: string): string => p.slice(0, Math.max(0, p.lastIndexOf('/')));
   const removed: BaseEntry[] = upper.entries
     .filter((e) => e.kind === 'file' && e.variant === 9 && hash32(e.path) % 10 === 3 && inCurrent.has(dirOf(e.path)) && !inCurrent.has(e.path))
-    .map((e): BaseEntry => ({ path: e.path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 100, digest: sha(`b0:${e.path}`) }))
+    .map((e): BaseEntry => ({ path: relPath(e.path), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 100, digest: sha(`b0:${e.path}`) }))
     .sort((a, b) => comparePaths(a.path, b.path));
   const chunks: Buffer[] = [];
   let count = 0;

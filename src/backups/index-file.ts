@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import type { ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, type EntryType, type RelPath, type UpperKind } from '../model/entry.js';
+import { displayPath, relPath, type EntryType, type FromJson, type RelPath, type UpperKind } from '../model/entry.js';
 import type { MoveToBackups, Rule } from '../plan/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 
@@ -46,16 +46,17 @@ export function parseIndex(text: string, file: string): BackupIndex {
   } catch (err) {
     throw new StateOverlayError('corrupt', `${file}: not JSON: ${(err as Error).message}`, { path: file, cause: err });
   }
-  const o = raw as Partial<BackupIndex> | null;
+  const o = raw as Partial<FromJson<BackupIndex>> | null;
   if (typeof o !== 'object' || o === null || o.version !== INDEX_VERSION || !Array.isArray(o.entries) || typeof o.set !== 'string') {
     throw new StateOverlayError('corrupt', `${file}: not a version ${INDEX_VERSION} backup index`, { path: file });
   }
-  for (const [i, e] of o.entries.entries()) {
+  const entries = o.entries.map((e, i): IndexEntry => {
     if (typeof e?.path !== 'string' || e.path === '' || /[^\x00-\xff]/.test(e.path)) {
       throw new StateOverlayError('corrupt', `${file}: entries[${i}].path: expected a non-empty binary string`, { path: file });
     }
-  }
-  return o as BackupIndex;
+    return { ...e, path: relPath(e.path) };
+  });
+  return { ...(o as FromJson<BackupIndex>), entries };
 }
 
 export function readIndex(file: string): BackupIndex {

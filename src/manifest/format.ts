@@ -6,7 +6,7 @@
 //          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
 import { StateOverlayError } from '../errors.js';
-import { displayPath, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { displayPath, fromBytes, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
 
 export const MAGIC = Buffer.from('SOVM', 'latin1');
 export const VERSION = 1;
@@ -97,7 +97,7 @@ export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', sel
   const at = o + FIXED;
   const end = offset + 4 + len;
   if (at + dlen >= end) throw bad('empty path');
-  const path: RelPath = buf.toString('latin1', at + dlen, end);
+  const path = fromBytes(buf, at + dlen, end);
   if (!isEntryPath(path)) throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
   if (select !== undefined && !select(path)) return { record: null, next: end };
   const entry = {

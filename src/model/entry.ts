@@ -4,10 +4,28 @@
 // held as a *binary string* (one char per byte, latin1): lossless for any byte in a name, cheap
 // to compare and to use as a Map key. Convert with toBytes()/fromBytes(); never through UTF-8.
 
-export type RelPath = string;
+declare const relPathBrand: unique symbol;
+/**
+ * A string at run time, branded in the types: read it wherever a string is read (Map keys, comparisons,
+ * startsWith), but make one only with the constructors below, so that UTF-8 decoded text (an argument,
+ * `buf.toString('utf8')`, a JSON field) cannot pass for one unnoticed.
+ */
+export type RelPath = string & { readonly [relPathBrand]: true };
 
+/** The root of the tree itself: the empty RelPath. */
+export const TREE_ROOT = '' as RelPath;
+/** The path whose bytes are b (or b[start, end)). */
+export const fromBytes = (b: Buffer, start?: number, end?: number): RelPath => b.toString('latin1', start, end) as RelPath;
+/**
+ * Text that is already a binary string, one char per byte: a path field of our own JSON (journal, backup
+ * index) read back and checked, or RelPaths and ASCII put together. Never text decoded as UTF-8.
+ */
+export const relPath = (binary: string): RelPath => binary as RelPath;
+/** A path as a person types it (a command-line argument): the bytes of its UTF-8 encoding. */
+export const relFromText = (text: string): RelPath => fromBytes(Buffer.from(text, 'utf8'));
 export const toBytes = (p: RelPath): Buffer => Buffer.from(p, 'latin1');
-export const fromBytes = (b: Buffer): RelPath => b.toString('latin1');
+/** T as JSON.parse hands it back: every RelPath a plain string, until checked and branded with relPath(). */
+export type FromJson<T> = T extends RelPath ? string : T extends readonly (infer E)[] ? readonly FromJson<E>[] : T extends object ? { readonly [K in keyof T]: FromJson<T[K]> } : T;
 /** For messages and logs only: bytes shown as UTF-8 where valid, \xNN otherwise. */
 export function displayPath(p: RelPath): string {
   const b = toBytes(p);
@@ -20,10 +38,10 @@ export function displayPath(p: RelPath): string {
 /** Longest file name Linux filesystems take (bytes): a longer name can neither exist nor be created. */
 export const NAME_MAX = 255;
 
-export const joinRel = (dir: RelPath, name: RelPath): RelPath => (dir === '' ? name : `${dir}/${name}`);
+export const joinRel = (dir: RelPath, name: RelPath): RelPath => (dir === '' ? name : relPath(`${dir}/${name}`));
 export const parentOf = (p: RelPath): RelPath => {
   const i = p.lastIndexOf('/');
-  return i < 0 ? '' : p.slice(0, i);
+  return i < 0 ? TREE_ROOT : relPath(p.slice(0, i));
 };
 export const isUnder = (p: RelPath, dir: RelPath): boolean => dir === '' || p.startsWith(dir + '/');
 /** True when p names an entry below a root: not '', no empty, '.' or '..' component, no NUL byte. */

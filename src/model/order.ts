@@ -1,5 +1,5 @@
 // Orders of RelPaths and searches over sorted ones (pure): the walker's order, and 'below one of these dirs'.
-import type { RelPath } from './entry.js';
+import { TREE_ROOT, type RelPath } from './entry.js';
 
 /**
  * Orders RelPaths as the walker yields them (pre-order, components in byte order): '/' sorts before any
@@ -34,7 +34,7 @@ export function lastAtOrBefore(sorted: readonly string[], p: string): number {
  */
 export function underAnyOf(dirs: Iterable<RelPath>): (p: RelPath) => boolean {
   const all = [...new Set(dirs)];
-  if (all.includes('')) return (p) => p !== '';
+  if (all.includes(TREE_ROOT)) return (p) => p !== '';
   const outer: string[] = [];
   for (const k of all.map((d) => `${d}/`).sort()) {
     const last = outer[outer.length - 1];

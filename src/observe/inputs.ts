@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { manifestView, viewOf } from '../manifest/store.js';
-import { NAME_MAX, displayPath, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
+import { NAME_MAX, TREE_ROOT, displayPath, joinRel, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
 import { underAnyOf } from '../model/order.js';
 import { DirHandles } from '../tree/handles.js';
 import { DIR_FLAGS, closeQuietly, entryType, isAbsent } from '../tree/fsat.js';
@@ -58,7 +58,7 @@ function baseBelow(base: DirHandles, dir: RelPath): Array<[RelPath, fs.Stats]> {
     throw ioError('open', `${base.root}/${displayPath(dir)}`, err);
   }
   try {
-    return [...walk(`/proc/self/fd/${fd}`)].map((e): [RelPath, fs.Stats] => [`${dir}/${e.path}`, e.st]);
+    return [...walk(`/proc/self/fd/${fd}`)].map((e): [RelPath, fs.Stats] => [joinRel(dir, e.path), e.st]);
   } finally {
     closeQuietly(fd);
   }
@@ -151,7 +151,7 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
     const dirs = opaque.filter((d) => b1Entries.get(d)?.type === 'dir');
     if (current !== null && dirs.length > 0) {
       const below = underAnyOf(dirs);
-      for (const e of manifestView(current.file, below, { sha256: current.sha256 }).under('')) b1Entries.set(e.path, e);
+      for (const e of manifestView(current.file, below, { sha256: current.sha256 }).under(TREE_ROOT)) b1Entries.set(e.path, e);
     } else {
       for (const d of dirs) for (const [p, st] of baseBelow(live, d)) b1Entries.set(p, entryFor(live, p, st, [b0?.get(p)])!);
     }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Overlay } from '../overlay/overlay.js';
 import { StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
-import { displayPath, isUnder, parentOf, type RelPath } from '../model/entry.js';
+import { displayPath, isUnder, parentOf, relFromText, type RelPath } from '../model/entry.js';
 import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession } from '../txn/session.js';
@@ -24,7 +24,7 @@ export function restorePath(mountpoint: string, arg: string): RelPath {
   }
   rel = rel.replace(/\/+$/, '').replace(/\/{2,}/g, '/');
   if (rel === '' || rel.split('/').some((c) => c === '.' || c === '..')) throw new StateOverlayError('usage', `${arg}: expected a path below ${mountpoint}`);
-  return Buffer.from(rel, 'utf8').toString('latin1');
+  return relFromText(rel);
 }
 
 /** The index entries PATHs select (an entry, or every entry below a directory PATH). */

@@ -5,7 +5,7 @@ import { setNames } from '../backups/sets.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { currentGeneration } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
-import type { UpperKind } from '../model/entry.js';
+import type { RelPath, UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { mountStatus } from '../mount/overlay.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
@@ -32,7 +32,7 @@ function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upp
   let bytes = 0;
   let unreadable = 0;
   const base = baseDir === null ? null : new DirHandles(baseDir);
-  const baseType = (p: string) => {
+  const baseType = (p: RelPath) => {
     const st = base?.lstat(p);
     return st === undefined ? undefined : entryType(st);
   };

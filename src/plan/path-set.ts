@@ -1,7 +1,7 @@
 // A set of paths that also tells, in log time, whether any of them lies below a directory: those are the
 // run of the sorted paths that start with `dir/`.
 import { lastAtOrBefore } from '../model/order.js';
-import { joinRel, type RelPath } from '../model/entry.js';
+import type { RelPath } from '../model/entry.js';
 
 export class PathSet {
   private readonly set: Set<RelPath>;
@@ -24,7 +24,7 @@ export class PathSet {
 
   /** True when a path of the set is strictly below dir. */
   hasBelow(dir: RelPath): boolean {
-    const prefix = joinRel(dir, '');
+    const prefix = dir === '' ? '' : `${dir}/`;
     const next = this.sorted[lastAtOrBefore(this.sorted, prefix) + 1];
     return prefix === '' ? this.sorted.some((p) => p !== '') : next !== undefined && next.startsWith(prefix);
   }

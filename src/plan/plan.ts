@@ -1,5 +1,5 @@
 // The pure reconcile planner: (B0, B1, upper, config) → ordered actions and conflicts, each with its rule.
-import { NAME_MAX, identical, isUnread, parentOf, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
+import { NAME_MAX, TREE_ROOT, identical, isUnread, parentOf, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
 import { pathClassifier, type PathClass } from './classes.js';
 import { subtreeUnchanged } from './change.js';
@@ -159,7 +159,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   }
 
   const sink = new Sink();
-  for (const top of children.get('') ?? []) drive(visit(top, sink), visit);
+  for (const top of children.get(TREE_ROOT) ?? []) drive(visit(top, sink), visit);
   resolveNameClashes(sink, upperByPath, b1);
   return { actions: [...sink.actions].sort(order), conflicts: [...sink.conflicts].sort((a, b) => comparePaths(a.path, b.path)) };
 }

@@ -1,6 +1,6 @@
 // Sidecar names, in the package manager's own style (SuffixStyle=), and which paths may get them.
 import type { SuffixStyle } from '../config/schema.js';
-import type { RelPath } from '../model/entry.js';
+import { relPath, type RelPath } from '../model/entry.js';
 import { pathClassifier } from './classes.js';
 import type { PlanConfig } from './types.js';
 
@@ -16,8 +16,8 @@ const STYLES: Record<SuffixStyle, Suffixes> = {
   dpkg: { fresh: '.dpkg-dist', saved: '.dpkg-old' },
 };
 
-export const freshName = (p: RelPath, style: SuffixStyle): RelPath => p + STYLES[style].fresh;
-export const savedName = (p: RelPath, style: SuffixStyle): RelPath => p + STYLES[style].saved;
+export const freshName = (p: RelPath, style: SuffixStyle): RelPath => relPath(p + STYLES[style].fresh);
+export const savedName = (p: RelPath, style: SuffixStyle): RelPath => relPath(p + STYLES[style].saved);
 
 /**
  * The names a reconcile may write beside an upper path under this configuration: a config-class path's

@@ -2,7 +2,7 @@
 // entry types, device numbers, path components. The handles themselves are handles.ts.
 import fs from 'node:fs';
 import { StateOverlayError } from '../errors.js';
-import { displayPath, isEntryPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
+import { displayPath, isEntryPath, relPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** Linux O_PATH: a handle on the entry itself (any type, symlinks too) without opening its content. */
@@ -43,7 +43,7 @@ export function majorMinor(rdev: number | bigint): [number, number] {
 export function components(rel: RelPath): Buffer[] {
   if (rel === '') return [];
   if (!isEntryPath(rel)) throw new StateOverlayError('unsafe', `invalid relative path ${JSON.stringify(displayPath(rel))}`);
-  return rel.split('/').map(toBytes);
+  return rel.split('/').map((c) => toBytes(relPath(c)));
 }
 
 function closeQuietly(fd: number): void {

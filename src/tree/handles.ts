@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, isUnder, parentOf, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
+import { TREE_ROOT, displayPath, isUnder, parentOf, relPath, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
 import { digestOfSpecial, hashFd } from './digest.js';
 import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent } from './fsat.js';
 import { overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
@@ -22,8 +22,8 @@ const FLAGS = {
 } as const;
 
 /** The last component of an entry path; '', '.' and '..' never name an entry. */
-function lastName(rel: RelPath): string | undefined {
-  const name = rel.slice(rel.lastIndexOf('/') + 1);
+function lastName(rel: RelPath): RelPath | undefined {
+  const name = relPath(rel.slice(rel.lastIndexOf('/') + 1));
   return name === '' || name === '.' || name === '..' ? undefined : name;
 }
 
@@ -176,7 +176,7 @@ export class DirHandles {
     try {
       if (parent === undefined) throw Object.assign(new Error('no such directory'), { code: 'ENOENT' });
       try {
-        fs.mkdirSync(fdPath(parent, toBytes(lastName(rel) ?? '')), { mode: 0o700 });
+        fs.mkdirSync(fdPath(parent, toBytes(lastName(rel) ?? TREE_ROOT)), { mode: 0o700 });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { ioError } from '../errors.js';
-import { fromBytes, joinRel, type EntryType, type RelPath } from '../model/entry.js';
+import { TREE_ROOT, fromBytes, joinRel, type EntryType, type RelPath } from '../model/entry.js';
 import { DIR_FLAGS, O_PATH, closeQuietly, entryType, fdPath } from './fsat.js';
 
 export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
@@ -226,7 +226,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
   const frame = (l: Listing, path: RelPath): Frame => ({ ...l, path, next: 0, statsFrom: 0 });
   try {
     try {
-      stack.push(frame(reader.root(rootDir), ''));
+      stack.push(frame(reader.root(rootDir), TREE_ROOT));
     } catch (err) {
       throw ioError('read directory', rootDir, err);
     }

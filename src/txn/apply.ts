@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, parentOf, toBytes, type RelPath } from '../model/entry.js';
+import { TREE_ROOT, displayPath, parentOf, toBytes, type RelPath } from '../model/entry.js';
 import type { SetAttrs, WriteSidecar } from '../plan/types.js';
 import { DIR_FLAGS, FILE_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
 import { DirHandles, digestEntry, lstatBeneath, openBeneath, readlinkBeneath } from '../tree/handles.js';
@@ -250,22 +250,26 @@ export function removeEmptyDir(upper: string, rel: RelPath, shared?: ApplyContex
  * renamed into place, so a cut never leaves a parent with the wrong mode.
  */
 export function makeParents(upper: string, base: string, rel: RelPath, token: string): void {
-  const parts = rel.split('/').slice(0, -1);
-  for (let i = 1; i <= parts.length; i++) {
-    const dir = parts.slice(0, i).join('/');
+  const dirs: RelPath[] = [];
+  for (let d = parentOf(rel); d !== TREE_ROOT; d = parentOf(d)) dirs.unshift(d);
+  for (const dir of dirs) {
     if (lstatBeneath(upper, dir)) continue;
     const b = lstatBeneath(base, dir);
     const fd = openBeneath(upper, parentOf(dir), DIR_FLAGS);
     const key = crypto.createHash('sha256').update(`${token}\0`).update(toBytes(dir)).digest('hex').slice(0, 24);
     const tmp = fdPath(fd, Buffer.from(`.state-overlay-dir-${key}`));
     try {
-      // A temp dir of this transaction left by a cut: empty, or it would have been renamed.
-      fs.rmSync(tmp, { recursive: false, force: true });
+      // A temp dir of this transaction left by a cut: empty (it would have been renamed once it held anything).
+      try {
+        fs.rmdirSync(tmp);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
       fs.mkdirSync(tmp, { mode: 0o700 });
       const attrs = b?.isDirectory() ? b : undefined;
       fs.chownSync(tmp, attrs?.uid ?? 0, attrs?.gid ?? 0);
       fs.chmodSync(tmp, attrs ? attrs.mode & 0o7777 : 0o755);
-      fs.renameSync(tmp, fdPath(fd, toBytes(dir.slice(dir.lastIndexOf('/') + 1))));
+      fs.renameSync(tmp, fdPath(fd, lastName(dir)));
       fs.fsyncSync(fd);
     } catch (err) {
       throw ioError('create directory', `${upper}/${displayPath(dir)}`, err);

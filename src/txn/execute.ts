@@ -9,7 +9,7 @@ import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
 import type { Log } from '../log/logger.js';
-import { displayPath } from '../model/entry.js';
+import { displayPath, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
 import { TreeHandles, makeParents, moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
@@ -58,8 +58,8 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext):
 /** Directory handles of the batch under way, and the directories it touched, fsynced once each at its end. */
 class Batch implements ApplyContext {
   readonly dirs = new TreeHandles();
-  private readonly pending = new Map<string, [string, string]>();
-  readonly touch = (root: string, rel: string): void => void this.pending.set(`${root}\0${rel}`, [root, rel]);
+  private readonly pending = new Map<string, [string, RelPath]>();
+  readonly touch = (root: string, rel: RelPath): void => void this.pending.set(`${root}\0${rel}`, [root, rel]);
   flush(): void {
     for (const [root, rel] of this.pending.values()) this.dirs.sync(root, rel);
     this.pending.clear();

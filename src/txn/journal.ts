@@ -6,7 +6,8 @@ import type { ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Layout } from '../paths/layout.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
-import type { Plan } from '../plan/types.js';
+import { relPath, type FromJson } from '../model/entry.js';
+import type { Action, Plan, Step } from '../plan/types.js';
 
 export const JOURNAL_VERSION = 1;
 
@@ -43,16 +44,34 @@ export function readJournal(layout: Layout): Journal | null {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError('cannot read', layout.journal, err);
   }
-  let j: Partial<Journal>;
+  let j: Partial<JournalJson>;
   try {
-    j = JSON.parse(text) as Partial<Journal>;
+    j = JSON.parse(text) as Partial<JournalJson>;
   } catch (err) {
     throw new StateOverlayError('corrupt', `${layout.journal}: not JSON: ${(err as Error).message}`, { path: layout.journal, cause: err });
   }
-  if (j?.version !== JOURNAL_VERSION || typeof j.set !== 'string' || !Array.isArray(j.plan?.actions) || typeof j.to !== 'string') {
+  if (j?.version !== JOURNAL_VERSION || typeof j.set !== 'string' || !Array.isArray(j.plan?.actions) || !Array.isArray(j.plan.conflicts) || typeof j.to !== 'string') {
     throw new StateOverlayError('corrupt', `${layout.journal}: not a version ${JOURNAL_VERSION} reconcile journal`, { path: layout.journal });
   }
-  return j as Journal;
+  const { plan, ...rest } = j as JournalJson;
+  return { ...rest, plan: { ...plan, actions: plan.actions.map(actionFromJson), conflicts: plan.conflicts.map(stepFromJson) } };
+}
+
+type JournalJson = FromJson<Journal>;
+
+// The plan's paths were written as binary strings (writeJournal) and are read back as the same.
+const stepFromJson = <S extends FromJson<Step>>(s: S) => ({ ...s, path: relPath(s.path) });
+function actionFromJson(a: FromJson<Action>): Action {
+  switch (a.kind) {
+    case 'rename': return { ...stepFromJson(a), to: relPath(a.to) };
+    case 'write-sidecar': return { ...stepFromJson(a), from: relPath(a.from) };
+    case 'keep': {
+      if (a.sidecar !== undefined) return { ...stepFromJson(a), sidecar: relPath(a.sidecar) };
+      const { sidecar: _none, ...keep } = a;
+      return stepFromJson(keep);
+    }
+    default: return stepFromJson(a);
+  }
 }
 
 /** How many actions are recorded as done: the last complete record (a torn last line does not count). */

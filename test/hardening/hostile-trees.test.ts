@@ -14,6 +14,7 @@ import type { BaseEntry, UpperEntry } from '../../src/model/entry.js';
 import { planReconcile } from '../../src/plan/plan.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { fdPath } from '../../src/tree/fsat.js';
+import { rel } from '../model/rel.js';
 import { EVERY_BYTE, INVALID_UTF8, LONG, NEWLINE, bpath, mknod } from '../tree/fixtures.js';
 import { actionsOf, buildCase, reconcileCase, tree, type CaseSpec } from './cases.js';
 import { assertNothingLost, recordCase, scratchTop, snapshotTree } from './harness.js';
@@ -161,7 +162,7 @@ describe('hostile trees', () => {
   });
 
   it('the planner takes an upper nested 5000 directories deep (no recursion limit)', () => {
-    const dir = (p: string) => ({ path: p, type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' });
+    const dir = (p: string) => ({ path: rel(p), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' });
     const base: BaseEntry[] = [];
     const upper: UpperEntry[] = [];
     let p = '';
@@ -170,7 +171,7 @@ describe('hostile trees', () => {
       base.push(dir(p));
       upper.push({ ...dir(p), kind: 'merged-dir' });
     }
-    const leaf = { path: `${p}/leaf`, type: 'file' as const, mode: 0o644, uid: 0, gid: 0, size: 3, digest: 'v2' };
+    const leaf = { path: rel(`${p}/leaf`), type: 'file' as const, mode: 0o644, uid: 0, gid: 0, size: 3, digest: 'v2' };
     upper.push({ ...leaf, kind: 'shadow', digest: 'edited' });
     const plan = planReconcile({ b0: viewOf([...base, { ...leaf, digest: 'v1' }]), b1: viewOf([...base, leaf]), upper, config: defaultConfig('opt', '/opt') });
     expect(plan.actions.filter((a) => a.kind === 'move-to-backups').map((a) => a.path)).toEqual([leaf.path]);

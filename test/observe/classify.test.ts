@@ -110,9 +110,9 @@ describe('the upper reader', () => {
 
   it('honours only the namespaces asked for', () => {
     const got = new Map([...readUpper(upper, (p) => BASE[p], { namespaces: ['trusted'] })].map((e) => [e.path, e.kind]));
-    expect(got.get('uopq')).toBe('merged-dir');
-    expect(got.get('xdir/ugone')).toBe('shadow');
-    expect(got.get('opq')).toBe('opaque-dir');
+    expect(got.get(rel('uopq'))).toBe('merged-dir');
+    expect(got.get(rel('xdir/ugone'))).toBe('shadow');
+    expect(got.get(rel('opq'))).toBe('opaque-dir');
   });
 
   it('reads the overlay xattrs of the entry itself, in both namespaces', () => {

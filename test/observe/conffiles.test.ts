@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadDpkgConffiles, parseConffiles } from '../../src/observe/conffiles.js';
 import { pathClassifier } from '../../src/plan/classes.js';
 import { defaultConfig } from '../../src/config/schema.js';
+import { rel } from '../model/rel.js';
 
 const tmp: string[] = [];
 afterEach(() => {
@@ -32,9 +33,9 @@ describe('ConfigFrom=dpkg', () => {
     expect([...set].sort()).toEqual(['/etc/tool.conf', '/opt/app/etc/app.conf', '/opt/tool/tool.ini']);
     const paths = { ...defaultConfig('opt', '/opt').paths, configFrom: 'dpkg' as const };
     const classify = pathClassifier('/opt', paths, set);
-    expect(classify('app/etc/app.conf')).toEqual({ cls: 'config', policy: 'noreplace' });
-    expect(classify('tool/tool.ini')).toEqual({ cls: 'config', policy: 'noreplace' });
-    expect(classify('app/etc/other.conf').cls).toBe('default');
+    expect(classify(rel('app/etc/app.conf'))).toEqual({ cls: 'config', policy: 'noreplace' });
+    expect(classify(rel('tool/tool.ini'))).toEqual({ cls: 'config', policy: 'noreplace' });
+    expect(classify(rel('app/etc/other.conf')).cls).toBe('default');
   });
 
   it('an image without a dpkg database has no conffiles', () => {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig, type OverlayConfig } from '../../src/config/schema.js';
 import { buildManifest } from '../../src/manifest/build.js';
 import { manifestDigest, manifestPath, viewOf } from '../../src/manifest/store.js';
-import { isUnread, type BaseEntry, type UpperEntry } from '../../src/model/entry.js';
+import { TREE_ROOT, isUnread, type BaseEntry, type UpperEntry } from '../../src/model/entry.js';
 import { observe, type CurrentManifest, type PlanInputs } from '../../src/observe/inputs.js';
 import { planReconcile, planVacuum } from '../../src/plan/plan.js';
 import { namesBeside } from '../../src/plan/suffix.js';
@@ -125,7 +125,7 @@ function fullyHashed(inputs: PlanInputs, upperDir: string, baseDir: string): Pla
   const real = (root: string, e: BaseEntry): BaseEntry => (isUnread(e.digest) ? { ...e, digest: digestEntry(root, e.path, lstatBeneath(root, e.path)!) } : e);
   return {
     b0: inputs.b0,
-    b1: viewOf([...inputs.b1.under('')].map((e) => real(baseDir, e))),
+    b1: viewOf([...inputs.b1.under(TREE_ROOT)].map((e) => real(baseDir, e))),
     upper: inputs.upper.map((e) => real(upperDir, e) as UpperEntry),
   };
 }
@@ -159,7 +159,7 @@ describe('observe reads only what can change the plan', () => {
         const live = gather(upper, base, known, true, null, config);
         const fromManifest = gather(upper, base, known, true, current, config);
         const full = fullyHashed(live, upper, base);
-        unhashedSeen += [...live.upper, ...live.b1.under('')].filter((e) => isUnread(e.digest)).length;
+        unhashedSeen += [...live.upper, ...live.b1.under(TREE_ROOT)].filter((e) => isUnread(e.digest)).length;
         const want = planReconcile({ ...full, config });
         const got: Plan = planReconcile({ ...live, config });
         sidecarsFilled += got.actions.filter((a) => a.kind === 'write-sidecar').length;

@@ -8,6 +8,7 @@ import { FAULT_ENV } from '../../src/txn/execute.js';
 import { isSetName, listSets, pruneSets, setName } from '../../src/backups/sets.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
+import { rel } from '../model/rel.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, snapshot, writeTree } from './scratch.js';
 
@@ -51,12 +52,12 @@ describe('restore arguments', () => {
   });
 
   it('selects entries and entries below a directory; a path inside a moved directory names it', () => {
-    const e = (p: string): IndexEntry => ({ path: p, display: p, kind: 'shadow', type: 'file', rule: 3, reason: 'r' });
+    const e = (p: string): IndexEntry => ({ path: rel(p), display: p, kind: 'shadow', type: 'file', rule: 3, reason: 'r' });
     const entries = [e('a/x'), e('a/y'), e('b')];
     expect(selectEntries(entries, [], 'S')).toEqual(entries);
-    expect(selectEntries(entries, ['a'], 'S').map((x) => x.path)).toEqual(['a/x', 'a/y']);
-    expect(() => selectEntries(entries, ['b/inner'], 'S')).toThrow('"b/inner" is not an entry of backup set S: it was moved as part of "b", restore that');
-    expect(() => selectEntries(entries, ['c'], 'S')).toThrow('"c" is not an entry of backup set S');
+    expect(selectEntries(entries, [rel('a')], 'S').map((x) => x.path)).toEqual(['a/x', 'a/y']);
+    expect(() => selectEntries(entries, [rel('b/inner')], 'S')).toThrow('"b/inner" is not an entry of backup set S: it was moved as part of "b", restore that');
+    expect(() => selectEntries(entries, [rel('c')], 'S')).toThrow('"c" is not an entry of backup set S');
   });
 });
 

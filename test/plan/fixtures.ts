@@ -4,6 +4,7 @@ import { defaultConfig } from '../../src/config/schema.js';
 import { viewOf } from '../../src/manifest/store.js';
 import type { BaseEntry, BaseView, EntryType, UpperEntry, UpperKind } from '../../src/model/entry.js';
 import type { Plan, PlanConfig } from '../../src/plan/types.js';
+import { rel } from '../model/rel.js';
 
 const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
@@ -19,12 +20,12 @@ export function base(path: string, spec: string, a: Attrs = {}): BaseEntry {
   const body = rest.join(':');
   const type: EntryType = kind === 'link' ? 'symlink' : (kind as EntryType);
   const digest = type === 'file' || type === 'symlink' || type === 'chr' || type === 'blk' ? sha(body) : '';
-  return { path, type, mode: a.mode ?? (type === 'dir' ? 0o755 : 0o644), uid: a.uid ?? 0, gid: a.gid ?? 0, size: body.length, digest };
+  return { path: rel(path), type, mode: a.mode ?? (type === 'dir' ? 0o755 : 0o644), uid: a.uid ?? 0, gid: a.gid ?? 0, size: body.length, digest };
 }
 
 /** An upper entry: base specs, plus `whiteout`, `opaque` (opaque dir) and `metacopy`. */
 export function up(path: string, spec: string, a: Attrs = {}): UpperEntry {
-  if (spec === 'whiteout') return { path, kind: 'whiteout', type: 'chr', mode: 0, uid: 0, gid: 0, size: 0, digest: sha('0:0'), whiteout: 'chardev' };
+  if (spec === 'whiteout') return { path: rel(path), kind: 'whiteout', type: 'chr', mode: 0, uid: 0, gid: 0, size: 0, digest: sha('0:0'), whiteout: 'chardev' };
   if (spec === 'opaque') return { ...base(path, 'dir', a), kind: 'opaque-dir' };
   if (spec === 'metacopy') return { ...base(path, 'file:', a), kind: 'foreign', foreign: 'metacopy' };
   const b = base(path, spec, a);

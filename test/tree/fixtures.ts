@@ -5,7 +5,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/exec.js';
-import { fromBytes, type RelPath } from '../../src/model/entry.js';
 import { fdPath } from '../../src/tree/fsat.js';
 
 /** Bytes 0x01..0xff except '/': every byte a name may hold, in one 254-byte name. */
@@ -14,8 +13,7 @@ export const INVALID_UTF8: Buffer = Buffer.from([0x62, 0xff, 0xfe, 0x80, 0x2e, 0
 export const NEWLINE: Buffer = Buffer.from('new\nline', 'latin1');
 export const LONG: Buffer = Buffer.alloc(255, 0x6c);
 
-export const rel = (...parts: (string | Buffer)[]): RelPath =>
-  parts.map((p) => (typeof p === 'string' ? p : fromBytes(p))).join('/');
+export { rel } from '../model/rel.js';
 
 /** A path under dir made of raw-byte components (for fs calls that accept Buffers). */
 export const bpath = (dir: string, ...parts: (string | Buffer)[]): Buffer =>

@@ -3,13 +3,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relPath, type RelPath } from '../../src/model/entry.js';
 import { sha256 } from '../../src/tree/digest.js';
 import { DirHandles } from '../../src/tree/handles.js';
 import { removeTree, scratch } from './fixtures.js';
 
 const DEPTH = 700;
 let root: string;
-const paths: string[] = [];
+const paths: RelPath[] = [];
 beforeAll(() => {
   root = scratch('so-probe-');
   // Built from inside, one level at a time: the full paths are far past PATH_MAX.
@@ -19,7 +20,7 @@ beforeAll(() => {
   let rel = '';
   for (let i = 0; i < DEPTH; i++) {
     fs.writeFileSync(`${dir}/f`, `level ${i}\n`);
-    paths.push(rel === '' ? 'f' : `${rel}/f`);
+    paths.push(relPath(rel === '' ? 'f' : `${rel}/f`));
     fs.mkdirSync(`${dir}/d`);
     const next = fs.openSync(`${dir}/d`, 'r');
     opened.push(next);
@@ -50,7 +51,7 @@ describe('DirHandles', () => {
         expect(probe.xattrs(p).namespaces).toEqual([]);
         most = Math.max(most, openFds() - before);
       }
-      expect(probe.lstat(`${paths.at(-1)!.slice(0, -2)}/missing`)).toBeUndefined();
+      expect(probe.lstat(relPath(`${paths.at(-1)!.slice(0, -2)}/missing`))).toBeUndefined();
     } finally {
       probe.close();
     }
@@ -65,10 +66,10 @@ describe('DirHandles', () => {
     fs.symlinkSync('real', path.join(root, 'link'));
     const probe = new DirHandles(root);
     try {
-      expect(probe.lstat('real/file')?.isFile()).toBe(true);
-      expect(probe.lstat('link/file')).toBeUndefined();
-      expect(probe.lstat('link')?.isSymbolicLink()).toBe(true);
-      expect(() => probe.xattrs('link/file')).toThrow(`read overlay xattrs of ${root}/link/file: ENOENT`);
+      expect(probe.lstat(relPath('real/file'))?.isFile()).toBe(true);
+      expect(probe.lstat(relPath('link/file'))).toBeUndefined();
+      expect(probe.lstat(relPath('link'))?.isSymbolicLink()).toBe(true);
+      expect(() => probe.xattrs(relPath('link/file'))).toThrow(`read overlay xattrs of ${root}/link/file: ENOENT`);
     } finally {
       probe.close();
     }

@@ -27,8 +27,8 @@ describe('moveBetween', () => {
   it('moves a subtree keeping its relative path, and a repeat is a no-op', async () => {
     await writeTree(upper, { 'a/b/c': 'c\n', 'a/b/d': { link: '/etc/passwd' }, 'a/b/w': { whiteout: 'chardev' } });
     const before = snapshot(path.join(upper, 'a'));
-    await moveBetween(upper, tree, 'a/b');
-    await moveBetween(upper, tree, 'a/b');
+    await moveBetween(upper, tree, rel('a/b'));
+    await moveBetween(upper, tree, rel('a/b'));
     expect(fs.readdirSync(path.join(upper, 'a'))).toEqual([]);
     expect(snapshot(path.join(tree, 'a'))).toEqual(before);
   });
@@ -44,7 +44,7 @@ describe('moveBetween', () => {
     fs.mkdirSync(path.join(root, 'outside'));
     fs.writeFileSync(path.join(root, 'outside/secret'), 'host data\n');
     fs.symlinkSync(path.join(root, 'outside'), path.join(upper, 'dir'));
-    await expect(moveBetween(upper, tree, 'dir/secret')).rejects.toThrow(`${upper}/dir/secret is gone and not in ${tree}/dir/secret either`);
+    await expect(moveBetween(upper, tree, rel('dir/secret'))).rejects.toThrow(`${upper}/dir/secret is gone and not in ${tree}/dir/secret either`);
     expect(fs.readFileSync(path.join(root, 'outside/secret'), 'utf8')).toBe('host data\n');
   });
 
@@ -52,7 +52,7 @@ describe('moveBetween', () => {
     await run('mount', ['-t', 'tmpfs', 'tmpfs', tree]);
     await writeTree(upper, { 'x/opaque': { dir: true, opaque: true }, 'x/opaque/f': { file: 'f\n', mode: 0o640, uid: 7 }, 'x/w': { whiteout: 'xattr' }, 'x/l': { link: 'target' } });
     const before = snapshot(path.join(upper, 'x'));
-    for (const p of ['x/opaque', 'x/w', 'x/l']) await moveBetween(upper, tree, p);
+    for (const p of ['x/opaque', 'x/w', 'x/l']) await moveBetween(upper, tree, rel(p));
     expect(fs.readdirSync(path.join(upper, 'x'))).toEqual([]);
     expect(snapshot(path.join(tree, 'x'))).toEqual(before);
   });
@@ -61,35 +61,35 @@ describe('moveBetween', () => {
 describe('renameWithin, writeSidecar, setAttrs, removeEmptyDir', () => {
   it('renames aside once, and refuses to replace an existing entry', async () => {
     await writeTree(upper, { 'etc/a': 'mine\n', 'etc/b': 'b\n', 'etc/b.rpmsave': 'old\n' });
-    renameWithin(upper, 'etc/a', 'etc/a.rpmsave');
-    renameWithin(upper, 'etc/a', 'etc/a.rpmsave');
+    renameWithin(upper, rel('etc/a'), rel('etc/a.rpmsave'));
+    renameWithin(upper, rel('etc/a'), rel('etc/a.rpmsave'));
     expect(fs.readFileSync(path.join(upper, 'etc/a.rpmsave'), 'utf8')).toBe('mine\n');
-    expect(() => renameWithin(upper, 'etc/b', 'etc/b.rpmsave')).toThrow(`cannot move ${upper}/etc/b aside: ${upper}/etc/b.rpmsave exists`);
+    expect(() => renameWithin(upper, rel('etc/b'), rel('etc/b.rpmsave'))).toThrow(`cannot move ${upper}/etc/b aside: ${upper}/etc/b.rpmsave exists`);
   });
 
   it('writes a verified sidecar from the base, with its mode and owner', async () => {
     const base = path.join(root, 'base');
     await writeTree(base, { 'etc/a': { file: 'new\n', mode: 0o640, uid: 5, gid: 6 }, 'etc/l': { link: 'somewhere' } });
     await writeTree(upper, { 'etc/a': 'mine\n' });
-    const a = { kind: 'write-sidecar' as const, path: 'etc/a.rpmnew', from: 'etc/a', type: 'file' as const, digest: sha256('new\n'), mode: 0o640, uid: 5, gid: 6, rule: 3 as const, reason: 'r' };
+    const a = { kind: 'write-sidecar' as const, path: rel('etc/a.rpmnew'), from: rel('etc/a'), type: 'file' as const, digest: sha256('new\n'), mode: 0o640, uid: 5, gid: 6, rule: 3 as const, reason: 'r' };
     writeSidecar(base, upper, a);
     writeSidecar(base, upper, a);
     const st = fs.statSync(path.join(upper, 'etc/a.rpmnew'));
     expect([fs.readFileSync(path.join(upper, 'etc/a.rpmnew'), 'utf8'), st.mode & 0o777, st.uid, st.gid]).toEqual(['new\n', 0o640, 5, 6]);
-    writeSidecar(base, upper, { ...a, path: 'etc/l.rpmnew', from: 'etc/l', type: 'symlink', digest: sha256('somewhere') });
+    writeSidecar(base, upper, { ...a, path: rel('etc/l.rpmnew'), from: rel('etc/l'), type: 'symlink', digest: sha256('somewhere') });
     expect(fs.readlinkSync(path.join(upper, 'etc/l.rpmnew'))).toBe('somewhere');
-    expect(() => writeSidecar(base, upper, { ...a, path: 'etc/b.rpmnew', digest: sha256('other') })).toThrow(`${base}/etc/a changed since it was hashed: sidecar not written`);
+    expect(() => writeSidecar(base, upper, { ...a, path: rel('etc/b.rpmnew'), digest: sha256('other') })).toThrow(`${base}/etc/a changed since it was hashed: sidecar not written`);
     expect(fs.readdirSync(path.join(upper, 'etc')).sort()).toEqual(['a', 'a.rpmnew', 'l.rpmnew']);
   });
 
   it('sets directory attributes and removes empty directories only', async () => {
     await writeTree(upper, { d: { dir: true, mode: 0o700 }, 'e/f': 'f\n' });
-    setAttrs(upper, { kind: 'set-attrs', path: 'd', mode: 0o750, uid: 3, gid: 4, rule: 8, reason: 'r' });
+    setAttrs(upper, { kind: 'set-attrs', path: rel('d'), mode: 0o750, uid: 3, gid: 4, rule: 8, reason: 'r' });
     const st = fs.statSync(path.join(upper, 'd'));
     expect([st.mode & 0o7777, st.uid, st.gid]).toEqual([0o750, 3, 4]);
-    removeEmptyDir(upper, 'd');
-    removeEmptyDir(upper, 'd');
+    removeEmptyDir(upper, rel('d'));
+    removeEmptyDir(upper, rel('d'));
     expect(fs.existsSync(path.join(upper, 'd'))).toBe(false);
-    expect(() => removeEmptyDir(upper, 'e')).toThrow(`remove directory ${upper}/e: ENOTEMPTY`);
+    expect(() => removeEmptyDir(upper, rel('e'))).toThrow(`remove directory ${upper}/e: ENOTEMPTY`);
   });
 });

@@ -1,6 +1,6 @@
 // Plans, and the reconcile and vacuum reports around them, for people (one line per step, with its rule)
 // and for machines (JSON, raw paths in base64 too).
-import { displayPath } from '../../model/entry.js';
+import { displayPath, type RelPath } from '../../model/entry.js';
 import type { ReconcileReport } from '../../ops/reconcile.js';
 import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
@@ -28,7 +28,7 @@ function target(a: Action): string {
 
 /** `rule  3  drop        app/bin/tool  (the base changed this path)`, one line per action, then conflicts. */
 export function renderPlan(plan: Plan, mountpoint: string): string[] {
-  const abs = (p: string) => `${mountpoint.replace(/\/+$/, '')}/${displayPath(p)}`;
+  const abs = (p: RelPath) => `${mountpoint.replace(/\/+$/, '')}/${displayPath(p)}`;
   const lines = plan.actions.map((a) => `rule ${String(a.rule).padStart(2)}  ${VERB[a.kind].padEnd(10)}  ${abs(a.path)}${target(a)}  (${a.reason})`);
   for (const c of plan.conflicts) lines.push(`warning: rule ${c.rule}: ${abs(c.path)}: ${c.reason}`);
   return lines;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, document, jsonLine, jsonText, pathFields, pathListFields } from '../../../src/cli/render/json.js';
 import { fromBytes } from '../../../src/model/entry.js';
+import { rel } from '../../model/rel.js';
 import { EVERY_BYTE, INVALID_UTF8, NEWLINE } from '../../tree/fixtures.js';
 
 describe('the JSON model', () => {
@@ -30,7 +31,7 @@ describe('the JSON model', () => {
     const f = pathFields('to', p);
     expect(Object.keys(f)).toEqual(['to', 'toBase64']);
     expect(Buffer.from(f.toBase64, 'base64')).toEqual(EVERY_BYTE);
-    expect(pathListFields('restored', ['a', fromBytes(INVALID_UTF8)])).toEqual({
+    expect(pathListFields('restored', [rel('a'), fromBytes(INVALID_UTF8)])).toEqual({
       restored: ['a', 'b\\xff\\xfe\\x80.c'],
       restoredBase64: ['YQ==', INVALID_UTF8.toString('base64')],
     });

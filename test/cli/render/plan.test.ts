@@ -5,6 +5,7 @@ import { reconcileJson, vacuumJson } from '../../../src/cli/render/plan.js';
 import type { ReconcileReport } from '../../../src/ops/reconcile.js';
 import { fromBytes } from '../../../src/model/entry.js';
 import type { Plan } from '../../../src/plan/types.js';
+import { rel } from '../../model/rel.js';
 import { INVALID_UTF8 } from '../../tree/fixtures.js';
 import { check } from './schema-check.js';
 
@@ -16,15 +17,15 @@ const odd = fromBytes(INVALID_UTF8);
 
 const plan: Plan = {
   actions: [
-    { kind: 'move-to-backups', path: 'a', rule: 3, reason: 'r3', entry: { kind: 'shadow', type: 'file' } },
-    { kind: 'rename', path: 'etc/c', to: 'etc/c.rpmsave', rule: 4, reason: 'r4' },
-    { kind: 'write-sidecar', path: `${odd}.rpmnew`, from: odd, type: 'file', digest: '0'.repeat(64), mode: 0o644, uid: 0, gid: 0, rule: 3, reason: 'r3' },
-    { kind: 'set-attrs', path: 'd', mode: 0o755, uid: 1, gid: 2, rule: 9, reason: 'r9' },
-    { kind: 'remove-empty-dir', path: 'd', rule: 8, reason: 'r8' },
-    { kind: 'keep', path: odd, sidecar: `${odd}.rpmnew`, rule: 3, reason: 'r3' },
-    { kind: 'keep', path: 'k', rule: 2, reason: 'r2' },
+    { kind: 'move-to-backups', path: rel('a'), rule: 3, reason: 'r3', entry: { kind: 'shadow', type: 'file' } },
+    { kind: 'rename', path: rel('etc/c'), to: rel('etc/c.rpmsave'), rule: 4, reason: 'r4' },
+    { kind: 'write-sidecar', path: rel(`${odd}.rpmnew`), from: odd, type: 'file', digest: '0'.repeat(64), mode: 0o644, uid: 0, gid: 0, rule: 3, reason: 'r3' },
+    { kind: 'set-attrs', path: rel('d'), mode: 0o755, uid: 1, gid: 2, rule: 9, reason: 'r9' },
+    { kind: 'remove-empty-dir', path: rel('d'), rule: 8, reason: 'r8' },
+    { kind: 'keep', path: odd, sidecar: rel(`${odd}.rpmnew`), rule: 3, reason: 'r3' },
+    { kind: 'keep', path: rel('k'), rule: 2, reason: 'r2' },
   ],
-  conflicts: [{ path: 'x', rule: 5, reason: 'r5' }],
+  conflicts: [{ path: rel('x'), rule: 5, reason: 'r5' }],
 };
 const summary = { at: '2026-01-01T00:00:00.000Z', from: 'g1', to: 'g2', mode: 'changed', actions: 5, dropped: 1, renamed: 1, sidecars: 1, attrs: 1, removedDirs: 1, kept: 2, conflicts: 1, backupSet: null, ms: 3 } as const;
 const report: ReconcileReport = { ...summary, plan, upToDate: false, dryRun: true, resumed: false };
