@@ -1,11 +1,13 @@
 // index.json of a backup set: what was moved there, from which path, why and under which rule.
 // Paths are binary strings (one char per byte) in JSON, which round-trips any byte; `display` is for people.
 import fs from 'node:fs';
-import type { ReconcileMode } from '../config/schema.js';
+import { RECONCILE_MODES, type ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, relPath, type EntryType, type FromJson, type RelPath, type UpperKind } from '../model/entry.js';
+import { ENTRY_TYPES, UPPER_KINDS, displayPath, type EntryType, type RelPath, type UpperKind } from '../model/entry.js';
 import type { MoveToBackups, Rule } from '../plan/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
+import { Fields, REL_PATH, isObject, parseJson } from '../state/fields.js';
+import { isSetName } from '../paths/set-name.js';
 
 export const INDEX_VERSION = 1;
 
@@ -39,24 +41,35 @@ export function writeIndex(file: string, index: BackupIndex): void {
   writeFileAtomic(file, JSON.stringify(index, null, 1) + '\n');
 }
 
+const ORIGINS = ['reconcile', 'vacuum'] as const;
+
+/** The index in text, every field checked (errors name the file and the field). */
 export function parseIndex(text: string, file: string): BackupIndex {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new StateOverlayError('corrupt', `${file}: not JSON: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  const o = raw as Partial<FromJson<BackupIndex>> | null;
-  if (typeof o !== 'object' || o === null || o.version !== INDEX_VERSION || !Array.isArray(o.entries) || typeof o.set !== 'string') {
+  const raw = parseJson(text, file);
+  if (!isObject(raw) || raw.version !== INDEX_VERSION || !Array.isArray(raw.entries)) {
     throw new StateOverlayError('corrupt', `${file}: not a version ${INDEX_VERSION} backup index`, { path: file });
   }
-  const entries = o.entries.map((e, i): IndexEntry => {
-    if (typeof e?.path !== 'string' || e.path === '' || /[^\x00-\xff]/.test(e.path)) {
-      throw new StateOverlayError('corrupt', `${file}: entries[${i}].path: expected a non-empty binary string`, { path: file });
-    }
-    return { ...e, path: relPath(e.path) };
-  });
-  return { ...(o as FromJson<BackupIndex>), entries };
+  const f = Fields.of(file, raw);
+  // The entries first: they are what a restore acts on.
+  const entries = f.objects('entries').map((e): IndexEntry => ({
+    path: e.path('path', `a non-empty binary string (${REL_PATH})`),
+    display: e.str('display'),
+    kind: e.oneOf('kind', UPPER_KINDS),
+    type: e.oneOf('type', ENTRY_TYPES),
+    rule: e.int('rule', 1, 10) as Rule,
+    reason: e.str('reason'),
+  }));
+  return {
+    version: INDEX_VERSION,
+    overlay: f.str('overlay'),
+    set: f.check('set', (v): v is string => typeof v === 'string' && isSetName(v), 'a backup set name (STAMP-GENERATION)'),
+    origin: f.oneOf('origin', ORIGINS),
+    mode: f.oneOf('mode', [...RECONCILE_MODES, null]),
+    from: f.strOrNull('from'),
+    to: f.str('to'),
+    createdAt: f.str('createdAt'),
+    entries,
+  };
 }
 
 export function readIndex(file: string): BackupIndex {

@@ -2,7 +2,7 @@
 import { StateOverlayError } from '../errors.js';
 import { checkMountpoint } from '../systemd/instance.js';
 import { configError, type IniEntry } from './ini.js';
-import { defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
+import { RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] extends object ? Mutable<T[K]> : T[K] };
 type Draft = Mutable<OverlayConfig>;
@@ -61,7 +61,7 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
       d.mode = oneOf(['persistent', 'ephemeral'] as const)(e);
     },
     Reconcile: (d, e) => {
-      d.reconcile = oneOf(['changed', 'all', 'none'] as const)(e);
+      d.reconcile = oneOf(RECONCILE_MODES)(e);
     },
     UnknownBase: (d, e) => {
       d.unknownBase = oneOf(['prune', 'keep'] as const)(e);

@@ -1,7 +1,8 @@
 // The typed, validated configuration of one overlay (DESIGN section 7) and its defaults.
 
 export type Mode = 'persistent' | 'ephemeral';
-export type ReconcileMode = 'changed' | 'all' | 'none';
+export const RECONCILE_MODES = ['changed', 'all', 'none'] as const;
+export type ReconcileMode = (typeof RECONCILE_MODES)[number];
 export type UnknownBase = 'prune' | 'keep';
 export type ConfigPolicy = 'noreplace' | 'replace';
 export type SuffixStyle = 'rpm' | 'dpkg';

@@ -16,6 +16,7 @@ const FIXED = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 1;
 const MAX_RECORD = FIXED + 32 + 65536;
 
 const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink', 'chr', 'blk', 'fifo', 'socket'];
+const HAS_DIGEST: ReadonlySet<EntryType> = new Set(['file', 'symlink', 'chr', 'blk']);
 
 /** Identity of the entry's inode when it was recorded. */
 export interface Stamp {
@@ -50,7 +51,10 @@ export function decodeHeader(b: Buffer, file = 'manifest'): { count: number } {
   if (version !== VERSION) {
     throw new StateOverlayError('corrupt', `${file}: manifest version ${version}, expected ${VERSION}`, { path: file });
   }
-  return { count: Number(b.readBigUInt64LE(8)) };
+  if (b.readUIntLE(5, 3) !== 0) throw new StateOverlayError('corrupt', `${file}: header: reserved bytes: expected zeros`, { path: file });
+  const count = b.readBigUInt64LE(8);
+  if (count > BigInt(Number.MAX_SAFE_INTEGER)) throw new StateOverlayError('corrupt', `${file}: header: entry count ${count}: expected at most ${Number.MAX_SAFE_INTEGER}`, { path: file });
+  return { count: Number(count) };
 }
 
 export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buffer {
@@ -71,6 +75,10 @@ export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buff
   if (dlen !== 0 && (entry.digest.length !== 64 || b.write(entry.digest, o, 'hex') !== 32)) {
     throw new StateOverlayError('internal', `digest of ${entry.path} is not a sha256: ${entry.digest}`);
   }
+  // What decodeRecord refuses is never written.
+  if ((dlen === 32) !== HAS_DIGEST.has(entry.type) || entry.mode > 0o7777) {
+    throw new StateOverlayError('internal', `${entry.path}: a ${entry.type} of mode 0o${entry.mode.toString(8)} with digest ${JSON.stringify(entry.digest)} cannot be recorded`);
+  }
   b.write(entry.path, o + dlen, 'latin1');
   return b;
 }
@@ -80,12 +88,13 @@ export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buff
  * streaming reader then reads more); throws on a malformed record. select: the record's entry is built
  * only when it holds for the path (record null otherwise); every record is checked all the same.
  */
-export function decodeRecord(buf: Buffer, offset: number, file?: string): { record: ManifestRecord; next: number } | undefined;
-export function decodeRecord(buf: Buffer, offset: number, file: string, select: (p: RelPath) => boolean): { record: ManifestRecord | null; next: number } | undefined;
-export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', select?: (p: RelPath) => boolean): { record: ManifestRecord | null; next: number } | undefined {
+export function decodeRecord(buf: Buffer, offset: number, file?: string, select?: undefined, bufAt?: number): { record: ManifestRecord; next: number } | undefined;
+export function decodeRecord(buf: Buffer, offset: number, file: string, select: (p: RelPath) => boolean, bufAt?: number): { record: ManifestRecord | null; next: number } | undefined;
+/** bufAt: the file offset of buf[0], so that errors name the record's byte in the file. */
+export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', select?: (p: RelPath) => boolean, bufAt = 0): { record: ManifestRecord | null; next: number } | undefined {
   if (buf.length - offset < 4) return undefined;
   const len = buf.readUInt32LE(offset);
-  const bad = (what: string) => new StateOverlayError('corrupt', `${file}: record at byte ${offset}: ${what}`, { path: file });
+  const bad = (what: string) => new StateOverlayError('corrupt', `${file}: record at byte ${bufAt + offset}: ${what}`, { path: file });
   if (len < FIXED + 1 || len > MAX_RECORD) throw bad(`length ${len} out of range`);
   if (buf.length - offset - 4 < len) return undefined;
   const o = offset + 4;
@@ -94,6 +103,12 @@ export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', sel
   if (type === undefined) throw bad(`unknown type ${typeCode}`);
   const dlen = buf.readUInt8(o + 45);
   if (dlen !== 0 && dlen !== 32) throw bad(`digest length ${dlen}`);
+  // A file, symlink or device has a digest of its content; a directory, FIFO or socket has none.
+  if ((dlen === 32) !== HAS_DIGEST.has(type)) throw bad(`digest length ${dlen}: expected ${HAS_DIGEST.has(type) ? 32 : 0} for a ${type}`);
+  const mode = buf.readUInt32LE(o + 1);
+  if (mode > 0o7777) throw bad(`mode: expected permission bits (at most 0o7777), got 0o${mode.toString(8)}`);
+  const size = buf.readBigUInt64LE(o + 13);
+  if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`size: expected at most ${Number.MAX_SAFE_INTEGER}, got ${size}`);
   const at = o + FIXED;
   const end = offset + 4 + len;
   if (at + dlen >= end) throw bad('empty path');
@@ -103,10 +118,10 @@ export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', sel
   const entry = {
     path,
     type,
-    mode: buf.readUInt32LE(o + 1),
+    mode,
     uid: buf.readUInt32LE(o + 5),
     gid: buf.readUInt32LE(o + 9),
-    size: Number(buf.readBigUInt64LE(o + 13)),
+    size: Number(size),
     digest: buf.toString('hex', at, at + dlen),
   };
   const stamp = { ino: buf.readBigUInt64LE(o + 21), mtimeNs: buf.readBigInt64LE(o + 29), ctimeNs: buf.readBigInt64LE(o + 37) };

@@ -68,7 +68,8 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
     let offset = HEADER_SIZE; // file offset of buf[start]
     let seen = 0;
     while (true) {
-      const r = opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file) : decodeRecord(buf.subarray(0, end), start, file, opts.select);
+      // offset - start: the file offset of buf[0], for the errors.
+      const r = opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file, undefined, offset - start) : decodeRecord(buf.subarray(0, end), start, file, opts.select, offset - start);
       if (r !== undefined) {
         seen++;
         offset += r.next - start;

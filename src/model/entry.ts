@@ -47,7 +47,8 @@ export const isUnder = (p: RelPath, dir: RelPath): boolean => dir === '' || p.st
 /** True when p names an entry below a root: not '', no empty, '.' or '..' component, no NUL byte. */
 export const isEntryPath = (p: RelPath): boolean => p !== '' && !p.includes('\0') && !/(?:^|\/)\.{0,2}(?:\/|$)/.test(p);
 
-export type EntryType = 'file' | 'dir' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'socket';
+export const ENTRY_TYPES = ['file', 'dir', 'symlink', 'chr', 'blk', 'fifo', 'socket'] as const;
+export type EntryType = (typeof ENTRY_TYPES)[number];
 
 /** A regular file whose content was not read: no comparison it takes part in could find it equal. */
 export interface Unread {
@@ -82,7 +83,8 @@ export function statAttrs(st: { mode: StatNumber; uid: StatNumber; gid: StatNumb
 }
 
 /** What an upper entry is relative to the base below it (DESIGN section 2). */
-export type UpperKind = 'state' | 'shadow' | 'merged-dir' | 'opaque-dir' | 'whiteout' | 'foreign';
+export const UPPER_KINDS = ['state', 'shadow', 'merged-dir', 'opaque-dir', 'whiteout', 'foreign'] as const;
+export type UpperKind = (typeof UPPER_KINDS)[number];
 
 /** An upper entry: its stat as a base entry records it (the digest read only where a comparison needs it, UNREAD otherwise), and its kind. */
 export interface UpperEntry extends BaseEntry {

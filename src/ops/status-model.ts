@@ -69,4 +69,3 @@ export interface Status {
   readonly overlays: readonly OverlayStatus[];
 }
 
-export const UPPER_KINDS: readonly UpperKind[] = ['state', 'shadow', 'merged-dir', 'opaque-dir', 'whiteout', 'foreign'];

@@ -1,10 +1,12 @@
 // state.json: the recorded generation, its manifest and the last reconcile; read and written atomically.
 import fs from 'node:fs';
 import path from 'node:path';
+import { RECONCILE_MODES } from '../config/schema.js';
 import type { ReconcileSummary } from '../plan/summary.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Layout } from '../paths/layout.js';
 import { writeFileAtomic } from './atomic.js';
+import { Fields, isFileName, parseJson } from './fields.js';
 import { ensureStateDir } from './state-dir.js';
 
 export const STATE_SCHEMA = 1;
@@ -20,30 +22,37 @@ export interface State {
 
 export const emptyState = (): State => ({ schemaVersion: STATE_SCHEMA, generation: null, manifest: null, lastReconcile: null });
 
-const isStrOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+/** lastReconcile as recorded, every field checked. */
+function summaryOf(f: Fields): ReconcileSummary {
+  const count = (key: string) => f.int(key, 0, Number.MAX_SAFE_INTEGER);
+  return {
+    at: f.str('at'),
+    from: f.strOrNull('from'),
+    to: f.str('to'),
+    mode: f.oneOf('mode', RECONCILE_MODES),
+    actions: count('actions'),
+    dropped: count('dropped'),
+    renamed: count('renamed'),
+    sidecars: count('sidecars'),
+    attrs: count('attrs'),
+    removedDirs: count('removedDirs'),
+    kept: count('kept'),
+    conflicts: count('conflicts'),
+    backupSet: f.strOrNull('backupSet'),
+    ms: count('ms'),
+  };
+}
 
-/** Validates the text of a state file. */
+/** Validates the text of a state file: every field, errors naming the file and the field. */
 export function parseState(text: string, file: string): State {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new StateOverlayError('corrupt', `${file}: not JSON: ${(err as Error).message}`, { path: file, cause: err });
-  }
-  const o = raw as Record<string, unknown> | null;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new StateOverlayError('corrupt', `${file}: expected a JSON object`, { path: file });
-  if (o.schemaVersion !== STATE_SCHEMA) {
-    throw new StateOverlayError('corrupt', `${file}: schemaVersion ${JSON.stringify(o.schemaVersion)}: expected ${STATE_SCHEMA}`, { path: file });
-  }
-  if (!isStrOrNull(o.generation)) throw new StateOverlayError('corrupt', `${file}: generation: expected a string or null`, { path: file });
-  if (!isStrOrNull(o.manifest) || (typeof o.manifest === 'string' && (o.manifest.includes('/') || o.manifest.startsWith('.')))) {
-    throw new StateOverlayError('corrupt', `${file}: manifest: expected a file name or null`, { path: file });
-  }
-  const last = o.lastReconcile;
-  if (last !== null && (typeof last !== 'object' || Array.isArray(last) || typeof (last as Record<string, unknown>).to !== 'string')) {
-    throw new StateOverlayError('corrupt', `${file}: lastReconcile: expected an object or null`, { path: file });
-  }
-  return { schemaVersion: STATE_SCHEMA, generation: o.generation, manifest: o.manifest, lastReconcile: (last as ReconcileSummary | null) ?? null };
+  const f = Fields.of(file, parseJson(text, file));
+  const version = f.value('schemaVersion');
+  if (version !== STATE_SCHEMA) throw new StateOverlayError('corrupt', `${file}: schemaVersion ${JSON.stringify(version) ?? 'missing'}: expected ${STATE_SCHEMA}`, { path: file });
+  const generation = f.strOrNull('generation');
+  const manifest = f.check('manifest', (v): v is string | null => v === null || isFileName(v), 'a file name or null');
+  if (f.value('lastReconcile') === null) return { schemaVersion: STATE_SCHEMA, generation, manifest, lastReconcile: null };
+  if (!f.isObject('lastReconcile')) f.fail('lastReconcile', 'an object or null');
+  return { schemaVersion: STATE_SCHEMA, generation, manifest, lastReconcile: summaryOf(f.obj('lastReconcile')) };
 }
 
 /** The overlay's state, or null when it has never been recorded. */

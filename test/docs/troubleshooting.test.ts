@@ -6,12 +6,20 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
+import { parseIndex } from '../../src/backups/index-file.js';
+import { encodeEntry, encodeHeader, parseManifest } from '../../src/manifest/format.js';
+import { parseState } from '../../src/state/state-file.js';
+import { rel } from '../model/rel.js';
 
 const page = read(path.join(DOCS, 'troubleshooting.md'));
 
 /** The quoted messages of the page's tables in the section for an exit code, as anchored patterns. */
 function templates(code: number): RegExp[] {
-  const heading = page.split('\n').find((l) => l.startsWith('## ') && l.includes(`(exit code ${code})`));
+  return templatesUnder(page.split('\n').find((l) => l.startsWith('## ') && l.includes(`(exit code ${code})`)));
+}
+
+/** The quoted messages of the tables under a heading, as anchored patterns. */
+function templatesUnder(heading: string | undefined): RegExp[] {
   if (heading === undefined) return [];
   const rows = section(page, heading)!.split('\n').filter((l) => l.startsWith('| `'));
   const quoted = rows.flatMap((r) => [...r.split(' | ')[0]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!));
@@ -107,4 +115,23 @@ describe('docs/troubleshooting.md', () => {
     const msg = message(out.stderr);
     expect(templates(3).some((t) => t.test(msg)), msg).toBe(true);
   });
+
+  it.each(damaged)('failure (1): %s', (_what, provoke) => {
+    let msg = '';
+    try {
+      provoke();
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).not.toBe('');
+    expect(templates(1).some((t) => t.test(msg)), msg).toBe(true);
+  });
 });
+
+/** State files damaged field by field: what a read of each throws. */
+const damaged: Array<[string, () => unknown]> = [
+  ['a backup index entry path with ..', () => parseIndex(JSON.stringify({ version: 1, overlay: 'opt', set: 'x', entries: [{ path: '../x' }] }), '/b/index.json')],
+  ['a state file with a damaged last reconcile', () => parseState('{"schemaVersion":1,"generation":null,"manifest":null,"lastReconcile":{"at":1}}', '/s/state.json')],
+  ['a manifest record with type bits in its mode', () => parseManifest(Buffer.concat([encodeHeader(1), encodeEntry({ path: rel('d'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' })]).fill(0x81, 22, 23), '/m.manifest')],
+  ['a manifest header with reserved bytes set', () => parseManifest(encodeHeader(0).fill(1, 6, 7), '/m.manifest')],
+];

@@ -50,6 +50,12 @@ describe('manifest format', () => {
     ['path with ..', bytesOf([{ ...ENTRIES[5]!, path: rel('a/../b') }]), 'm: record at byte 16: invalid path "a/../b"'],
     ['path with an empty component', bytesOf([{ ...ENTRIES[5]!, path: rel('a//b') }]), 'm: record at byte 16: invalid path "a//b"'],
     ['path ending in .', bytesOf([{ ...ENTRIES[5]!, path: rel('a/.') }]), 'm: record at byte 16: invalid path "a/."'],
+    ['reserved header bytes set', patch(6, 1), 'm: header: reserved bytes: expected zeros'],
+    ['an entry count past 2^53', Buffer.concat([encodeHeader(2 ** 53 + 2), good.subarray(16)]), `m: header: entry count ${2 ** 53 + 2}: expected at most ${Number.MAX_SAFE_INTEGER}`],
+    ['a mode with file type bits', patch(22, 0x81), 'm: record at byte 16: mode: expected permission bits (at most 0o7777), got 0o100755'],
+    ['a size past 2^53', patch(16 + 4 + 13 + 7, 0x01), `m: record at byte 16: size: expected at most ${Number.MAX_SAFE_INTEGER}, got ${2n ** 56n + 4096n}`],
+    ['a directory with a digest', bytesOf([ENTRIES[1]!]).fill(2, 20, 21), 'm: record at byte 16: digest length 32: expected 0 for a dir'],
+    ['a file without a digest', bytesOf([ENTRIES[5]!]).fill(1, 20, 21), 'm: record at byte 16: digest length 0: expected 32 for a file'],
   ])('rejects %s', (_n, bytes, message) => {
     expect(() => parseManifest(bytes, 'm')).toThrow(message);
   });
@@ -93,6 +99,17 @@ describe('manifest store', () => {
     fs.writeFileSync(cut, fs.readFileSync(file).subarray(0, (2 << 20) + 7));
     expect(() => [...readRecords(cut)]).toThrow(new RegExp(`^${cut}: truncated record at byte \\d+$`));
     expect(() => [...readRecords(path.join(dir, 'none'))]).toThrow(`open manifest ${dir}/none: ENOENT`);
+  });
+
+  it('names the byte of a bad record in the file, past the first read buffer too', () => {
+    const bytes = fs.readFileSync(file);
+    const at = 16 + many.slice(0, 20000).reduce((n, e) => n + encodeEntry(e).length, 0);
+    bytes[at + 4] = 9;
+    const bad = path.join(dir, 'bad.manifest');
+    fs.writeFileSync(bad, bytes);
+    expect(at).toBeGreaterThan(1 << 20);
+    expect(() => [...readRecords(bad)]).toThrow(`${bad}: record at byte ${at}: unknown type 9`);
+    expect(() => [...readRecords(bad, { select: () => false })]).toThrow(`${bad}: record at byte ${at}: unknown type 9`);
   });
 
   it('loads only the selected entries into a view', () => {

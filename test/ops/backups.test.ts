@@ -40,6 +40,22 @@ describe('index files', () => {
     ['{"version":1,"set":"s","entries":[{"path":"\\u0100"}]}', 'F: entries[0].path: expected a non-empty binary string'],
   ];
   for (const [text, msg] of cases) it(`rejects ${text}`, () => expect(() => parseIndex(text, 'F')).toThrow(msg));
+
+  const entry = { path: 'bin/f', display: 'bin/f', kind: 'shadow', type: 'file', rule: 3, reason: 'r' };
+  const index = { version: 1, overlay: 'opt', set: '20260101T000000000Z-g', origin: 'reconcile', mode: 'changed', from: null, to: 'g', createdAt: 'now', entries: [entry] };
+  it('reads back every field', () => {
+    expect(parseIndex(JSON.stringify(index), 'F')).toEqual(index);
+  });
+  it.each([
+    ['a set name with ..', { ...index, set: '../x' }, 'F: set: expected a backup set name (STAMP-GENERATION), got "../x"'],
+    ['an unknown origin', { ...index, origin: 'restore' }, 'F: origin: expected one of reconcile or vacuum, got "restore"'],
+    ['a rule out of the table', { ...index, entries: [{ ...entry, rule: 0 }] }, 'F: entries[0].rule: expected a whole number from 1 to 10, got 0'],
+    ['an unknown type', { ...index, entries: [{ ...entry, type: 'door' }] }, 'F: entries[0].type: expected one of file, dir, symlink, chr, blk, fifo or socket, got "door"'],
+    ['a path with ..', { ...index, entries: [{ ...entry, path: '../../etc/shadow' }] }, 'F: entries[0].path: expected a non-empty binary string (a relative path of raw bytes)'],
+    ['no display name', { ...index, entries: [{ ...entry, display: 5 }] }, 'F: entries[0].display: expected a string, got 5'],
+  ])('refuses %s, naming the field', (_name, value, message) => {
+    expect(() => parseIndex(JSON.stringify(value), 'F')).toThrow(message);
+  });
 });
 
 describe('restore arguments', () => {

@@ -26,6 +26,15 @@ describe('state.json', () => {
     expect(fs.statSync(layout.stateFile).mode & 0o777).toBe(0o600);
   });
 
+  const LAST = { at: '2026-01-01T00:00:00.000Z', from: null, to: 'g', mode: 'changed', actions: 2, dropped: 1, renamed: 0, sidecars: 1, attrs: 0, removedDirs: 0, kept: 1, conflicts: 0, backupSet: '20260101T000000000Z-g', ms: 12 };
+
+  it('reads back the last reconcile field for field', () => {
+    const layout = layoutFor(root, 'opt', '/opt');
+    const s = { ...emptyState(), generation: 'g', lastReconcile: LAST as never };
+    writeState(layout, s);
+    expect(readState(layout)).toEqual(s);
+  });
+
   const bad: Array<[string, string]> = [
     ['{', 'F: not JSON: '],
     ['[]', 'F: expected a JSON object'],
@@ -33,6 +42,10 @@ describe('state.json', () => {
     ['{"schemaVersion":1,"generation":3}', 'F: generation: expected a string or null'],
     ['{"schemaVersion":1,"generation":null,"manifest":"../x"}', 'F: manifest: expected a file name or null'],
     ['{"schemaVersion":1,"generation":null,"manifest":null,"lastReconcile":5}', 'F: lastReconcile: expected an object or null'],
+    ['{"schemaVersion":1,"generation":null,"manifest":null}', 'F: lastReconcile: expected an object or null, got nothing'],
+    [`{"schemaVersion":1,"generation":"g","manifest":null,"lastReconcile":${JSON.stringify({ ...LAST, dropped: -1 })}}`, 'F: lastReconcile.dropped: expected a whole number from 0 to'],
+    [`{"schemaVersion":1,"generation":"g","manifest":null,"lastReconcile":${JSON.stringify({ ...LAST, mode: 'often' })}}`, 'F: lastReconcile.mode: expected one of changed, all or none, got "often"'],
+    [`{"schemaVersion":1,"generation":"g","manifest":null,"lastReconcile":${JSON.stringify({ to: 'g' })}}`, 'F: lastReconcile.at: expected a string, got nothing'],
   ];
   for (const [text, msg] of bad) {
     it(`rejects ${text}`, () => {

@@ -1,0 +1,77 @@
+// The journal, the transaction and the backup sets under the failures real hosts have: a cut between any two
+// durable steps, a damaged journal, progress file or set index, and a plan whose premises changed before it
+// was finished (a rollback, a mismatched manifest). Each converges, refuses naming the file and field, or
+// completes what is safe with a warning; nothing is ever lost.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { memoryLog } from '../../src/log/logger.js';
+import { reconcileOverlay } from '../../src/ops/reconcile.js';
+import { readState, stateManifestFile } from '../../src/state/state-file.js';
+import { snapshot, type Scratch } from '../ops/scratch.js';
+import { buildCliCase, tree, type CaseSpec } from './cases.js';
+import { assertNothingLost, cli, scratchTop } from './harness.js';
+
+const scratch = scratchTop('so-journal-', 'mode=0755,size=256m');
+
+const CONFIG = { paths: { config: ['/opt/etc/**'], configReplace: ['/opt/etcr/**'] } } as never;
+const CONF_TEXT = '[Paths]\nConfig=/opt/etc/**\nConfigReplace=/opt/etcr/**\n';
+
+/** Every action kind: a drop, a sidecar, a saved name, attrs then rmdir of one directory, an rmdir of a removed one. */
+const KINDS: CaseSpec = {
+  name: 'every action kind',
+  config: CONFIG,
+  v1: tree({ 'bin/f': 'f v1\n', 'etc/c': 'c v1\n', 'etcr/r': 'r v1\n', attrs: { dir: true, mode: 0o755 }, 'attrs/f': 'a v1\n', 'gone/g': 'g v1\n' }),
+  upper: tree({ 'bin/f': 'f edited\n', 'etc/c': 'c edited\n', 'etcr/r': 'r edited\n', attrs: { dir: true, mode: 0o755 }, 'attrs/f': 'a edited\n', 'gone/g': 'g edited\n', 'data/db': 'state\n' }),
+  v2: async (b) => {
+    await tree({ 'bin/f': 'f v2\n', 'etc/c': 'c v2\n', 'etcr/r': 'r v2\n', 'attrs/f': 'a v2\n' })(b);
+    fs.chmodSync(path.join(b, 'attrs'), 0o750);
+    fs.rmSync(path.join(b, 'gone'), { recursive: true });
+  },
+};
+
+const reconcile = (s: Scratch, generation = 'gen2', log = memoryLog()) => reconcileOverlay(s.ov, log, { current: { generation } });
+
+describe('damaged state files other than the journal', () => {
+  it("a backup set's index with a field out of range: backups and restore refuse naming the file and the field", async () => {
+    const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
+    const first = await reconcile(s);
+    const file = path.join(s.ov.layout.backupsDir, first.backupSet!, 'index.json');
+    const index = JSON.parse(fs.readFileSync(file, 'utf8'));
+    index.entries[0].path = '../../../../etc/shadow';
+    fs.writeFileSync(file, JSON.stringify(index));
+    for (const args of [['backups', 'opt'], ['restore', 'opt', first.backupSet!]]) {
+      const r = await cli(root, args);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr.split('\n')[0]).toBe(`state-overlay: ${file}: entries[0].path: expected a non-empty binary string (a relative path of raw bytes)`);
+    }
+    assertNothingLost('corrupt state', 'backup index: an entry path escaping the set', s.ov.layout, original);
+  });
+
+  it('state.json with a damaged last reconcile: status and reconcile refuse naming the field', async () => {
+    const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
+    await reconcile(s);
+    const state = JSON.parse(fs.readFileSync(s.ov.layout.stateFile, 'utf8'));
+    state.lastReconcile.dropped = 'many';
+    fs.writeFileSync(s.ov.layout.stateFile, JSON.stringify(state));
+    for (const args of [['status', 'opt'], ['reconcile', 'opt']]) {
+      const r = await cli(root, args);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr.split('\n')[0]).toBe(`state-overlay: ${s.ov.layout.stateFile}: lastReconcile.dropped: expected a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got "many"`);
+    }
+    assertNothingLost('corrupt state', 'state.json: a count that is not a number', s.ov.layout, original);
+  });
+
+  it('a manifest record with file type bits in its mode: refused naming the record, the upper untouched', async () => {
+    const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
+    const file = stateManifestFile(s.ov.layout, readState(s.ov.layout))!;
+    const bytes = fs.readFileSync(file);
+    bytes[22]! |= 0x80;
+    fs.writeFileSync(file, bytes);
+    const r = await cli(root, ['reconcile', 'opt']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^state-overlay: ${file}: record at byte 16: mode: expected permission bits \\(at most 0o7777\\), got 0o10\\d{4}$`));
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    assertNothingLost('corrupt state', 'manifest: a mode with file type bits', s.ov.layout, original);
+  });
+});
