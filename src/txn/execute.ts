@@ -1,9 +1,8 @@
 // Runs a journaled plan from where the last run stopped. Actions are applied idempotently in batches that
 // never span two phases of the plan (moves, renames, sidecars, attrs, rmdirs); at the end of a batch the
 // directories it touched are fsynced, then its last index is recorded durably. Re-running a batch is safe:
-// within a phase no action recreates a name another one moved away. STATE_OVERLAY_FAULT_AFTER=k (test
-// only) stops the run right after action k is applied and before anything after it is recorded, as a
-// power cut there would.
+// within a phase no action recreates a name another one moved away. Test-only fault points (fault.ts) stop
+// the run after an action or a directory fsync, as a power cut there would.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
@@ -13,18 +12,9 @@ import { displayPath, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
 import { TreeHandles, makeParents, moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
+import { faultAfterAction, syncCounter, type Fault } from './fault.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from '../plan/types.js';
-
-export const FAULT_ENV = 'STATE_OVERLAY_FAULT_AFTER';
-
-/** The test-only fault point from the environment (a positive integer), or undefined. */
-export function faultFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const v = env[FAULT_ENV];
-  if (v === undefined || v === '') return undefined;
-  if (!/^[1-9]\d*$/.test(v)) throw new StateOverlayError('usage', `${FAULT_ENV}=${v}: expected a positive integer (test only)`);
-  return Number(v);
-}
 
 export interface ExecuteTarget {
   readonly layout: Layout;
@@ -33,7 +23,8 @@ export interface ExecuteTarget {
 }
 
 export interface ExecuteOptions {
-  readonly faultAfter?: number | undefined;
+  /** Test-only: where to stop (see fault.ts). */
+  readonly fault?: Fault | undefined;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -59,9 +50,13 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext):
 class Batch implements ApplyContext {
   readonly dirs = new TreeHandles();
   private readonly pending = new Map<string, [string, RelPath]>();
+  constructor(private readonly synced: () => void) {}
   readonly touch = (root: string, rel: RelPath): void => void this.pending.set(`${root}\0${rel}`, [root, rel]);
   flush(): void {
-    for (const [root, rel] of this.pending.values()) this.dirs.sync(root, rel);
+    for (const [root, rel] of this.pending.values()) {
+      this.dirs.sync(root, rel);
+      this.synced();
+    }
     this.pending.clear();
     this.dirs.close();
   }
@@ -111,7 +106,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   const start = readProgress(t.layout);
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
-  const batch = new Batch();
+  const batch = new Batch(syncCounter(opts.fault));
   let recorded = start;
   const checkpoint = (done: number) => {
     batch.flush();
@@ -128,9 +123,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       const ev = eventOf(a, backup);
       if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
       else log.info(ev);
-      if (opts.faultAfter === i + 1) {
-        throw new StateOverlayError('internal', `${FAULT_ENV}=${i + 1}: stopped after action ${i + 1} of ${actions.length} (test-only fault point)`);
-      }
+      faultAfterAction(i + 1, actions.length, opts.fault);
       const next = actions[i + 1];
       if (next === undefined || next.kind !== a.kind || i + 1 - recorded >= BATCH) checkpoint(i + 1);
     }

@@ -6,7 +6,8 @@ import { setDir, setIndexFile, setTree } from '../backups/sets.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
 import type { MoveToBackups } from '../plan/types.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
-import { executeJournal, faultFromEnv, type ExecuteOptions } from './execute.js';
+import { executeJournal, type ExecuteOptions } from './execute.js';
+import { faultAt, faultFromEnv } from './fault.js';
 import { readProgress, type Journal } from './journal.js';
 import type { OverlaySession } from './session.js';
 
@@ -40,12 +41,15 @@ export function beginTransaction(s: OverlaySession, journal: Journal): void {
 /** Runs the rest of the journal, records the result in state.json and removes the journal. */
 export async function finishTransaction(s: OverlaySession, journal: Journal, opts: ExecuteOptions = {}): Promise<{ summary: ReconcileSummary; alreadyDone: number }> {
   const started = Date.now();
-  const alreadyDone = await executeJournal({ layout: s.layout, base: s.overlay.base }, journal, s.log, { faultAfter: faultFromEnv(), ...opts });
+  const fault = opts.fault ?? faultFromEnv();
+  const alreadyDone = await executeJournal({ layout: s.layout, base: s.overlay.base }, journal, s.log, { ...opts, fault });
+  faultAt('actions', fault);
   const summary = summarize(journal.plan, { from: journal.from, to: journal.to, mode: journal.mode ?? 'changed', backupSet: journal.set, ms: Date.now() - started });
   if (journal.origin === 'reconcile') {
     s.updateState((state) => ({ ...state, generation: journal.to, manifest: journal.manifest, lastReconcile: summary }));
   }
   if (journal.origin === 'restore') forgetRestored(s, journal);
+  faultAt('state', fault);
   s.endJournal();
   return { summary, alreadyDone };
 }

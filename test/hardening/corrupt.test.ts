@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
-import { FAULT_ENV } from '../../src/txn/execute.js';
+import { FAULT_ENV } from '../../src/txn/fault.js';
 import { progressFile } from '../../src/txn/journal.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { acquireLock } from '../../src/state/lock.js';

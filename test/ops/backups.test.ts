@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIndex, type IndexEntry } from '../../src/backups/index-file.js';
 import { restoreBackup, restorePath, selectEntries } from '../../src/ops/restore.js';
 import { vacuumOverlay } from '../../src/ops/vacuum.js';
-import { FAULT_ENV } from '../../src/txn/execute.js';
+import { FAULT_ENV } from '../../src/txn/fault.js';
 import { isSetName, listSets, pruneSets, setName } from '../../src/backups/sets.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';

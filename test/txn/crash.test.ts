@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
-import { FAULT_ENV } from '../../src/txn/execute.js';
+import { FAULT_ENV } from '../../src/txn/fault.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { readState } from '../../src/state/state-file.js';
 import { bpath, removeTree, scratch } from '../tree/fixtures.js';
