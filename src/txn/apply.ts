@@ -79,6 +79,12 @@ function lstatAt(dirFd: number, name: Buffer): fs.Stats | undefined {
   }
 }
 
+/** Whether root/rel exists, reached without a symlink or non-directory on the way. */
+export function presentIn(dirs: TreeHandles, root: string, rel: RelPath): boolean {
+  const fd = dirs.open(root, parentOf(rel));
+  return fd !== undefined && lstatAt(fd, lastName(rel)) !== undefined;
+}
+
 /** Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the destination exists) is success. */
 export async function moveBetween(upper: string, tree: string, rel: RelPath, shared?: ApplyContext): Promise<void> {
   const { dirs, touch } = shared ?? oneShot();
@@ -214,7 +220,12 @@ export function setAttrs(upper: string, a: SetAttrs, shared?: ApplyContext): voi
   using(shared, ({ dirs, touch }) => {
     try {
       const fd = dirs.open(upper, a.path);
-      if (fd === undefined) throw Object.assign(new Error('no such directory'), { code: 'ENOENT' });
+      if (fd === undefined) {
+        // Gone is done: a replay finds it removed by a later action (rmdir).
+        const parent = dirs.open(upper, parentOf(a.path));
+        if (parent === undefined || lstatAt(parent, lastName(a.path)) === undefined) return;
+        throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      }
       fs.fchownSync(fd, a.uid, a.gid);
       fs.fchmodSync(fd, a.mode);
       touch(upper, a.path);

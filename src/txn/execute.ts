@@ -1,8 +1,9 @@
 // Runs a journaled plan from where the last run stopped. Actions are applied idempotently in batches that
 // never span two phases of the plan (moves, renames, sidecars, attrs, rmdirs); at the end of a batch the
 // directories it touched are fsynced, then its last index is recorded durably. Re-running a batch is safe:
-// within a phase no action recreates a name another one moved away. Test-only fault points (fault.ts) stop
-// the run after an action or a directory fsync, as a power cut there would.
+// within a phase no action recreates a name another one moved away, and an action finds itself done
+// already even when later ones ran too (a replay after lost progress records). Test-only fault points
+// (fault.ts) stop the run after an action or a directory fsync, as a power cut there would.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
@@ -11,7 +12,7 @@ import type { Log } from '../log/logger.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { TreeHandles, makeParents, moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
+import { TreeHandles, makeParents, moveBetween, presentIn, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
 import { faultAfterAction, syncCounter, type Fault } from './fault.js';
 import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
 import type { Action } from '../plan/types.js';
@@ -31,10 +32,26 @@ export interface ExecuteOptions {
 /** Most actions between two durable progress records. */
 export const BATCH = 256;
 
-async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext): Promise<void> {
+/** Names a later action writes anew (a saved name, a sidecar) after the move of an older entry there. */
+function rewrittenNames(actions: readonly Action[]): ReadonlySet<RelPath> {
+  const names = new Set<RelPath>();
+  for (const a of actions) {
+    if (a.kind === 'rename') names.add(a.to);
+    else if (a.kind === 'write-sidecar') names.add(a.path);
+  }
+  return names;
+}
+
+async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, rewritten: ReadonlySet<RelPath>): Promise<void> {
   const upper = t.layout.upper;
   switch (a.kind) {
-    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, c);
+    case 'move-to-backups': {
+      const tree = setTree(t.layout, set);
+      // In both trees, at a name a later action writes anew: a replay after that action ran. The move is
+      // done; the entry in the upper is the new one (the host's file moved aside), never to be removed.
+      if (rewritten.has(a.path) && presentIn(c.dirs, tree, a.path) && presentIn(c.dirs, upper, a.path)) return;
+      return moveBetween(upper, tree, a.path, c);
+    }
     case 'rename': return renameWithin(upper, a.path, a.to, c);
     case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
     case 'set-attrs': return setAttrs(upper, a, c);
@@ -107,6 +124,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
   const batch = new Batch(syncCounter(opts.fault));
+  const rewritten = rewrittenNames(actions);
   let recorded = start;
   const checkpoint = (done: number) => {
     batch.flush();
@@ -119,7 +137,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       const a = actions[i]!;
       // Checked whenever the batch opens its handles afresh: the actions then reach both trees through them.
       if (a.kind !== 'keep' && batch.dirs.empty) assertNoSwap(t, backup);
-      await apply(t, journal.set, a, batch);
+      await apply(t, journal.set, a, batch, rewritten);
       const ev = eventOf(a, backup);
       if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
       else log.info(ev);

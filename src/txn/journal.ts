@@ -112,14 +112,20 @@ export class ProgressWriter {
   }
 }
 
-/** Removes the journal once state.json records the result. */
-export function removeJournal(layout: Layout): void {
-  for (const f of [progressFile(layout), layout.journal]) {
+/**
+ * Removes the journal once state.json records the result, then its progress: never the other way round, so
+ * a cut between the two never leaves a journal without its progress. between: a test-only fault point.
+ */
+export function removeJournal(layout: Layout, between?: () => void): void {
+  const remove = (f: string) => {
     try {
       fs.rmSync(f, { force: true });
     } catch (err) {
       throw ioError('remove', f, err);
     }
-  }
+  };
+  remove(layout.journal);
   fsyncDir(path.dirname(layout.journal));
+  between?.();
+  remove(progressFile(layout));
 }

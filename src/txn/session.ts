@@ -85,9 +85,9 @@ export class OverlaySession {
     this.#journal = journal;
   }
 
-  /** Removes the journal once its result is recorded. */
-  endJournal(): void {
-    removeJournal(this.layout);
+  /** Removes the journal once its result is recorded (between: a test-only fault point before its progress goes). */
+  endJournal(between?: () => void): void {
+    removeJournal(this.layout, between);
     this.#journal = null;
   }
 

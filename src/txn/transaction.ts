@@ -50,7 +50,7 @@ export async function finishTransaction(s: OverlaySession, journal: Journal, opt
   }
   if (journal.origin === 'restore') forgetRestored(s, journal);
   faultAt('state', fault);
-  s.endJournal();
+  s.endJournal(() => faultAt('journal-removed', fault));
   return { summary, alreadyDone };
 }
 

@@ -4,15 +4,21 @@
 // completes what is safe with a warning; nothing is ever lost.
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { readState, stateManifestFile } from '../../src/state/state-file.js';
-import { snapshot, type Scratch } from '../ops/scratch.js';
-import { buildCliCase, tree, type CaseSpec } from './cases.js';
+import { FAULT_ENV } from '../../src/txn/fault.js';
+import { progressFile } from '../../src/txn/journal.js';
+import { snapshot, sorted, type Scratch } from '../ops/scratch.js';
+import { buildCase, buildCliCase, tree, type CaseSpec } from './cases.js';
 import { assertNothingLost, cli, scratchTop } from './harness.js';
 
 const scratch = scratchTop('so-journal-', 'mode=0755,size=256m');
+afterEach(() => {
+  delete process.env[FAULT_ENV];
+  vi.restoreAllMocks();
+});
 
 const CONFIG = { paths: { config: ['/opt/etc/**'], configReplace: ['/opt/etcr/**'] } } as never;
 const CONF_TEXT = '[Paths]\nConfig=/opt/etc/**\nConfigReplace=/opt/etcr/**\n';
@@ -31,6 +37,75 @@ const KINDS: CaseSpec = {
 };
 
 const reconcile = (s: Scratch, generation = 'gen2', log = memoryLog()) => reconcileOverlay(s.ov, log, { current: { generation } });
+
+/** Stops a reconcile at a fault point (STATE_OVERLAY_FAULT_AFTER=point). */
+async function cutAt(s: Scratch, point: string): Promise<void> {
+  process.env[FAULT_ENV] = point;
+  try {
+    await expect(reconcile(s)).rejects.toThrow('test-only fault point');
+  } finally {
+    delete process.env[FAULT_ENV];
+  }
+}
+
+/** The upper and the backup trees of a finished reconcile, set names left out. */
+function outcome(s: Scratch) {
+  const { layout } = s.ov;
+  const sets = fs.existsSync(layout.backupsDir) ? fs.readdirSync(layout.backupsDir).sort() : [];
+  return { upper: sorted(snapshot(layout.upper)), sets: sets.map((n) => sorted(snapshot(path.join(layout.backupsDir, n, 'upper')))) };
+}
+
+/** KINDS with an older saved name and an older sidecar in the upper: moved to backups, then written anew. */
+const OLDER: CaseSpec = {
+  ...KINDS,
+  name: 'older saved name and sidecar',
+  upper: async (u, s) => {
+    await KINDS.upper(u, s);
+    await tree({ 'etcr/r.rpmsave': 'an older save\n', 'etc/c.rpmnew': 'an older sidecar\n' })(u);
+  },
+};
+
+async function reference(spec: CaseSpec = KINDS): Promise<ReturnType<typeof outcome>> {
+  const { s } = await buildCase(scratch.next(), spec);
+  await reconcile(s);
+  return outcome(s);
+}
+
+describe('cuts between the durable steps of a transaction', () => {
+  it('the progress file gone while the journal stays (a cut between their removals): the replay converges', async () => {
+    const want = await reference();
+    const { s, original } = await buildCase(scratch.next(), KINDS);
+    const { layout } = s.ov;
+    // A power cut right where the journal is about to be removed.
+    const rm = fs.rmSync;
+    const spy = vi.spyOn(fs, 'rmSync').mockImplementation((p, o) => {
+      if (String(p) === layout.journal) throw Object.assign(new Error('cut'), { code: 'EIO' });
+      return rm(p, o);
+    });
+    await expect(reconcile(s)).rejects.toThrow(`remove ${layout.journal}: EIO`);
+    spy.mockRestore();
+    expect(fs.existsSync(layout.journal)).toBe(true);
+    const again = await reconcile(s);
+    expect(again.resumed).toBe(true);
+    expect(fs.existsSync(layout.journal)).toBe(false);
+    expect(outcome(s)).toEqual(want);
+    assertNothingLost('kill -9', 'cut between removing the progress file and the journal', layout, original);
+  });
+
+  it.each([KINDS, OLDER])('every action replayed from the first, its later actions already done ($name): each is done already, the result the same', async (spec) => {
+    const want = await reference(spec);
+    const { s, original } = await buildCase(scratch.next(), spec);
+    const { layout } = s.ov;
+    const total = (await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' }, dryRun: true })).plan.actions.length;
+    await cutAt(s, String(total));
+    fs.rmSync(progressFile(layout));
+    const again = await reconcile(s);
+    expect(again.resumed).toBe(true);
+    expect(outcome(s)).toEqual(want);
+    expect(readState(layout)?.lastReconcile?.conflicts).toBe(0);
+    assertNothingLost('kill -9', `whole plan replayed after its last action (${spec.name})`, layout, original);
+  });
+});
 
 describe('damaged state files other than the journal', () => {
   it("a backup set's index with a field out of range: backups and restore refuse naming the file and the field", async () => {
