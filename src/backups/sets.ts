@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Layout } from '../paths/layout.js';
+import { lstatBeneath } from '../tree/handles.js';
+import { walk } from '../tree/walk.js';
 import { readIndex, type BackupIndex } from './index-file.js';
 import { isSetName } from '../paths/set-name.js';
 
@@ -55,21 +57,66 @@ export function findSet(layout: Layout, name: string): BackupSet {
   return hit;
 }
 
-/** Removes the oldest sets beyond keep (Backups.Keep=); returns the names removed. Sets in use (the journal's) are passed in protect. */
+/** Whether anything but directories lies in a set's tree (unreadable parts count as holding: kept, not guessed). */
+function holdsBeyondDirs(tree: string): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(tree);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError('lstat', tree, err);
+  }
+  if (!st.isDirectory()) return true;
+  let unreadable = false;
+  for (const e of walk(tree, { onError: () => void (unreadable = true) })) if (e.type !== 'dir') return true;
+  return unreadable;
+}
+
+/**
+ * Whether a set holds anything: an entry its index lists, or anything but directories in its tree. One
+ * that holds nothing (a run an older version cut between the set's index and its journal, or a set whose
+ * every entry was restored) is no backup: retention removes it and never counts it.
+ */
+function holdsEntries(layout: Layout, name: string): boolean {
+  const tree = setTree(layout, name);
+  let index: BackupIndex | null = null;
+  try {
+    index = indexIfAny(setIndexFile(layout, name));
+  } catch (err) {
+    // A damaged index says nothing: the tree alone tells.
+    if (!(err instanceof StateOverlayError && err.code === 'corrupt')) throw err;
+  }
+  if (index?.entries.some((e) => lstatBeneath(tree, e.path) !== undefined)) return true;
+  return holdsBeyondDirs(tree);
+}
+
+function removeSet(layout: Layout, name: string): void {
+  const dir = setDir(layout, name);
+  try {
+    // rm never follows symlinks inside the tree: it unlinks them.
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    throw ioError('remove backup set', dir, err);
+  }
+}
+
+/**
+ * Applies Backups.Keep=: sets that hold nothing are removed, then the oldest beyond keep of those that hold
+ * entries; returns the names removed. Sets in use (the journal's) are passed in protect: kept, and counted.
+ */
 export function pruneSets(layout: Layout, keep: number, protect: ReadonlySet<string> = new Set()): string[] {
-  // Names only: a corrupt index of an old set must not fail the reconcile that just finished.
-  const sets = setNames(layout);
-  const excess = sets.length - keep;
   const removed: string[] = [];
-  for (const name of sets.slice(0, Math.max(0, excess))) {
-    if (protect.has(name)) continue;
-    const dir = setDir(layout, name);
-    try {
-      // rm never follows symlinks inside the tree: it unlinks them.
-      fs.rmSync(dir, { recursive: true, force: true });
-    } catch (err) {
-      throw ioError('remove backup set', dir, err);
+  const counted: string[] = [];
+  for (const name of setNames(layout)) {
+    if (protect.has(name) || holdsEntries(layout, name)) counted.push(name);
+    else {
+      removeSet(layout, name);
+      removed.push(name);
     }
+  }
+  for (const name of counted.slice(0, Math.max(0, counted.length - keep))) {
+    if (protect.has(name)) continue;
+    removeSet(layout, name);
     removed.push(name);
   }
   return removed;

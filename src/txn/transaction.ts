@@ -1,8 +1,11 @@
-// A reconcile, vacuum or restore as a transaction: backup index and journal written durably first, then
-// the actions, then state.json (a restore: its set's index), then the journal removed. resumeTransaction completes an interrupted one.
+// A reconcile, vacuum or restore as a transaction: the journal made durable first (from then on a cut is
+// finished, never undone), then the backup set it moves entries to (its index.json), the actions, state.json
+// (a restore: its set's index), and last the journal removed. A set exists only once its journal does: a cut
+// before the journal leaves nothing, one after it is completed by resumeTransaction.
 import fs from 'node:fs';
 import { indexEntries, readIndex, writeIndex } from '../backups/index-file.js';
 import { setDir, setIndexFile, setTree } from '../backups/sets.js';
+import type { Layout } from '../paths/layout.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
 import type { MoveToBackups } from '../plan/types.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
@@ -11,37 +14,49 @@ import { faultAt, faultFromEnv } from './fault.js';
 import { readProgress, type Journal } from './journal.js';
 import type { OverlaySession } from './session.js';
 
-/** Makes the journal durable (with the backup set's index) before anything in the upper changes. */
-export function beginTransaction(s: OverlaySession, journal: Journal): void {
-  const { layout } = s;
+/** Makes the journal's backup set (its index) unless it exists: a reconcile or vacuum that moves entries. */
+function makeSet(layout: Layout, journal: Journal): void {
   const moves = journal.plan.actions.filter((a): a is MoveToBackups => a.kind === 'move-to-backups');
-  if (moves.length === 0 || journal.origin === 'restore') return s.beginJournal(journal);
-  const origin = journal.origin;
+  if (moves.length === 0 || journal.origin === 'restore') return;
+  const file = setIndexFile(layout, journal.set);
+  // Written before a cut: the journal it belongs to is the one being finished.
+  if (fs.existsSync(file)) return;
+  ensureStateSubdir(layout, setTree(layout, journal.set));
+  writeIndex(file, {
+    version: 1,
+    overlay: journal.overlay,
+    set: journal.set,
+    origin: journal.origin,
+    mode: journal.mode,
+    from: journal.from,
+    to: journal.to,
+    createdAt: journal.startedAt,
+    entries: indexEntries(moves),
+  });
+}
+
+/** Makes the journal durable, then its backup set, before anything in the upper changes. */
+export function beginTransaction(s: OverlaySession, journal: Journal): void {
+  const fault = faultFromEnv();
+  s.beginJournal(journal);
+  faultAt('journal', fault);
   try {
-    ensureStateSubdir(layout, setTree(layout, journal.set));
-    writeIndex(setIndexFile(layout, journal.set), {
-      version: 1,
-      overlay: journal.overlay,
-      set: journal.set,
-      origin,
-      mode: journal.mode,
-      from: journal.from,
-      to: journal.to,
-      createdAt: journal.startedAt,
-      entries: indexEntries(moves),
-    });
-    s.beginJournal(journal);
+    makeSet(s.layout, journal);
   } catch (err) {
-    // Nothing has moved yet: a set without its journal (a full disk, say) would only claim entries it never got.
-    if (!fs.existsSync(layout.journal)) fs.rmSync(setDir(layout, journal.set), { recursive: true, force: true });
+    // Nothing has moved yet (a full disk, say): the journal and the start of its set go, so that nothing
+    // claims entries it never got and mount is not refused for a transaction that never began.
+    if (journal.origin !== 'restore') fs.rmSync(setDir(s.layout, journal.set), { recursive: true, force: true });
+    s.endJournal();
     throw err;
   }
+  faultAt('index', fault);
 }
 
 /** Runs the rest of the journal, records the result in state.json and removes the journal. */
 export async function finishTransaction(s: OverlaySession, journal: Journal, opts: ExecuteOptions = {}): Promise<{ summary: ReconcileSummary; alreadyDone: number }> {
   const started = Date.now();
   const fault = opts.fault ?? faultFromEnv();
+  makeSet(s.layout, journal);
   const alreadyDone = await executeJournal({ layout: s.layout, base: s.overlay.base }, journal, s.log, { ...opts, fault });
   faultAt('actions', fault);
   const summary = summarize(journal.plan, { from: journal.from, to: journal.to, mode: journal.mode ?? 'changed', backupSet: journal.set, ms: Date.now() - started });

@@ -111,7 +111,8 @@ describe('corrupt state files', () => {
   it("an old backup set's corrupt index does not fail a reconcile, and `backups` names it", async () => {
     const { s, original, root } = await fresh();
     const old = path.join(s.ov.layout.backupsDir, '20200101T000000000Z-gen0');
-    fs.mkdirSync(path.join(old, 'upper'), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(path.join(old, 'upper/bin'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(old, 'upper/bin/f0'), 'an older edit\n');
     fs.writeFileSync(path.join(old, 'index.json'), '{"version":1,"entries":[{"path":');
     const r = await cli(root, ['reconcile', 'opt']);
     expect(r.stderr).toBe('');

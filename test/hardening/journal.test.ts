@@ -5,11 +5,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeIndex } from '../../src/backups/index-file.js';
+import { listSets, setName } from '../../src/backups/sets.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { readState, stateManifestFile } from '../../src/state/state-file.js';
 import { FAULT_ENV } from '../../src/txn/fault.js';
 import { progressFile } from '../../src/txn/journal.js';
+import { rel } from '../model/rel.js';
 import { snapshot, sorted, type Scratch } from '../ops/scratch.js';
 import { buildCase, buildCliCase, tree, type CaseSpec } from './cases.js';
 import { assertNothingLost, cli, scratchTop } from './harness.js';
@@ -72,6 +75,54 @@ async function reference(spec: CaseSpec = KINDS): Promise<ReturnType<typeof outc
 }
 
 describe('cuts between the durable steps of a transaction', () => {
+  it('a set whose index was written but never its journal holds nothing: Keep= does not count it, the set of older edits survives', async () => {
+    const c: CaseSpec = {
+      name: 'phantom backup set',
+      config: { backups: { keep: 2 } } as never,
+      v1: tree({ 'bin/f': 'f v1\n', 'bin/g': 'g v1\n' }),
+      upper: tree({ 'bin/f': 'f edited\n', 'bin/g': 'g edited\n' }),
+      v2: tree({ 'bin/f': 'f v2\n' }),
+    };
+    const { s, original } = await buildCase(scratch.next(), c);
+    const { layout } = s.ov;
+    const first = await reconcile(s);
+    expect(first.dropped).toBe(1);
+    await s.record('gen2');
+    fs.writeFileSync(path.join(s.ov.base, 'bin/g'), 'g v3\n');
+    await new Promise((r) => setTimeout(r, 5));
+    // What a run killed between the set's index and its journal left: an index claiming bin/g, nothing moved.
+    const phantom = setName(new Date(), 'gen3');
+    fs.mkdirSync(path.join(layout.backupsDir, phantom, 'upper'), { recursive: true, mode: 0o700 });
+    writeIndex(path.join(layout.backupsDir, phantom, 'index.json'), {
+      version: 1, overlay: 'opt', set: phantom, origin: 'reconcile', mode: 'changed', from: 'gen2', to: 'gen3', createdAt: new Date().toISOString(),
+      entries: [{ path: rel('bin/g'), display: 'bin/g', kind: 'shadow', type: 'file', rule: 3, reason: 'the base changed this path' }],
+    });
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await reconcile(s, 'gen3');
+    expect(second.dropped).toBe(1);
+    expect(listSets(layout).map((x) => x.name)).toEqual([first.backupSet, second.backupSet]);
+    assertNothingLost('kill -9', 'phantom backup set (index without its journal) not counted by Keep=', layout, original);
+  });
+
+  it.each(['journal', 'index', 'actions', 'state', 'journal-removed'])('a cut at %s: the next run converges to the uninterrupted result, every set holding what its index lists', async (point) => {
+    const want = await reference();
+    const { s, original } = await buildCase(scratch.next(), KINDS);
+    const { layout } = s.ov;
+    await cutAt(s, point);
+    // A set exists only once its journal does, and is completed by the run that finishes it.
+    if (point === 'journal') expect(fs.existsSync(layout.backupsDir) ? fs.readdirSync(layout.backupsDir) : []).toEqual([]);
+    assertNothingLost('kill -9', `cut at ${point}: stopped`, layout, original);
+    const again = await reconcile(s);
+    expect(again.upToDate).toBe(true);
+    expect(fs.existsSync(layout.journal)).toBe(false);
+    expect(outcome(s)).toEqual(want);
+    for (const set of listSets(layout)) {
+      const held = snapshot(path.join(set.dir, 'upper'));
+      expect(set.index!.entries.filter((e) => !held.has(e.path)), set.name).toEqual([]);
+    }
+    assertNothingLost('kill -9', `cut at ${point}`, layout, original);
+  });
+
   it('the progress file gone while the journal stays (a cut between their removals): the replay converges', async () => {
     const want = await reference();
     const { s, original } = await buildCase(scratch.next(), KINDS);

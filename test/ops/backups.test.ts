@@ -150,8 +150,32 @@ describe('restore and retention on a scratch root', () => {
   it('prunes the oldest sets beyond Keep, never a protected one', () => {
     const s = scratchOverlay(root);
     const names = ['20260101T000000000Z-a', '20260102T000000000Z-b', '20260103T000000000Z-c'];
-    for (const n of names) fs.mkdirSync(path.join(s.ov.layout.backupsDir, n, 'upper'), { recursive: true });
+    // Each holds an entry: a set that holds nothing is no backup, and is never counted.
+    for (const n of names) {
+      fs.mkdirSync(path.join(s.ov.layout.backupsDir, n, 'upper'), { recursive: true });
+      fs.writeFileSync(path.join(s.ov.layout.backupsDir, n, 'upper/f'), `${n}\n`);
+    }
     expect(pruneSets(s.ov.layout, 1, new Set([names[0]!]))).toEqual([names[1]]);
     expect(listSets(s.ov.layout).map((x) => [x.name, x.index])).toEqual([[names[0], null], [names[2], null]]);
+  });
+
+  it('removes the sets that hold nothing and never counts them, whatever their index claims', () => {
+    const s = scratchOverlay(root);
+    const dir = (n: string) => path.join(s.ov.layout.backupsDir, n);
+    const [old, phantom, restored, bare, current] = ['20260101T000000000Z-a', '20260102T000000000Z-b', '20260103T000000000Z-c', '20260104T000000000Z-d', '20260105T000000000Z-e'];
+    // The oldest holds an opaque directory the index lists (a directory, and still an entry).
+    fs.mkdirSync(path.join(dir(old), 'upper/opq'), { recursive: true });
+    const index = (n: string, paths: string[]) =>
+      fs.writeFileSync(path.join(dir(n), 'index.json'), JSON.stringify({ version: 1, overlay: 'opt', set: n, origin: 'reconcile', mode: 'changed', from: null, to: 'g', createdAt: 'now', entries: paths.map((p) => ({ path: p, display: p, kind: 'opaque-dir', type: 'dir', rule: 7, reason: 'r' })) }));
+    index(old, ['opq']);
+    // An index claiming what never moved in; every entry restored (parents left behind); nothing at all.
+    fs.mkdirSync(path.join(dir(phantom), 'upper'), { recursive: true });
+    index(phantom, ['bin/g']);
+    fs.mkdirSync(path.join(dir(restored), 'upper/d/sub'), { recursive: true });
+    index(restored, []);
+    fs.mkdirSync(dir(bare), { recursive: true });
+    fs.mkdirSync(path.join(dir(current), 'upper'), { recursive: true });
+    expect(pruneSets(s.ov.layout, 2, new Set([current]))).toEqual([phantom, restored, bare]);
+    expect(listSets(s.ov.layout).map((x) => x.name)).toEqual([old, current]);
   });
 });
