@@ -14,7 +14,8 @@ import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
 import { TreeHandles, makeParents, moveBetween, presentIn, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
 import { faultAfterAction, syncCounter, type Fault } from './fault.js';
-import { ProgressWriter, progressFile, readProgress, type Journal } from './journal.js';
+import { progressFile, type Journal } from './journal.js';
+import { ProgressWriter, readProgress } from './progress.js';
 import type { Action } from '../plan/types.js';
 
 export interface ExecuteTarget {
@@ -120,7 +121,7 @@ function eventOf(a: Action, backup: string): LogEvent {
 /** Applies the journal's actions not yet recorded as done; returns how many were already done. */
 export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Log, opts: ExecuteOptions = {}): Promise<number> {
   const actions = journal.plan.actions;
-  const start = readProgress(t.layout);
+  const start = readProgress(t.layout, actions.length);
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
   const batch = new Batch(syncCounter(opts.fault));

@@ -1,15 +1,22 @@
-// The reconcile journal: the whole plan, written durably before the first change, plus an append-only
-// progress file (one action index per line) so that a resumed run continues where the last one stopped.
+// The reconcile journal: the whole plan, written durably before the first change (its progress in
+// progress.ts). Read back, every field is checked before anything acts on it: a damaged journal is refused
+// naming the file and the field, never carried out (a set name moving entries out of the backups) or left
+// to fail half-way with a TypeError.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ReconcileMode } from '../config/schema.js';
+import { RECONCILE_MODES, type ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
+import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
+import { isSetName } from '../paths/set-name.js';
+import type { Action, Plan, Rule, Step } from '../plan/types.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
-import { relPath, type FromJson } from '../model/entry.js';
-import type { Action, Plan, Step } from '../plan/types.js';
+import { Fields, isFileName, isObject, parseJson } from '../state/fields.js';
 
 export const JOURNAL_VERSION = 1;
+
+/** The journal's progress file (progress.ts). */
+export const progressFile = (layout: Layout): string => `${layout.journal}.progress`;
 
 export interface Journal {
   readonly version: typeof JOURNAL_VERSION;
@@ -27,12 +34,17 @@ export interface Journal {
   readonly plan: Plan;
 }
 
-export const progressFile = (layout: Layout): string => `${layout.journal}.progress`;
-
 export function writeJournal(layout: Layout, journal: Journal): void {
   fs.rmSync(progressFile(layout), { force: true });
   // Plan paths are binary strings: JSON keeps every byte (written and read back as UTF-8).
-  writeFileAtomic(layout.journal, JSON.stringify(journal) + '\n');
+  const text = JSON.stringify(journal) + '\n';
+  // Never a journal the next run would refuse: it is checked as it will be read back.
+  try {
+    parseJournal(text, layout.journal, layout.name);
+  } catch (err) {
+    throw new StateOverlayError('internal', `refusing to write a journal that does not read back: ${(err as Error).message}`, { path: layout.journal, cause: err });
+  }
+  writeFileAtomic(layout.journal, text);
 }
 
 /** The journal of an interrupted run, or null. */
@@ -44,72 +56,87 @@ export function readJournal(layout: Layout): Journal | null {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw ioError('cannot read', layout.journal, err);
   }
-  let j: Partial<JournalJson>;
-  try {
-    j = JSON.parse(text) as Partial<JournalJson>;
-  } catch (err) {
-    throw new StateOverlayError('corrupt', `${layout.journal}: not JSON: ${(err as Error).message}`, { path: layout.journal, cause: err });
-  }
-  if (j?.version !== JOURNAL_VERSION || typeof j.set !== 'string' || !Array.isArray(j.plan?.actions) || !Array.isArray(j.plan.conflicts) || typeof j.to !== 'string') {
-    throw new StateOverlayError('corrupt', `${layout.journal}: not a version ${JOURNAL_VERSION} reconcile journal`, { path: layout.journal });
-  }
-  const { plan, ...rest } = j as JournalJson;
-  return { ...rest, plan: { ...plan, actions: plan.actions.map(actionFromJson), conflicts: plan.conflicts.map(stepFromJson) } };
+  return parseJournal(text, layout.journal, layout.name);
 }
 
-type JournalJson = FromJson<Journal>;
+const ORIGINS = ['reconcile', 'vacuum', 'restore'] as const;
+const PLAN_KINDS = ['move-to-backups', 'rename', 'write-sidecar', 'set-attrs', 'remove-empty-dir', 'keep'] as const satisfies readonly Action['kind'][];
+const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 
-// The plan's paths were written as binary strings (writeJournal) and are read back as the same.
-const stepFromJson = <S extends FromJson<Step>>(s: S) => ({ ...s, path: relPath(s.path) });
-function actionFromJson(a: FromJson<Action>): Action {
-  switch (a.kind) {
-    case 'rename': return { ...stepFromJson(a), to: relPath(a.to) };
-    case 'write-sidecar': return { ...stepFromJson(a), from: relPath(a.from) };
-    case 'keep': {
-      if (a.sidecar !== undefined) return { ...stepFromJson(a), sidecar: relPath(a.sidecar) };
-      const { sidecar: _none, ...keep } = a;
-      return stepFromJson(keep);
+/** Why text is not a journal at all (no version, no plan), or undefined. */
+function notAJournal(raw: unknown): string | undefined {
+  if (!isObject(raw)) return 'expected a JSON object';
+  if (raw.version !== JOURNAL_VERSION) return `version: expected ${JOURNAL_VERSION}, got ${JSON.stringify(raw.version) ?? 'nothing'}`;
+  const plan = raw.plan;
+  if (!isObject(plan)) return 'plan: expected an object';
+  if (!Array.isArray(plan.actions)) return 'plan.actions: expected an array';
+  if (!Array.isArray(plan.conflicts)) return 'plan.conflicts: expected an array';
+  return undefined;
+}
+
+/** The journal in text, every field checked; file names it in errors, overlay is the one whose state dir holds it. */
+export function parseJournal(text: string, file: string, overlay: string): Journal {
+  const raw = parseJson(text, file);
+  const why = notAJournal(raw);
+  if (why !== undefined) throw new StateOverlayError('corrupt', `${file}: not a version ${JOURNAL_VERSION} reconcile journal (${why})`, { path: file });
+  const j = Fields.of(file, raw);
+  if (j.str('overlay') !== overlay) j.fail('overlay', `${JSON.stringify(overlay)}, the overlay whose state dir holds it`);
+  const origin = j.oneOf('origin', ORIGINS);
+  const plan = j.obj('plan');
+  return {
+    version: JOURNAL_VERSION,
+    overlay,
+    origin,
+    mode: j.oneOf('mode', [...RECONCILE_MODES, null]),
+    from: j.strOrNull('from'),
+    to: j.str('to'),
+    manifest: j.check('manifest', (v): v is string | null => v === null || isFileName(v), 'a file name or null'),
+    set: j.check('set', (v): v is string => typeof v === 'string' && isSetName(v), 'a backup set name (STAMP-GENERATION)'),
+    startedAt: j.str('startedAt'),
+    plan: { actions: plan.objects('actions').map((a) => actionOf(a, origin)), conflicts: plan.objects('conflicts').map(stepOf) },
+  };
+}
+
+function stepOf(f: Fields): Step {
+  return ordered(f, { path: f.path('path'), rule: f.int('rule', 1, 10) as Rule, reason: f.str('reason') });
+}
+
+const attrsOf = (f: Fields) => ({ mode: f.mode('mode'), uid: f.int('uid', 0, 0xffffffff), gid: f.int('gid', 0, 0xffffffff) });
+
+/** A name in the directory of `beside`: a saved name or sidecar never lands elsewhere. */
+function besideOf(f: Fields, key: string, beside: Step['path']) {
+  const p = f.path(key);
+  if (p === beside || parentOf(p) !== parentOf(beside)) f.fail(key, 'another name in the directory of path', false);
+  return p;
+}
+
+function actionOf(f: Fields, origin: Journal['origin']): Action {
+  // A restore only brings entries back; a reconcile or vacuum never does.
+  const kind = f.oneOf('kind', origin === 'restore' ? (['restore-from-backups'] as const) : PLAN_KINDS);
+  const step = stepOf(f);
+  switch (kind) {
+    case 'move-to-backups': {
+      const e = f.obj('entry');
+      return ordered(f, { kind, ...step, entry: ordered(e, { kind: e.oneOf('kind', UPPER_KINDS), type: e.oneOf('type', ENTRY_TYPES) }) });
     }
-    default: return stepFromJson(a);
+    case 'rename':
+      return ordered(f, { kind, ...step, to: besideOf(f, 'to', step.path) });
+    case 'write-sidecar':
+      return ordered(f, { kind, ...step, from: besideOf(f, 'from', step.path), type: f.oneOf('type', ['file', 'symlink'] as const), digest: f.check('digest', isSha256, 'a sha256 in hex'), ...attrsOf(f) });
+    case 'set-attrs':
+      return ordered(f, { kind, ...step, ...attrsOf(f) });
+    case 'keep':
+      return f.has('sidecar') ? ordered(f, { kind, ...step, sidecar: besideOf(f, 'sidecar', step.path) }) : ordered(f, { kind, ...step });
+    case 'remove-empty-dir':
+    case 'restore-from-backups':
+      return ordered(f, { kind, ...step });
   }
 }
 
-/** How many actions are recorded as done: the last complete record (a torn last line does not count). */
-export function readProgress(layout: Layout): number {
-  let text: string;
-  try {
-    text = fs.readFileSync(progressFile(layout), 'latin1');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw ioError('cannot read', progressFile(layout), err);
-  }
-  const complete = text.split('\n').slice(0, -1);
-  let done = 0;
-  for (const line of complete) if (/^\d+$/.test(line) && Number(line) > done) done = Number(line);
-  return done;
-}
-
-/** Appends progress records durably. */
-export class ProgressWriter {
-  private fd: number;
-  constructor(private readonly file: string) {
-    try {
-      this.fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-    } catch (err) {
-      throw ioError('open', file, err);
-    }
-  }
-  done(n: number): void {
-    try {
-      fs.writeSync(this.fd, `${n}\n`);
-      fs.fdatasyncSync(this.fd);
-    } catch (err) {
-      throw ioError('write', this.file, err);
-    }
-  }
-  close(): void {
-    fs.closeSync(this.fd);
-  }
+/** v with its keys in the order the file has them (an action reads back as it was written). */
+function ordered<T extends object>(f: Fields, v: T): T {
+  const keys = f.keys().filter((k) => k in v);
+  return Object.fromEntries([...keys, ...Object.keys(v).filter((k) => !keys.includes(k))].map((k) => [k, v[k as keyof T]])) as T;
 }
 
 /**

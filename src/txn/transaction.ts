@@ -11,7 +11,8 @@ import type { MoveToBackups } from '../plan/types.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { executeJournal, type ExecuteOptions } from './execute.js';
 import { faultAt, faultFromEnv } from './fault.js';
-import { readProgress, type Journal } from './journal.js';
+import type { Journal } from './journal.js';
+import { readProgress } from './progress.js';
 import type { OverlaySession } from './session.js';
 
 /** Makes the journal's backup set (its index) unless it exists: a reconcile or vacuum that moves entries. */
@@ -80,6 +81,7 @@ function forgetRestored(s: OverlaySession, journal: Journal): void {
 /** Completes the interrupted transaction of a session (its journal read when the session opened). */
 export async function resumeTransaction(s: OverlaySession, journal: Journal): Promise<void> {
   const { layout, overlay } = s;
-  s.log.info({ event: 'reconcile.resume', name: overlay.name, journal: layout.journal, done: readProgress(layout), total: journal.plan.actions.length });
+  const total = journal.plan.actions.length;
+  s.log.info({ event: 'reconcile.resume', name: overlay.name, journal: layout.journal, done: readProgress(layout, total), total });
   await finishTransaction(s, journal);
 }

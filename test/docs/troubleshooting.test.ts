@@ -8,7 +8,10 @@ import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
 import { parseIndex } from '../../src/backups/index-file.js';
 import { encodeEntry, encodeHeader, parseManifest } from '../../src/manifest/format.js';
+import { layoutFor } from '../../src/paths/layout.js';
 import { parseState } from '../../src/state/state-file.js';
+import { parseJournal, progressFile } from '../../src/txn/journal.js';
+import { readProgress } from '../../src/txn/progress.js';
 import { rel } from '../model/rel.js';
 
 const page = read(path.join(DOCS, 'troubleshooting.md'));
@@ -129,9 +132,25 @@ describe('docs/troubleshooting.md', () => {
 });
 
 /** State files damaged field by field: what a read of each throws. */
+const JOURNAL = { version: 1, overlay: 'opt', origin: 'reconcile', mode: 'changed', from: null, to: 'g', manifest: null, set: '20260101T000000000Z-g', startedAt: 'now', plan: { actions: [], conflicts: [] } };
 const damaged: Array<[string, () => unknown]> = [
+  ['a journal action without a path', () => parseJournal(JSON.stringify({ ...JOURNAL, plan: { actions: [{ kind: 'keep', rule: 2, reason: 'r' }], conflicts: [] } }), '/var/lib/state-overlay/opt/journal', 'opt')],
+  ['a journal set name with ..', () => parseJournal(JSON.stringify({ ...JOURNAL, set: '../x' }), '/var/lib/state-overlay/opt/journal', 'opt')],
+  ['a journal without its conflicts', () => parseJournal(JSON.stringify({ ...JOURNAL, plan: { actions: [] } }), '/var/lib/state-overlay/opt/journal', 'opt')],
   ['a backup index entry path with ..', () => parseIndex(JSON.stringify({ version: 1, overlay: 'opt', set: 'x', entries: [{ path: '../x' }] }), '/b/index.json')],
   ['a state file with a damaged last reconcile', () => parseState('{"schemaVersion":1,"generation":null,"manifest":null,"lastReconcile":{"at":1}}', '/s/state.json')],
   ['a manifest record with type bits in its mode', () => parseManifest(Buffer.concat([encodeHeader(1), encodeEntry({ path: rel('d'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' })]).fill(0x81, 22, 23), '/m.manifest')],
+  ['a progress record past the plan', () => {
+    const layout = layoutFor(fs.mkdtempSync(path.join(root, 'progress-')), 'opt', '/opt');
+    fs.mkdirSync(path.dirname(layout.journal), { recursive: true });
+    fs.writeFileSync(progressFile(layout), '9\n');
+    return readProgress(layout, 3);
+  }],
+  ['a garbled progress record', () => {
+    const layout = layoutFor(fs.mkdtempSync(path.join(root, 'progress-')), 'opt', '/opt');
+    fs.mkdirSync(path.dirname(layout.journal), { recursive: true });
+    fs.writeFileSync(progressFile(layout), '1\nx\n');
+    return readProgress(layout, 3);
+  }],
   ['a manifest header with reserved bytes set', () => parseManifest(encodeHeader(0).fill(1, 6, 7), '/m.manifest')],
 ];

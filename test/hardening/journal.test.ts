@@ -158,6 +158,54 @@ describe('cuts between the durable steps of a transaction', () => {
   });
 });
 
+describe('a damaged journal', () => {
+  it("a set name that leaves the backups directory: refused naming the journal's field, nothing moved anywhere", async () => {
+    const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
+    const { layout } = s.ov;
+    await cutAt(s, '1');
+    const j = JSON.parse(fs.readFileSync(layout.journal, 'utf8'));
+    fs.writeFileSync(layout.journal, JSON.stringify({ ...j, set: '../../../escaped' }));
+    const upper = snapshot(layout.upper);
+    for (const args of [['reconcile', 'opt'], ['run', 'opt']]) {
+      const r = await cli(root, args);
+      expect(r.exitCode, r.stderr).toBe(1);
+      expect(r.stderr.split('\n')[0]).toBe(`state-overlay: ${layout.journal}: set: expected a backup set name (STAMP-GENERATION), got "../../../escaped"`);
+    }
+    expect(snapshot(layout.upper)).toEqual(upper);
+    expect(fs.existsSync(path.join(root, 'var/lib/escaped'))).toBe(false);
+    assertNothingLost('corrupt state', 'journal: a set name escaping the backups directory', layout, original);
+  });
+
+  it('malformed actions: a clear error naming the journal and the field, never a TypeError', async () => {
+    const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
+    const { layout } = s.ov;
+    await cutAt(s, '1');
+    const j = JSON.parse(fs.readFileSync(layout.journal, 'utf8'));
+    const bad = structuredClone(j);
+    bad.plan.actions[3].path = 42;
+    fs.writeFileSync(layout.journal, JSON.stringify(bad));
+    const r = await cli(root, ['reconcile', 'opt']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr.split('\n')[0]).toBe(`state-overlay: ${layout.journal}: plan.actions[3].path: expected a relative path of raw bytes`);
+    expect(r.stderr).not.toContain('TypeError');
+    assertNothingLost('corrupt state', 'journal: an action without a path', layout, original);
+  });
+
+  it('a progress record beyond the plan: refused naming the progress file, nothing skipped', async () => {
+    const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
+    const { layout } = s.ov;
+    await cutAt(s, '1');
+    const upper = snapshot(layout.upper);
+    fs.writeFileSync(progressFile(layout), '1\n999\n');
+    const r = await cli(root, ['reconcile', 'opt']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^state-overlay: ${progressFile(layout)}:2: 999 actions done: the journal has \\d+$`));
+    expect(snapshot(layout.upper)).toEqual(upper);
+    expect(readState(layout)?.generation).toBe('gen1');
+    assertNothingLost('corrupt state', 'progress beyond the plan', layout, original);
+  });
+});
+
 describe('damaged state files other than the journal', () => {
   it("a backup set's index with a field out of range: backups and restore refuse naming the file and the field", async () => {
     const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
