@@ -7,6 +7,8 @@ export type LogEvent =
   | { event: 'reconcile.keep'; path: string; rule: number; reason: string; sidecar?: string }
   | { event: 'reconcile.sidecar'; path: string; rule: number; sidecar: string }
   | { event: 'reconcile.conflict'; path: string; rule: number; reason: string }
+  /** An action of the journal set aside: its premise no longer held when it was carried out (nothing lost). */
+  | { event: 'reconcile.skip'; path: string; rule: number; kind: string; reason: string }
   | { event: 'reconcile.done'; name: string; actions: number; dropped: number; kept: number; ms: number }
   | { event: 'reconcile.resume'; name: string; journal: string; done: number; total: number }
   | { event: 'reconcile.rename'; path: string; rule: number; reason: string; to: string }

@@ -89,10 +89,12 @@ export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}
     plan,
   };
   beginTransaction(s, journal);
-  const { summary } = await finishTransaction(s, journal, opts.onProgress ? { onProgress: opts.onProgress } : {});
+  const done = await finishTransaction(s, journal, opts.onProgress ? { onProgress: opts.onProgress } : {});
+  const { summary } = done;
   for (const set of pruneSets(layout, config.backups.keep, new Set([journal.set]))) log.info({ event: 'backups.pruned', name: ov.name, set });
   log.info({ event: 'reconcile.done', name: ov.name, actions: summary.actions, dropped: summary.dropped, kept: summary.kept, ms: Date.now() - started });
-  return { ...summary, ms: Date.now() - started, plan, upToDate: false, dryRun: false, resumed };
+  // The plan as carried out: an action whose premise no longer held is reported as a conflict.
+  return { ...summary, ms: Date.now() - started, plan: done.plan, upToDate: false, dryRun: false, resumed };
 }
 
 /** Reconciles the upper of an unmounted overlay with its current base (DESIGN section 4). */

@@ -44,8 +44,9 @@ export async function vacuumOverlay(ov: Overlay, log: Log, opts: { dryRun?: bool
       plan,
     };
     beginTransaction(s, journal);
-    const { summary } = await finishTransaction(s, journal);
+    const done = await finishTransaction(s, journal);
+    const { summary } = done;
     log.info({ event: 'vacuum.done', name: ov.name, dropped: summary.dropped, set: summary.backupSet });
-    return { ...summary, plan, dryRun: false };
+    return { ...summary, plan: done.plan, dryRun: false };
   });
 }

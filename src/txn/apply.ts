@@ -6,12 +6,23 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, parentOf, toBytes, type RelPath } from '../model/entry.js';
-import type { SetAttrs, WriteSidecar } from '../plan/types.js';
-import { DIR_FLAGS, FILE_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
-import { DirHandles, digestEntry, lstatBeneath, openBeneath, readlinkBeneath } from '../tree/handles.js';
+import type { SetAttrs } from '../plan/types.js';
+import { DIR_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
+import { DirHandles, lstatBeneath, openBeneath } from '../tree/handles.js';
 import { copyAcross } from './copy-across.js';
 
-const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
+export const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
+
+/**
+ * An action whose premise no longer holds (its source changed, or a name it needs was taken, since the plan
+ * was made): nothing was done and nothing is lost. The executor records it as a warning and goes on.
+ */
+export class StaleAction extends StateOverlayError {
+  constructor(message: string, path: string) {
+    super('io', message, { path });
+    this.name = 'StaleAction';
+  }
+}
 
 /**
  * Records a directory whose entries (or own inode) changed and must be fsynced before the step counts as
@@ -19,7 +30,7 @@ const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
  */
 export type Touch = (root: string, relDir: RelPath) => void;
 
-function lastName(rel: RelPath): Buffer {
+export function lastName(rel: RelPath): Buffer {
   const parts = components(rel);
   return parts[parts.length - 1]!;
 }
@@ -61,7 +72,7 @@ function oneShot(): ApplyContext {
   return { dirs, touch: (root, rel) => dirs.sync(root, rel) };
 }
 
-function using<T>(shared: ApplyContext | undefined, fn: (c: ApplyContext) => T): T {
+export function using<T>(shared: ApplyContext | undefined, fn: (c: ApplyContext) => T): T {
   const c = shared ?? oneShot();
   try {
     return fn(c);
@@ -70,13 +81,22 @@ function using<T>(shared: ApplyContext | undefined, fn: (c: ApplyContext) => T):
   }
 }
 
-function lstatAt(dirFd: number, name: Buffer): fs.Stats | undefined {
+export function lstatAt(dirFd: number, name: Buffer): fs.Stats | undefined {
   try {
     return fs.lstatSync(fdPath(dirFd, name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/**
+ * Whether root/rel is absent from its parent, reached as a plain directory: gone, not merely out of reach
+ * behind a symlink or non-directory swapped in on the way.
+ */
+export function goneFrom(dirs: TreeHandles, root: string, rel: RelPath): boolean {
+  const fd = dirs.open(root, parentOf(rel));
+  return fd !== undefined && lstatAt(fd, lastName(rel)) === undefined;
 }
 
 /** Whether root/rel exists, reached without a symlink or non-directory on the way. */
@@ -137,9 +157,9 @@ export function renameWithin(upper: string, rel: RelPath, to: RelPath, shared?: 
       const s = lstatAt(fd, name);
       const d = lstatAt(fd, toName);
       if (!s) {
-        if (!d) throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and ${show(upper, to)} does not exist`, { path: show(upper, rel) });
+        if (!d) throw new StaleAction(`${show(upper, rel)} is gone and ${show(upper, to)} does not exist: nothing to move aside`, show(upper, rel));
       } else {
-        if (d) throw new StateOverlayError('io', `cannot move ${show(upper, rel)} aside: ${show(upper, to)} exists`, { path: show(upper, to) });
+        if (d) throw new StaleAction(`cannot move ${show(upper, rel)} aside: ${show(upper, to)} exists: left in place`, show(upper, to));
         fs.renameSync(fdPath(fd, name), fdPath(fd, toName));
       }
       touch(upper, parentOf(rel));
@@ -153,83 +173,22 @@ export function renameWithin(upper: string, rel: RelPath, to: RelPath, shared?: 
   });
 }
 
-function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void {
-  const src = openBeneath(base, a.from, FILE_FLAGS);
-  let out: number | undefined;
-  try {
-    if (!fs.fstatSync(src).isFile()) throw new StateOverlayError('io', `${show(base, a.from)} is no longer a regular file`);
-    out = fs.openSync(outPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    const h = crypto.createHash('sha256');
-    const buf = Buffer.alloc(1 << 20);
-    let n: number;
-    while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) {
-      h.update(buf.subarray(0, n));
-      // write(2) may write less than asked (a filling disk): loop, so that ENOSPC surfaces as an error.
-      for (let at = 0; at < n; ) at += fs.writeSync(out, buf, at, n - at);
-    }
-    if (h.digest('hex') !== a.digest) throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
-    fs.fchownSync(out, a.uid, a.gid);
-    fs.fchmodSync(out, a.mode);
-    fs.fsyncSync(out);
-  } finally {
-    if (out !== undefined) closeQuietly(out);
-    closeQuietly(src);
-  }
-}
-
-/**
- * Writes the base entry a.from as upper/a.path (via a temp name, verified against the planned digest).
- * token (the transaction's backup set) keys the temp name: an upper entry can never be mistaken for it
- * (and removed), while a temp left by an interrupted run of the same transaction is. It always fits NAME_MAX.
- */
-export function writeSidecar(base: string, upper: string, a: WriteSidecar, shared?: ApplyContext, token = ''): void {
-  using(shared, ({ dirs, touch }) => {
-    const fd = dirs.open(upper, parentOf(a.path));
-    if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
-    const name = lastName(a.path);
-    const key = crypto.createHash('sha256').update(`${token}\0`).update(name).digest('hex').slice(0, 24);
-    const tmp = fdPath(fd, Buffer.from(`.state-overlay-tmp-${key}`));
-    try {
-      const existing = lstatAt(fd, name);
-      if (existing) {
-        if (digestEntry(upper, a.path, existing) === a.digest) return touch(upper, parentOf(a.path));
-        throw new StateOverlayError('io', `${show(upper, a.path)} exists with other content: sidecar not written`, { path: show(upper, a.path) });
-      }
-      fs.rmSync(tmp, { force: true });
-      if (a.type === 'file') copyFileVerified(base, a, tmp);
-      else {
-        const target = readlinkBeneath(base, a.from);
-        if (crypto.createHash('sha256').update(target).digest('hex') !== a.digest) {
-          throw new StateOverlayError('io', `${show(base, a.from)} changed since it was hashed: sidecar not written`);
-        }
-        fs.symlinkSync(target, tmp);
-        fs.lchownSync(tmp, a.uid, a.gid);
-      }
-      fs.renameSync(tmp, fdPath(fd, name));
-      touch(upper, parentOf(a.path));
-    } catch (err) {
-      fs.rmSync(tmp, { force: true });
-      if (err instanceof StateOverlayError) throw err;
-      throw ioError('write sidecar', show(upper, a.path), err);
-    }
-  });
-}
-
 /** Gives upper/a.path (a directory) the base directory's mode and owner. */
 export function setAttrs(upper: string, a: SetAttrs, shared?: ApplyContext): void {
   using(shared, ({ dirs, touch }) => {
     try {
       const fd = dirs.open(upper, a.path);
       if (fd === undefined) {
-        // Gone is done: a replay finds it removed by a later action (rmdir).
+        // Gone is done: a replay finds it removed by a later action (rmdir). Anything else in its place is not ours to change.
         const parent = dirs.open(upper, parentOf(a.path));
         if (parent === undefined || lstatAt(parent, lastName(a.path)) === undefined) return;
-        throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+        throw new StaleAction(`${show(upper, a.path)} is no longer a directory: mode and owner not set`, show(upper, a.path));
       }
       fs.fchownSync(fd, a.uid, a.gid);
       fs.fchmodSync(fd, a.mode);
       touch(upper, a.path);
     } catch (err) {
+      if (err instanceof StateOverlayError) throw err;
       throw ioError('set mode and owner of', show(upper, a.path), err);
     }
   });
@@ -244,10 +203,15 @@ export function removeEmptyDir(upper: string, rel: RelPath, shared?: ApplyContex
       try {
         fs.rmdirSync(fdPath(fd, lastName(rel)));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        // Something the plan did not leave there (an entry it could not move, say): the directory stays.
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new StaleAction(`remove directory ${show(upper, rel)}: ENOTEMPTY: it holds what the plan did not leave there; kept`, show(upper, rel));
+        if (code === 'ENOTDIR') throw new StaleAction(`${show(upper, rel)} is no longer a directory: left in place`, show(upper, rel));
+        if (code !== 'ENOENT') throw err;
       }
       touch(upper, parentOf(rel));
     } catch (err) {
+      if (err instanceof StateOverlayError) throw err;
       throw ioError('remove directory', show(upper, rel), err);
     } finally {
       dirs.forget(upper, rel);

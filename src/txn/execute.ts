@@ -2,8 +2,8 @@
 // never span two phases of the plan (moves, renames, sidecars, attrs, rmdirs); at the end of a batch the
 // directories it touched are fsynced, then its last index is recorded durably. Re-running a batch is safe:
 // within a phase no action recreates a name another one moved away, and an action finds itself done
-// already even when later ones ran too (a replay after lost progress records). Test-only fault points
-// (fault.ts) stop the run after an action or a directory fsync, as a power cut there would.
+// already even when later ones ran too. An action whose premise no longer holds (a StaleAction) is set
+// aside, recorded in the progress file and reported as a warning: the rest of the plan still runs.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
@@ -12,10 +12,11 @@ import type { Log } from '../log/logger.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
-import { TreeHandles, makeParents, moveBetween, presentIn, removeEmptyDir, renameWithin, setAttrs, writeSidecar, type ApplyContext } from './apply.js';
+import { StaleAction, TreeHandles, goneFrom, makeParents, moveBetween, presentIn, removeEmptyDir, renameWithin, setAttrs, show, type ApplyContext } from './apply.js';
 import { faultAfterAction, syncCounter, type Fault } from './fault.js';
 import { progressFile, type Journal } from './journal.js';
 import { ProgressWriter, readProgress } from './progress.js';
+import { writeSidecar } from './sidecar.js';
 import type { Action } from '../plan/types.js';
 
 export interface ExecuteTarget {
@@ -30,8 +31,28 @@ export interface ExecuteOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+export interface Executed {
+  /** Actions already done by an earlier run of the journal. */
+  readonly alreadyDone: number;
+  /** Actions set aside, by index, with why (this run's and those recorded by earlier runs). */
+  readonly skipped: ReadonlyMap<number, string>;
+}
+
 /** Most actions between two durable progress records. */
 export const BATCH = 256;
+
+/** Moves an entry between trees; gone from both (deleted since the plan was made) is a StaleAction. */
+async function move(from: string, to: string, rel: RelPath, c: ApplyContext): Promise<void> {
+  try {
+    await moveBetween(from, to, rel, c);
+  } catch (err) {
+    // Checked only on failure: an entry merely out of reach (a symlink swapped in on the way) stays an error.
+    if (err instanceof StateOverlayError && goneFrom(c.dirs, from, rel) && goneFrom(c.dirs, to, rel)) {
+      throw new StaleAction(`${show(from, rel)} is gone and not in ${show(to, rel)} either: nothing to move`, show(from, rel));
+    }
+    throw err;
+  }
+}
 
 /** Names a later action writes anew (a saved name, a sidecar) after the move of an older entry there. */
 function rewrittenNames(actions: readonly Action[]): ReadonlySet<RelPath> {
@@ -51,7 +72,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, 
       // In both trees, at a name a later action writes anew: a replay after that action ran. The move is
       // done; the entry in the upper is the new one (the host's file moved aside), never to be removed.
       if (rewritten.has(a.path) && presentIn(c.dirs, tree, a.path) && presentIn(c.dirs, upper, a.path)) return;
-      return moveBetween(upper, tree, a.path, c);
+      return move(upper, tree, a.path, c);
     }
     case 'rename': return renameWithin(upper, a.path, a.to, c);
     case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
@@ -59,7 +80,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, 
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
     case 'restore-from-backups':
       makeParents(upper, t.base, a.path, set);
-      return moveBetween(setTree(t.layout, set), upper, a.path, c);
+      return move(setTree(t.layout, set), upper, a.path, c);
     case 'keep': return;
   }
 }
@@ -118,10 +139,14 @@ function eventOf(a: Action, backup: string): LogEvent {
   }
 }
 
-/** Applies the journal's actions not yet recorded as done; returns how many were already done. */
-export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Log, opts: ExecuteOptions = {}): Promise<number> {
+/** The path a skipped action is reported under: the entry it concerns (a sidecar's, the entry it is written beside). */
+export const concerns = (a: Action): RelPath => (a.kind === 'write-sidecar' ? a.from : a.path);
+
+/** Applies the journal's actions not yet recorded as done. */
+export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Log, opts: ExecuteOptions = {}): Promise<Executed> {
   const actions = journal.plan.actions;
-  const start = readProgress(t.layout, actions.length);
+  const { done: start, skipped: before } = readProgress(t.layout, actions.length);
+  const skipped = new Map(before);
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
   const batch = new Batch(syncCounter(opts.fault));
@@ -138,10 +163,17 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       const a = actions[i]!;
       // Checked whenever the batch opens its handles afresh: the actions then reach both trees through them.
       if (a.kind !== 'keep' && batch.dirs.empty) assertNoSwap(t, backup);
-      await apply(t, journal.set, a, batch, rewritten);
-      const ev = eventOf(a, backup);
-      if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
-      else log.info(ev);
+      try {
+        await apply(t, journal.set, a, batch, rewritten);
+        const ev = eventOf(a, backup);
+        if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
+        else log.info(ev);
+      } catch (err) {
+        if (!(err instanceof StaleAction)) throw err;
+        skipped.set(i, err.message);
+        progress.skip(i, err.message);
+        log.warn({ event: 'reconcile.skip', path: displayPath(concerns(a)), rule: a.rule, kind: a.kind, reason: err.message });
+      }
       faultAfterAction(i + 1, actions.length, opts.fault);
       const next = actions[i + 1];
       if (next === undefined || next.kind !== a.kind || i + 1 - recorded >= BATCH) checkpoint(i + 1);
@@ -150,5 +182,5 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
     batch.dirs.close();
     progress.close();
   }
-  return start;
+  return { alreadyDone: start, skipped };
 }

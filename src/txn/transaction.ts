@@ -7,9 +7,9 @@ import { indexEntries, readIndex, writeIndex } from '../backups/index-file.js';
 import { setDir, setIndexFile, setTree } from '../backups/sets.js';
 import type { Layout } from '../paths/layout.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
-import type { MoveToBackups } from '../plan/types.js';
+import type { MoveToBackups, Plan } from '../plan/types.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
-import { executeJournal, type ExecuteOptions } from './execute.js';
+import { concerns, executeJournal, type ExecuteOptions } from './execute.js';
 import { faultAt, faultFromEnv } from './fault.js';
 import type { Journal } from './journal.js';
 import { readProgress } from './progress.js';
@@ -53,21 +53,35 @@ export function beginTransaction(s: OverlaySession, journal: Journal): void {
   faultAt('index', fault);
 }
 
-/** Runs the rest of the journal, records the result in state.json and removes the journal. */
-export async function finishTransaction(s: OverlaySession, journal: Journal, opts: ExecuteOptions = {}): Promise<{ summary: ReconcileSummary; alreadyDone: number }> {
+/** The plan as carried out: skipped actions left out and reported with the conflicts. */
+function carriedOut(plan: Plan, skipped: ReadonlyMap<number, string>): Plan {
+  if (skipped.size === 0) return plan;
+  const notDone = [...skipped].sort(([a], [b]) => a - b).map(([i, reason]) => {
+    const a = plan.actions[i]!;
+    return { path: concerns(a), rule: a.rule, reason: `not done: ${reason}` };
+  });
+  return { actions: plan.actions.filter((_, i) => !skipped.has(i)), conflicts: [...plan.conflicts, ...notDone] };
+}
+
+/**
+ * Runs the rest of the journal, records the result in state.json and removes the journal. Returns the
+ * summary and the plan as carried out (actions skipped because their premise no longer held are conflicts).
+ */
+export async function finishTransaction(s: OverlaySession, journal: Journal, opts: ExecuteOptions = {}): Promise<{ summary: ReconcileSummary; plan: Plan; alreadyDone: number }> {
   const started = Date.now();
   const fault = opts.fault ?? faultFromEnv();
   makeSet(s.layout, journal);
-  const alreadyDone = await executeJournal({ layout: s.layout, base: s.overlay.base }, journal, s.log, { ...opts, fault });
+  const { alreadyDone, skipped } = await executeJournal({ layout: s.layout, base: s.overlay.base }, journal, s.log, { ...opts, fault });
   faultAt('actions', fault);
-  const summary = summarize(journal.plan, { from: journal.from, to: journal.to, mode: journal.mode ?? 'changed', backupSet: journal.set, ms: Date.now() - started });
+  const plan = carriedOut(journal.plan, skipped);
+  const summary = summarize(plan, { from: journal.from, to: journal.to, mode: journal.mode ?? 'changed', backupSet: journal.set, ms: Date.now() - started });
   if (journal.origin === 'reconcile') {
     s.updateState((state) => ({ ...state, generation: journal.to, manifest: journal.manifest, lastReconcile: summary }));
   }
   if (journal.origin === 'restore') forgetRestored(s, journal);
   faultAt('state', fault);
   s.endJournal(() => faultAt('journal-removed', fault));
-  return { summary, alreadyDone };
+  return { summary, plan, alreadyDone };
 }
 
 /** A restore's last step: the set's index no longer lists what came back (idempotent: a replay finds them gone already). */
@@ -82,6 +96,6 @@ function forgetRestored(s: OverlaySession, journal: Journal): void {
 export async function resumeTransaction(s: OverlaySession, journal: Journal): Promise<void> {
   const { layout, overlay } = s;
   const total = journal.plan.actions.length;
-  s.log.info({ event: 'reconcile.resume', name: overlay.name, journal: layout.journal, done: readProgress(layout, total), total });
+  s.log.info({ event: 'reconcile.resume', name: overlay.name, journal: layout.journal, done: readProgress(layout, total).done, total });
   await finishTransaction(s, journal);
 }

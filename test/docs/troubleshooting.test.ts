@@ -8,11 +8,15 @@ import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
 import { parseIndex } from '../../src/backups/index-file.js';
 import { encodeEntry, encodeHeader, parseManifest } from '../../src/manifest/format.js';
-import { layoutFor } from '../../src/paths/layout.js';
 import { parseState } from '../../src/state/state-file.js';
+import { sha256 } from '../../src/tree/digest.js';
+import { StaleAction, removeEmptyDir, renameWithin, setAttrs } from '../../src/txn/apply.js';
+import { layoutFor } from '../../src/paths/layout.js';
 import { parseJournal, progressFile } from '../../src/txn/journal.js';
 import { readProgress } from '../../src/txn/progress.js';
+import { writeSidecar } from '../../src/txn/sidecar.js';
 import { rel } from '../model/rel.js';
+import { writeTree } from '../ops/scratch.js';
 
 const page = read(path.join(DOCS, 'troubleshooting.md'));
 
@@ -129,6 +133,13 @@ describe('docs/troubleshooting.md', () => {
     expect(msg).not.toBe('');
     expect(templates(1).some((t) => t.test(msg)), msg).toBe(true);
   });
+
+  it('warnings: every reason an action is left out for is listed', async () => {
+    const reasons = await staleReasons(fs.mkdtempSync(path.join(root, 'stale-')));
+    expect(reasons.length).toBeGreaterThanOrEqual(8);
+    const listed = templatesUnder('## Warnings (the run completes)');
+    for (const r of reasons) expect(listed.some((t) => t.test(r)), r).toBe(true);
+  });
 });
 
 /** State files damaged field by field: what a read of each throws. */
@@ -154,3 +165,31 @@ const damaged: Array<[string, () => unknown]> = [
   }],
   ['a manifest header with reserved bytes set', () => parseManifest(encodeHeader(0).fill(1, 6, 7), '/m.manifest')],
 ];
+
+/** The reasons the executor's steps give for an action whose premise no longer holds. */
+async function staleReasons(dir: string): Promise<string[]> {
+  const [upper, base] = ['upper', 'base'].map((d) => path.join(dir, d)) as [string, string];
+  await writeTree(upper, { 'etc/b': 'b\n', 'etc/b.rpmsave': 'old\n', 'etc/t.rpmnew': 'other\n', 'd/f': 'f\n', x: 'file\n' });
+  await writeTree(base, { 'etc/a': 'new\n' });
+  const sidecar = { kind: 'write-sidecar' as const, path: rel('etc/a.rpmnew'), from: rel('etc/a'), type: 'file' as const, digest: sha256('old\n'), mode: 0o644, uid: 0, gid: 0, rule: 3 as const, reason: 'r' };
+  const attempts: Array<() => unknown> = [
+    () => writeSidecar(base, upper, sidecar),
+    () => writeSidecar(base, upper, { ...sidecar, from: rel('etc/gone') }),
+    () => writeSidecar(base, upper, { ...sidecar, path: rel('etc/t.rpmnew'), digest: sha256('new\n') }),
+    () => renameWithin(upper, rel('etc/b'), rel('etc/b.rpmsave')),
+    () => renameWithin(upper, rel('etc/none'), rel('etc/none.rpmsave')),
+    () => removeEmptyDir(upper, rel('d')),
+    () => removeEmptyDir(upper, rel('x')),
+    () => setAttrs(upper, { kind: 'set-attrs', path: rel('x'), mode: 0o755, uid: 0, gid: 0, rule: 9, reason: 'r' }),
+  ];
+  const out: string[] = [];
+  for (const attempt of attempts) {
+    try {
+      attempt();
+    } catch (err) {
+      expect(err).toBeInstanceOf(StaleAction);
+      out.push((err as Error).message);
+    }
+  }
+  return out;
+}

@@ -9,6 +9,8 @@ import { writeIndex } from '../../src/backups/index-file.js';
 import { listSets, setName } from '../../src/backups/sets.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
+import { buildManifest } from '../../src/manifest/build.js';
+import { manifestDigest } from '../../src/manifest/store.js';
 import { readState, stateManifestFile } from '../../src/state/state-file.js';
 import { FAULT_ENV } from '../../src/txn/fault.js';
 import { progressFile } from '../../src/txn/journal.js';
@@ -247,5 +249,89 @@ describe('damaged state files other than the journal', () => {
     expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^state-overlay: ${file}: record at byte 16: mode: expected permission bits \\(at most 0o7777\\), got 0o10\\d{4}$`));
     expect(snapshot(s.ov.layout.upper)).toEqual(original);
     assertNothingLost('corrupt state', 'manifest: a mode with file type bits', s.ov.layout, original);
+  });
+});
+
+describe('a plan whose premises changed before it was finished', () => {
+  it('the base file of a sidecar changed (a rollback after a cut): the run completes, the sidecar a warning, the next run converges', async () => {
+    const { s, original } = await buildCase(scratch.next(), KINDS);
+    const { layout } = s.ov;
+    await cutAt(s, '1');
+    fs.writeFileSync(path.join(s.ov.base, 'etc/c'), 'c v1\n');
+    const log = memoryLog();
+    const again = await reconcile(s, 'gen2', log);
+    expect(again.resumed).toBe(true);
+    expect(fs.existsSync(layout.journal)).toBe(false);
+    expect(fs.existsSync(path.join(layout.upper, 'etc/c.rpmnew'))).toBe(false);
+    expect(log.events).toContainEqual(expect.objectContaining({ event: 'reconcile.skip', path: 'etc/c', kind: 'write-sidecar' }));
+    expect(readState(layout)?.lastReconcile).toMatchObject({ to: 'gen2', sidecars: 0, conflicts: 1 });
+    expect((await reconcile(s)).upToDate).toBe(true);
+    assertNothingLost('swap attacks', 'base file of a sidecar changed after a cut', layout, original);
+  });
+
+  /** A premise of the plan broken after the cut, the warning it leads to, and what must be left as it is. */
+  interface Broken {
+    readonly name: string;
+    readonly breakIt: (s: Scratch, original: Map<string, string>) => void;
+    readonly path: string;
+    readonly kind: string;
+    readonly left: Record<string, string>;
+  }
+  /** Written by hand in the upper after the cut: a new entry of the host's, to be left as it is. */
+  const byHand = (p: string, text: string) => (s: Scratch, original: Map<string, string>) => {
+    fs.writeFileSync(path.join(s.ov.layout.upper, p), text);
+    original.set(p, snapshot(s.ov.layout.upper).get(p)!);
+  };
+  const BROKEN: Broken[] = [
+    { name: "a sidecar's base file removed", breakIt: (s) => fs.rmSync(path.join(s.ov.base, 'etc/c')), path: 'etc/c', kind: 'write-sidecar', left: { 'etc/c': 'c edited\n' } },
+    { name: 'a sidecar name taken in the upper with other content', breakIt: byHand('etc/c.rpmnew', 'by hand\n'), path: 'etc/c', kind: 'write-sidecar', left: { 'etc/c': 'c edited\n', 'etc/c.rpmnew': 'by hand\n' } },
+    { name: 'a saved name taken in the upper', breakIt: byHand('etcr/r.rpmsave', 'by hand\n'), path: 'etcr/r', kind: 'rename', left: { 'etcr/r': 'r edited\n', 'etcr/r.rpmsave': 'by hand\n' } },
+    { name: 'a directory to remove no longer empty', breakIt: byHand('gone/new', 'by hand\n'), path: 'gone', kind: 'remove-empty-dir', left: { 'gone/new': 'by hand\n' } },
+    {
+      name: 'an entry to move deleted by hand',
+      breakIt: (s, original) => {
+        fs.rmSync(path.join(s.ov.layout.upper, 'gone/g'));
+        original.delete('gone/g');
+      },
+      path: 'gone/g',
+      kind: 'move-to-backups',
+      left: {},
+    },
+  ];
+
+  it.each(BROKEN)('$name after a cut: the run completes what is safe, the rest a warning; the next run converges', async (b) => {
+    const { s, original } = await buildCase(scratch.next(), KINDS);
+    const { layout } = s.ov;
+    await cutAt(s, '1');
+    b.breakIt(s, original);
+    const log = memoryLog();
+    const again = await reconcile(s, 'gen2', log);
+    expect(again.resumed).toBe(true);
+    expect(fs.existsSync(layout.journal)).toBe(false);
+    const skips = log.events.filter((e) => e.event === 'reconcile.skip');
+    expect(skips).toEqual([expect.objectContaining({ path: b.path, kind: b.kind })]);
+    expect(readState(layout)?.lastReconcile).toMatchObject({ to: 'gen2', conflicts: 1 });
+    for (const [p, text] of Object.entries(b.left)) expect(fs.readFileSync(path.join(layout.upper, p), 'utf8'), p).toBe(text);
+    // Everything else was carried out.
+    expect(fs.existsSync(path.join(layout.upper, 'bin/f'))).toBe(false);
+    expect(fs.existsSync(path.join(layout.upper, 'attrs'))).toBe(false);
+    expect((await reconcile(s)).upToDate).toBe(true);
+    assertNothingLost('swap attacks', `${b.name} after a cut`, layout, original);
+  });
+
+  it('a shipped manifest that does not match the base: the first run completes, the sidecar a warning in its report', async () => {
+    const { s, original } = await buildCase(scratch.next(), KINDS);
+    const { layout } = s.ov;
+    const shipped = path.join(s.root, 'usr/lib/state-overlay/opt.manifest');
+    fs.mkdirSync(path.dirname(shipped), { recursive: true });
+    await buildManifest(s.ov.base, shipped);
+    fs.writeFileSync(path.join(s.ov.base, 'etc/c'), 'c v2, changed after the image was built\n');
+    const current = { generation: `manifest:${manifestDigest(shipped)}`, shipped };
+    const r = await reconcileOverlay(s.ov, memoryLog(), { current });
+    expect(r.plan.conflicts).toEqual([expect.objectContaining({ path: 'etc/c', reason: expect.stringContaining('etc/c changed since it was hashed: sidecar not written') })]);
+    expect(r.sidecars).toBe(0);
+    expect(fs.existsSync(layout.journal)).toBe(false);
+    expect((await reconcileOverlay(s.ov, memoryLog(), { current })).upToDate).toBe(true);
+    assertNothingLost('corrupt state', 'shipped manifest that does not match the base', layout, original);
   });
 });

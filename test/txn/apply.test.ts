@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run, tryRun } from '../../src/exec.js';
 import { sha256 } from '../../src/tree/digest.js';
-import { moveBetween, removeEmptyDir, renameWithin, setAttrs, writeSidecar } from '../../src/txn/apply.js';
+import { StaleAction, moveBetween, removeEmptyDir, renameWithin, setAttrs } from '../../src/txn/apply.js';
+import { writeSidecar } from '../../src/txn/sidecar.js';
 import { bpath, INVALID_UTF8, rel, removeTree, scratch } from '../tree/fixtures.js';
 import { snapshot, writeTree } from '../ops/scratch.js';
 
@@ -91,5 +92,48 @@ describe('renameWithin, writeSidecar, setAttrs, removeEmptyDir', () => {
     removeEmptyDir(upper, rel('d'));
     expect(fs.existsSync(path.join(upper, 'd'))).toBe(false);
     expect(() => removeEmptyDir(upper, rel('e'))).toThrow(`remove directory ${upper}/e: ENOTEMPTY`);
+  });
+});
+
+describe('an action whose premise no longer holds is a StaleAction: nothing done, nothing lost', () => {
+  const stale = (fn: () => unknown, message: string) => {
+    let err: unknown;
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StaleAction);
+    expect((err as Error).message).toBe(message);
+  };
+
+  it('a saved name taken, or an entry gone, since the plan was made', async () => {
+    await writeTree(upper, { 'etc/b': 'b\n', 'etc/b.rpmsave': 'old\n' });
+    stale(() => renameWithin(upper, rel('etc/b'), rel('etc/b.rpmsave')), `cannot move ${upper}/etc/b aside: ${upper}/etc/b.rpmsave exists: left in place`);
+    stale(() => renameWithin(upper, rel('etc/none'), rel('etc/none.rpmsave')), `${upper}/etc/none is gone and ${upper}/etc/none.rpmsave does not exist: nothing to move aside`);
+    expect(snapshot(upper).size).toBe(3);
+  });
+
+  it("a sidecar's base file changed or gone, or its name taken with other content", async () => {
+    const base = path.join(root, 'base');
+    await writeTree(base, { 'etc/a': 'new\n' });
+    await writeTree(upper, { 'etc/a': 'mine\n', 'etc/t.rpmnew': 'not the sidecar\n' });
+    const a = { kind: 'write-sidecar' as const, path: rel('etc/a.rpmnew'), from: rel('etc/a'), type: 'file' as const, digest: sha256('old\n'), mode: 0o644, uid: 0, gid: 0, rule: 3 as const, reason: 'r' };
+    stale(() => writeSidecar(base, upper, a), `${base}/etc/a changed since it was hashed: sidecar not written`);
+    stale(() => writeSidecar(base, upper, { ...a, from: rel('etc/gone') }), `${base}/etc/gone is no longer a regular file: sidecar not written`);
+    stale(() => writeSidecar(base, upper, { ...a, type: 'symlink' }), `${base}/etc/a is no longer a symlink: sidecar not written`);
+    stale(() => writeSidecar(base, upper, { ...a, path: rel('etc/t.rpmnew'), digest: sha256('new\n') }), `${upper}/etc/t.rpmnew exists with other content: sidecar not written`);
+    expect(fs.readdirSync(path.join(upper, 'etc')).sort()).toEqual(['a', 't.rpmnew']);
+  });
+
+  it('attrs of a directory gone are done; of one turned into a file, or an rmdir of a directory not empty, are stale', async () => {
+    await writeTree(upper, { 'd/f': 'f\n', x: 'a file now\n' });
+    const attrs = { kind: 'set-attrs' as const, mode: 0o750, uid: 3, gid: 4, rule: 9 as const, reason: 'r' };
+    setAttrs(upper, { ...attrs, path: rel('gone') });
+    setAttrs(upper, { ...attrs, path: rel('gone/deeper') });
+    stale(() => setAttrs(upper, { ...attrs, path: rel('x') }), `${upper}/x is no longer a directory: mode and owner not set`);
+    stale(() => removeEmptyDir(upper, rel('d')), `remove directory ${upper}/d: ENOTEMPTY: it holds what the plan did not leave there; kept`);
+    stale(() => removeEmptyDir(upper, rel('x')), `${upper}/x is no longer a directory: left in place`);
+    expect(fs.readFileSync(path.join(upper, 'd/f'), 'utf8')).toBe('f\n');
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fromBytes } from '../../src/model/entry.js';
 import { layoutFor, type Layout } from '../../src/paths/layout.js';
 import { progressFile, readJournal, writeJournal, type Journal } from '../../src/txn/journal.js';
-import { readProgress } from '../../src/txn/progress.js';
+import { ProgressWriter, readProgress } from '../../src/txn/progress.js';
 import { rel } from '../model/rel.js';
 import { INVALID_UTF8, removeTree, scratch } from '../tree/fixtures.js';
 
@@ -120,17 +120,27 @@ describe('the progress file', () => {
   };
 
   it('counts the last complete record; a torn last line counts for nothing', () => {
-    expect(readProgress(layout, total)).toBe(0);
-    expect(progress('2\n5\n')).toBe(5);
-    expect(progress('2\n5\n6')).toBe(5);
-    expect(progress('2\n5\n\x00\xff')).toBe(5);
+    expect(readProgress(layout, total)).toEqual({ done: 0, skipped: new Map() });
+    expect(progress('2\n5\n')).toEqual({ done: 5, skipped: new Map() });
+    expect(progress('2\n5\n6')).toMatchObject({ done: 5 });
+    expect(progress('2\n5\n\x00\xff')).toMatchObject({ done: 5 });
+  });
+
+  it('keeps the skips of the actions done, with their reasons byte for byte', () => {
+    const w = new ProgressWriter(progressFile(layout));
+    w.skip(1, 'cannot move /opt/etc/c aside: caf\u00e9 exists');
+    w.done(3);
+    w.skip(4, 'a skip whose batch did not finish');
+    w.close();
+    expect(readProgress(layout, total)).toEqual({ done: 3, skipped: new Map([[1, 'cannot move /opt/etc/c aside: caf\u00e9 exists']]) });
   });
 
   it.each([
     ['99\n', '1: 99 actions done: the journal has 7'],
-    ['2\nthree\n4\n', '2: expected an action count, got "three"'],
-    ['\n', '1: expected an action count, got ""'],
-    ['skip 1\n', '1: expected an action count, got "skip 1"'],
+    ['2\nskip 9 "x"\n', '2: skip of action 9: the journal has 7'],
+    ['2\nthree\n4\n', '2: expected an action count or a skip record, got "three"'],
+    ['\n', '1: expected an action count or a skip record, got ""'],
+    ['skip 1 "unterminated\n', '1: expected an action count or a skip record, got "skip 1 \\"unterminated"'],
   ])('refuses %j naming the file and the line', (text, message) => {
     expect(() => progress(text)).toThrow(`${progressFile(layout)}:${message}`);
   });
