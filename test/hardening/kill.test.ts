@@ -9,23 +9,12 @@ import { readState } from '../../src/state/state-file.js';
 import { scratchOverlay, snapshot, sorted } from '../ops/scratch.js';
 import { buildCase, type CaseSpec } from './cases.js';
 import { BIN, assertNothingLost, cli, mountTmpfs, mountsUnder, recordCase, removeScratch, scratchDir } from './harness.js';
+import { prng } from '../prng.js';
 
 /** Seeds per command (HARDENING_SEEDS raises it for a longer soak). */
 const SEEDS = Number(process.env.HARDENING_SEEDS ?? 4);
 const FILES = 300;
 const CONFIG_TEXT = '[Paths]\nConfig=/opt/etc/**\n';
-
-/** mulberry32: a small seeded PRNG, so that a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const many = (dir: string, v: string) => Object.fromEntries(Array.from({ length: FILES }, (_, i) => [`${dir}/d${i % 20}/f${i}`, `${dir} ${i} ${v}\n`]));
 const CASE: CaseSpec = {

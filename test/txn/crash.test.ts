@@ -2,14 +2,16 @@
 // to the uninterrupted result, and no original upper entry may be missing at any point.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { FAULT_ENV } from '../../src/txn/fault.js';
+import { progressFile } from '../../src/txn/journal.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { readState } from '../../src/state/state-file.js';
 import { bpath, removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, snapshot, sorted, writeTree, type Spec } from '../ops/scratch.js';
+import { prng } from '../prng.js';
 
 const CONFIG = { paths: { config: ['/opt/etc/**'], configReplace: ['/opt/etcr/**'] } };
 const ODD = Buffer.from([0x62, 0xff, 0xfe, 0x80]); // not UTF-8
@@ -35,6 +37,7 @@ beforeAll(async () => {
     ...range(5, (i) => [[`share/s${i}`, `s${i}\n`]]),
     ...range(5, (i) => [[`wh/w${i}`, `w${i} v1\n`]]),
     attrs: { dir: true, mode: 0o755 },
+    'attrs2/f': 'a2 v1\n',
     'opq/x': 'x v1\n',
     ...range(3, (i) => [[`gone/g${i}`, `g${i}\n`]]),
   };
@@ -47,10 +50,15 @@ beforeAll(async () => {
     ...range(10, (i) => [[`etc/c${i}`, `c${i} edited\n`]]),
     'etc/c00.rpmnew': 'an older sidecar\n',
     ...range(10, (i) => [[`etcr/r${i}`, { file: `r${i} edited\n`, mode: 0o600 }]]),
+    // An older saved name: moved to backups, then the rename writes the name again.
+    'etcr/r00.rpmsave': 'an older save\n',
     ...range(5, (i) => [[`share/s${i}`, `s${i}\n`]]),
     ...range(5, (i) => [[`wh/w${i}`, { whiteout: Number(i) % 2 ? 'chardev' : 'xattr' }]]),
     attrs: { dir: true, mode: 0o755 },
     'attrs/state': 'state\n',
+    // Its mode set, then removed once its only entry is dropped: a replay finds it gone.
+    attrs2: { dir: true, mode: 0o755 },
+    'attrs2/f': 'a2 edited\n',
     opq: { dir: true, opaque: true },
     'opq/mine': 'mine\n',
     ...range(3, (i) => [[`gone/g${i}`, `g${i} edited\n`]]),
@@ -64,7 +72,9 @@ beforeAll(async () => {
     ...range(10, (i) => [[`etcr/r${i}`, `r${i} v2\n`]]),
     ...range(5, (i) => [[`wh/w${i}`, `w${i} v2\n`]]),
     'opq/x': 'x v2\n',
+    'attrs2/f': 'a2 v2\n',
   });
+  fs.chmodSync(path.join(s.ov.base, 'attrs2'), 0o750);
   fs.unlinkSync(path.join(s.ov.base, 'bin/l0'));
   fs.symlinkSync('target-v2', path.join(s.ov.base, 'bin/l0'));
   fs.writeFileSync(bpath(s.ov.base, 'bin', ODD), 'odd v2\n');
@@ -138,6 +148,50 @@ describe('crash safety of the reconcile executor', () => {
       expect(resume.total).toBe(total);
       expect(resume.done).toBeLessThan(k);
       expect(result(s)).toEqual(want);
+      await removeTree(s.root);
+    }
+  });
+
+  it('converges from random cuts anywhere, one after another, and from a replay of any recorded prefix', async () => {
+    const original = snapshot(path.join(template, 'var/lib/state-overlay/opt/upper'));
+    const ref = await copyOf();
+    const fsyncs = vi.spyOn(fs, 'fsyncSync');
+    const report = await reconcileOverlay(ref.ov, memoryLog(), { current: { generation: 'gen2' } });
+    const syncs = fsyncs.mock.calls.length;
+    fsyncs.mockRestore();
+    const want = result(ref);
+    const total = report.plan.actions.length;
+    // Every cut point: after an action, after a directory fsync of a batch, and between the durable steps around them.
+    const named = ['journal', 'index', 'actions', 'state', 'journal-removed'];
+    const points = [...Array.from({ length: total }, (_, i) => String(i + 1)), ...Array.from({ length: syncs }, (_, i) => `sync:${i + 1}`), ...named];
+    const seeds = Number(process.env.CRASH_SEEDS ?? 40);
+    for (let seed = 1; seed <= seeds; seed++) {
+      const rand = prng(seed);
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+      const s = await copyOf();
+      const cuts = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => (rand() < 0.3 ? pick(named) : pick(points)));
+      for (const cut of cuts) {
+        process.env[FAULT_ENV] = cut;
+        const outcome = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } }).then(
+          () => 'finished',
+          (err: Error) => {
+            expect(err.message, `seed ${seed}, cut ${cut}`).toContain('(test-only fault point)');
+            return 'cut';
+          },
+        );
+        delete process.env[FAULT_ENV];
+        assertNothingLost(s, original);
+        // Records lost after the cut: the replay starts earlier, over actions (and later ones) already done.
+        const progress = progressFile(s.ov.layout);
+        if (outcome === 'cut' && rand() < 0.4 && fs.existsSync(progress)) {
+          const lines = fs.readFileSync(progress, 'latin1').split('\n').slice(0, -1);
+          fs.writeFileSync(progress, lines.slice(0, Math.floor(rand() * (lines.length + 1))).map((l) => `${l}\n`).join(''), 'latin1');
+        }
+      }
+      const again = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } });
+      expect(again.upToDate, `seed ${seed}, cuts ${cuts.join(' ')}`).toBe(true);
+      expect(fs.existsSync(s.ov.layout.journal)).toBe(false);
+      expect(result(s), `seed ${seed}, cuts ${cuts.join(' ')}`).toEqual(want);
       await removeTree(s.root);
     }
   });
