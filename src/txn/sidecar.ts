@@ -14,14 +14,28 @@ import { StaleAction, lastName, lstatAt, show, using, type ApplyContext } from '
 const sourceChanged = (base: string, a: WriteSidecar) => new StaleAction(`${show(base, a.from)} is no longer a ${a.type === 'file' ? 'regular file' : 'symlink'}: sidecar not written`, show(base, a.from));
 const contentChanged = (base: string, a: WriteSidecar) => new StaleAction(`${show(base, a.from)} changed since it was hashed: sidecar not written`, show(base, a.from));
 
-/** Opens or reads the sidecar's source in the base; a source gone since the plan was made is a StaleAction. */
+/** Whether the base's own directory is there: without it, no entry of it is known to have changed. */
+function baseThere(base: string): boolean {
+  try {
+    return fs.statSync(base).isDirectory();
+  } catch (err) {
+    if (isAbsent(err)) return false;
+    throw ioError('stat', base, err);
+  }
+}
+
+/**
+ * Opens or reads the sidecar's source in the base; a source gone since the plan was made is a StaleAction.
+ * The base itself gone (an unmounted bind) is an error: the journal stays for a run that can read it.
+ */
 function fromBase<T>(base: string, a: WriteSidecar, read: () => T): T {
   try {
     return read();
   } catch (err) {
     // Absent (or under a symlink or non-directory now), or a symlink that is no longer one (EINVAL).
-    if (isAbsent(err) || (err as NodeJS.ErrnoException).code === 'EINVAL') throw sourceChanged(base, a);
-    throw err;
+    const gone = isAbsent(err) || (err as NodeJS.ErrnoException).code === 'EINVAL';
+    if (gone && baseThere(base)) throw sourceChanged(base, a);
+    throw ioError('read', show(base, a.from), err);
   }
 }
 

@@ -123,6 +123,15 @@ describe('an action whose premise no longer holds is a StaleAction: nothing done
     stale(() => writeSidecar(base, upper, { ...a, from: rel('etc/gone') }), `${base}/etc/gone is no longer a regular file: sidecar not written`);
     stale(() => writeSidecar(base, upper, { ...a, type: 'symlink' }), `${base}/etc/a is no longer a symlink: sidecar not written`);
     stale(() => writeSidecar(base, upper, { ...a, path: rel('etc/t.rpmnew'), digest: sha256('new\n') }), `${upper}/etc/t.rpmnew exists with other content: sidecar not written`);
+    // The base itself gone (its bind unmounted) changed no premise: an error, the journal kept for a run that can read it.
+    let err: unknown;
+    try {
+      writeSidecar(path.join(root, 'no-base'), upper, { ...a, digest: sha256('new\n') });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).not.toBeInstanceOf(StaleAction);
+    expect((err as Error).message).toBe(`read ${root}/no-base/etc/a: ENOENT`);
     expect(fs.readdirSync(path.join(upper, 'etc')).sort()).toEqual(['a', 't.rpmnew']);
   });
 
