@@ -93,7 +93,8 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   const tmp = `${outFile}.tmp-${process.pid}`;
   let out: number;
   try {
-    out = fs.openSync(tmp, 'w', 0o644);
+    // Root's only: a manifest lists names inside private directories and digests of private files.
+    out = fs.openSync(tmp, 'w', 0o600);
   } catch (err) {
     throw ioError('create', tmp, err);
   }
