@@ -1,5 +1,6 @@
 // The versioned Status model that `status --json` prints; docs/status.schema.json describes the same shape.
 import type { UpperKind } from '../model/entry.js';
+import type { ErrorCode } from '../errors.js';
 import type { ReconcileSummary } from '../plan/summary.js';
 
 export const STATUS_API_VERSION = 'state-overlay/v1';
@@ -64,9 +65,19 @@ export type PendingWork =
   /** Upper entries use redirect or metacopy, which this tool's mounts never produce. */
   | 'foreign-entries';
 
+/** An overlay whose configuration or state could not be read: the others are shown all the same. */
+export interface StatusFailure {
+  readonly name: string;
+  /** The error's code (src/errors.ts), e.g. `config` or `corrupt`. */
+  readonly code: ErrorCode;
+  readonly error: string;
+}
+
 export interface Status {
   readonly apiVersion: typeof STATUS_API_VERSION;
   readonly overlays: readonly OverlayStatus[];
+  /** Overlays that could not be read (status without NAME); none when omitted. */
+  readonly failed?: readonly StatusFailure[];
 }
 
 export const UPPER_KINDS: readonly UpperKind[] = ['state', 'shadow', 'merged-dir', 'opaque-dir', 'whiteout', 'foreign'];

@@ -64,11 +64,12 @@ export function renderOverlay(s: OverlayStatus): string {
 }
 
 export function renderStatus(status: Status): string {
-  if (status.overlays.length === 0) return 'no overlays configured or recorded';
-  return status.overlays.map(renderOverlay).join('\n\n');
+  const failed = (status.failed ?? []).map((f) => `${f.name}: cannot be read: ${f.error}`);
+  if (status.overlays.length === 0 && failed.length === 0) return 'no overlays configured or recorded';
+  return [...status.overlays.map(renderOverlay), ...failed].join('\n\n');
 }
 
 // The Status model carries its own apiVersion: the envelope's, which this keeps the same.
 const _sameVersion: Status['apiVersion'] = API_VERSION;
 
-export const statusJson = (status: Status) => document('Status', { overlays: status.overlays });
+export const statusJson = (status: Status) => document('Status', { overlays: status.overlays, failed: status.failed ?? [] });
