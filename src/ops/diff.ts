@@ -6,6 +6,7 @@ import type { RelPath, UpperEntry } from '../model/entry.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import { liveBaseDir } from '../observe/live-base.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { topPaths, withUpper } from '../observe/upper.js';
 import { changeUnder, type BaseChange } from '../plan/change.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
@@ -51,7 +52,7 @@ export async function upperDiff(ov: Overlay, baseDir: string = liveBaseDir(ov)):
     if (manifest !== null) change = () => 'unchanged';
   } else {
     // What a reconcile would observe, judged by the rules' own predicates.
-    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError });
+    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError, skip: inSubmount(baseSubmounts(ov)) });
     entries = inputs.upper;
     const b0 = inputs.b0!;
     change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);

@@ -10,6 +10,7 @@ import { ensureStateSubdir } from '../state/state-dir.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { keepManifest } from './record.js';
 
 export interface IndexReport extends BuildResult {
@@ -43,9 +44,10 @@ export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): P
     out = manifestPath(ov.layout, gen.generation);
   }
   log.info({ event: 'index.start', root: base } satisfies LogEvent);
+  const skip = inSubmount(baseSubmounts(ov));
   const r = gen === undefined
-    ? await buildManifest(base, out, { ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
-    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress);
+    ? await buildManifest(base, out, { skip, ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress, skip);
   const ms = Date.now() - started;
   log.info({ event: 'index.done', entries: r.entries, hashedBytes: r.hashedBytes, reusedDigests: r.reusedDigests, ms } satisfies LogEvent);
   const g = gen ?? { generation: manifestGeneration(out), source: 'manifest' };

@@ -7,6 +7,7 @@ import { pruneSets, setName } from '../backups/sets.js';
 import { manifestPath, viewOf } from '../manifest/store.js';
 import { assertBaseTrusted } from '../observe/base-check.js';
 import { loadDpkgConffiles } from '../observe/conffiles.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import type { Overlay } from '../overlay/overlay.js';
@@ -53,6 +54,7 @@ function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'sh
     current: generationManifest(current),
     subtrees: config.reconcile === 'changed',
     besides: namesBeside(config, conffiles),
+    skip: inSubmount(baseSubmounts(ov)),
   });
   return planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) });
 }

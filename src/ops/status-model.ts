@@ -23,6 +23,8 @@ export interface OverlayStatus {
     readonly state: MountState;
     /** Whether the private read-only base bind is mounted. */
     readonly baseBind: boolean;
+    /** Mounts below the base (a data volume): not part of it, the overlay's lower does not show them. */
+    readonly submounts: readonly string[];
     readonly upperdir: string;
     readonly workdir: string;
   };

@@ -5,7 +5,7 @@ import { setNames } from '../backups/sets.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { currentGeneration } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
-import type { RelPath, UpperKind } from '../model/entry.js';
+import { displayPath, type RelPath, type UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { mountStatus } from '../mount/overlay.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
@@ -13,6 +13,7 @@ import { withUpper } from '../observe/upper.js';
 import { DirHandles } from '../tree/handles.js';
 import { entryType } from '../tree/fsat.js';
 import { knownOverlays } from '../overlay/list.js';
+import { baseSubmounts } from '../observe/submounts.js';
 import { STATUS_API_VERSION, UPPER_KINDS, type OverlayStatus, type PendingWork, type Status, type StatusFailure } from './status-model.js';
 
 function exists(p: string): boolean {
@@ -89,6 +90,7 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
     mount: {
       state: mount.state,
       baseBind,
+      submounts: baseSubmounts(ov, entries).map((m) => `${ov.base.replace(/\/+$/, '')}/${displayPath(m)}`),
       upperdir: layout.upper,
       workdir: layout.work,
     },

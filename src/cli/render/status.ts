@@ -43,7 +43,7 @@ export function renderOverlay(s: OverlayStatus): string {
   const c = s.upper.counts;
   const where = s.mount.state === 'mounted' ? `mounted on ${s.target}` : s.mount.state === 'foreign' ? `NOT ours: another overlay is on ${s.target}` : `not mounted (${s.target})`;
   const rows: [string, string][] = [
-    ['base', `${s.base}${s.mount.baseBind ? ' (private bind mounted)' : ''}`],
+    ['base', `${s.base}${s.mount.baseBind ? ' (private bind mounted)' : ''}${s.mount.submounts.length > 0 ? `; mounted below it, not part of it: ${s.mount.submounts.join(', ')}` : ''}`],
     ['upper', s.upper.exists ? s.mount.upperdir : `${s.mount.upperdir} (absent)`],
     ['config', s.configFiles.length > 0 ? s.configFiles.join(', ') : 'defaults'],
     ['generation', generationLine(s)],
