@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Layout } from '../paths/layout.js';
+import { removeTree } from '../tree/remove.js';
 import { readIndex, type BackupIndex } from './index-file.js';
 
 export const SET_TREE = 'upper';
@@ -78,8 +79,8 @@ export function pruneSets(layout: Layout, keep: number, protect: ReadonlySet<str
     if (protect.has(name)) continue;
     const dir = setDir(layout, name);
     try {
-      // rm never follows symlinks inside the tree: it unlinks them.
-      fs.rmSync(dir, { recursive: true, force: true });
+      // Through directory fds (a set may hold a tree deeper than PATH_MAX); a symlink in it is unlinked, never followed.
+      removeTree(dir);
     } catch (err) {
       throw ioError('remove backup set', dir, err);
     }

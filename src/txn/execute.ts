@@ -43,14 +43,14 @@ export const BATCH = 256;
 async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext): Promise<void> {
   const upper = t.layout.upper;
   switch (a.kind) {
-    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, c);
+    case 'move-to-backups': return moveBetween(upper, setTree(t.layout, set), a.path, c, set);
     case 'rename': return renameWithin(upper, a.path, a.to, c);
     case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
     case 'set-attrs': return setAttrs(upper, a, c);
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
     case 'restore-from-backups':
       makeParents(upper, t.base, a.path, set);
-      return moveBetween(setTree(t.layout, set), upper, a.path, c);
+      return moveBetween(setTree(t.layout, set), upper, a.path, c, set);
     case 'keep': return;
   }
 }

@@ -4,6 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setAttributeSync } from 'fs-xattr';
+import { run } from '../../src/exec.js';
+import { buildCliCase, tree } from '../hardening/cases.js';
 import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
 
@@ -96,6 +99,30 @@ describe('docs/troubleshooting.md', () => {
     expect(r.code, r.stderr).toBe(5);
     const msg = message(r.stderr, true);
     expect(templates(5).some((t) => t.test(msg)), msg).toBe(true);
+  });
+
+  it('failure (1): backups on a filesystem that cannot hold the xattrs of an entry to move', async () => {
+    const r = fs.mkdtempSync(path.join(root, 'r-'));
+    const { s } = await buildCliCase(r, {
+      name: 'ramfs backups',
+      v1: tree({ 'bin/f': 'v1\n' }),
+      upper: (u) => {
+        fs.mkdirSync(path.join(u, 'bin'));
+        fs.writeFileSync(path.join(u, 'bin/f'), 'edited\n');
+        setAttributeSync(path.join(u, 'bin/f'), 'user.note', 'mine');
+      },
+      v2: tree({ 'bin/f': 'v2\n' }),
+    });
+    fs.mkdirSync(s.ov.layout.backupsDir, { recursive: true, mode: 0o700 });
+    await run('mount', ['-t', 'ramfs', 'ramfs', s.ov.layout.backupsDir]);
+    try {
+      const out = cli(['--root', r, '-q', 'reconcile', 'opt']);
+      expect(out.code, out.stderr).toBe(1);
+      const msg = message(out.stderr);
+      expect(templates(1).some((t) => t.test(msg)), msg).toBe(true);
+    } finally {
+      await run('umount', [s.ov.layout.backupsDir]);
+    }
   });
 
   it('busy (3): an interrupted reconcile blocks mount', () => {
