@@ -84,8 +84,8 @@ describe('docs/troubleshooting.md', () => {
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);
   });
 
-  it('usage (2): a missing mountpoint', () => {
-    const r = cli(['--root', rootWith(undefined, false), '-q', 'mount', 'opt']);
+  it.each(['mount', 'run', 'diff', 'reconcile', 'index'])('usage (2): a missing mountpoint (%s)', (command) => {
+    const r = cli(['--root', rootWith(undefined, false), '-q', command, 'opt']);
     expect(r.code, r.stderr).toBe(2);
     const msg = message(r.stderr);
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);

@@ -2,14 +2,16 @@
 // written to, overlays nested in each other, an ExecStop with a broken configuration, a NAME whose
 // mountpoint does not exist. Each is refused or handled with nothing lost and nothing left behind.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshot } from '../ops/scratch.js';
 import { buildCliCase, smallCase } from './cases.js';
-import { assertNothingLost, cli, mountsUnder, scratchTop } from './harness.js';
+import { assertNothingLost, cli, mountsUnder, recordCase, scratchTop } from './harness.js';
 
 const scratch = scratchTop('so-mounts-', 'mode=0755,size=256m');
 const CASE = smallCase('mounts', 5);
 const fresh = (conf = '') => buildCliCase(scratch.next(), CASE, conf);
+const first = (stderr: string) => stderr.split('\n')[0];
 
 describe('a --root reached through a symlink', () => {
   it('sees the overlay mounted through the real path: offline commands refuse, mount and unmount find it', async () => {
@@ -34,5 +36,35 @@ describe('a --root reached through a symlink', () => {
       fs.unlinkSync(link);
     }
     assertNothingLost('privileges and paths', 'a --root reached through a symlink', s.ov.layout, original);
+  });
+});
+
+describe('a NAME whose mountpoint does not exist', () => {
+  it.each([[['run']], [['mount']], [['diff']], [['reconcile']], [['reconcile', '--dry-run']], [['index']], [['vacuum']]])(
+    '%j says so (exit 2) and leaves nothing behind',
+    async (args) => {
+      const { root } = await fresh();
+      const r = await cli(root, [...args, 'opt-nope']);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(first(r.stderr)).toBe(`state-overlay: mountpoint ${root}/opt/nope does not exist`);
+      expect(fs.existsSync(path.join(root, 'var/lib/state-overlay/opt-nope'))).toBe(false);
+      expect(fs.existsSync(path.join(root, 'run/state-overlay/opt-nope'))).toBe(false);
+      const status = await cli(root, ['--json', 'status']);
+      expect(status.stdout).not.toContain('opt-nope');
+      expect(mountsUnder(root)).toEqual([]);
+      recordCase('privileges and paths', `${args.join(' ')} of a NAME without a mountpoint`);
+    },
+  );
+});
+
+describe('a Base= that does not exist', () => {
+  it.each([[['run']], [['mount']], [['diff']], [['reconcile']], [['index']], [['index', '--ship']]])('%j says so (exit 2), changing nothing', async (args) => {
+    const { s, original, root } = await fresh('[Overlay]\nBase=/usr/lib/nope\n');
+    const r = await cli(root, [...args, 'opt']);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(first(r.stderr)).toBe(`state-overlay: base ${root}/usr/lib/nope does not exist`);
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    expect(mountsUnder(root)).toEqual([]);
+    assertNothingLost('privileges and paths', `${args.join(' ')} with a Base= that does not exist`, s.ov.layout, original);
   });
 });
