@@ -4,10 +4,12 @@ import type { Overlay } from '../overlay/overlay.js';
 import { StateOverlayError } from '../errors.js';
 import { capStderr, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';
+import { layoutFor } from '../paths/layout.js';
+import { parseInstance } from '../systemd/instance.js';
 import { unmountAllAt } from './bind.js';
 import { describeHolders, findHolders } from './holders.js';
 import { mountsUnder, readMountinfo } from './mountinfo.js';
-import { foreignError, mountStatus } from './overlay.js';
+import { foreignError, isOurs, mountStatus } from './overlay.js';
 
 export interface UnmountOptions {
   /** Detach now, let the kernel finish when the last user leaves (umount -l). */
@@ -26,31 +28,54 @@ export function busyError(target: string, detail: string): StateOverlayError {
   return new StateOverlayError('busy', `${target} is busy: ${why} (stop them, or use --lazy)`, { path: target });
 }
 
+/** umount(8) of one mountpoint; a busy one fails naming what holds it. */
+async function detach(target: string, lazy: boolean): Promise<void> {
+  const r = await tryRun('umount', lazy ? ['-l', target] : [target]);
+  if (r.exitCode === 0) return;
+  if (/busy/i.test(r.stderr)) throw busyError(target, capStderr(r.stderr));
+  throw new StateOverlayError('exec', `cannot unmount ${target}: ${capStderr(r.stderr) || `umount exit status ${r.exitCode}`}`, { path: target });
+}
+
+/**
+ * The base bind after the overlay. It is private and only ours: if something still reads through it (a
+ * manifest build being stopped), detaching it lazily is safe, nothing propagates from it.
+ */
+async function releaseBaseBind(baseBind: string, lazy: boolean): Promise<void> {
+  if (!fs.existsSync(baseBind)) return;
+  try {
+    await unmountAllAt(baseBind, lazy);
+  } catch {
+    // Any failure (busy): detach it lazily; if that fails too, its error is the one reported.
+    await unmountAllAt(baseBind, true);
+  }
+}
+
 /** Unmounts NAME's overlay then its base bind; returns false when the overlay was not mounted. */
 export async function unmountOverlay(ov: Overlay, log: Log, opts: UnmountOptions = {}): Promise<boolean> {
   const lazy = opts.lazy === true;
   const status = mountStatus(ov);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
-  let done = false;
-  if (status.state === 'mounted') {
-    const target = status.entry.mountpoint;
-    const r = await tryRun('umount', lazy ? ['-l', target] : [target]);
-    if (r.exitCode !== 0) {
-      if (/busy/i.test(r.stderr)) throw busyError(target, capStderr(r.stderr));
-      throw new StateOverlayError('exec', `cannot unmount ${target}: ${capStderr(r.stderr) || `umount exit status ${r.exitCode}`}`, { path: target });
-    }
-    done = true;
-  }
-  // The bind is private and only ours: if something still reads through it (a manifest build being
-  // stopped), detaching it lazily is safe, nothing propagates from it.
-  if (fs.existsSync(ov.layout.baseBind)) {
-    try {
-      await unmountAllAt(ov.layout.baseBind, lazy);
-    } catch {
-      // Any failure (busy): detach it lazily; if that fails too, its error is the one reported.
-      await unmountAllAt(ov.layout.baseBind, true);
-    }
-  }
+  if (status.state === 'mounted') await detach(status.entry.mountpoint, lazy);
+  await releaseBaseBind(ov.layout.baseBind, lazy);
+  const done = status.state === 'mounted';
   if (done) log.info({ event: 'unmount.done', name: ov.name, target: ov.layout.target, lazy });
   return done;
+}
+
+/**
+ * Unmounts NAME without its configuration (it cannot be read, and a unit's stop must still work): the
+ * overlays whose upper and work are those of NAME's state dir or run dir (persistent or ephemeral),
+ * wherever Path= put them, then the base bind. Returns where they were mounted (none: NAME's default
+ * mountpoint) and whether anything was unmounted.
+ */
+export async function unmountRecorded(root: string, name: string, log: Log, opts: UnmountOptions = {}): Promise<{ target: string; changed: boolean }> {
+  const lazy = opts.lazy === true;
+  const { mountpoint } = parseInstance(name);
+  const layouts = [layoutFor(root, name, mountpoint, false), layoutFor(root, name, mountpoint, true)];
+  const ours = readMountinfo().filter((e) => layouts.some((l) => isOurs(e, l.upper, l.work)));
+  for (const e of ours) await detach(e.mountpoint, lazy);
+  await releaseBaseBind(layouts[0]!.baseBind, lazy);
+  const target = ours[0]?.mountpoint ?? layouts[0]!.target;
+  if (ours.length > 0) log.info({ event: 'unmount.done', name, target, lazy });
+  return { target, changed: ours.length > 0 };
 }

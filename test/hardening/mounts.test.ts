@@ -39,6 +39,33 @@ describe('a --root reached through a symlink', () => {
   });
 });
 
+describe('unmount (the unit\'s ExecStop) with a broken configuration', () => {
+  it.each([
+    ['persistent', ''],
+    ['ephemeral', '[Overlay]\nMode=ephemeral\n'],
+    ['Path= elsewhere', '[Overlay]\nPath=/srv/opt\nBase=/opt\n'],
+  ])('%s: unmounts from the recorded state and says the configuration is broken', async (what, conf) => {
+    const { s, original, root } = await fresh(conf);
+    fs.mkdirSync(path.join(root, 'srv/opt'), { recursive: true });
+    const mounted = await cli(root, ['mount', 'opt']);
+    expect(mounted.exitCode, mounted.stderr).toBe(0);
+    const target = mounted.stdout.replace(/^mounted opt on /, '');
+    const file = path.join(root, 'etc/state-overlay/opt.conf');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${conf}[Overlay]\nReconcile=sometimes\n`);
+    const r = await cli(root, ['unmount', 'opt']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`unmounted opt from ${target}`);
+    expect(r.stderr).toContain(`configuration of opt is broken, unmounting what its state dirs show mounted: ${file}:`);
+    expect(mountsUnder(root).filter((m) => !m.endsWith('/run/state-overlay/opt'))).toEqual([]);
+    // Everything else still refuses the broken configuration.
+    expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(5);
+    expect(await cli(root, ['unmount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is not mounted on ${path.join(root, 'opt')}` });
+    if (what !== 'ephemeral') assertNothingLost('corrupt state', `unmount with a broken configuration (${what})`, s.ov.layout, original);
+    else recordCase('corrupt state', 'unmount with a broken configuration (ephemeral)');
+  });
+});
+
 describe('a NAME whose mountpoint does not exist', () => {
   it.each([[['run']], [['mount']], [['diff']], [['reconcile']], [['reconcile', '--dry-run']], [['index']], [['vacuum']]])(
     '%j says so (exit 2) and leaves nothing behind',

@@ -11,9 +11,8 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--lazy', 'detach even when busy (umount -l): the mount goes once its last user leaves')
     .action(async (name: string, opts: { lazy?: boolean }) => {
-      const [ctx, { unmountOverlay }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../ops/unmount.js'), import('../render/mount.js')]);
-      const ov = ctx.overlay(name);
-      const m = { name, target: ov.layout.target, changed: await unmountOverlay(ov, ctx.log, { lazy: opts.lazy === true }) };
+      const [ctx, { unmountNamed }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../ops/unmount.js'), import('../render/mount.js')]);
+      const m = { name, ...(await unmountNamed(ctx.root, name, ctx.log, { lazy: opts.lazy === true })) };
       ctx.out(ctx.json ? jsonText(unmountJson(m)) : unmountText(m));
     });
 }
