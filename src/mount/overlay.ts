@@ -8,6 +8,7 @@ import type { Log } from '../log/logger.js';
 import { bindBase } from './bind.js';
 import { fileId, layerIs, overlayShownAt } from './identity.js';
 import { assertUpperFree } from './in-use.js';
+import { assertNotNested } from './nesting.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
@@ -101,6 +102,15 @@ async function undoMounts(undo: string[]): Promise<void> {
   for (const m of undo.reverse()) await tryRun('umount', [m]);
 }
 
+/**
+ * What the mount table must allow before NAME is mounted: nothing else on its upper, and no nesting with
+ * another state-overlay overlay. run checks it before it reconciles, so a refusal there changes nothing.
+ */
+export function assertMountable(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): void {
+  assertUpperFree(entries, ov.layout);
+  assertNotNested(ov, entries);
+}
+
 /** Mounts the overlay NAME; returns false when it was already mounted (nothing done). */
 export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {}): Promise<boolean> {
   const { layout } = ov;
@@ -111,11 +121,11 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     return false;
   }
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
-  assertUpperFree(entries, layout);
 
   await checkOverlaySupport(opts.procFilesystems);
   checkMountpoint(layout.target);
   const base = checkBase(ov.base);
+  assertMountable(ov, entries);
   const undo: string[] = [];
   try {
     if (ov.config.mode === 'ephemeral') await ensureEphemeralTmpfs(ov, undo);

@@ -8,6 +8,7 @@ import { layoutFor } from '../paths/layout.js';
 import { parseInstance } from '../systemd/instance.js';
 import { unmountAllAt } from './bind.js';
 import { describeHolders, findHolders } from './holders.js';
+import { mountsOfUpper } from './in-use.js';
 import { mountsUnder, readMountinfo } from './mountinfo.js';
 import { foreignError, isOurs, mountStatus } from './overlay.js';
 
@@ -50,11 +51,26 @@ async function releaseBaseBind(baseBind: string, lazy: boolean): Promise<void> {
   }
 }
 
+/**
+ * Not shown at its mountpoint is not "not mounted" when the upper is still mounted: a mount over it (or
+ * over a parent) hides it, or it is mounted under another path; umount of the mountpoint would miss it.
+ */
+function assertNotHidden(ov: Overlay): void {
+  const m = mountsOfUpper(readMountinfo(), ov.layout.upper)[0];
+  if (m === undefined) return;
+  const hidden = fs.existsSync(ov.layout.target) && m.mountpoint === fs.realpathSync(ov.layout.target);
+  const why = hidden
+    ? `overlay ${ov.name} is mounted on ${m.mountpoint} but hidden there by a mount over it or over a parent: unmount that one first`
+    : `overlay ${ov.name} is mounted on ${m.mountpoint}, not on ${ov.layout.target}: unmount it there`;
+  throw new StateOverlayError('mounted', why, { path: m.mountpoint });
+}
+
 /** Unmounts NAME's overlay then its base bind; returns false when the overlay was not mounted. */
 export async function unmountOverlay(ov: Overlay, log: Log, opts: UnmountOptions = {}): Promise<boolean> {
   const lazy = opts.lazy === true;
   const status = mountStatus(ov);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
+  if (status.state === 'unmounted') assertNotHidden(ov);
   if (status.state === 'mounted') await detach(status.entry.mountpoint, lazy);
   await releaseBaseBind(ov.layout.baseBind, lazy);
   const done = status.state === 'mounted';

@@ -39,6 +39,36 @@ describe('a --root reached through a symlink', () => {
   });
 });
 
+describe('overlays of one host nested in each other', () => {
+  it('mounting over, or inside, another state-overlay overlay is refused naming it', async () => {
+    const { s, original, root } = await fresh();
+    fs.mkdirSync(path.join(root, 'opt/app'));
+    const [opt, app] = [path.join(root, 'opt'), path.join(root, 'opt/app')];
+    try {
+      expect((await cli(root, ['mount', 'opt-app'])).exitCode).toBe(0);
+      for (const args of [['mount', 'opt'], ['run', 'opt']]) {
+        const r = await cli(root, args);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(first(r.stderr)).toBe(`state-overlay: cannot mount opt on ${opt}: overlay opt-app is mounted on ${app}, below it, and state-overlay overlays do not nest: unmount opt-app first`);
+      }
+      expect(mountsUnder(root).filter((m) => !m.includes('/run/'))).toEqual([app]);
+      expect(await cli(root, ['unmount', 'opt-app'])).toMatchObject({ exitCode: 0, stdout: `unmounted opt-app from ${app}` });
+      expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(0);
+      for (const args of [['mount', 'opt-app'], ['run', 'opt-app']]) {
+        const r = await cli(root, args);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(first(r.stderr)).toBe(`state-overlay: cannot mount opt-app on ${app}: it lies in overlay opt, mounted on ${opt}, and state-overlay overlays do not nest: unmount opt first`);
+      }
+      expect(mountsUnder(root).filter((m) => !m.includes('/run/'))).toEqual([opt]);
+    } finally {
+      await cli(root, ['unmount', 'opt']);
+      await cli(root, ['unmount', 'opt-app']);
+    }
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    assertNothingLost('privileges and paths', 'overlays nested in each other', s.ov.layout, original);
+  });
+});
+
 describe('unmount (the unit\'s ExecStop) with a broken configuration', () => {
   it.each([
     ['persistent', ''],
