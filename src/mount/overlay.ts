@@ -7,6 +7,7 @@ import { capStderr, run, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';
 import { bindBase } from './bind.js';
 import { fileId, layerIs, overlayShownAt } from './identity.js';
+import { assertNotDetachedInUse, recordMount } from './detached.js';
 import { assertUpperFree } from './in-use.js';
 import { assertNotNested } from './nesting.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
@@ -103,11 +104,12 @@ async function undoMounts(undo: string[]): Promise<void> {
 }
 
 /**
- * What the mount table must allow before NAME is mounted: nothing else on its upper, and no nesting with
- * another state-overlay overlay. run checks it before it reconciles, so a refusal there changes nothing.
+ * What the mount table must allow before NAME is mounted: nothing else on its upper (mounted, or detached
+ * and still used), and no nesting with another state-overlay overlay. run checks it before it reconciles, so a refusal there changes nothing.
  */
 export function assertMountable(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): void {
   assertUpperFree(entries, ov.layout);
+  assertNotDetachedInUse(ov.layout, entries);
   assertNotNested(ov, entries);
 }
 
@@ -150,6 +152,7 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
       undo.push(target);
       throw new StateOverlayError('internal', `mount reported success but ${target} does not show ${ov.name}'s overlay in /proc/self/mountinfo`, { path: target });
     }
+    recordMount(layout, after.entry);
     log.info({ event: 'mount.done', name: ov.name, target, lower, upper });
     return true;
   } catch (err) {

@@ -1,15 +1,18 @@
-// Unmounts one overlay and its base bind; a busy mount fails with the processes holding it, unless lazy.
+// Unmounts one overlay and its base bind; a busy mount fails with the processes holding it, unless lazy
+// (then the overlay's device stays on record until nothing uses it).
 import fs from 'node:fs';
 import type { Overlay } from '../overlay/overlay.js';
 import { StateOverlayError } from '../errors.js';
 import { capStderr, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';
-import { layoutFor } from '../paths/layout.js';
+import { layoutFor, type Layout } from '../paths/layout.js';
+import { ensureSafeDir } from '../state/state-dir.js';
 import { parseInstance } from '../systemd/instance.js';
 import { unmountAllAt } from './bind.js';
-import { describeHolders, findHolders } from './holders.js';
+import { recordMount } from './detached.js';
+import { describeHolders, findDeviceHolders, findHolders } from './holders.js';
 import { mountsOfUpper } from './in-use.js';
-import { mountsUnder, readMountinfo } from './mountinfo.js';
+import { mountsUnder, readMountinfo, type MountEntry } from './mountinfo.js';
 import { foreignError, isOurs, mountStatus } from './overlay.js';
 
 export interface UnmountOptions {
@@ -26,15 +29,29 @@ export function busyError(target: string, detail: string): StateOverlayError {
     subs.length > 0 ? `mounts below it: ${subs.join(', ')}` : '',
   ].filter(Boolean);
   const why = parts.length > 0 ? parts.join('; ') : detail || 'the kernel reports it busy';
-  return new StateOverlayError('busy', `${target} is busy: ${why} (stop them, or use --lazy)`, { path: target });
+  // Not --lazy: a detached overlay stays alive while they use it, still writing into the upper, and
+  // reconcile and mount refuse until they exit. At shutdown that no longer matters.
+  return new StateOverlayError('busy', `${target} is busy: ${why} (stop them first; 'unmount --lazy' only at shutdown: a detached overlay keeps writing into the upper until they exit)`, { path: target });
 }
 
-/** umount(8) of one mountpoint; a busy one fails naming what holds it. */
-async function detach(target: string, lazy: boolean): Promise<void> {
+/** umount(8) of the overlay mounted by e; a busy one fails naming what holds it. */
+async function detach(layout: Layout, e: MountEntry, lazy: boolean, log: Log): Promise<void> {
+  const target = e.mountpoint;
+  // Lazily detached, the overlay lives on while used: its device on record is how its users are found
+  // (a mount by an older version has no record yet).
+  if (lazy) {
+    ensureSafeDir(layout.root, layout.runDir, layout.runDir);
+    recordMount(layout, e);
+  }
   const r = await tryRun('umount', lazy ? ['-l', target] : [target]);
-  if (r.exitCode === 0) return;
-  if (/busy/i.test(r.stderr)) throw busyError(target, capStderr(r.stderr));
-  throw new StateOverlayError('exec', `cannot unmount ${target}: ${capStderr(r.stderr) || `umount exit status ${r.exitCode}`}`, { path: target });
+  if (r.exitCode !== 0) {
+    if (/busy/i.test(r.stderr)) throw busyError(target, capStderr(r.stderr));
+    throw new StateOverlayError('exec', `cannot unmount ${target}: ${capStderr(r.stderr) || `umount exit status ${r.exitCode}`}`, { path: target });
+  }
+  const holders = lazy ? findDeviceHolders(e.dev, layout.upper) : [];
+  if (holders.length > 0) {
+    log.warn({ event: 'warning', message: `${target} detached while in use by ${describeHolders(holders)}: until they exit, reconcile and mount of ${layout.name} refuse`, path: target });
+  }
 }
 
 /**
@@ -71,7 +88,7 @@ export async function unmountOverlay(ov: Overlay, log: Log, opts: UnmountOptions
   const status = mountStatus(ov);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
   if (status.state === 'unmounted') assertNotHidden(ov);
-  if (status.state === 'mounted') await detach(status.entry.mountpoint, lazy);
+  if (status.state === 'mounted') await detach(ov.layout, status.entry, lazy, log);
   await releaseBaseBind(ov.layout.baseBind, lazy);
   const done = status.state === 'mounted';
   if (done) log.info({ event: 'unmount.done', name: ov.name, target: ov.layout.target, lazy });
@@ -88,10 +105,10 @@ export async function unmountRecorded(root: string, name: string, log: Log, opts
   const lazy = opts.lazy === true;
   const { mountpoint } = parseInstance(name);
   const layouts = [layoutFor(root, name, mountpoint, false), layoutFor(root, name, mountpoint, true)];
-  const ours = readMountinfo().filter((e) => layouts.some((l) => isOurs(e, l.upper, l.work)));
-  for (const e of ours) await detach(e.mountpoint, lazy);
+  const ours = readMountinfo().flatMap((e) => layouts.filter((l) => isOurs(e, l.upper, l.work)).map((l) => ({ e, l })));
+  for (const { e, l } of ours) await detach(l, e, lazy, log);
   await releaseBaseBind(layouts[0]!.baseBind, lazy);
-  const target = ours[0]?.mountpoint ?? layouts[0]!.target;
+  const target = ours[0]?.e.mountpoint ?? layouts[0]!.target;
   if (ours.length > 0) log.info({ event: 'unmount.done', name, target, lazy });
   return { target, changed: ours.length > 0 };
 }

@@ -1,5 +1,6 @@
 // Reconcile, vacuum and restore change the upper behind overlayfs' back: only while nothing mounts it.
 import { StateOverlayError } from '../errors.js';
+import { assertNotDetachedInUse } from '../mount/detached.js';
 import { overlayShownAt } from '../mount/identity.js';
 import { mountsOfUpper } from '../mount/in-use.js';
 import { readMountinfo, type MountEntry } from '../mount/mountinfo.js';
@@ -17,9 +18,11 @@ export function onlineReason(entries: readonly MountEntry[], layout: Layout, bas
   return undefined;
 }
 
+/** Refuses while anything mounts the upper: an overlay in the mount table, or one detached and still in use. */
 export function assertOffline(layout: Layout, baseIsTarget: boolean, entries: readonly MountEntry[] = readMountinfo()): void {
   const why = onlineReason(entries, layout, baseIsTarget);
   if (why) throw new StateOverlayError('mounted', why, { path: layout.target });
+  assertNotDetachedInUse(layout, entries);
 }
 
 /**

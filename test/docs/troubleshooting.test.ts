@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
@@ -96,6 +97,30 @@ describe('docs/troubleshooting.md', () => {
     expect(r.code, r.stderr).toBe(5);
     const msg = message(r.stderr, true);
     expect(templates(5).some((t) => t.test(msg)), msg).toBe(true);
+  });
+
+  it('busy (3): a busy unmount, then a lazily detached overlay still in use', async () => {
+    const r = rootWith(undefined);
+    fs.mkdirSync(path.join(r, 'opt/data'));
+    expect(cli(['--root', r, '-q', 'mount', 'opt']).code).toBe(0);
+    const sleeper = spawn('sleep', ['600'], { cwd: path.join(r, 'opt/data'), stdio: 'ignore' });
+    await new Promise((ok) => sleeper.once('spawn', ok));
+    try {
+      for (const argv of [['unmount', 'opt'], null, ['mount', 'opt'], ['reconcile', 'opt']]) {
+        if (argv === null) {
+          expect(cli(['--root', r, '-q', 'unmount', '--lazy', 'opt']).code).toBe(0);
+          continue;
+        }
+        const out = cli(['--root', r, '-q', ...argv]);
+        expect(out.code, out.stderr).toBe(3);
+        const msg = message(out.stderr);
+        expect(templates(3).some((t) => t.test(msg)), msg).toBe(true);
+      }
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((ok) => sleeper.once('exit', ok));
+      cli(['--root', r, '-q', 'unmount', 'opt']);
+    }
   });
 
   it('busy (3): an interrupted reconcile blocks mount', () => {

@@ -1,9 +1,10 @@
 // Mounts as real hosts have them: a --root reached through a symlink, a lazily detached overlay still
 // written to, overlays nested in each other, an ExecStop with a broken configuration, a NAME whose
 // mountpoint does not exist. Each is refused or handled with nothing lost and nothing left behind.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { snapshot } from '../ops/scratch.js';
 import { buildCliCase, smallCase } from './cases.js';
 import { assertNothingLost, cli, mountsUnder, recordCase, scratchTop } from './harness.js';
@@ -12,6 +13,38 @@ const scratch = scratchTop('so-mounts-', 'mode=0755,size=256m');
 const CASE = smallCase('mounts', 5);
 const fresh = (conf = '') => buildCliCase(scratch.next(), CASE, conf);
 const first = (stderr: string) => stderr.split('\n')[0];
+
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    c.kill('SIGKILL');
+    await new Promise((r) => c.once('exit', r));
+  }
+});
+
+/**
+ * A writer with its cwd in dir and dir/db open for appending; on SIGUSR1 it appends `late` and creates
+ * `late-file` (through whatever it still holds), then exits.
+ */
+async function writer(dir: string): Promise<ChildProcess> {
+  const script = [
+    "const fs = require('node:fs');",
+    "const fd = fs.openSync('db', 'a');",
+    "process.on('SIGUSR1', () => { fs.writeSync(fd, 'late\\n'); fs.writeFileSync('late-file', 'late\\n'); process.exit(0); });",
+    'setInterval(() => {}, 1000);',
+    "process.stdout.write('ready\\n');",
+  ].join(' ');
+  const child = spawn(process.execPath, ['-e', script], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout!.once('data', () => resolve());
+  });
+  return child;
+}
+
+const exited = (c: ChildProcess) => new Promise((r) => (c.exitCode !== null ? r(c.exitCode) : c.once('exit', r)));
 
 describe('a --root reached through a symlink', () => {
   it('sees the overlay mounted through the real path: offline commands refuse, mount and unmount find it', async () => {
@@ -36,6 +69,48 @@ describe('a --root reached through a symlink', () => {
       fs.unlinkSync(link);
     }
     assertNothingLost('privileges and paths', 'a --root reached through a symlink', s.ov.layout, original);
+  });
+});
+
+describe('unmount --lazy with a writer still inside', () => {
+  it('reconcile and mount refuse, naming the writer, until it is gone; its late writes stay in the upper', async () => {
+    const { s, original, root } = await fresh();
+    const target = path.join(root, 'opt');
+    const upper = s.ov.layout.upper;
+    // What the host wrote, the writer's late output included: all of it must survive the reconcile.
+    let written = original;
+    try {
+      expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(0);
+      const w = await writer(path.join(target, 'data'));
+      const busy = await cli(root, ['unmount', 'opt']);
+      expect(busy.exitCode).toBe(3);
+      expect(first(busy.stderr)).toMatch(new RegExp(`^state-overlay: ${target} is busy: held by pid ${w.pid} \\(.*\\): cwd, fd \\d+ \\(stop them first; .*\\)$`));
+      expect(first(busy.stderr)).not.toMatch(/or use --lazy/);
+      expect(await cli(root, ['unmount', '--lazy', 'opt'])).toMatchObject({ exitCode: 0, stdout: `unmounted opt from ${target}` });
+      expect(mountsUnder(root)).toEqual([]);
+      for (const args of [['run', 'opt'], ['reconcile', 'opt'], ['mount', 'opt']]) {
+        const r = await cli(root, args);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(first(r.stderr)).toMatch(
+          new RegExp(`^state-overlay: overlay opt was detached from ${target} but is still in use, so writes can still reach ${upper}: held by pid ${w.pid} \\(.*\\): cwd, fd \\d+; stop them first$`),
+        );
+        expect(mountsUnder(root)).toEqual([]);
+        expect(snapshot(upper)).toEqual(original);
+      }
+      w.kill('SIGUSR1');
+      await exited(w);
+      // The writer's late output went through the detached overlay into the upper.
+      expect(fs.readFileSync(path.join(upper, 'data/db'), 'utf8')).toBe('state\nlate\n');
+      written = snapshot(upper);
+      const r = await cli(root, ['run', 'opt']);
+      expect(r.stderr).toBe('');
+      expect(r.exitCode).toBe(0);
+      expect(fs.readFileSync(path.join(target, 'data/late-file'), 'utf8')).toBe('late\n');
+      expect(fs.readFileSync(path.join(target, 'data/db'), 'utf8')).toBe('state\nlate\n');
+    } finally {
+      await cli(root, ['unmount', 'opt']);
+    }
+    assertNothingLost('concurrency', 'unmount --lazy with a writer inside', s.ov.layout, written);
   });
 });
 

@@ -82,7 +82,7 @@ describe('mountOverlay / unmountOverlay', () => {
     const child = await s.hold(path.join(ov.layout.target, 'app'));
     await expect(unmountOverlay(ov, s.log)).rejects.toMatchObject({
       code: 'busy',
-      message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+      message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them first; 'unmount --lazy' only at shutdown: a detached overlay keeps writing into the upper until they exit)`,
     });
     expect(mountStatus(ov).state).toBe('mounted');
     expect(await unmountOverlay(ov, s.log, { lazy: true })).toBe(true);

@@ -9,7 +9,7 @@ export function register(program: Command, env: CommandEnv): void {
     .alias('umount')
     .description('unmount the overlay and its base bind; a busy mount fails naming the processes holding it')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
-    .option('--lazy', 'detach even when busy (umount -l): the mount goes once its last user leaves')
+    .option('--lazy', 'detach even when busy (umount -l), for shutdown only: until its last user leaves, the overlay still writes into the upper and reconcile and mount refuse')
     .action(async (name: string, opts: { lazy?: boolean }) => {
       const [ctx, { unmountNamed }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../ops/unmount.js'), import('../render/mount.js')]);
       const m = { name, ...(await unmountNamed(ctx.root, name, ctx.log, { lazy: opts.lazy === true })) };
