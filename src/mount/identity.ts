@@ -31,15 +31,21 @@ export function devName(dev: bigint): string {
 }
 
 /**
- * The identity of the directory a layer option (upperdir=, workdir=) names. Kernels show the path as it
- * was given, escaped for the option parser (a backslash before ',', ':' or '\'), or plain: both are tried.
- * A path that does not resolve here (another mount namespace's) has none.
+ * The directory a layer option (upperdir=, workdir=) names, with its identity. Kernels show the path as
+ * it was given, escaped for the option parser (a backslash before ',', ':' or '\'), or plain: the
+ * spelling that resolves is the one. A path that does not resolve here (another mount namespace's) names none.
  */
-export function layerId(shown: string | undefined): FileId | undefined {
+export function resolveLayer(shown: string | undefined): { readonly path: string; readonly id: FileId } | undefined {
   if (shown === undefined || !shown.startsWith('/')) return undefined;
   const plain = shown.replace(/\\(.)/g, '$1');
-  return fileId(shown) ?? (plain === shown ? undefined : fileId(plain));
+  for (const p of plain === shown ? [shown] : [shown, plain]) {
+    const id = fileId(p);
+    if (id !== undefined) return { path: p, id };
+  }
+  return undefined;
 }
+
+export const layerId = (shown: string | undefined): FileId | undefined => resolveLayer(shown)?.id;
 
 /** Whether a mount's layer option names the directory with this identity. */
 export const layerIs = (e: MountEntry, option: 'upperdir' | 'workdir', id: FileId | undefined): boolean =>

@@ -7,7 +7,7 @@ import { StateOverlayError } from '../errors.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { RUN_ROOT, underRoot } from '../paths/layout.js';
 import { STATE_ROOT } from '../systemd/instance.js';
-import { fileId, sameId, type FileId } from './identity.js';
+import { fileId, resolveLayer, sameId, type FileId } from './identity.js';
 import type { MountEntry } from './mountinfo.js';
 import { within } from './preflight.js';
 
@@ -16,10 +16,7 @@ import { within } from './preflight.js';
  * or RUN_ROOT/NAME/upper (ephemeral), the state and run roots judged by identity.
  */
 function stateOverlayName(e: MountEntry, roots: readonly FileId[]): string | undefined {
-  const shown = e.fstype === 'overlay' ? e.superOptions.get('upperdir') : undefined;
-  if (shown === undefined) return undefined;
-  // Shown plain or escaped for the option parser: the spelling that resolves is the path.
-  const upper = [shown, shown.replace(/\\(.)/g, '$1')].find((p) => fileId(p) !== undefined);
+  const upper = e.fstype === 'overlay' ? resolveLayer(e.superOptions.get('upperdir'))?.path : undefined;
   if (upper === undefined || path.basename(upper) !== 'upper') return undefined;
   const nameDir = path.dirname(upper);
   const parent = fileId(path.dirname(nameDir));
