@@ -1,7 +1,7 @@
 // Finds the processes that keep a mount busy, or a detached overlay alive: cwd, root, open files and
 // mapped files under it, or on its device (/proc scan).
 import fs from 'node:fs';
-import { StateOverlayError } from '../errors.js';
+import { ioError, StateOverlayError } from '../errors.js';
 import { devName, fileId, layerId, sameId, type FileId } from './identity.js';
 import { readMountinfo } from './mountinfo.js';
 import { within } from './preflight.js';
@@ -115,6 +115,18 @@ export function findHolders(dirs: readonly string[], self = process.pid): Holder
   return out.sort((a, b) => a.pid - b.pid);
 }
 
+/** This process's mount namespace (`mnt:[4026531841]`), or undefined where /proc does not show it. */
+function ownNamespace(): string | undefined {
+  const link = '/proc/self/ns/mnt';
+  try {
+    return fs.readlinkSync(link);
+  } catch (err) {
+    // Not shown (an old kernel, a restricted /proc): every namespace then counts as another, read in full.
+    if (NOT_HELD.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    throw ioError('cannot read', link, err);
+  }
+}
+
 /**
  * What a mount namespace makes of the device: mounted there as an overlay on this upper (its mountpoint),
  * mounted as something else (the device number was reused: nothing of that namespace is ours), or not
@@ -139,8 +151,8 @@ function nsVerdict(pid: number, dev: string, upper: FileId): NsVerdict {
 export function findDeviceHolders(dev: string, upper: string, self = process.pid): Holder[] {
   const upperId = fileId(upper);
   if (upperId === undefined) return [];
-  const ownNs = fs.readlinkSync('/proc/self/ns/mnt');
-  const verdicts = new Map<string, NsVerdict>([[ownNs, 'none']]);
+  const ownNs = ownNamespace();
+  const verdicts = new Map<string, NsVerdict>();
   const reported = new Set<string>();
   const out: Holder[] = [];
   for (const pid of pids(self)) {
@@ -148,9 +160,9 @@ export function findDeviceHolders(dev: string, upper: string, self = process.pid
     let verdict: NsVerdict = 'none';
     try {
       const ns = fs.readlinkSync(`/proc/${pid}/ns/mnt`);
-      verdict = verdicts.get(ns) ?? nsVerdict(pid, dev, upperId);
+      // This process's own namespace: the caller found the device absent from its mount table.
+      verdict = verdicts.get(ns) ?? (ns === ownNs ? 'none' : nsVerdict(pid, dev, upperId));
       verdicts.set(ns, verdict);
-      if (verdict === 'other') continue;
       if (typeof verdict === 'object' && !reported.has(ns)) {
         reported.add(ns);
         how.push(`mounted on ${verdict.mounted} in its mount namespace`);
@@ -159,9 +171,9 @@ export function findDeviceHolders(dev: string, upper: string, self = process.pid
       // readMountinfo wraps the errno (ENOENT: the process exited meanwhile) with the file's name.
       const errno = err instanceof StateOverlayError ? (err.cause as NodeJS.ErrnoException | undefined)?.code : (err as NodeJS.ErrnoException).code;
       const code = errno ?? (err instanceof StateOverlayError ? err.code : String(err));
-      if (NOT_HELD.has(code)) continue;
-      how.push(`mount namespace unreadable (${code})`);
+      if (!NOT_HELD.has(code)) how.push(`mount namespace unreadable (${code})`);
     }
+    if (verdict === 'other') continue;
     const h = holderOf(pid, onDevice(dev, upper), how);
     if (h) out.push(h);
   }
