@@ -105,7 +105,8 @@ async function undoMounts(undo: string[]): Promise<void> {
 
 /**
  * What the mount table must allow before NAME is mounted: nothing else on its upper (mounted, or detached
- * and still used), and no nesting with another state-overlay overlay. run checks it before it reconciles, so a refusal there changes nothing.
+ * and still used), and no nesting with another state-overlay overlay. run checks it before it reconciles,
+ * so a refusal there changes nothing.
  */
 export function assertMountable(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): void {
   assertUpperFree(entries, ov.layout);
