@@ -1,7 +1,7 @@
 // Directories and mounts compared as the kernel sees them, by device and inode: a path string names a
 // directory only through one spelling (a symlinked --root, a bind of it, an escape), its identity does not.
 import fs from 'node:fs';
-import { ioError } from '../errors.js';
+import { ioError, StateOverlayError } from '../errors.js';
 import type { MountEntry } from './mountinfo.js';
 
 export interface FileId {
@@ -39,10 +39,25 @@ export function resolveLayer(shown: string | undefined): { readonly path: string
   if (shown === undefined || !shown.startsWith('/')) return undefined;
   const plain = shown.replace(/\\(.)/g, '$1');
   for (const p of plain === shown ? [shown] : [shown, plain]) {
-    const id = fileId(p);
+    const id = foreignId(p);
     if (id !== undefined) return { path: p, id };
   }
   return undefined;
+}
+
+/**
+ * fileId of a path another mount names: one that fails to resolve (a dead network mount, a FUSE
+ * mount root may not enter) cannot be identified as ours, and must not fail the commands of every
+ * overlay on the host. Our own directories are resolved by fileId, which fails loudly.
+ */
+function foreignId(p: string): FileId | undefined {
+  try {
+    return fileId(p);
+  } catch (err) {
+    const errno = ((err as StateOverlayError).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (err instanceof StateOverlayError && typeof errno === 'string') return undefined;
+    throw err;
+  }
 }
 
 export const layerId = (shown: string | undefined): FileId | undefined => resolveLayer(shown)?.id;

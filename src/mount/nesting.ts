@@ -19,6 +19,7 @@ function stateOverlayName(e: MountEntry, roots: readonly FileId[]): string | und
   const upper = e.fstype === 'overlay' ? resolveLayer(e.superOptions.get('upperdir'))?.path : undefined;
   if (upper === undefined || path.basename(upper) !== 'upper') return undefined;
   const nameDir = path.dirname(upper);
+  // The upper resolved, so its grandparent does: compared with the state and run roots by identity.
   const parent = fileId(path.dirname(nameDir));
   return roots.some((r) => sameId(parent, r)) ? path.basename(nameDir) : undefined;
 }

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/exec.js';
 import { devName, fileId, layerId, overlayShownAt, sameId } from '../../src/mount/identity.js';
 import { readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
+import { mountOverlay, mountStatus } from '../../src/mount/overlay.js';
+import { onlineReason } from '../../src/txn/offline.js';
 import { escapeLayerPath } from '../../src/mount/options.js';
 import { makeScratch, type Scratch } from './scratch.js';
 
@@ -21,7 +23,10 @@ describe('devName', () => {
 describe('identity on a scratch tree', () => {
   let s: Scratch;
   beforeEach(() => (s = makeScratch()));
-  afterEach(() => s.cleanup());
+  afterEach(() => {
+    vi.restoreAllMocks();
+    return s.cleanup();
+  });
 
   it('names a mounted filesystem as mountinfo does', async () => {
     const dir = path.join(s.root, 'tmp');
@@ -56,5 +61,20 @@ describe('identity on a scratch tree', () => {
     } finally {
       await run('umount', [s.root]);
     }
+  });
+
+  it('another overlay whose upper cannot be resolved (EIO) is not ours, and fails nothing of ours', async () => {
+    const dirs = ['l', 'u', 'w', 'm'].map((d) => path.join(s.root, 'other', d));
+    for (const d of dirs) fs.mkdirSync(d, { recursive: true });
+    await run('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${dirs[0]},upperdir=${dirs[1]},workdir=${dirs[2]}`, dirs[3]!]);
+    const ov = s.ctx().overlay('opt');
+    await mountOverlay(ov, s.log);
+    const stat = fs.statSync;
+    vi.spyOn(fs, 'statSync').mockImplementation(((p: fs.PathLike, o?: fs.StatSyncOptions) => {
+      if (String(p) === dirs[1]) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+      return stat(p, o);
+    }) as typeof fs.statSync);
+    expect(mountStatus(ov).state).toBe('mounted');
+    expect(onlineReason(readMountinfo(), ov.layout, true)).toBe(`overlay opt is mounted on ${ov.layout.target}: unmount it first (this runs offline)`);
   });
 });
