@@ -6,6 +6,7 @@ import type { RelPath, UpperEntry } from '../model/entry.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import { liveBaseDir } from '../observe/live-base.js';
+import { checkOverlayDirs } from '../mount/preflight.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { topPaths, withUpper } from '../observe/upper.js';
 import { changeUnder, type BaseChange } from '../plan/change.js';
@@ -31,9 +32,10 @@ export interface UpperDiff {
 }
 
 /** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
-/** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
-export async function upperDiff(ov: Overlay, baseDir: string = liveBaseDir(ov)): Promise<UpperDiff> {
+export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDiff> {
   const { layout } = ov;
+  checkOverlayDirs(ov, { mountpoint: false });
+  baseDir ??= liveBaseDir(ov);
   const unreadable: { path: RelPath; error: string }[] = [];
   const onError = (path: RelPath, err: Error) => void unreadable.push({ path, error: (err as NodeJS.ErrnoException).code ?? err.message });
   const state = readState(layout);

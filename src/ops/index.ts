@@ -5,6 +5,7 @@ import type { LogEvent } from '../log/events.js';
 import { buildManifest, type BuildResult } from '../manifest/build.js';
 import { currentGeneration, manifestGeneration, type Generation } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
+import { checkOverlayDirs } from '../mount/preflight.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
@@ -30,6 +31,7 @@ export interface IndexOptions {
 
 export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): Promise<IndexReport> {
   const { ship } = opts;
+  checkOverlayDirs(ov, { mountpoint: false });
   const base = ship ? ov.base : liveBaseDir(ov);
   const started = Date.now();
   let out: string;

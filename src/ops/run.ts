@@ -6,7 +6,7 @@ import { currentGeneration, type Generation, type KeptManifest } from '../observ
 import { assertBaseTrusted } from '../observe/base-check.js';
 import { liveBaseDir } from '../observe/live-base.js';
 import { readMountinfo } from '../mount/mountinfo.js';
-import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
+import { assertMountable, mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
 import { manifestPath } from '../manifest/store.js';
 import { withSession, type OverlaySession } from '../txn/session.js';
 import { StateOverlayError } from '../errors.js';
@@ -64,6 +64,7 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
   const mounts = readMountinfo();
   const status = mountStatus(ov, mounts);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
+  if (status.state === 'unmounted') assertMountable(ov, mounts);
   let wasMounted = status.state === 'mounted';
   // While mounted over its own lower, the base is reachable only through the private bind.
   let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(s) });

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setAttributeSync } from 'fs-xattr';
 import { run } from '../../src/exec.js';
@@ -87,8 +88,8 @@ describe('docs/troubleshooting.md', () => {
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);
   });
 
-  it('usage (2): a missing mountpoint', () => {
-    const r = cli(['--root', rootWith(undefined, false), '-q', 'mount', 'opt']);
+  it.each(['mount', 'run', 'diff', 'reconcile', 'index'])('usage (2): a missing mountpoint (%s)', (command) => {
+    const r = cli(['--root', rootWith(undefined, false), '-q', command, 'opt']);
     expect(r.code, r.stderr).toBe(2);
     const msg = message(r.stderr);
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);
@@ -122,6 +123,30 @@ describe('docs/troubleshooting.md', () => {
       expect(templates(1).some((t) => t.test(msg)), msg).toBe(true);
     } finally {
       await run('umount', [s.ov.layout.backupsDir]);
+    }
+  });
+
+  it('busy (3): a busy unmount, then a lazily detached overlay still in use', async () => {
+    const r = rootWith(undefined);
+    fs.mkdirSync(path.join(r, 'opt/data'));
+    expect(cli(['--root', r, '-q', 'mount', 'opt']).code).toBe(0);
+    const sleeper = spawn('sleep', ['600'], { cwd: path.join(r, 'opt/data'), stdio: 'ignore' });
+    await new Promise((ok) => sleeper.once('spawn', ok));
+    try {
+      for (const argv of [['unmount', 'opt'], null, ['mount', 'opt'], ['reconcile', 'opt']]) {
+        if (argv === null) {
+          expect(cli(['--root', r, '-q', 'unmount', '--lazy', 'opt']).code).toBe(0);
+          continue;
+        }
+        const out = cli(['--root', r, '-q', ...argv]);
+        expect(out.code, out.stderr).toBe(3);
+        const msg = message(out.stderr);
+        expect(templates(3).some((t) => t.test(msg)), msg).toBe(true);
+      }
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((ok) => sleeper.once('exit', ok));
+      cli(['--root', r, '-q', 'unmount', 'opt']);
     }
   });
 
