@@ -19,10 +19,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// A reader that went away (`state-overlay status | head`) is not an error of ours.
+// A reader that went away (`state-overlay status | head`) is not an error of ours. Output that cannot
+// be written (a full disk) comes after the work it reports: say so once, on stderr if that can be
+// written, and exit 1, never with a stack trace.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
+  try {
+    process.stderr.write(`state-overlay: cannot write the output to standard output: ${err.code ?? err.message}\n`);
+  } catch {
+    // stderr is gone too: the exit code still tells
+  }
+  process.exit(ExitCode.failure);
 });
 
 // No top-level await: the installed program is a CommonJS bundle (scripts/install/bundle.ts).

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { Layout } from '../paths/layout.js';
 import { lstatBeneath } from '../tree/handles.js';
+import { removeTree } from '../tree/remove.js';
 import { walk } from '../tree/walk.js';
 import { readIndex, type BackupIndex } from './index-file.js';
 import { isSetName } from '../paths/set-name.js';
@@ -93,8 +94,8 @@ function holdsEntries(layout: Layout, name: string): boolean {
 function removeSet(layout: Layout, name: string): void {
   const dir = setDir(layout, name);
   try {
-    // rm never follows symlinks inside the tree: it unlinks them.
-    fs.rmSync(dir, { recursive: true, force: true });
+    // Through directory fds (a set may hold a tree deeper than PATH_MAX); a symlink in it is unlinked, never followed.
+    removeTree(dir);
   } catch (err) {
     throw ioError('remove backup set', dir, err);
   }

@@ -1,7 +1,7 @@
 // Global options normalized once into a frozen context that every command receives.
 import fs from 'node:fs';
 import path from 'node:path';
-import { StateOverlayError } from '../errors.js';
+import { ioError, StateOverlayError } from '../errors.js';
 import { createLog, openLog, type Log, type LogLevel } from '../log/logger.js';
 import { resolveOverlay, type Overlay } from '../overlay/overlay.js';
 
@@ -43,17 +43,23 @@ function logLevel(opts: GlobalOptions): LogLevel {
   return 'info';
 }
 
+/**
+ * The root, resolved once to its real path: every path below it is then the one the kernel shows in
+ * mountinfo, whichever spelling (a symlink, `..`) the command line used.
+ */
 function resolveRoot(raw: string | undefined): string {
   if (raw === undefined || raw === '') return '/';
   const abs = path.resolve(raw);
-  let st: fs.Stats;
+  let real: string;
   try {
-    st = fs.statSync(abs);
+    real = fs.realpathSync(abs);
   } catch (cause) {
-    throw new StateOverlayError('usage', `--root ${raw}: no such directory`, { path: abs, cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new StateOverlayError('usage', `--root ${raw}: no such directory`, { path: abs, cause });
+    throw ioError('cannot resolve --root', abs, cause);
   }
-  if (!st.isDirectory()) throw new StateOverlayError('usage', `--root ${raw}: not a directory`, { path: abs });
-  return abs === '/' ? '/' : abs;
+  if (!fs.statSync(real).isDirectory()) throw new StateOverlayError('usage', `--root ${raw}: not a directory`, { path: abs });
+  return real;
 }
 
 /** The command line's context: as createContext, with the log a terminal gets (readable text on a TTY). */

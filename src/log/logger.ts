@@ -17,13 +17,30 @@ export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.INVOCATION_ID || env.JOURNAL_STREAM);
 }
 
+/** The errors of writing to a stream that is full or gone. */
+const STREAM_FAILURES = new Set(['ENOSPC', 'EPIPE', 'EIO', 'EBADF', 'EDQUOT', 'EFBIG', 'EAGAIN']);
+const isStreamFailure = (err: unknown): boolean => STREAM_FAILURES.has((err as NodeJS.ErrnoException)?.code ?? '');
+
 /** JSON records: to the journal (stdout) under systemd, to stderr otherwise. */
 function destination(): NodeJS.WritableStream {
-  return pino.destination({ fd: underSystemd() ? 1 : 2, sync: true }) as unknown as NodeJS.WritableStream;
+  const dest = pino.destination({ fd: underSystemd() ? 1 : 2, sync: true });
+  // Failures reported as events (not thrown) are dropped records too.
+  dest.on('error', (err: unknown) => {
+    if (!isStreamFailure(err)) throw err;
+  });
+  return dest as unknown as NodeJS.WritableStream;
 }
 
 function wrap(logger: PinoLogger, level: LogLevel): Log {
-  const emit = (lvl: Level) => (ev: LogEvent) => logger[lvl](ev, ev.event);
+  const emit = (lvl: Level) => (ev: LogEvent) => {
+    try {
+      logger[lvl](ev, ev.event);
+    } catch (err) {
+      // A log that cannot be written (a full disk, a closed pipe) never stops the work it reports, a
+      // mount above all: the record is dropped. Anything else is a bug of ours.
+      if (!isStreamFailure(err)) throw err;
+    }
+  };
   return { info: emit('info'), warn: emit('warn'), error: emit('error'), debug: emit('debug'), level };
 }
 

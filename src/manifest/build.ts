@@ -18,6 +18,8 @@ export interface BuildOptions {
   previous?: string;
   /** Entries done so far, and the expected total when a previous manifest tells it. */
   onProgress?: (done: number, total?: number) => void;
+  /** Entries left out with all below them (mounts below the base); entries on another filesystem are left out too. */
+  skip?: (p: RelPath) => boolean;
   /** Hash worker threads (default: one per core). */
   threads?: number;
 }
@@ -93,7 +95,8 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   const tmp = `${outFile}.tmp-${process.pid}`;
   let out: number;
   try {
-    out = fs.openSync(tmp, 'w', 0o644);
+    // Root's only: a manifest lists names inside private directories and digests of private files.
+    out = fs.openSync(tmp, 'w', 0o600);
   } catch (err) {
     throw ioError('create', tmp, err);
   }
@@ -151,7 +154,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     writeOut(encodeHeader(0));
     // A full index opens every file: open them as their directory is read (a re-index opens few).
     const openFiles = prev.total === undefined ? FILE_FLAGS : undefined;
-    for (const w of walk(baseDir, { bigint: true, openFiles, onError: (p, err) => void (walkError ??= { path: p, err }) })) {
+    for (const w of walk(baseDir, { bigint: true, openFiles, skip: opts.skip ?? (() => false), onError: (p, err) => void (walkError ??= { path: p, err }) })) {
       const st = w.st;
       const stamp: Stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
       const entry = { path: w.path, type: w.type, ...statAttrs(st) };

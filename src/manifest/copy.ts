@@ -10,6 +10,8 @@ export function copyManifest(from: string, to: string): { entries: number; bytes
   const tmp = `${to}.tmp-${process.pid}`;
   try {
     fs.copyFileSync(from, tmp);
+    // The copy is root's only whatever the shipped file's mode (see build.ts).
+    fs.chmodSync(tmp, 0o600);
     const entries = manifestCount(tmp);
     const fd = fs.openSync(tmp, 'r');
     try {

@@ -6,7 +6,11 @@ import { ioError, StateOverlayError } from '../errors.js';
 import { capStderr, run, tryRun } from '../exec.js';
 import type { Log } from '../log/logger.js';
 import { bindBase } from './bind.js';
-import { readMountinfo, topMountAt, type MountEntry } from './mountinfo.js';
+import { fileId, layerIs, overlayShownAt } from './identity.js';
+import { assertNotDetachedInUse, recordMount } from './detached.js';
+import { assertUpperFree } from './in-use.js';
+import { assertNotNested } from './nesting.js';
+import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
@@ -27,16 +31,16 @@ function real(p: string): string | undefined {
   }
 }
 
-/** An overlay at the mountpoint is ours when its upperdir and workdir are exactly ours (whole-field match). */
+/** An overlay is ours when its upperdir and workdir are our upper and work: the same directories, by identity or by whole-field path. */
 export function isOurs(e: MountEntry, upper: string, work: string): boolean {
-  return e.fstype === 'overlay' && sameLayer(e.superOptions.get('upperdir'), upper) && sameLayer(e.superOptions.get('workdir'), work);
+  const is = (option: 'upperdir' | 'workdir', dir: string) => sameLayer(e.superOptions.get(option), dir) || layerIs(e, option, fileId(dir));
+  return e.fstype === 'overlay' && is('upperdir', upper) && is('workdir', work);
 }
 
-/** Whether NAME is mounted: ours on top of the mountpoint, nothing (or its own base filesystem), or a foreign overlay. */
+/** Whether NAME is mounted: ours shown at the mountpoint, nothing (or its own base filesystem), or a foreign overlay. */
 export function mountStatus(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): MountStatus {
-  const target = real(ov.layout.target) ?? ov.layout.target;
-  const top = topMountAt(entries, target);
-  if (!top || top.fstype !== 'overlay') return { state: 'unmounted' };
+  const top = overlayShownAt(entries, ov.layout.target);
+  if (!top) return { state: 'unmounted' };
   const upper = real(ov.layout.upper) ?? ov.layout.upper;
   const work = real(ov.layout.work) ?? ov.layout.work;
   return isOurs(top, upper, work) ? { state: 'mounted', entry: top } : { state: 'foreign', entry: top };
@@ -99,10 +103,22 @@ async function undoMounts(undo: string[]): Promise<void> {
   for (const m of undo.reverse()) await tryRun('umount', [m]);
 }
 
+/**
+ * What the mount table must allow before NAME is mounted: nothing else on its upper (mounted, or detached
+ * and still used), and no nesting with another state-overlay overlay. run checks it before it reconciles,
+ * so a refusal there changes nothing.
+ */
+export function assertMountable(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): void {
+  assertUpperFree(entries, ov.layout);
+  assertNotDetachedInUse(ov.layout, entries);
+  assertNotNested(ov, entries);
+}
+
 /** Mounts the overlay NAME; returns false when it was already mounted (nothing done). */
 export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {}): Promise<boolean> {
   const { layout } = ov;
-  const status = mountStatus(ov);
+  const entries = readMountinfo();
+  const status = mountStatus(ov, entries);
   if (status.state === 'mounted') {
     log.info({ event: 'mount.already', name: ov.name, target: layout.target });
     return false;
@@ -112,6 +128,7 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
   await checkOverlaySupport(opts.procFilesystems);
   checkMountpoint(layout.target);
   const base = checkBase(ov.base);
+  assertMountable(ov, entries);
   const undo: string[] = [];
   try {
     if (ov.config.mode === 'ephemeral') await ensureEphemeralTmpfs(ov, undo);
@@ -136,6 +153,7 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
       undo.push(target);
       throw new StateOverlayError('internal', `mount reported success but ${target} does not show ${ov.name}'s overlay in /proc/self/mountinfo`, { path: target });
     }
+    recordMount(layout, after.entry);
     log.info({ event: 'mount.done', name: ov.name, target, lower, upper });
     return true;
   } catch (err) {

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { ioError, StateOverlayError } from '../errors.js';
 import { execFailure, tryRun } from '../exec.js';
+import type { Overlay } from '../overlay/overlay.js';
 
 export const OVERLAYFS_MAGIC = 0x794c7630;
 export const TMPFS_MAGIC = 0x01021994;
@@ -62,6 +63,17 @@ export function checkBase(base: string): string {
   }
   if (!fs.statSync(real).isDirectory()) throw new StateOverlayError('usage', `base ${base} is not a directory`, { path: base });
   return real;
+}
+
+/**
+ * The directories an overlay is made of, checked before anything reads them or creates its state (a
+ * NAME with a typo must leave no state dir behind): the mountpoint, and a separate Base=. Commands that
+ * only read the base (diff, index) pass mountpoint: false; the mountpoint is still checked when it is the base.
+ */
+export function checkOverlayDirs(ov: Overlay, opts: { mountpoint?: boolean } = {}): void {
+  const separateBase = ov.config.base !== null;
+  if (opts.mountpoint !== false || !separateBase) checkMountpoint(ov.layout.target);
+  if (separateBase) checkBase(ov.base);
 }
 
 /** The base must not lie in the overlay's own data, nor hold it (overlapping layers). */

@@ -8,7 +8,9 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { run } from '../exec.js';
 import { majorMinor } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
+import type { RelPath } from '../model/entry.js';
 import { bootedOstreeChecksum } from './ostree.js';
+import { baseSubmounts, inSubmount } from './submounts.js';
 import { manifestDigest, openManifest } from '../manifest/store.js';
 
 export type GenerationSourceKind = 'manifest' | 'ostree' | 'tree' | 'command';
@@ -60,12 +62,12 @@ export function treeIdentity(baseDir: string): string {
  * table compares digests); a false "unchanged" would let an update go unseen, so everything an update of
  * the tree cannot leave as it was is in: a rewrite in place moves the ctime, even with size and mtime kept.
  */
-export function treeGeneration(baseDir: string): string {
+export function treeGeneration(baseDir: string, skip: (p: RelPath) => boolean = () => false): string {
   const h = crypto.createHash('sha256');
   // Paths are binary strings: latin1 gives back their bytes. Hashed in chunks: one update per entry cost
   // about a sixth of the walk.
   let chunk = '';
-  for (const e of walk(baseDir, { bigint: true })) {
+  for (const e of walk(baseDir, { bigint: true, skip })) {
     const st = e.st;
     chunk += `${e.path}\0${e.type} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.ino}\n`;
     if (chunk.length >= 1 << 16) {
@@ -175,5 +177,5 @@ export async function currentGeneration(overlay: Overlay, opts: { baseDir?: stri
     if (g !== undefined) return { generation: g, source: 'ostree' };
     if (kind === 'ostree') throw new StateOverlayError('config', 'Generation=ostree: not booted on an ostree deployment (no /run/ostree-booted or ostree= karg)');
   }
-  return { generation: treeGeneration(base), source: 'tree' };
+  return { generation: treeGeneration(base, inSubmount(baseSubmounts(overlay))), source: 'tree' };
 }

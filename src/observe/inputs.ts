@@ -44,12 +44,14 @@ export interface Observation {
    * ships, and base files that may be a sidecar's source are hashed: the sidecar carries their digest.
    */
   readonly besides?: (p: RelPath) => readonly RelPath[];
+  /** Paths at or below a mount below the base (observe/submounts.ts): not part of the base. */
+  readonly skip?: (p: RelPath) => boolean;
   /** Unreadable upper entries are reported here and left out (diff), instead of failing the observation. */
   readonly onError?: ReadUpperOptions['onError'];
 }
 
 /** Paths and lstat of the live base below dir (dir itself excluded), never following a symlink. */
-function baseBelow(base: DirHandles, dir: RelPath): Array<[RelPath, fs.Stats]> {
+function baseBelow(base: DirHandles, dir: RelPath, skip: (p: RelPath) => boolean): Array<[RelPath, fs.Stats]> {
   let fd: number;
   try {
     fd = base.open(dir, DIR_FLAGS);
@@ -58,7 +60,7 @@ function baseBelow(base: DirHandles, dir: RelPath): Array<[RelPath, fs.Stats]> {
     throw ioError('open', `${base.root}/${displayPath(dir)}`, err);
   }
   try {
-    return [...walk(`/proc/self/fd/${fd}`)].map((e): [RelPath, fs.Stats] => [joinRel(dir, e.path), e.st]);
+    return [...walk(`/proc/self/fd/${fd}`, { skip: (p) => skip(joinRel(dir, p)) })].map((e): [RelPath, fs.Stats] => [joinRel(dir, e.path), e.st]);
   } finally {
     closeQuietly(fd);
   }
@@ -72,12 +74,13 @@ class CurrentBase {
   constructor(
     private readonly live: DirHandles,
     private readonly manifest: BaseView | null,
+    private readonly skip: (p: RelPath) => boolean,
   ) {}
 
   type(p: RelPath): EntryType | undefined {
     let e = this.asked.get(p);
     if (e === undefined && !this.asked.has(p)) {
-      e = this.manifest ? this.manifest.get(p) : this.live.lstat(p);
+      e = this.manifest ? this.manifest.get(p) : this.skip(p) ? undefined : this.live.lstat(p);
       this.asked.set(p, e);
     }
     if (e === undefined) return undefined;
@@ -124,7 +127,8 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
     for (const n of names) if (n.length - n.lastIndexOf('/') - 1 <= NAME_MAX) wanted.add(n);
   }
   const b1m = current === null ? null : manifestView(current.file, (p) => wanted.has(p), { sha256: current.sha256 });
-  const b1 = new CurrentBase(live, b1m);
+  const skip = o.skip ?? (() => false);
+  const b1 = new CurrentBase(live, b1m, skip);
   let upper = up.classify((p) => b1.type(p));
   const opaque = upper.filter((e) => e.kind === 'opaque-dir').map((e) => e.path);
 
@@ -153,7 +157,7 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
       const below = underAnyOf(dirs);
       for (const e of manifestView(current.file, below, { sha256: current.sha256 }).under(TREE_ROOT)) b1Entries.set(e.path, e);
     } else {
-      for (const d of dirs) for (const [p, st] of baseBelow(live, d)) b1Entries.set(p, entryFor(live, p, st, [b0?.get(p)])!);
+      for (const d of dirs) for (const [p, st] of baseBelow(live, d, skip)) b1Entries.set(p, entryFor(live, p, st, [b0?.get(p)])!);
     }
   }
 

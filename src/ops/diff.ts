@@ -6,6 +6,8 @@ import type { RelPath, UpperEntry } from '../model/entry.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import { liveBaseDir } from '../observe/live-base.js';
+import { checkOverlayDirs } from '../mount/preflight.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { topPaths, withUpper } from '../observe/upper.js';
 import { changeUnder, type BaseChange } from '../plan/change.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
@@ -30,9 +32,10 @@ export interface UpperDiff {
 }
 
 /** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
-/** The diff of an overlay against its base as readable now (baseDir: the private bind while mounted). */
-export async function upperDiff(ov: Overlay, baseDir: string = liveBaseDir(ov)): Promise<UpperDiff> {
+export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDiff> {
   const { layout } = ov;
+  checkOverlayDirs(ov, { mountpoint: false });
+  baseDir ??= liveBaseDir(ov);
   const unreadable: { path: RelPath; error: string }[] = [];
   const onError = (path: RelPath, err: Error) => void unreadable.push({ path, error: (err as NodeJS.ErrnoException).code ?? err.message });
   const state = readState(layout);
@@ -51,7 +54,7 @@ export async function upperDiff(ov: Overlay, baseDir: string = liveBaseDir(ov)):
     if (manifest !== null) change = () => 'unchanged';
   } else {
     // What a reconcile would observe, judged by the rules' own predicates.
-    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError });
+    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError, skip: inSubmount(baseSubmounts(ov)) });
     entries = inputs.upper;
     const b0 = inputs.b0!;
     change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);

@@ -5,11 +5,13 @@ import type { LogEvent } from '../log/events.js';
 import { buildManifest, type BuildResult } from '../manifest/build.js';
 import { currentGeneration, manifestGeneration, type Generation } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
+import { checkOverlayDirs } from '../mount/preflight.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { keepManifest } from './record.js';
 
 export interface IndexReport extends BuildResult {
@@ -29,6 +31,7 @@ export interface IndexOptions {
 
 export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): Promise<IndexReport> {
   const { ship } = opts;
+  checkOverlayDirs(ov, { mountpoint: false });
   const base = ship ? ov.base : liveBaseDir(ov);
   const started = Date.now();
   let out: string;
@@ -43,9 +46,10 @@ export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): P
     out = manifestPath(ov.layout, gen.generation);
   }
   log.info({ event: 'index.start', root: base } satisfies LogEvent);
+  const skip = inSubmount(baseSubmounts(ov));
   const r = gen === undefined
-    ? await buildManifest(base, out, { ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
-    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress);
+    ? await buildManifest(base, out, { skip, ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress, skip);
   const ms = Date.now() - started;
   log.info({ event: 'index.done', entries: r.entries, hashedBytes: r.hashedBytes, reusedDigests: r.reusedDigests, ms } satisfies LogEvent);
   const g = gen ?? { generation: manifestGeneration(out), source: 'manifest' };

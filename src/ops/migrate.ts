@@ -5,7 +5,7 @@ import type { Overlay } from '../overlay/overlay.js';
 import { ioError, StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { readMountinfo } from '../mount/mountinfo.js';
-import { sameLayer } from '../mount/options.js';
+import { mountsOfUpper } from '../mount/in-use.js';
 import { underRoot } from '../paths/layout.js';
 import { ensureStateDir } from '../state/state-dir.js';
 
@@ -36,7 +36,7 @@ export function migrateOstree(ov: Overlay, log: Log): string | null {
   const oldUpper = path.join(from, 'upper');
   if (!isDir(oldUpper) || fs.existsSync(layout.upper)) return null;
   const real = fs.realpathSync(oldUpper);
-  const inUse = readMountinfo().find((m) => m.fstype === 'overlay' && sameLayer(m.superOptions.get('upperdir'), real));
+  const inUse = mountsOfUpper(readMountinfo(), real)[0];
   if (inUse) {
     throw new StateOverlayError('busy', `${oldUpper} is the upper of the overlay mounted on ${inUse.mountpoint}: stop ostree-state-overlay@${ov.name}.service and unmount it first`, {
       path: oldUpper,

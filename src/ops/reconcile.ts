@@ -5,7 +5,9 @@ import path from 'node:path';
 import type { Log } from '../log/logger.js';
 import { pruneSets, setName } from '../backups/sets.js';
 import { manifestPath, viewOf } from '../manifest/store.js';
+import { assertBaseTrusted } from '../observe/base-check.js';
 import { loadDpkgConffiles } from '../observe/conffiles.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import type { Overlay } from '../overlay/overlay.js';
@@ -17,13 +19,14 @@ import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession, type OverlaySession } from '../txn/session.js';
 import { beginTransaction, finishTransaction, resumeTransaction } from '../txn/transaction.js';
+import { isRecorded, recordManifest } from './record.js';
 
 export interface ReconcileOptions {
   /** Plan and report only; nothing changes. */
   readonly dryRun?: boolean;
   /** The current generation when the caller knows it already (run); otherwise it is computed. */
   readonly current?: Pick<Generation, 'generation' | 'shipped'>;
-  /** Reconcile even when the recorded generation is the current one. */
+  /** Reconcile even when the recorded generation is the current one, and against a base that looks absent (observe/base-check.ts). */
   readonly force?: boolean;
   readonly lockWaitMs?: number;
   readonly onProgress?: (done: number, total: number) => void;
@@ -51,18 +54,22 @@ function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'sh
     current: generationManifest(current),
     subtrees: config.reconcile === 'changed',
     besides: namesBeside(config, conffiles),
+    skip: inSubmount(baseSubmounts(ov)),
   });
   return planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) });
 }
 
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */
 export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
+  const resumed = await goOffline(s, opts, resumeTransaction);
+  return reconcileTo(s, opts.current ?? (await currentGeneration(s.overlay)), opts, resumed);
+}
+
+async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>, opts: ReconcileOptions, resumed: boolean): Promise<ReconcileReport> {
   const { overlay: ov, log, layout } = s;
   const { config } = ov;
-  const resumed = await goOffline(s, opts, resumeTransaction);
   const started = Date.now();
   const from = s.state?.generation ?? null;
-  const current = opts.current ?? (await currentGeneration(ov));
   const to = current.generation;
   const meta = { from, to, mode: config.reconcile, backupSet: null, ms: 0 };
   const dryRun = Boolean(opts.dryRun);
@@ -70,6 +77,8 @@ export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}
     const plan: Plan = { actions: [], conflicts: [] };
     return { ...summarize(plan, meta), plan, upToDate: true, dryRun, resumed };
   }
+  const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
+  if (config.reconcile !== 'none') assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped }, Boolean(opts.force), warn);
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
   const plan = planFor(s, current);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
@@ -97,7 +106,21 @@ export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}
   return { ...summary, ms: Date.now() - started, plan: done.plan, upToDate: false, dryRun: false, resumed };
 }
 
-/** Reconciles the upper of an unmounted overlay with its current base (DESIGN section 4). */
+/**
+ * Reconciles the upper of an unmounted overlay with its current base (DESIGN section 4). Offline the
+ * base is readable as it is: the manifest of the generation now recorded is kept at once (run does it
+ * after its mount), so the next update is judged against a known B0, not under rule 10.
+ */
 export async function reconcileOverlay(ov: Overlay, log: Log, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
-  return withSession(ov, log, { offline: true, readOnly: Boolean(opts.dryRun), ...(opts.lockWaitMs === undefined ? {} : { lockWaitMs: opts.lockWaitMs }) }, (s) => reconcileIn(s, opts));
+  const session = { offline: true, readOnly: Boolean(opts.dryRun), ...(opts.lockWaitMs === undefined ? {} : { lockWaitMs: opts.lockWaitMs }) };
+  return withSession(ov, log, session, async (s) => {
+    const resumed = await goOffline(s, opts, resumeTransaction);
+    // A generation given by the caller (run, tests) is the caller's to record.
+    const computed = opts.current === undefined ? await currentGeneration(ov) : undefined;
+    const r = await reconcileTo(s, opts.current ?? computed!, opts, resumed);
+    if (computed !== undefined && !r.dryRun && ov.config.reconcile !== 'none' && !isRecorded(s, computed)) {
+      await recordManifest(s, computed, { baseDir: ov.base });
+    }
+    return r;
+  });
 }

@@ -1,7 +1,9 @@
 // After the mount: keep the manifest of the generation now recorded (the next reconcile's B0) in manifests/.
 import fs from 'node:fs';
 import path from 'node:path';
+import { displayPath, type RelPath } from '../model/entry.js';
 import { treeGeneration, type Generation } from '../observe/generation.js';
+import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { copyManifest } from '../manifest/copy.js';
 import type { BuildResult } from '../manifest/build.js';
 import { manifestPath } from '../manifest/store.js';
@@ -32,12 +34,13 @@ export async function keepManifest(
   baseDir: string,
   previous: readonly (string | null)[],
   onProgress?: (done: number, total?: number) => void,
+  skip?: (p: RelPath) => boolean,
 ): Promise<BuildResult> {
   if (gen.shipped !== undefined) return { ...copyManifest(gen.shipped, file), hashedBytes: 0, reusedDigests: 0 };
   const prev = previous.find((f): f is string => f !== null && fs.existsSync(f));
   // Loaded only to build: an unchanged base never pays for the indexer.
   const { buildManifest } = await import('../manifest/build.js');
-  return buildManifest(baseDir, file, { ...(prev ? { previous: prev } : {}), ...(onProgress ? { onProgress } : {}) });
+  return buildManifest(baseDir, file, { ...(prev ? { previous: prev } : {}), ...(onProgress ? { onProgress } : {}), ...(skip ? { skip } : {}) });
 }
 
 /** Drops manifests no state refers to any more. */
@@ -65,13 +68,18 @@ export async function recordManifest(s: OverlaySession, gen: Generation, opts: R
   const started = Date.now();
   let entries = 0;
   if (!fs.existsSync(file)) {
-    const r = await keepManifest(gen, file, opts.baseDir, [s.manifestFile], opts.onProgress);
+    const submounts = baseSubmounts(ov);
+    const skip = inSubmount(submounts);
+    if (submounts.length > 0) {
+      log.warn({ event: 'warning', message: `mounted below the base, and not part of it (the overlay's lower does not show them): ${submounts.map((m) => `${ov.config.path.replace(/\/+$/, '')}/${displayPath(m)}`).join(', ')}`, path: ov.base });
+    }
+    const r = await keepManifest(gen, file, opts.baseDir, [s.manifestFile], opts.onProgress, skip);
     // run.manifest counts the entries indexed here: none for a shipped manifest, copied as it is.
     entries = gen.shipped === undefined ? r.entries : 0;
     // A base that changed while it was indexed is not the recorded generation: a manifest of it as B0
     // would hide that change from the next reconcile. Record none; the next reconcile treats the
     // recorded base as unknown (UnknownBase=), as after a reboot before the manifest was complete.
-    if (gen.shipped === undefined && gen.source === 'tree' && treeGeneration(opts.baseDir) !== gen.generation) {
+    if (gen.shipped === undefined && gen.source === 'tree' && treeGeneration(opts.baseDir, skip) !== gen.generation) {
       fs.rmSync(file, { force: true });
       log.warn({ event: 'warning', message: `the base changed while its manifest was built: no manifest recorded for ${gen.generation}`, path: opts.baseDir });
       return { file, built: false, entries: 0 };

@@ -3,9 +3,10 @@
 import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
 import { currentGeneration, type Generation, type KeptManifest } from '../observe/generation.js';
+import { assertBaseTrusted } from '../observe/base-check.js';
 import { liveBaseDir } from '../observe/live-base.js';
 import { readMountinfo } from '../mount/mountinfo.js';
-import { mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
+import { assertMountable, mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
 import { manifestPath } from '../manifest/store.js';
 import { withSession, type OverlaySession } from '../txn/session.js';
 import { StateOverlayError } from '../errors.js';
@@ -17,6 +18,8 @@ export interface RunOptions {
   readonly notifier: Notifier;
   /** Mounted already and the base changed: unmount → reconcile → mount, unless the mount is busy. */
   readonly reload?: boolean;
+  /** Reconcile and mount even a base that looks absent (an empty base where a manifest lists entries). */
+  readonly force?: boolean;
   /** How long to wait for the overlay's lock. */
   readonly lockWaitMs?: number;
   /** For tests: a stand-in for /proc/filesystems. */
@@ -35,7 +38,7 @@ export interface RunResult {
   readonly manifest: string | null;
 }
 
-async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier): Promise<boolean> {
+async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier, force: boolean): Promise<boolean> {
   const { overlay: ov, log } = s;
   const recorded = s.state?.generation ?? null;
   const interrupted = s.journal !== null;
@@ -44,7 +47,7 @@ async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier
   await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
   // Loaded only when there is work: an unchanged base never pays for the planner and its dependencies.
   const { reconcileIn } = await import('./reconcile.js');
-  await reconcileIn(s, { current: gen, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
+  await reconcileIn(s, { current: gen, force, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
   return true;
 }
 
@@ -61,6 +64,7 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
   const mounts = readMountinfo();
   const status = mountStatus(ov, mounts);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);
+  if (status.state === 'unmounted') assertMountable(ov, mounts);
   let wasMounted = status.state === 'mounted';
   // While mounted over its own lower, the base is reachable only through the private bind.
   let gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov, mounts), ...keptManifest(s) });
@@ -86,7 +90,11 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
   }
   let reconciled = false;
   if (!wasMounted) {
-    reconciled = await reconcileIfNeeded(s, gen, n);
+    reconciled = await reconcileIfNeeded(s, gen, n, opts.force === true);
+    // A reconcile checked the base already; an unchanged generation is checked here, before it is mounted.
+    if (!reconciled && ov.config.reconcile !== 'none') {
+      assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: gen.shipped }, opts.force === true, (message) => log.warn({ event: 'warning', message, path: ov.base }));
+    }
     await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });
   }
   log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted });

@@ -1,5 +1,6 @@
 // The versioned Status model that `status --json` prints; docs/status.schema.json describes the same shape.
 import type { UpperKind } from '../model/entry.js';
+import type { ErrorCode } from '../errors.js';
 import type { ReconcileSummary } from '../plan/summary.js';
 
 export const STATUS_API_VERSION = 'state-overlay/v1';
@@ -22,6 +23,8 @@ export interface OverlayStatus {
     readonly state: MountState;
     /** Whether the private read-only base bind is mounted. */
     readonly baseBind: boolean;
+    /** Mounts below the base (a data volume): not part of it, the overlay's lower does not show them. */
+    readonly submounts: readonly string[];
     readonly upperdir: string;
     readonly workdir: string;
   };
@@ -64,8 +67,18 @@ export type PendingWork =
   /** Upper entries use redirect or metacopy, which this tool's mounts never produce. */
   | 'foreign-entries';
 
+/** An overlay whose configuration or state could not be read: the others are shown all the same. */
+export interface StatusFailure {
+  readonly name: string;
+  /** The error's code (src/errors.ts), e.g. `config` or `corrupt`. */
+  readonly code: ErrorCode;
+  readonly error: string;
+}
+
 export interface Status {
   readonly apiVersion: typeof STATUS_API_VERSION;
   readonly overlays: readonly OverlayStatus[];
+  /** Overlays that could not be read (status without NAME); none when omitted. */
+  readonly failed?: readonly StatusFailure[];
 }
 

@@ -1,11 +1,11 @@
 // Gathers the Status of one overlay from the mount table, state.json, the upper and the backups dir (read-only).
 import fs from 'node:fs';
-import { ioError } from '../errors.js';
+import { StateOverlayError, errorChain, ioError } from '../errors.js';
 import { setNames } from '../backups/sets.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { currentGeneration } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
-import { UPPER_KINDS, type RelPath, type UpperKind } from '../model/entry.js';
+import { UPPER_KINDS, displayPath, type RelPath, type UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { mountStatus } from '../mount/overlay.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
@@ -13,7 +13,8 @@ import { withUpper } from '../observe/upper.js';
 import { DirHandles } from '../tree/handles.js';
 import { entryType } from '../tree/fsat.js';
 import { knownOverlays } from '../overlay/list.js';
-import { STATUS_API_VERSION, type OverlayStatus, type PendingWork, type Status } from './status-model.js';
+import { baseSubmounts } from '../observe/submounts.js';
+import { STATUS_API_VERSION, type OverlayStatus, type PendingWork, type Status, type StatusFailure } from './status-model.js';
 
 function exists(p: string): boolean {
   try {
@@ -89,6 +90,7 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
     mount: {
       state: mount.state,
       baseBind,
+      submounts: baseSubmounts(ov, entries).map((m) => `${ov.base.replace(/\/+$/, '')}/${displayPath(m)}`),
       upperdir: layout.upper,
       workdir: layout.work,
     },
@@ -101,11 +103,22 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
   };
 }
 
-/** The Status of one overlay, or of every overlay known under root (NAME omitted). */
+/**
+ * The Status of one overlay, or of every overlay known under root (NAME omitted): then one whose
+ * configuration or state cannot be read is listed as failed, and the others are shown all the same.
+ */
 export async function statusOf(root: string, name: string | undefined, resolve: (name: string) => Overlay): Promise<Status> {
   const names = name === undefined ? knownOverlays(root) : [name];
   const mounts = readMountinfo();
   const overlays: OverlayStatus[] = [];
-  for (const n of names) overlays.push(await collectStatus(resolve(n), mounts));
-  return { apiVersion: STATUS_API_VERSION, overlays };
+  const failed: StatusFailure[] = [];
+  for (const n of names) {
+    try {
+      overlays.push(await collectStatus(resolve(n), mounts));
+    } catch (err) {
+      if (name !== undefined || !(err instanceof StateOverlayError) || err.code === 'internal') throw err;
+      failed.push({ name: n, code: err.code, error: errorChain(err).join(': ') });
+    }
+  }
+  return { apiVersion: STATUS_API_VERSION, overlays, failed };
 }

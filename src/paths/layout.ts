@@ -29,6 +29,8 @@ export interface Layout {
   readonly runDir: string;
   /** Private read-only bind of the base, reachable once the overlay hides it. */
   readonly baseBind: string;
+  /** The device of the overlay last mounted, kept until nothing can reach it (a lazy unmount leaves it in use). */
+  readonly mountRecord: string;
   /** Manifest shipped in the image (`state-overlay index --ship`). */
   readonly shippedManifest: string;
 }
@@ -52,6 +54,7 @@ export function layoutFor(root: string, name: string, mountpoint: string, epheme
     lockFile: path.join(stateDir, 'lock'),
     runDir,
     baseBind: path.join(runDir, 'base'),
+    mountRecord: path.join(runDir, 'mounted.json'),
     shippedManifest: underRoot(root, path.posix.join(SHIP_DIR, `${name}.manifest`)),
   });
 }

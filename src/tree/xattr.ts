@@ -1,7 +1,7 @@
 // Overlay xattrs (trusted.overlay.* and user.overlay.*) through fs-xattr on /proc/self/fd/N of an
 // O_PATH|O_NOFOLLOW handle: the entry itself is read, never a symlink's target.
 import fs from 'node:fs';
-import { getAttributeSync, listAttributesSync, setAttributeSync } from 'fs-xattr';
+import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from 'fs-xattr';
 import { ioError } from '../errors.js';
 import { O_PATH, closeQuietly, fdPath } from './fsat.js';
 
@@ -90,6 +90,52 @@ export function overlayXattrs(file: string, namespaces?: readonly XattrNamespace
     throw ioError('read xattrs of', file, err);
   } finally {
     closeQuietly(fd);
+  }
+}
+
+/** Every xattr of an entry, any namespace (ACLs, capabilities, trusted.* …), sorted by name. */
+export type AllXattrs = ReadonlyArray<readonly [string, Buffer]>;
+
+/** Every xattr of an open fd (any kind, O_PATH included: the entry itself). `where` names it in errors. */
+export function allXattrsOfFd(fd: number, where: string): AllXattrs {
+  const p = `/proc/self/fd/${fd}`;
+  let names: string[];
+  try {
+    names = listAttributesSync(p);
+  } catch (err) {
+    if (isAbsent(err)) return [];
+    throw ioError('list xattrs of', where, err);
+  }
+  return names.sort().map((n) => {
+    try {
+      return [n, getAttributeSync(p, n)] as const;
+    } catch (err) {
+      throw ioError(`read xattr ${n} of`, where, err);
+    }
+  });
+}
+
+/**
+ * Gives the entry of an open fd exactly the xattrs `want`: any other (an ACL inherited from its new
+ * parent, say) is removed first, except the SELinux label, which policy assigns.
+ */
+export function setAllXattrsOfFd(fd: number, want: AllXattrs, where: string): void {
+  const p = `/proc/self/fd/${fd}`;
+  const wanted = new Set(want.map(([n]) => n));
+  for (const [n] of allXattrsOfFd(fd, where)) {
+    if (wanted.has(n) || n === SELINUX_XATTR) continue;
+    try {
+      removeAttributeSync(p, n);
+    } catch (err) {
+      throw ioError(`remove xattr ${n} of`, where, err);
+    }
+  }
+  for (const [n, v] of want) {
+    try {
+      setAttributeSync(p, n, v);
+    } catch (err) {
+      throw ioError(`set xattr ${n} on`, where, err);
+    }
   }
 }
 

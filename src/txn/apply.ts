@@ -9,6 +9,7 @@ import { TREE_ROOT, displayPath, parentOf, toBytes, type RelPath } from '../mode
 import type { SetAttrs } from '../plan/types.js';
 import { DIR_FLAGS, closeQuietly, components, fdPath } from '../tree/fsat.js';
 import { DirHandles, lstatBeneath, openBeneath } from '../tree/handles.js';
+import { removeAt } from '../tree/remove.js';
 import { copyAcross } from './copy-across.js';
 
 export const show = (root: string, rel: RelPath) => `${root}/${displayPath(rel)}`;
@@ -38,7 +39,8 @@ export function lastName(rel: RelPath): Buffer {
 /** Write handles on the trees a batch acts in (the upper, a backup set), one DirHandles per root. */
 export class TreeHandles {
   private readonly trees = new Map<string, DirHandles>();
-  private of(root: string): DirHandles {
+  /** The handles on root (owned here). */
+  of(root: string): DirHandles {
     let h = this.trees.get(root);
     if (h === undefined) {
       h = new DirHandles(root, 'write');
@@ -105,8 +107,12 @@ export function presentIn(dirs: TreeHandles, root: string, rel: RelPath): boolea
   return fd !== undefined && lstatAt(fd, lastName(rel)) !== undefined;
 }
 
-/** Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the destination exists) is success. */
-export async function moveBetween(upper: string, tree: string, rel: RelPath, shared?: ApplyContext): Promise<void> {
+/**
+ * Moves upper/rel (with its subtree) to tree/rel (into backups, or back on restore). Done already (only the
+ * destination exists) is success. token (the transaction's backup set) keys the temp names of a move
+ * across filesystems.
+ */
+export async function moveBetween(upper: string, tree: string, rel: RelPath, shared?: ApplyContext, token = ''): Promise<void> {
   const { dirs, touch } = shared ?? oneShot();
   try {
     const name = lastName(rel);
@@ -119,14 +125,15 @@ export async function moveBetween(upper: string, tree: string, rel: RelPath, sha
         // Done already (maybe not durably: the directories are synced again below).
         if (!d) throw new StateOverlayError('corrupt', `${show(upper, rel)} is gone and not in ${show(tree, rel)} either`, { path: show(upper, rel) });
       } else if (d) {
-        // An interrupted cross-filesystem move: the backup is renamed into place only once verified.
-        fs.rmSync(fdPath(sfd, name), { recursive: true });
+        // An interrupted cross-filesystem move: the copy is renamed into place only once verified.
+        dirs.forget(upper, rel);
+        removeAt(sfd, name);
       } else {
         try {
           fs.renameSync(fdPath(sfd, name), fdPath(dfd, name));
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-          await copyAcross(sfd, name, dfd, show(upper, rel));
+          await copyAcross({ handles: dirs.of(upper), root: upper }, { handles: dirs.of(tree), root: tree }, rel, token);
         }
       }
     } catch (err) {

@@ -1,93 +1,83 @@
-// Moving an entry to another filesystem (upper and backups apart): `cp -a` through an O_PATH handle,
-// overlay xattrs copied by hand (cp leaves trusted.* behind), the copy verified before the source goes.
+// Moving an entry to another filesystem (the upper and a backup set apart, either way): copied under a
+// temp name of this transaction, verified against the original (every attribute, see tree/fingerprint),
+// renamed into place and fsynced, and only then the original removed. Through directory fds throughout.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { getAttributeSync, listAttributesSync, setAttributeSync } from 'fs-xattr';
 import { StateOverlayError } from '../errors.js';
-import { run } from '../exec.js';
-import { fromBytes, type RelPath } from '../model/entry.js';
-import { DIR_FLAGS, O_PATH, closeQuietly, components, fdPath } from '../tree/fsat.js';
-import { digestEntry } from '../tree/handles.js';
-import { walk } from '../tree/walk.js';
-import { overlayXattrsAt } from '../tree/xattr.js';
+import { displayPath, fromBytes, joinRel, parentOf, toBytes, type RelPath } from '../model/entry.js';
+import { copyTree } from '../tree/copy.js';
+import { firstDifference, type Difference } from '../tree/fingerprint.js';
+import { components, fdPath } from '../tree/fsat.js';
+import type { DirHandles } from '../tree/handles.js';
+import { removeAt } from '../tree/remove.js';
 
-/** Type, mode, owner, content and overlay xattrs of an entry and everything below it, for verifying a copy. */
-function fingerprint(dirFd: number, name: Buffer): string[] {
-  const line = (label: string, root: string, rel: RelPath, s: fs.Stats, dfd: number, n: Buffer) => {
-    const x = s.isDirectory() || s.isFile() ? JSON.stringify(overlayXattrsAt(dfd, n)) : '';
-    // A directory's size is the filesystem's business.
-    return `${label}\0${s.mode}\0${s.uid}\0${s.gid}\0${s.isDirectory() ? '' : s.size}\0${digestEntry(root, rel, s)}\0${x}`;
+/** One side of the move: handles on its tree and how its root is shown. */
+export interface Side {
+  readonly handles: DirHandles;
+  readonly root: string;
+}
+
+const lastOf = (rel: RelPath): Buffer => components(rel).pop()!;
+const show = (side: Side, rel: RelPath) => (rel === '' ? side.root : `${side.root}/${displayPath(rel)}`);
+
+/**
+ * The temp names of moving rel, keyed by the transaction (token: its backup set) and the path: no host
+ * entry is ever taken for one and removed, and a later run of the same transaction finds and removes what
+ * a cut one left. Within NAME_MAX.
+ */
+export function tempNames(token: string, rel: RelPath): { copy: Buffer; stage: Buffer } {
+  const key = crypto.createHash('sha256').update(`${token}\0`).update(toBytes(rel)).digest('hex').slice(0, 24);
+  return { copy: Buffer.from(`.state-overlay-copy-${key}`), stage: Buffer.from(`.state-overlay-nodes-${key}`) };
+}
+
+const why = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** Moves src/rel to dst/rel, whose parent exists and which does not; token is the transaction's backup set. */
+export async function copyAcross(src: Side, dst: Side, rel: RelPath, token: string): Promise<void> {
+  const name = lastOf(rel);
+  const { copy, stage } = tempNames(token, rel);
+  const [tmp, stageRel] = [joinRel(parentOf(rel), fromBytes(copy)), joinRel(parentOf(rel), fromBytes(stage))];
+  const dirOf = (side: Side) => {
+    const fd = side.handles.dir(parentOf(rel));
+    if (fd === undefined) throw new StateOverlayError('corrupt', `${show(side, parentOf(rel))} is gone`, { path: show(side, rel) });
+    return fd;
   };
-  const st = fs.lstatSync(fdPath(dirFd, name));
-  const out = [line('', `/proc/self/fd/${dirFd}`, fromBytes(name), st, dirFd, name)];
-  if (!st.isDirectory()) return out;
-  const fd = fs.openSync(fdPath(dirFd, name), DIR_FLAGS);
+  const clean = () => {
+    // This transaction's own leftovers (an earlier run cut short, or this one failing).
+    dst.handles.forget(tmp);
+    dst.handles.forget(stageRel);
+    removeAt(dirOf(dst), copy);
+    removeAt(dirOf(dst), stage);
+  };
+  const [from, to] = [show(src, rel), show(dst, rel)];
+  let diff: Difference | undefined;
   try {
-    const root = `/proc/self/fd/${fd}`;
-    for (const e of walk(root)) out.push(line(e.path, root, e.path, e.st, e.dirFd, e.name));
-  } finally {
-    closeQuietly(fd);
-  }
-  return out;
-}
-
-const OVERLAY_XATTR = /^(trusted|user)\.overlay\./;
-
-/** Copies the overlay.* xattrs (which cp leaves behind) of one entry, through O_PATH handles. */
-function copyXattrsOf(src: Buffer, dst: Buffer): void {
-  const s = fs.openSync(src, O_PATH | fs.constants.O_NOFOLLOW);
-  const d = fs.openSync(dst, O_PATH | fs.constants.O_NOFOLLOW);
-  try {
-    const [sp, dp] = [`/proc/self/fd/${s}`, `/proc/self/fd/${d}`];
-    for (const n of listAttributesSync(sp)) if (OVERLAY_XATTR.test(n)) setAttributeSync(dp, n, getAttributeSync(sp, n));
-  } finally {
-    closeQuietly(s);
-    closeQuietly(d);
-  }
-}
-
-/** copyXattrsOf for an entry and every directory and file below it. */
-function copyOverlayXattrs(sfd: number, name: Buffer, dfd: number, dstName: Buffer, isDir: boolean): void {
-  copyXattrsOf(fdPath(sfd, name), fdPath(dfd, dstName));
-  if (!isDir) return;
-  const s = fs.openSync(fdPath(sfd, name), DIR_FLAGS);
-  const d = fs.openSync(fdPath(dfd, dstName), DIR_FLAGS);
-  try {
-    for (const e of walk(`/proc/self/fd/${s}`)) {
-      if (e.type !== 'dir' && e.type !== 'file') continue;
-      const parts = components(e.path);
-      const at = Buffer.concat([Buffer.from(`/proc/self/fd/${d}`), ...parts.flatMap((p) => [Buffer.from('/'), p])]);
-      copyXattrsOf(fdPath(e.dirFd, e.name), at);
-    }
-  } finally {
-    closeQuietly(s);
-    closeQuietly(d);
-  }
-}
-
-/** Cross-filesystem move: copy to a temp name (`cp -a`, symlinks by hand), verify, rename into place, remove the source. */
-export async function copyAcross(sfd: number, name: Buffer, dfd: number, shown: string): Promise<void> {
-  // An ASCII temp name: it goes on cp's command line.
-  const tmp = Buffer.from('.state-overlay-copy');
-  fs.rmSync(fdPath(dfd, tmp), { recursive: true, force: true });
-  const st = fs.lstatSync(fdPath(sfd, name));
-  if (st.isSymbolicLink()) {
-    fs.symlinkSync(fs.readlinkSync(fdPath(sfd, name), { encoding: 'buffer' }), fdPath(dfd, tmp));
-    fs.lchownSync(fdPath(dfd, tmp), st.uid, st.gid);
-  } else {
-    // cp runs in a child: it reaches the entry through an O_PATH handle in /proc/PID/fd (names stay bytes here).
-    const src = fs.openSync(fdPath(sfd, name), O_PATH | fs.constants.O_NOFOLLOW);
+    clean();
+    await copyTree(dirOf(src), name, { dst: dst.handles, rel: tmp, stage: stageRel }, (sub) => (sub === '' ? from : `${from}/${displayPath(sub)}`));
+    dst.handles.forget(tmp);
+    diff = firstDifference({ dirFd: dirOf(src), name }, { dirFd: dirOf(dst), name: copy });
+  } catch (err) {
+    let left = '';
     try {
-      await run('cp', ['-a', '-H', '--no-target-directory', '--', `/proc/${process.pid}/fd/${src}`, `/proc/${process.pid}/fd/${dfd}/${tmp.toString('latin1')}`]);
-    } finally {
-      closeQuietly(src);
+      clean();
+    } catch (e) {
+      // Any failure: the copy failed already, and the next run of this transaction removes its temp names.
+      left = ` (its partial copy ${show(dst, tmp)} remains: ${why(e)})`;
     }
-    copyOverlayXattrs(sfd, name, dfd, tmp, st.isDirectory());
+    throw new StateOverlayError('io', `cannot copy ${from} to ${to} on another filesystem: ${why(err)}; left in place${left}`, { path: from, cause: err });
   }
-  if (fingerprint(sfd, name).join('\n') !== fingerprint(dfd, tmp).join('\n')) {
-    fs.rmSync(fdPath(dfd, tmp), { recursive: true, force: true });
-    throw new StateOverlayError('io', `copy of ${shown} into backups on another filesystem does not match the original: left in place`);
+  if (diff !== undefined) {
+    clean();
+    const at = diff.path === '' ? from : `${from}/${displayPath(diff.path)}`;
+    throw new StateOverlayError('io', `copy of ${from} to ${to} on another filesystem does not match the original (${at}: ${diff.what}): left in place`, { path: at });
   }
-  fs.renameSync(fdPath(dfd, tmp), fdPath(dfd, name));
+  const dfd = dirOf(dst);
+  // rename(2) would replace an entry that appeared meanwhile.
+  if (fs.lstatSync(fdPath(dfd, name), { throwIfNoEntry: false }) !== undefined) {
+    throw new StateOverlayError('io', `cannot move ${from} to ${to}: it exists (copy left at ${show(dst, tmp)})`, { path: to });
+  }
+  fs.renameSync(fdPath(dfd, copy), fdPath(dfd, name));
   fs.fsyncSync(dfd);
-  fs.rmSync(fdPath(sfd, name), { recursive: true });
+  src.handles.forget(rel);
+  removeAt(dirOf(src), name);
 }

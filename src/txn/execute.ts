@@ -41,10 +41,10 @@ export interface Executed {
 /** Most actions between two durable progress records. */
 export const BATCH = 256;
 
-/** Moves an entry between trees; gone from both (deleted since the plan was made) is a StaleAction. */
-async function move(from: string, to: string, rel: RelPath, c: ApplyContext): Promise<void> {
+/** Moves an entry between trees (token: the transaction's set); gone from both (deleted since the plan was made) is a StaleAction. */
+async function move(from: string, to: string, rel: RelPath, c: ApplyContext, token: string): Promise<void> {
   try {
-    await moveBetween(from, to, rel, c);
+    await moveBetween(from, to, rel, c, token);
   } catch (err) {
     // Checked only on failure: an entry merely out of reach (a symlink swapped in on the way) stays an error.
     if (err instanceof StateOverlayError && goneFrom(c.dirs, from, rel) && goneFrom(c.dirs, to, rel)) {
@@ -72,7 +72,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, 
       // In both trees, at a name a later action writes anew: a replay after that action ran. The move is
       // done; the entry in the upper is the new one (the host's file moved aside), never to be removed.
       if (rewritten.has(a.path) && presentIn(c.dirs, tree, a.path) && presentIn(c.dirs, upper, a.path)) return;
-      return move(upper, tree, a.path, c);
+      return move(upper, tree, a.path, c, set);
     }
     case 'rename': return renameWithin(upper, a.path, a.to, c);
     case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
@@ -80,7 +80,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, 
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
     case 'restore-from-backups':
       makeParents(upper, t.base, a.path, set);
-      return move(setTree(t.layout, set), upper, a.path, c);
+      return move(setTree(t.layout, set), upper, a.path, c, set);
     case 'keep': return;
   }
 }

@@ -3,6 +3,7 @@
 // pass it down; nothing below re-reads what the session holds or takes the lock again.
 import fs from 'node:fs';
 import type { Log } from '../log/logger.js';
+import { checkOverlayDirs } from '../mount/preflight.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Layout } from '../paths/layout.js';
 import { acquireLock, type Lock } from '../state/lock.js';
@@ -33,8 +34,10 @@ export class OverlaySession {
     this.#state = readState(overlay.layout);
   }
 
-  /** Takes the overlay's lock (creating its state dir), then reads state.json and the journal. */
+  /** Checks the overlay's directories exist, takes its lock (creating its state dir), then reads state.json and the journal. */
   static async open(ov: Overlay, log: Log, opts: SessionOptions = {}): Promise<OverlaySession> {
+    // Before the state dir is made: an overlay without its directories gets none.
+    checkOverlayDirs(ov);
     if (opts.offline) assertSafePaths(ov);
     if (opts.readOnly && !fs.existsSync(ov.layout.stateDir)) return new OverlaySession(ov, log, null);
     ensureStateDir(ov.layout);

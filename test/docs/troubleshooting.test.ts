@@ -3,7 +3,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setAttributeSync } from 'fs-xattr';
+import { run } from '../../src/exec.js';
+import { buildCliCase, tree } from '../hardening/cases.js';
 import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
 import { parseIndex } from '../../src/backups/index-file.js';
@@ -99,8 +103,8 @@ describe('docs/troubleshooting.md', () => {
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);
   });
 
-  it('usage (2): a missing mountpoint', () => {
-    const r = cli(['--root', rootWith(undefined, false), '-q', 'mount', 'opt']);
+  it.each(['mount', 'run', 'diff', 'reconcile', 'index'])('usage (2): a missing mountpoint (%s)', (command) => {
+    const r = cli(['--root', rootWith(undefined, false), '-q', command, 'opt']);
     expect(r.code, r.stderr).toBe(2);
     const msg = message(r.stderr);
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);
@@ -111,6 +115,54 @@ describe('docs/troubleshooting.md', () => {
     expect(r.code, r.stderr).toBe(5);
     const msg = message(r.stderr, true);
     expect(templates(5).some((t) => t.test(msg)), msg).toBe(true);
+  });
+
+  it('failure (1): backups on a filesystem that cannot hold the xattrs of an entry to move', async () => {
+    const r = fs.mkdtempSync(path.join(root, 'r-'));
+    const { s } = await buildCliCase(r, {
+      name: 'ramfs backups',
+      v1: tree({ 'bin/f': 'v1\n' }),
+      upper: (u) => {
+        fs.mkdirSync(path.join(u, 'bin'));
+        fs.writeFileSync(path.join(u, 'bin/f'), 'edited\n');
+        setAttributeSync(path.join(u, 'bin/f'), 'user.note', 'mine');
+      },
+      v2: tree({ 'bin/f': 'v2\n' }),
+    });
+    fs.mkdirSync(s.ov.layout.backupsDir, { recursive: true, mode: 0o700 });
+    await run('mount', ['-t', 'ramfs', 'ramfs', s.ov.layout.backupsDir]);
+    try {
+      const out = cli(['--root', r, '-q', 'reconcile', 'opt']);
+      expect(out.code, out.stderr).toBe(1);
+      const msg = message(out.stderr);
+      expect(templates(1).some((t) => t.test(msg)), msg).toBe(true);
+    } finally {
+      await run('umount', [s.ov.layout.backupsDir]);
+    }
+  });
+
+  it('busy (3): a busy unmount, then a lazily detached overlay still in use', async () => {
+    const r = rootWith(undefined);
+    fs.mkdirSync(path.join(r, 'opt/data'));
+    expect(cli(['--root', r, '-q', 'mount', 'opt']).code).toBe(0);
+    const sleeper = spawn('sleep', ['600'], { cwd: path.join(r, 'opt/data'), stdio: 'ignore' });
+    await new Promise((ok) => sleeper.once('spawn', ok));
+    try {
+      for (const argv of [['unmount', 'opt'], null, ['mount', 'opt'], ['reconcile', 'opt']]) {
+        if (argv === null) {
+          expect(cli(['--root', r, '-q', 'unmount', '--lazy', 'opt']).code).toBe(0);
+          continue;
+        }
+        const out = cli(['--root', r, '-q', ...argv]);
+        expect(out.code, out.stderr).toBe(3);
+        const msg = message(out.stderr);
+        expect(templates(3).some((t) => t.test(msg)), msg).toBe(true);
+      }
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((ok) => sleeper.once('exit', ok));
+      cli(['--root', r, '-q', 'unmount', 'opt']);
+    }
   });
 
   it('busy (3): an interrupted reconcile blocks mount', () => {

@@ -29,6 +29,20 @@ export async function mountTmpfs(dir: string, options: string): Promise<void> {
   await run('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
 }
 
+/**
+ * A fresh ext4 image (loop-mounted, freed on unmount) at dir: unlike tmpfs it holds security.* xattrs
+ * and POSIX ACLs the way a disk does. The image file lies beside dir.
+ */
+export async function mountExt4(dir: string, sizeMiB: number): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const image = `${dir}.ext4`;
+  fs.writeFileSync(image, '');
+  fs.truncateSync(image, sizeMiB << 20);
+  await run('mkfs.ext4', ['-q', '-F', '-m', '0', image]);
+  await run('mount', ['-t', 'ext4', '-o', 'loop,acl,user_xattr', image, dir]);
+  fs.chmodSync(dir, 0o700);
+}
+
 /** Unmounts everything below dir (innermost first), clears immutable/append-only flags, removes the tree. */
 export async function removeScratch(dir: string): Promise<void> {
   for (let i = 0; i < 50; i++) {

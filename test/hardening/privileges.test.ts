@@ -140,3 +140,23 @@ describe('Base= overlapping the overlay itself', () => {
     assertNothingLost('privileges and paths', `Base= ${what}`, s.ov.layout, original);
   });
 });
+
+describe('files the tool writes tell an unprivileged user nothing the tree does not', () => {
+  it('the shipped manifest, its kept copy and the state files are readable by root only', async () => {
+    const { root } = await fresh();
+    fs.mkdirSync(path.join(root, 'usr/lib/state-overlay'), { recursive: true });
+    expect((await cli(root, ['-q', 'index', 'opt', '--ship'])).exitCode).toBe(0);
+    const r = await cli(root, ['-q', 'run', 'opt']);
+    try {
+      expect(r.exitCode, r.stderr).toBe(0);
+      const stateDir = path.join(root, 'var/lib/state-overlay/opt');
+      const files = [path.join(root, 'usr/lib/state-overlay/opt.manifest'), path.join(stateDir, 'state.json'), ...fs.readdirSync(path.join(stateDir, 'manifests')).map((f) => path.join(stateDir, 'manifests', f))];
+      expect(files.length).toBeGreaterThanOrEqual(3);
+      // Names inside 0700 directories and digests of 0600 files: no group or other bits on any of them.
+      expect(files.map((f) => [path.relative(root, f), (fs.statSync(f).mode & 0o077).toString(8)])).toEqual(files.map((f) => [path.relative(root, f), '0']));
+    } finally {
+      await cli(root, ['-q', 'unmount', 'opt']);
+    }
+    recordCase('privileges and paths', 'manifests and state files readable by root only');
+  });
+});

@@ -19,7 +19,7 @@ describe('state-overlay mount / unmount', () => {
     expect(await cli(s.root, ['-q', 'unmount', 'opt'])).toMatchObject({
       exitCode: 3,
       stdout: '',
-      stderr: `state-overlay: ${t} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+      stderr: `state-overlay: ${t} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them first; 'unmount --lazy' only at shutdown: a detached overlay keeps writing into the upper until they exit)`,
     });
     expect(s.mounts()).toHaveLength(2);
     expect(await cli(s.root, ['-q', 'unmount', '--lazy', 'opt'])).toMatchObject({ exitCode: 0, stdout: `unmounted opt from ${t}` });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { getAttributeSync, setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createContext } from '../../src/cli/context.js';
 import { run } from '../../src/exec.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { mountOverlay, mountStatus } from '../../src/mount/overlay.js';
@@ -81,12 +82,33 @@ describe('mountOverlay / unmountOverlay', () => {
     const child = await s.hold(path.join(ov.layout.target, 'app'));
     await expect(unmountOverlay(ov, s.log)).rejects.toMatchObject({
       code: 'busy',
-      message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+      message: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them first; 'unmount --lazy' only at shutdown: a detached overlay keeps writing into the upper until they exit)`,
     });
     expect(mountStatus(ov).state).toBe('mounted');
     expect(await unmountOverlay(ov, s.log, { lazy: true })).toBe(true);
     expect(s.mounts()).toEqual([]);
     expect(s.log.events.at(-1)).toEqual({ event: 'unmount.done', name: 'opt', target: ov.layout.target, lazy: true });
+  });
+
+  it('refuses a second overlay on an upper mounted elsewhere (the root reached through a private bind)', async () => {
+    await mountOverlay(s.ctx().overlay('opt'), s.log);
+    const other = `${s.root}-bind`;
+    fs.mkdirSync(other);
+    await run('mount', ['--bind', '--make-private', s.root, other]);
+    try {
+      // ROOT-bind/opt shows the base (the bind was made before, privately), but its upper is the mounted one.
+      const ov = createContext({ root: other }, s.log).overlay('opt');
+      expect(mountStatus(ov).state).toBe('unmounted');
+      const before = s.mounts();
+      await expect(mountOverlay(ov, s.log)).rejects.toMatchObject({
+        code: 'mounted',
+        message: `overlay opt is mounted on ${s.root}/opt, not on ${other}/opt: a second overlay on its upper ${other}/var/lib/state-overlay/opt/upper would corrupt it; unmount that one first`,
+      });
+      expect(s.mounts()).toEqual(before);
+    } finally {
+      await run('umount', ['-R', '-l', other]);
+      fs.rmdirSync(other);
+    }
   });
 
   it('a mountpoint it cannot resolve, other than absent, is an error naming it, not unmounted', () => {

@@ -9,7 +9,7 @@ import { isSetName, listSets, pruneSets, setName } from '../../src/backups/sets.
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { rel } from '../model/rel.js';
-import { removeTree, scratch } from '../tree/fixtures.js';
+import { makeDeep, removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, snapshot, writeTree } from './scratch.js';
 
 describe('set names', () => {
@@ -177,5 +177,20 @@ describe('restore and retention on a scratch root', () => {
     fs.mkdirSync(path.join(dir(current), 'upper'), { recursive: true });
     expect(pruneSets(s.ov.layout, 2, new Set([current]))).toEqual([phantom, restored, bare]);
     expect(listSets(s.ov.layout).map((x) => x.name)).toEqual([old, current]);
+  });
+
+  it('prunes a set holding a tree deeper than PATH_MAX, and never follows a symlink in it', () => {
+    const s = scratchOverlay(root);
+    const names = ['20260101T000000000Z-a', '20260102T000000000Z-b'];
+    for (const n of names) fs.mkdirSync(path.join(s.ov.layout.backupsDir, n, 'upper'), { recursive: true });
+    // The newer one holds an entry too: a set that holds nothing is no backup, and is never counted.
+    fs.writeFileSync(path.join(s.ov.layout.backupsDir, names[1]!, 'upper/f'), 'f\n');
+    makeDeep(path.join(s.ov.layout.backupsDir, names[0]!, 'upper'), 'dd', 2100);
+    fs.mkdirSync(path.join(root, 'outside'));
+    fs.writeFileSync(path.join(root, 'outside/host'), 'host\n');
+    fs.symlinkSync(path.join(root, 'outside'), path.join(s.ov.layout.backupsDir, names[0]!, 'upper/link'));
+    expect(pruneSets(s.ov.layout, 1)).toEqual([names[0]]);
+    expect(listSets(s.ov.layout).map((x) => x.name)).toEqual([names[1]]);
+    expect(fs.readFileSync(path.join(root, 'outside/host'), 'utf8')).toBe('host\n');
   });
 });

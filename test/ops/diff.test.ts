@@ -154,10 +154,8 @@ describe('state-overlay diff', () => {
 
   it('fails naming a missing base, prints only the header without an upper, rejects a bad NAME', () => {
     const r = cli(['--root', root, 'diff', 'usr-local']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toBe(
-      `state-overlay: read directory ${root}/usr/local: ENOENT\n  caused by: ENOENT: no such file or directory, open '${root}/usr/local'\n`,
-    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`state-overlay: mountpoint ${root}/usr/local does not exist\n  caused by: ENOENT: no such file or directory, lstat '${root}/usr/local'\n`);
     fs.mkdirSync(path.join(root, 'srv'));
     const s = cli(['--root', root, 'diff', 'srv']);
     expect(s.stdout).toMatch(/^# srv: recorded none, current tree:[0-9a-f]{64}, no manifest of the recorded generation\n$/);

@@ -79,8 +79,8 @@ describe('state-overlay index', () => {
 
   it('fails clearly on a missing base, leaving nothing behind', () => {
     const r = cli(['--root', root, 'index', '--ship', 'usr-local']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`state-overlay: read directory ${root}/usr/local: ENOENT\n`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`state-overlay: mountpoint ${root}/usr/local does not exist\n`);
     expect(fs.existsSync(path.join(root, 'usr/lib/state-overlay')) ? fs.readdirSync(path.join(root, 'usr/lib/state-overlay')) : []).toEqual([]);
   });
 });

@@ -92,3 +92,39 @@ describe('reconcile, backups, restore and vacuum commands', () => {
     expect(fs.readdirSync(s.ov.layout.backupsDir)).toHaveLength(2);
   });
 });
+
+describe('every path that records a generation keeps its manifest', () => {
+  const lastRule = (out: string, p: string) => /^rule +(\d+) /.exec(out.split('\n').find((l) => l.includes(` /opt/${p} `)) ?? '')?.[1];
+
+  it('reconcile (offline) records the manifest of the generation it reconciled to: the next update knows its B0', async () => {
+    const s = await setup();
+    const r = cli(['--root', root, '-q', 'reconcile', 'opt']);
+    expect(r.code, r.stderr).toBe(0);
+    const state = readState(s.ov.layout)!;
+    expect(state.generation).toBe(treeGeneration(s.ov.base));
+    expect(state.manifest).not.toBeNull();
+    expect(fs.existsSync(path.join(s.ov.layout.manifestsDir, state.manifest!))).toBe(true);
+    // The next update changes bin/tool only: the kept edit of etc/a.conf is judged against a known B0 (rule 2), not pruned (rule 10).
+    fs.writeFileSync(path.join(s.ov.base, 'bin/tool'), 'v3\n');
+    const next = cli(['--root', root, '-q', 'reconcile', 'opt', '--dry-run']);
+    expect(next.stdout).not.toMatch(/^rule 10 /m);
+    expect(lastRule(next.stdout, 'etc/a.conf')).toBe('2');
+  });
+
+  it('mount records the manifest a recorded generation lacks (reconcile then mount)', async () => {
+    const s = await setup();
+    expect(cli(['--root', root, '-q', 'reconcile', 'opt']).code).toBe(0);
+    // As a reconcile that could not record it leaves it: the generation recorded, its manifest gone.
+    const state = readState(s.ov.layout)!;
+    if (state.manifest !== null) fs.rmSync(path.join(s.ov.layout.manifestsDir, state.manifest));
+    try {
+      const m = cli(['--root', root, '-q', 'mount', 'opt']);
+      expect(m.code, m.stderr).toBe(0);
+      const after = readState(s.ov.layout)!;
+      expect(after.generation).toBe(state.generation);
+      expect(fs.existsSync(path.join(s.ov.layout.manifestsDir, after.manifest!))).toBe(true);
+    } finally {
+      cli(['--root', root, '-q', 'unmount', 'opt']);
+    }
+  });
+});

@@ -126,7 +126,7 @@ describe('reconcileOverlay refuses', () => {
     const s = await upgradeScenario();
     const before = snapshot(s.ov.layout.upper);
     await run('mv', [s.ov.base, `${s.ov.base}.away`]);
-    await expect(reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } })).rejects.toThrow(`base ${s.ov.base} is missing: nothing was changed`);
+    await expect(reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } })).rejects.toMatchObject({ code: 'usage', message: `mountpoint ${s.ov.base} does not exist` });
     expect(snapshot(s.ov.layout.upper)).toEqual(before);
     expect(readState(s.ov.layout)?.generation).toBe('gen1');
   });

@@ -169,7 +169,7 @@ describe('run', () => {
     expect(s.log.events.at(-2)).toEqual({
       event: 'watch.deferred',
       name: 'opt',
-      reason: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them, or use --lazy)`,
+      reason: `${ov.layout.target} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them first; 'unmount --lazy' only at shutdown: a detached overlay keeps writing into the upper until they exit)`,
     });
   });
 

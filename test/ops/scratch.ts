@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { getAttributeSync, listAttributesSync } from 'fs-xattr';
 import type { Overlay } from '../../src/overlay/overlay.js';
 import { defaultConfig, type OverlayConfig } from '../../src/config/schema.js';
 import { buildManifest } from '../../src/manifest/build.js';
@@ -91,3 +92,39 @@ export function snapshot(dir: string): Map<string, string> {
 }
 
 export const sorted = (m: Map<string, string>): Array<[string, string]> => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** Every xattr of the entry at an fd path (its own, never a symlink's target), values in hex, sorted by name. */
+function allXattrs(at: Buffer | string): string {
+  const fd = fs.openSync(at, 0o10000000 | fs.constants.O_NOFOLLOW);
+  try {
+    const p = `/proc/self/fd/${fd}`;
+    return listAttributesSync(p).sort().map((n) => `${n}=${getAttributeSync(p, n).toString('hex')}`).join(',');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * snapshot() and more, dir itself included (as ''): every xattr (any namespace, values in hex), the mtime
+ * to the microsecond, and for an entry with other links the first path in the tree sharing its inode.
+ * What a move must keep, whole.
+ */
+export function snapshotFull(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!fs.existsSync(dir)) return out;
+  const top = fs.lstatSync(dir, { bigint: true });
+  out.set('', `dir ${(top.mode & 0o7777n).toString(8)} ${top.uid}:${top.gid} mtime=${top.mtimeNs / 1000n} [${allXattrs(dir)}]`);
+  const plain = snapshot(dir);
+  const firstOf = new Map<string, string>();
+  for (const e of walk(dir, { bigint: true })) {
+    const xattrs = allXattrs(Buffer.concat([Buffer.from(`/proc/self/fd/${e.dirFd}/`), e.name]));
+    let link = '';
+    if (e.type !== 'dir' && e.st.nlink > 1n) {
+      const key = `${e.st.dev}:${e.st.ino}`;
+      link = firstOf.get(key) ?? '';
+      if (link === '') firstOf.set(key, e.path);
+    }
+    out.set(e.path, `${plain.get(e.path)} mtime=${e.st.mtimeNs / 1000n} [${xattrs}] link=${link}`);
+  }
+  return out;
+}

@@ -37,7 +37,7 @@ describe('status', () => {
     await mountOverlay(ov, s.log);
     populate(ov.layout.target);
     const st = await collectStatus(ov);
-    expect(st.mount).toEqual({ state: 'mounted', baseBind: true, upperdir: ov.layout.upper, workdir: ov.layout.work });
+    expect(st.mount).toEqual({ state: 'mounted', baseBind: true, submounts: [], upperdir: ov.layout.upper, workdir: ov.layout.work });
     expect(st.upper).toEqual({ exists: true, counts: { state: 2, shadow: 1, 'merged-dir': 3, 'opaque-dir': 1, whiteout: 1, foreign: 0 }, bytes: 9, unreadable: 0 });
     expect(st.generation).toMatchObject({ recorded: null, source: 'tree', error: null, manifest: null });
     expect(st.generation.current).toMatch(/^tree:[0-9a-f]{64}$/);
@@ -81,9 +81,9 @@ describe('status', () => {
   });
 
   it('the schema checker is live: it rejects what the schema forbids', () => {
-    const good = { apiVersion: STATUS_API_VERSION, kind: 'Status', overlays: [mounted, fresh] };
+    const good = { apiVersion: STATUS_API_VERSION, kind: 'Status', overlays: [mounted, fresh], failed: [] };
     expect(check(schema, good)).toEqual([]);
-    const bad = { apiVersion: 'v0', kind: 'Status', overlays: [{ ...mounted, extra: 1, mount: { ...mounted.mount, state: 'maybe' }, pending: ['later'] }] };
+    const bad = { apiVersion: 'v0', kind: 'Status', failed: [], overlays: [{ ...mounted, extra: 1, mount: { ...mounted.mount, state: 'maybe' }, pending: ['later'] }] };
     expect(check(schema, bad)).toEqual([
       '$.apiVersion: expected "state-overlay/v1"',
       '$.overlays[0].mount.state: "maybe" not in ["mounted","unmounted","foreign"]',
@@ -111,5 +111,31 @@ describe('status', () => {
     s.write('usr/lib/state-overlay/opt.manifest', '');
     fs.mkdirSync(path.join(s.root, 'var/lib/state-overlay/not a name'), { recursive: true });
     expect(knownOverlays(s.root)).toEqual(['opt', 'opt-my\\x2dapp', 'srv', 'usr-local']);
+  });
+});
+
+describe('status of every overlay', () => {
+  let t: Scratch;
+  beforeEach(() => {
+    t = makeScratch({ 'opt/app/tool': 'v1\n', 'srv/data/x': 'x\n', 'usr/local/bin/y': 'y\n' });
+  });
+  afterEach(() => t.cleanup());
+
+  it('shows the overlays it can read when one configuration is invalid and one state.json damaged, and exits with the first failure', async () => {
+    t.write('etc/state-overlay/opt.conf', '[Paths]\nKeep=/opt/**\n');
+    t.write('etc/state-overlay/srv.conf', '[Overlay]\nReconcile=sometimes\n');
+    t.write('etc/state-overlay/usr-local.conf', '');
+    t.write('var/lib/state-overlay/usr-local/state.json', '{');
+    const human = await cli(t.root, ['status']);
+    expect(human.exitCode).toBe(5);
+    expect(human.stdout).toMatch(/^opt: not mounted /);
+    expect(human.stdout).toContain(`\n\nsrv: cannot be read: ${t.root}/etc/state-overlay/srv.conf:2: Reconcile=sometimes: expected changed, all or none`);
+    expect(human.stdout).toContain(`\n\nusr-local: cannot be read: ${t.root}/var/lib/state-overlay/usr-local/state.json: not JSON`);
+    expect(human.stderr).toBe('state-overlay: 2 of 3 overlays could not be read: srv, usr-local');
+    const json = await cli(t.root, ['--json', 'status']);
+    const doc = JSON.parse(json.stdout) as { overlays: { name: string }[]; failed: { name: string; code: string }[] };
+    expect(check(schema, doc)).toEqual([]);
+    expect(doc.overlays.map((o) => o.name)).toEqual(['opt']);
+    expect(doc.failed.map((f) => [f.name, f.code])).toEqual([['srv', 'config'], ['usr-local', 'corrupt']]);
   });
 });

@@ -1,11 +1,12 @@
 // The executor's filesystem steps: idempotent, never through a symlink, cross-filesystem moves verified.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run, tryRun } from '../../src/exec.js';
 import { sha256 } from '../../src/tree/digest.js';
 import { StaleAction, moveBetween, removeEmptyDir, renameWithin, setAttrs } from '../../src/txn/apply.js';
 import { writeSidecar } from '../../src/txn/sidecar.js';
+import { tempNames } from '../../src/txn/copy-across.js';
 import { bpath, INVALID_UTF8, rel, removeTree, scratch } from '../tree/fixtures.js';
 import { snapshot, writeTree } from '../ops/scratch.js';
 
@@ -56,6 +57,57 @@ describe('moveBetween', () => {
     for (const p of ['x/opaque', 'x/w', 'x/l']) await moveBetween(upper, tree, rel(p));
     expect(fs.readdirSync(path.join(upper, 'x'))).toEqual([]);
     expect(snapshot(path.join(tree, 'x'))).toEqual(before);
+  });
+
+  it("across filesystems, removes this transaction's leftover temp names and never another entry", async () => {
+    await run('mount', ['-t', 'tmpfs', 'tmpfs', tree]);
+    const mine = tempNames('SET', rel('x/f'));
+    const other = tempNames('OTHER', rel('x/f'));
+    await writeTree(upper, { 'x/f': 'f\n', [`x/${other.copy}`]: 'host file named like a temp of another set\n', 'x/.state-overlay-copy': 'host\n' });
+    // A cut copy of this transaction: a partial tree and its staging directory.
+    await writeTree(tree, { [`x/${mine.copy}/half`]: 'partial\n', [`x/${mine.stage}/7`]: '' });
+    await moveBetween(upper, tree, rel('x/f'), undefined, 'SET');
+    expect(fs.readdirSync(path.join(tree, 'x'))).toEqual(['f']);
+    expect(fs.readdirSync(path.join(upper, 'x')).sort()).toEqual(['.state-overlay-copy', other.copy.toString()].sort());
+  });
+
+  it('across filesystems, a copy that does not verify is removed and the original left, the entry and field named', async () => {
+    await run('mount', ['-t', 'tmpfs', 'tmpfs', tree]);
+    await writeTree(upper, { 'x/d/f': 'f\n', 'x/d/g': 'g\n' });
+    for (const p of ['x/d/f', 'x/d/g', 'x/d']) fs.utimesSync(path.join(upper, p), 5, 5);
+    const before = snapshot(upper);
+    // The copy's times not set: the verification must see it.
+    const spy = vi.spyOn(fs, 'futimesSync').mockImplementation(() => undefined);
+    try {
+      await expect(moveBetween(upper, tree, rel('x/d'), undefined, 'SET')).rejects.toThrow(
+        `copy of ${upper}/x/d to ${tree}/x/d on another filesystem does not match the original (${upper}/x/d: mtime differs): left in place`,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(snapshot(upper)).toEqual(before);
+    expect(fs.readdirSync(path.join(tree, 'x'))).toEqual([]);
+  });
+
+  it('across filesystems, a failing write leaves the original and no partial copy, naming the entry and the errno', async () => {
+    await run('mount', ['-t', 'tmpfs', 'tmpfs', tree]);
+    await writeTree(upper, { 'x/d/a': 'a\n', 'x/d/b': 'b\n' });
+    const before = snapshot(upper);
+    const real = fs.writeSync;
+    let calls = 0;
+    const spy = vi.spyOn(fs, 'writeSync').mockImplementation(((...args: Parameters<typeof fs.writeSync>) => {
+      if (++calls === 2) throw Object.assign(new Error('EIO: injected'), { code: 'EIO', errno: -5 });
+      return real(...args);
+    }) as never);
+    try {
+      await expect(moveBetween(upper, tree, rel('x/d'), undefined, 'SET')).rejects.toThrow(
+        `cannot copy ${upper}/x/d to ${tree}/x/d on another filesystem: copy ${upper}/x/d/b: EIO; left in place`,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(snapshot(upper)).toEqual(before);
+    expect(fs.readdirSync(path.join(tree, 'x'))).toEqual([]);
   });
 });
 

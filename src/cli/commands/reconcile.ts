@@ -9,7 +9,7 @@ export function register(program: Command, env: CommandEnv): void {
     .description('reconcile the upper with a changed base (offline); prints every step with its decision-table rule')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--dry-run', 'plan and print only; change nothing')
-    .option('--force', 'reconcile even if the recorded generation is the current one')
+    .option('--force', 'reconcile even if the recorded generation is the current one, and against a base that looks absent')
     .action(async (name: string, opts: { dryRun?: boolean; force?: boolean }) => {
       const [ctx, { reconcileOverlay }, { reconcileJson, reconcileText }] = await Promise.all([
         env.context(),

@@ -12,7 +12,8 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .option('--reload', 'if mounted and the base changed: unmount, reconcile and mount again (deferred while the mount is busy)')
     .option('--watch', 'stay running and reload whenever the base changes while mounted')
-    .action(async (name: string, opts: { reload?: boolean; watch?: boolean }) => {
+    .option('--force', 'reconcile and mount even a base that looks absent (empty while its manifest lists entries)')
+    .action(async (name: string, opts: { reload?: boolean; watch?: boolean; force?: boolean }) => {
       const [ctx, { runOverlay }, { createNotifier }, { runJson, runText }] = await Promise.all([
         env.context(),
         import('../../ops/run.js'),
@@ -23,7 +24,7 @@ export function register(program: Command, env: CommandEnv): void {
       // Under ExecReload= this process is a helper beside the unit's main process (or none: RemainAfterExit).
       const notifier = createNotifier({ log: ctx.log, helper: opts.reload === true && !opts.watch });
       const report = (r: RunResult) => ctx.out(ctx.json ? jsonLine(runJson(r)) : runText(r, ov.layout.target));
-      report(await runOverlay(ov, ctx.log, { notifier, reload: opts.reload === true }));
+      report(await runOverlay(ov, ctx.log, { notifier, reload: opts.reload === true, force: opts.force === true }));
       if (!opts.watch) return;
       // A failed reload is logged and the watch goes on: the overlay stays as it was.
       const onError = (err: unknown) => ctx.log.error({ event: 'warning', message: `reload of ${name} failed: ${errorChain(err).join(': ')}` });

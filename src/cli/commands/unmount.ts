@@ -9,11 +9,10 @@ export function register(program: Command, env: CommandEnv): void {
     .alias('umount')
     .description('unmount the overlay and its base bind; a busy mount fails naming the processes holding it')
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
-    .option('--lazy', 'detach even when busy (umount -l): the mount goes once its last user leaves')
+    .option('--lazy', 'detach even when busy (umount -l), for shutdown only: until its last user leaves, the overlay still writes into the upper and reconcile and mount refuse')
     .action(async (name: string, opts: { lazy?: boolean }) => {
-      const [ctx, { unmountOverlay }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../ops/unmount.js'), import('../render/mount.js')]);
-      const ov = ctx.overlay(name);
-      const m = { name, target: ov.layout.target, changed: await unmountOverlay(ov, ctx.log, { lazy: opts.lazy === true }) };
+      const [ctx, { unmountNamed }, { unmountJson, unmountText }] = await Promise.all([env.context(), import('../../ops/unmount.js'), import('../render/mount.js')]);
+      const m = { name, ...(await unmountNamed(ctx.root, name, ctx.log, { lazy: opts.lazy === true })) };
       ctx.out(ctx.json ? jsonText(unmountJson(m)) : unmountText(m));
     });
 }

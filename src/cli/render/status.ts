@@ -43,7 +43,7 @@ export function renderOverlay(s: OverlayStatus): string {
   const c = s.upper.counts;
   const where = s.mount.state === 'mounted' ? `mounted on ${s.target}` : s.mount.state === 'foreign' ? `NOT ours: another overlay is on ${s.target}` : `not mounted (${s.target})`;
   const rows: [string, string][] = [
-    ['base', `${s.base}${s.mount.baseBind ? ' (private bind mounted)' : ''}`],
+    ['base', `${s.base}${s.mount.baseBind ? ' (private bind mounted)' : ''}${s.mount.submounts.length > 0 ? `; mounted below it, not part of it: ${s.mount.submounts.join(', ')}` : ''}`],
     ['upper', s.upper.exists ? s.mount.upperdir : `${s.mount.upperdir} (absent)`],
     ['config', s.configFiles.length > 0 ? s.configFiles.join(', ') : 'defaults'],
     ['generation', generationLine(s)],
@@ -64,11 +64,12 @@ export function renderOverlay(s: OverlayStatus): string {
 }
 
 export function renderStatus(status: Status): string {
-  if (status.overlays.length === 0) return 'no overlays configured or recorded';
-  return status.overlays.map(renderOverlay).join('\n\n');
+  const failed = (status.failed ?? []).map((f) => `${f.name}: cannot be read: ${f.error}`);
+  if (status.overlays.length === 0 && failed.length === 0) return 'no overlays configured or recorded';
+  return [...status.overlays.map(renderOverlay), ...failed].join('\n\n');
 }
 
 // The Status model carries its own apiVersion: the envelope's, which this keeps the same.
 const _sameVersion: Status['apiVersion'] = API_VERSION;
 
-export const statusJson = (status: Status) => document('Status', { overlays: status.overlays });
+export const statusJson = (status: Status) => document('Status', { overlays: status.overlays, failed: status.failed ?? [] });

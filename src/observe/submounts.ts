@@ -1,0 +1,28 @@
+// Mounts below the base (a data volume at /opt/data). The private base bind is not recursive, so the
+// overlay's lower never shows them: they are not part of the base, and every reader of the base (the
+// generation, the manifest, the observation) leaves them out, through the raw base and the bind alike.
+import fs from 'node:fs';
+import { ioError } from '../errors.js';
+import { isUnder, relFromText, type RelPath } from '../model/entry.js';
+import { mountsUnder, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
+import type { Overlay } from '../overlay/overlay.js';
+
+/** The mountpoints below the base, relative to it (none when the base does not exist). */
+export function baseSubmounts(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): RelPath[] {
+  let real: string;
+  try {
+    real = fs.realpathSync(ov.base);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError('cannot resolve base', ov.base, err);
+  }
+  const found = mountsUnder(entries, real).map((e) => relFromText(e.mountpoint.slice(real === '/' ? 1 : real.length + 1)));
+  return [...new Set(found)].sort();
+}
+
+/** The test "at or below a submount" for the walks and lookups of the base. */
+export function inSubmount(submounts: readonly RelPath[]): (p: RelPath) => boolean {
+  if (submounts.length === 0) return () => false;
+  const set = new Set(submounts);
+  return (p) => set.has(p) || submounts.some((m) => isUnder(p, m));
+}
