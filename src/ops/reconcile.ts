@@ -30,6 +30,8 @@ export interface ReconcileOptions {
   readonly force?: boolean;
   readonly lockWaitMs?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The caller (run) checked the base already (observe/base-check.ts). */
+  readonly baseTrusted?: boolean;
 }
 
 export interface ReconcileReport extends ReconcileSummary {
@@ -78,7 +80,7 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
     return { ...summarize(plan, meta), plan, upToDate: true, dryRun, resumed };
   }
   const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
-  if (config.reconcile !== 'none') assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped }, Boolean(opts.force), warn);
+  if (config.reconcile !== 'none' && !opts.baseTrusted) assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped }, Boolean(opts.force), warn);
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
   const plan = planFor(s, current);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });

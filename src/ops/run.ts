@@ -38,7 +38,7 @@ export interface RunResult {
   readonly manifest: string | null;
 }
 
-async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier, force: boolean): Promise<boolean> {
+async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier): Promise<boolean> {
   const { overlay: ov, log } = s;
   const recorded = s.state?.generation ?? null;
   const interrupted = s.journal !== null;
@@ -47,7 +47,7 @@ async function reconcileIfNeeded(s: OverlaySession, gen: Generation, n: Notifier
   await n.status(interrupted ? 'finishing an interrupted reconcile' : `reconciling: base changed to ${gen.generation}`);
   // Loaded only when there is work: an unchanged base never pays for the planner and its dependencies.
   const { reconcileIn } = await import('./reconcile.js');
-  await reconcileIn(s, { current: gen, force, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
+  await reconcileIn(s, { current: gen, baseTrusted: true, onProgress: (done, total) => void n.status(`reconciling: ${done}/${total} actions`) });
   return true;
 }
 
@@ -90,11 +90,11 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
   }
   let reconciled = false;
   if (!wasMounted) {
-    reconciled = await reconcileIfNeeded(s, gen, n, opts.force === true);
-    // A reconcile checked the base already; an unchanged generation is checked here, before it is mounted.
-    if (!reconciled && ov.config.reconcile !== 'none') {
+    // Before anything changes or mounts, whether the base reconciles or not (an interrupted journal of the same generation, say).
+    if (ov.config.reconcile !== 'none') {
       assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: gen.shipped }, opts.force === true, (message) => log.warn({ event: 'warning', message, path: ov.base }));
     }
+    reconciled = await reconcileIfNeeded(s, gen, n);
     await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });
   }
   log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted });
