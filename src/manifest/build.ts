@@ -18,7 +18,7 @@ export interface BuildOptions {
   previous?: string;
   /** Entries done so far, and the expected total when a previous manifest tells it. */
   onProgress?: (done: number, total?: number) => void;
-  /** Entries left out with all below them (mounts below the base); entries on another filesystem are left out too. */
+  /** Entries left out with all below them: the mountpoints below the base (observe/submounts.ts). */
   skip?: (p: RelPath) => boolean;
   /** Hash worker threads (default: one per core). */
   threads?: number;

@@ -1,6 +1,8 @@
 // Mounts below the base (a data volume at /opt/data). The private base bind is not recursive, so the
 // overlay's lower never shows them: they are not part of the base, and every reader of the base (the
 // generation, the manifest, the observation) leaves them out, through the raw base and the bind alike.
+// They are found in the mount table, not by st_dev: a btrfs subvolume has an st_dev of its own and is
+// part of the base (the bind shows it).
 import fs from 'node:fs';
 import { ioError } from '../errors.js';
 import { isUnder, relFromText, type RelPath } from '../model/entry.js';

@@ -38,7 +38,10 @@ export interface WalkOptions {
    * WalkEntry.takeFd. One name relative to the directory instead of a procfs lookup each.
    */
   openFiles?: number;
-  /** Leave out (and do not enter) the entries for which this holds, and any on another filesystem than the root's (find -xdev). */
+  /**
+   * Leave out (and do not enter) the entries for which this holds: the mountpoints below a base. Not a
+   * test of st_dev: a btrfs subvolume has its own st_dev and is part of the tree all the same.
+   */
   skip?: (path: RelPath) => boolean;
 }
 
@@ -232,7 +235,6 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
     } catch (err) {
       throw ioError('read directory', rootDir, err);
     }
-    const rootDev = opts.skip === undefined ? undefined : BigInt(fs.fstatSync(stack[0]!.fd).dev);
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       const i = top.next;
@@ -256,8 +258,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
         fail(path, st);
         continue;
       }
-      // A mountpoint below the root: its lstat is the root of what is mounted there.
-      if (rootDev !== undefined && (BigInt(st.dev) !== rootDev || opts.skip!(path))) continue;
+      if (opts.skip !== undefined && opts.skip(path)) continue;
       const entry: WalkEntry<AnyStats> = { path, name, type: entryType(st), st, dirFd: top.fd };
       const fds = top.fds;
       if (opts.openFiles !== undefined) {
