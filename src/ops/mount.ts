@@ -1,5 +1,6 @@
 // `mount`: mount the overlay as it is, without reconciling (idempotent), in a session: the lock keeps a
 // mount from racing a reconcile of the same upper.
+import fs from 'node:fs';
 import { StateOverlayError } from '../errors.js';
 import type { Log } from '../log/logger.js';
 import { mountOverlay } from '../mount/overlay.js';
@@ -32,6 +33,9 @@ async function recordMissingManifest(s: OverlaySession): Promise<void> {
   const { overlay: ov, layout } = s;
   const recorded = s.state?.generation;
   if (recorded === undefined || recorded === null || ov.config.reconcile === 'none') return;
+  // Kept already (every mount after the first): no generation to compute, no walk of the base.
+  const kept = s.manifestFile;
+  if (kept !== null && fs.existsSync(kept)) return;
   const gen = await currentGeneration(ov, { baseDir: liveBaseDir(ov) });
   if (gen.generation !== recorded || isRecorded(s, gen)) return;
   await recordManifest(s, gen, { baseDir: layout.baseBind });
