@@ -11,6 +11,8 @@ export default {
       name: 'live base change, then systemctl reload',
       base: 'v1',
       script: `
+STATE_APP=/var/lib/state-overlay/srv-app
+CAP_NET_RAW=0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=
 mkdir -p /var/lib/vm-test/appbase/etc /srv/app /etc/state-overlay
 echo 'a v1' > /var/lib/vm-test/appbase/a.txt
 echo 'b v1' > /var/lib/vm-test/appbase/b.txt
@@ -26,6 +28,12 @@ echo 'my b' > /srv/app/b.txt
 echo 'state' > /srv/app/state.txt
 # the manifest of the first base is built after the mount: the update must come after it
 wait_manifest srv-app
+# backups on another filesystem than the upper: moves into them are copies (cp -a), not renames
+mkdir -p $STATE_APP/backups
+mount -t tmpfs -o mode=0700 so-backups $STATE_APP/backups
+chown 1234:5678 /srv/app/a.txt
+chmod 4750 /srv/app/a.txt
+setfattr -n security.capability -v $CAP_NET_RAW /srv/app/a.txt
 # the base changes while mounted (a live update of the image)
 echo 'a v2, longer' > /var/lib/vm-test/appbase/a.txt
 echo 'new in v2' > /var/lib/vm-test/appbase/new.txt
@@ -44,6 +52,10 @@ check 'still active' systemctl is-active --quiet state-overlay@srv-app.service
 check 'mounted again' is_mounted_overlay /srv/app
 expect 'changed file: edit dropped, new base shows' "$(content /srv/app/a.txt)" 'a v2, longer'
 check 'the edit is in backups' in_backups srv-app a.txt 'my a'
+check 'the backups are on another filesystem' test "$(stat -c %d $STATE_APP/backups)" != "$(stat -c %d $STATE_APP/upper)"
+set_a=$(ls -d $STATE_APP/backups/*/upper/a.txt)
+expect '... owner and set-uid mode copied under the sandbox' "$(stat -c '%u:%g %a' "$set_a")" '1234:5678 4750'
+expect '... file capability copied under the sandbox' "$(getfattr --only-values -e base64 -n security.capability "$set_a")" $CAP_NET_RAW
 expect 'unchanged file: edit kept' "$(content /srv/app/b.txt)" 'my b'
 expect 'state kept' "$(content /srv/app/state.txt)" state
 expect 'the new base file shows' "$(content /srv/app/new.txt)" 'new in v2'
@@ -51,6 +63,17 @@ expect 'the reload reconciled once' "$(journal_events state-overlay@srv-app.serv
 check 'a second reload with no change' systemctl reload state-overlay@srv-app.service
 expect '... does nothing' "$(journal_events state-overlay@srv-app.service watch.reload | wc -l)" 1
 expect 'the edit is still as reconciled' "$(content /srv/app/b.txt)" 'my b'
+# restore (offline) under the unit's own sandbox: its hardening lines as systemd-run properties
+check 'systemctl stop' systemctl stop state-overlay@srv-app.service
+set=$(basename "$(dirname "$(dirname "$set_a")")")
+props=()
+while IFS= read -r line; do props+=(-p "$line"); done < <(grep -E '^(CapabilityBoundingSet|NoNewPrivileges|RestrictAddressFamilies|IPAddressDeny|SystemCallArchitectures|SystemCallFilter|SystemCallErrorNumber|LockPersonality|RestrictRealtime|RestrictNamespaces|UMask)=' /usr/lib/systemd/system/state-overlay@.service)
+expect 'the sandbox has its lines' "\${#props[@]}" 22
+check 'restore under the sandbox' systemd-run --wait --pipe --quiet "\${props[@]}" /usr/bin/state-overlay restore srv-app "$set" a.txt
+check 'systemctl start' systemctl start state-overlay@srv-app.service
+expect 'the edit is back' "$(content /srv/app/a.txt)" 'my a'
+expect '... with its owner and mode' "$(stat -c '%u:%g %a' /srv/app/a.txt)" '1234:5678 4750'
+expect '... and its file capability' "$(getfattr --only-values -e base64 -n security.capability /srv/app/a.txt)" $CAP_NET_RAW
 finish`,
     },
   ],
