@@ -1,17 +1,31 @@
-// The command line as data for the man page and completion: names and options from the program
-// itself, help texts from the installed bundle's own `--help` output.
-import type { Command } from 'commander';
-import { run } from '../../src/exec.js';
+// The command line as data for the man page and the completions, read from the commander program
+// itself, so neither can drift from it.
+import type { Command, Option } from 'commander';
+
+export interface OptionHelp {
+  /** As defined: `-q, --quiet`, `--root <DIR>`. */
+  readonly flags: string;
+  readonly description: string;
+  /** Long and short spellings (`--quiet`, `-q`). */
+  readonly names: readonly string[];
+  /** The value's name (`DIR`) when the option takes one. */
+  readonly value?: string;
+}
+
+export interface ArgHelp {
+  /** `NAME`, `SET`, `PATH`. */
+  readonly name: string;
+  readonly description: string;
+  readonly required: boolean;
+  readonly variadic: boolean;
+}
 
 export interface CommandHelp {
   readonly name: string;
+  readonly aliases: readonly string[];
   readonly description: string;
-  /** Long and short option flags (`--dry-run`, `-q`). */
-  readonly options: readonly string[];
-  /** Number of positional arguments the command takes (0: none). */
-  readonly args: number;
-  /** The command's `--help` output, verbatim. */
-  readonly help: string;
+  readonly options: readonly OptionHelp[];
+  readonly args: readonly ArgHelp[];
 }
 
 export interface HelpTree {
@@ -20,20 +34,39 @@ export interface HelpTree {
   readonly commands: readonly CommandHelp[];
 }
 
-function flagsOf(cmd: Command): string[] {
-  const flags = cmd.options.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined));
-  return [...flags, '--help'];
+const HELP: OptionHelp = { flags: '-h, --help', description: 'display help', names: ['--help', '-h'] };
+
+function optionHelp(o: Option): OptionHelp {
+  const value = /[<[]([^>\]]+)[>\]]/.exec(o.flags)?.[1];
+  return {
+    flags: o.flags,
+    description: o.description,
+    names: [o.long, o.short].filter((f): f is string => f !== undefined),
+    ...(value === undefined ? {} : { value }),
+  };
 }
 
-function describe(cmd: Command, help: string): CommandHelp {
-  return { name: cmd.name(), description: cmd.description(), options: flagsOf(cmd), args: cmd.registeredArguments.length, help };
+function describe(cmd: Command): CommandHelp {
+  return {
+    name: cmd.name(),
+    aliases: cmd.aliases(),
+    description: cmd.description(),
+    options: [...cmd.options.map(optionHelp), HELP],
+    args: cmd.registeredArguments.map((a) => ({ name: a.name(), description: a.description, required: a.required, variadic: a.variadic })),
+  };
 }
 
-/** Collects every visible command's help by running `node BUNDLE [CMD] --help`. */
-export async function helpTree(program: Command, bundleFile: string, version: string): Promise<HelpTree> {
-  const helpOf = async (argv: string[]) => (await run(process.execPath, [bundleFile, ...argv, '--help'], { env: { COLUMNS: '80' } })).stdout;
+/** Every visible command of the program, with its options and arguments. */
+export function helpTree(program: Command, version: string): HelpTree {
   const visible = program.createHelp().visibleCommands(program).filter((c) => c.name() !== 'help');
-  const commands: CommandHelp[] = [];
-  for (const c of visible) commands.push(describe(c, await helpOf([c.name()])));
-  return { version, program: describe(program, await helpOf([])), commands };
+  return { version, program: describe(program), commands: visible.map(describe) };
+}
+
+/** The synopsis of one command: `restore NAME SET [PATH...]`. */
+export function synopsis(c: CommandHelp): string {
+  const args = c.args.map((a) => {
+    const n = a.variadic ? `${a.name}...` : a.name;
+    return a.required ? n : `[${n}]`;
+  });
+  return [c.name, ...args].join(' ');
 }

@@ -1,14 +1,17 @@
 // Lays the program down the way an image build or a package would: a self-contained bundle (entry,
-// program, code cache), its native addon, the launcher, the units, a preset, the man page and bash completion, under DESTDIR/PREFIX.
+// program, code cache), its native addon, the launcher, the units, a preset, the man pages and the
+// bash, zsh and fish completions, under DESTDIR/PREFIX.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LEVELS } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { StateOverlayError } from '../../src/errors.js';
+import { tryRun } from '../../src/exec.js';
 import { CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, writeBundle } from './bundle.js';
-import { bashCompletion } from './completion.js';
+import { bashCompletion, fishCompletion, zshCompletion, type ValueWords } from './completion.js';
 import { helpTree } from './help-tree.js';
-import { manPage } from './manpage.js';
+import { MAN_SOURCES, renderManPage } from './manpage.js';
 
 export interface InstallOptions {
   /** The project checkout to build from. */
@@ -17,7 +20,7 @@ export interface InstallOptions {
   readonly destdir: string;
   /** Absolute install prefix as the target system sees it (`/usr`). */
   readonly prefix: string;
-  /** Man page date (`SOURCE_DATE_EPOCH` style reproducibility: empty by default). */
+  /** Man page date (YYYY-MM-DD); default: SOURCE_DATE_EPOCH's, else the checkout's last commit's, else today's. */
   readonly date?: string;
 }
 
@@ -37,8 +40,15 @@ export const CODE_CACHE = `${LIB_DIR}/${CACHE_NAME}`;
 export const LAUNCHER = 'bin/state-overlay';
 export const UNIT_DIR = 'lib/systemd/system';
 export const PRESET = 'lib/systemd/system-preset/80-state-overlay.preset';
-export const MAN_PAGE = 'share/man/man8/state-overlay.8';
-export const COMPLETION = 'share/bash-completion/completions/state-overlay';
+/** Each man page source man/PAGE.in goes to share/man/manSECTION/PAGE. */
+export const manPath = (page: string): string => `share/man/man${page.slice(page.lastIndexOf('.') + 1)}/${page}`;
+export const COMPLETIONS = {
+  bash: 'share/bash-completion/completions/state-overlay',
+  zsh: 'share/zsh/site-functions/_state-overlay',
+  fish: 'share/fish/vendor_completions.d/state-overlay.fish',
+} as const;
+/** What the shells complete after an option that takes a value, by the value's name. */
+export const VALUE_WORDS: ValueWords = { DIR: 'directory', LEVEL: LEVELS };
 
 const UNIT_SUFFIX = /\.(service|socket|target|path|timer|mount)$/;
 
@@ -57,9 +67,18 @@ function checkOptions(o: InstallOptions): void {
   if (!path.posix.isAbsolute(o.prefix) || o.prefix.split('/').includes('..')) {
     throw new StateOverlayError('usage', `--prefix ${o.prefix}: expected an absolute path without ..`);
   }
-  if (!fs.existsSync(o.destdir) || !fs.statSync(o.destdir).isDirectory()) {
+  if (fs.existsSync(o.destdir) && !fs.statSync(o.destdir).isDirectory()) {
     throw new StateOverlayError('usage', `--destdir ${o.destdir}: not a directory`, { path: o.destdir });
   }
+}
+
+/** The man pages' date, reproducible: the same checkout gives the same pages. */
+export async function manDate(repo: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const epoch = env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && /^\d+$/.test(epoch)) return new Date(Number(epoch) * 1000).toISOString().slice(0, 10);
+  const git = await tryRun('git', ['-C', repo, 'log', '-1', '--format=%cs']).catch(() => undefined);
+  if (git?.exitCode === 0 && /^\d{4}-\d\d-\d\d$/.test(git.stdout.trim())) return git.stdout.trim();
+  return new Date().toISOString().slice(0, 10);
 }
 
 function write(stage: string, rel: string, data: string | Buffer, mode: number): void {
@@ -93,9 +112,14 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     for (const u of units) write(stage, `${UNIT_DIR}/${u}`, unitText(fs.readFileSync(path.join(unitsDir, u), 'utf8'), o.prefix), 0o644);
     write(stage, PRESET, PRESET_TEXT, 0o644);
 
-    const tree = await helpTree(buildProgram(), path.join(stage, BUNDLE), pkg.version);
-    write(stage, MAN_PAGE, manPage(tree, o.date), 0o644);
-    write(stage, COMPLETION, bashCompletion(tree), 0o644);
+    const tree = helpTree(buildProgram(), pkg.version);
+    const date = o.date || (await manDate(o.repo));
+    for (const page of MAN_SOURCES) {
+      write(stage, manPath(page), renderManPage(fs.readFileSync(path.join(o.repo, 'man', `${page}.in`), 'utf8'), tree, date), 0o644);
+    }
+    write(stage, COMPLETIONS.bash, bashCompletion(tree, VALUE_WORDS), 0o644);
+    write(stage, COMPLETIONS.zsh, zshCompletion(tree, VALUE_WORDS), 0o644);
+    write(stage, COMPLETIONS.fish, fishCompletion(tree, VALUE_WORDS), 0o644);
 
     const target = path.join(o.destdir, o.prefix);
     fs.mkdirSync(target, { recursive: true, mode: 0o755 });

@@ -1,46 +1,54 @@
-// Renders state-overlay(8) in plain roff from the program's own help texts.
-import type { HelpTree } from './help-tree.js';
+// Renders the man pages from their roff sources in man/: the version and date filled in, and in
+// state-overlay(8) the options and commands taken from the program's own definition.
+import { synopsis, type CommandHelp, type HelpTree, type OptionHelp } from './help-tree.js';
 
-/** Escapes text for roff: backslashes, and lines that would read as requests. */
+/** Escapes text for roff: backslashes, minus signs, and lines that would read as requests. */
 export function roffEscape(text: string): string {
   return text
     .replace(/\\/g, '\\e')
+    .replace(/-/g, '\\-')
     .split('\n')
     .map((l) => (/^[.']/.test(l) ? `\\&${l}` : l))
     .join('\n');
 }
 
-/** A block kept exactly as the program prints it (no filling, no hyphenation). */
-function verbatim(text: string): string[] {
-  return ['.nf', roffEscape(text.replace(/\s+$/, '')), '.fi'];
+/** `--root <DIR>` as bold flags with an italic value. */
+function flagsRoff(o: OptionHelp): string {
+  return o.flags
+    .split(/(<[^>]+>|\[[^\]]+\])/)
+    .map((part) => (/^[<[]/.test(part) ? `\\fI${roffEscape(part.slice(1, -1))}\\fR` : `\\fB${roffEscape(part)}\\fR`))
+    .join('');
 }
 
-const FILES: ReadonlyArray<readonly [string, string]> = [
-  ['/etc/state-overlay/NAME.conf, /run/state-overlay/NAME.conf, /usr/lib/state-overlay/NAME.conf', 'configuration; the first found wins, NAME.conf.d/*.conf drop-ins from all three apply on top'],
-  ['/var/lib/state-overlay/NAME/', 'upper and work directories, state.json, manifests, the reconcile journal and backups'],
-  ['/run/state-overlay/NAME/', 'the private read-only bind of the base; upper and work in ephemeral mode'],
-  ['/usr/lib/state-overlay/NAME.manifest', 'the base manifest shipped in the image (state-overlay index --ship)'],
-];
+function optionsRoff(options: readonly OptionHelp[]): string[] {
+  return options.flatMap((o) => ['.TP', flagsRoff(o), roffEscape(o.description)]);
+}
 
-export function manPage(tree: HelpTree, date = ''): string {
-  const lines = [
-    `.TH STATE-OVERLAY 8 "${date}" "state-overlay ${tree.version}" "System Administration"`,
-    '.SH NAME',
-    `state-overlay \\- ${roffEscape(tree.program.description)}`,
-    '.SH SYNOPSIS',
-    '.B state-overlay',
-    '[\\fIOPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR...]',
-    '.SH DESCRIPTION',
-    'Makes a directory shipped read-only in the OS image (such as /opt or /usr/local) writable with overlayfs,',
-    'and reconciles the host\'s changes when a new image changes the base.',
-    'The unit state\\-overlay@NAME.service runs it at boot, NAME being the systemd-escaped mountpoint.',
-    '.SH OPTIONS',
-    ...verbatim(tree.program.help),
-    '.SH COMMANDS',
-  ];
-  for (const c of tree.commands) lines.push(`.SS "${roffEscape(c.name)}"`, ...verbatim(c.help));
-  lines.push('.SH FILES');
-  for (const [file, what] of FILES) lines.push('.TP', `.I ${roffEscape(file)}`, roffEscape(what));
-  lines.push('.SH SEE ALSO', '.BR systemctl (1),', '.BR systemd.unit (5),', '.BR mount (8)', '');
+function commandRoff(c: CommandHelp): string[] {
+  const alias = c.aliases.length > 0 ? ` (alias ${c.aliases.join(', ')})` : '';
+  const lines = [`.SS "${roffEscape(synopsis(c))}${roffEscape(alias)}"`, roffEscape(c.description.replace(/^./, (ch) => ch.toUpperCase())) + '.'];
+  for (const a of c.args) lines.push('.TP', `\\fI${roffEscape(a.name)}\\fR`, roffEscape(a.description));
+  const own = c.options.filter((o) => !o.names.includes('--help'));
+  return [...lines, ...optionsRoff(own)];
+}
+
+/** The roff sources that `install-system` renders into share/man. */
+export const MAN_SOURCES = ['state-overlay.8', 'state-overlay.conf.5', 'state-overlay@.service.8'] as const;
+
+/** Fills one source (`man/NAME.in`'s text): @VERSION@, @DATE@, @OPTIONS@, @COMMANDS@. */
+export function renderManPage(source: string, tree: HelpTree, date: string): string {
+  const fill: Record<string, () => string[]> = {
+    VERSION: () => [roffEscape(tree.version)],
+    DATE: () => [date],
+    OPTIONS: () => optionsRoff(tree.program.options),
+    COMMANDS: () => tree.commands.flatMap(commandRoff),
+  };
+  const lines = source.split('\n').flatMap((line) => {
+    const whole = /^@([A-Z]+)@$/.exec(line);
+    if (whole && fill[whole[1]!]) return fill[whole[1]!]!();
+    return [line.replace(/@(VERSION|DATE)@/g, (_m, k: string) => fill[k]!()[0]!)];
+  });
+  const left = lines.find((l) => /@[A-Z]+@/.test(l) && !l.startsWith('.\\"'));
+  if (left !== undefined) throw new Error(`man page: unfilled placeholder in ${JSON.stringify(left)}`);
   return lines.join('\n');
 }

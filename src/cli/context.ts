@@ -29,7 +29,7 @@ export interface Context {
   overlay(name: string): Overlay;
 }
 
-const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function logLevel(opts: GlobalOptions): LogLevel {
   if (opts.logLevel !== undefined) {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { KINDS } from '../../src/cli/render/json.js';
-import { normalizeConfig } from '../../src/config/normalize.js';
 import { ExitCode } from '../../src/errors.js';
+import { configKeys } from '../config/keys.js';
 import { DOCS, REPO, anchors, markdownFiles, read, relativeLinks, section, withoutFences } from './markdown.js';
 
 const program = buildProgram();
@@ -18,25 +18,6 @@ const commands = program.commands.map((c) => ({
   options: c.options.map((o) => o.long ?? o.short!),
   args: c.registeredArguments.map((a) => a.name()),
 }));
-
-/** The message of what normalizeConfig throws for one entry. */
-function configMessage(section: string, key: string): string {
-  try {
-    normalizeConfig('opt', '/opt', [{ section, key, value: 'x', file: 'f.conf', line: 1 }], []);
-  } catch (err) {
-    return (err as Error).message;
-  }
-  throw new Error(`[${section}] ${key}= was accepted`);
-}
-
-/** Sections and keys as the configuration code itself lists them in its "unknown" errors. */
-function configKeys(): Array<[string, string]> {
-  const sections = [...configMessage('NoSuchSection', 'K').split('expected ')[1]!.matchAll(/\[(\w+)\]/g)].map((m) => m[1]!);
-  return sections.flatMap((s) => {
-    const listed = configMessage(s, 'NoSuchKey').split(', expected ')[1]!;
-    return listed.split(/, | or /).map((k): [string, string] => [s, k]);
-  });
-}
 
 describe('docs/cli.md', () => {
   it('walks a program with every command registered', () => {

@@ -164,7 +164,11 @@ describe('examples/bootc/Containerfile', () => {
       'usr/lib/state-overlay/xattr.node',
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
+      'usr/share/fish/vendor_completions.d/state-overlay.fish',
+      'usr/share/man/man5/state-overlay.conf.5',
       'usr/share/man/man8/state-overlay.8',
+      'usr/share/man/man8/state-overlay@.service.8',
+      'usr/share/zsh/site-functions/_state-overlay',
       ...units.map((u) => `usr/lib/systemd/system/${u}`),
     ].sort();
     expect(files(imageRoot).filter((f) => !f.startsWith('opt/')).sort()).toEqual(expected);

@@ -5,10 +5,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import vm from 'node:vm';
 import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
-import { bashCompletion } from '../../scripts/install/completion.js';
-import type { HelpTree } from '../../scripts/install/help-tree.js';
 import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
-import { manPage, roffEscape } from '../../scripts/install/manpage.js';
+import { roffEscape } from '../../scripts/install/manpage.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 let scratch: string;
@@ -41,7 +39,7 @@ function isolatedCopy(): string {
 const bareEnv = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: '/nonexistent' };
 
 describe('installSystem', () => {
-  it('lays down exactly the bundle, addon, launcher, units, preset, man page and completion', () => {
+  it('lays down exactly the bundle, addon, launcher, units, preset, man pages and completions', () => {
     const units = fs.existsSync(path.join(repo, 'units')) ? fs.readdirSync(path.join(repo, 'units')).filter((f) => f.endsWith('.service')) : [];
     const expected = [
       'usr/bin/state-overlay',
@@ -51,7 +49,11 @@ describe('installSystem', () => {
       `usr/lib/state-overlay/${ADDON_NAME}`,
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
+      'usr/share/zsh/site-functions/_state-overlay',
+      'usr/share/fish/vendor_completions.d/state-overlay.fish',
+      'usr/share/man/man5/state-overlay.conf.5',
       'usr/share/man/man8/state-overlay.8',
+      'usr/share/man/man8/state-overlay@.service.8',
       ...units.map((u) => `usr/lib/systemd/system/${u}`),
     ].sort();
     expect(tree(dest).sort()).toEqual(expected);
@@ -112,22 +114,36 @@ describe('installSystem', () => {
     }
   });
 
-  it('documents every command in the man page and the completion', () => {
-    const man = fs.readFileSync(path.join(dest, 'usr/share/man/man8/state-overlay.8'), 'utf8');
-    const completion = fs.readFileSync(path.join(dest, 'usr/share/bash-completion/completions/state-overlay'), 'utf8');
-    expect(man.split('\n')[0]).toMatch(/^\.TH STATE-OVERLAY 8 "" "state-overlay \d+\.\d+\.\d+" "System Administration"$/);
-    expect(man).toContain('.SS "config"\n.nf\nUsage: state-overlay config [options] <NAME>\n');
-    expect(completion).toContain('config) opts="--help"; takes=1 ;;');
+  it('dates the man pages and names the version', () => {
+    const version = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version as string;
+    for (const page of ['man8/state-overlay.8', 'man5/state-overlay.conf.5', 'man8/state-overlay@.service.8']) {
+      const th = fs.readFileSync(path.join(dest, 'usr/share/man', page), 'utf8').split('\n').find((l) => l.startsWith('.TH '));
+      expect(th).toMatch(new RegExp(`^\\.TH \\S+ [58] "\\d{4}-\\d\\d-\\d\\d" "state\\\\-overlay ${version.replace(/\./g, '\\.')}" "[A-Z][a-z]+ [A-Z][a-z]+"$`));
+    }
   });
 
   it.each([
     [{ prefix: 'usr' }, '--prefix usr: expected an absolute path without ..'],
     [{ prefix: '/usr/../etc' }, '--prefix /usr/../etc: expected an absolute path without ..'],
-    [{ destdir: '/nonexistent/dest' }, '--destdir /nonexistent/dest: not a directory'],
   ])('refuses %j and writes nothing', async (bad, message) => {
     const d = fs.mkdtempSync(path.join(scratch, 'bad-'));
-    await expect(installSystem({ repo, destdir: d, prefix: '/usr', ...bad })).rejects.toThrow(message);
+    await expect(installSystem({ repo, destdir: d, ...bad })).rejects.toThrow(message);
     expect(fs.readdirSync(d)).toEqual([]);
+  });
+});
+
+describe('--destdir', () => {
+  it('is created when missing', async () => {
+    const d = path.join(scratch, 'new', 'dest');
+    const r = await installSystem({ repo, destdir: d, prefix: '/usr', date: '2026-01-01' });
+    expect(tree(d).sort()).toEqual(r.files);
+  });
+
+  it('is refused when it is a file, and nothing is written', async () => {
+    const f = path.join(scratch, 'a-file');
+    fs.writeFileSync(f, '');
+    await expect(installSystem({ repo, destdir: f, prefix: '/usr' })).rejects.toThrow(`--destdir ${f}: not a directory`);
+    expect(fs.readFileSync(f, 'utf8')).toBe('');
   });
 });
 
@@ -158,6 +174,7 @@ describe('renderers', () => {
   it.each([
     ['plain', 'plain'],
     ['a\\b', 'a\\eb'],
+    ['--dry-run', '\\-\\-dry\\-run'],
     ['.TH x\n\'y\nz.', '\\&.TH x\n\\&\'y\nz.'],
   ])('roffEscape(%j)', (input, out) => expect(roffEscape(input)).toBe(out));
 
@@ -165,28 +182,4 @@ describe('renderers', () => {
     ['/usr', 'ExecStart=/usr/bin/state-overlay run %i', 'ExecStart=/usr/bin/state-overlay run %i'],
     ['/usr/local', 'ExecStart=/usr/bin/state-overlay run %i', 'ExecStart=/usr/local/bin/state-overlay run %i'],
   ])('unitText for prefix %s', (prefix, input, out) => expect(unitText(input, prefix)).toBe(out));
-
-  const help: HelpTree = {
-    version: '1.2.3',
-    program: { name: 'state-overlay', description: 'd', options: ['--root', '--json', '--help'], args: 0, help: 'Usage: x' },
-    commands: [
-      { name: 'reconcile', description: 'r', options: ['--dry-run', '--help'], args: 1, help: 'Usage: r' },
-      { name: 'status', description: 's', options: ['--help'], args: 1, help: '.starts with a dot' },
-    ],
-  };
-
-  it('man page keeps help text verbatim and escaped', () => {
-    expect(manPage(help, '2026-01-01')).toContain('.SS "status"\n.nf\n\\&.starts with a dot\n.fi\n');
-  });
-
-  it.each([
-    ['state-overlay re', 'reconcile'],
-    ['state-overlay --j', '--json'],
-    ['state-overlay --root /x reconcile --d', '--dry-run'],
-    ['state-overlay st', 'status'],
-  ])('bash completes %j to %s', async (line, want) => {
-    const script = `${bashCompletion(help)}\nCOMP_WORDS=(${line}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _state_overlay; echo "\${COMPREPLY[*]}"`;
-    const r = await execa('bash', ['-c', script]);
-    expect(r.stdout).toBe(want);
-  });
 });
