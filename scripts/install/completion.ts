@@ -8,7 +8,7 @@ import type { CommandHelp, HelpTree, OptionHelp } from './help-tree.js';
 
 /** Option values the shells can complete: --root a directory, --log-level one of these. */
 export interface ValueWords {
-  readonly [value: string]: readonly string[] | 'directory';
+  readonly [value: string]: readonly string[] | 'directory' | 'file';
 }
 
 const shellWord = /^[A-Za-z0-9_.@%+=/-]+$/;
@@ -34,7 +34,8 @@ export function bashCompletion(tree: HelpTree, values: ValueWords): string {
   const allValued = [...valued(globals), ...tree.commands.flatMap((c) => valued(c.options))];
   const valueCases = [...new Map(allValued.map((o) => [o.names.join('|'), o])).values()].map((o) => {
     const v = values[o.value!];
-    const action = v === 'directory' ? 'COMPREPLY=($(compgen -d -- "$cur"))' : `COMPREPLY=($(compgen -W "${words(v ?? [])}" -- "$cur"))`;
+    const action =
+      v === 'directory' ? 'COMPREPLY=($(compgen -d -- "$cur"))' : v === 'file' ? 'COMPREPLY=($(compgen -f -- "$cur"))' : `COMPREPLY=($(compgen -W "${words(v ?? [])}" -- "$cur"))`;
     return `    ${o.names.join('|')}) ${action}; return ;;`;
   });
   const skip = allValued.flatMap((o) => o.names);
@@ -124,7 +125,8 @@ function zq(text: string): string {
 
 function zshSpec(o: OptionHelp, values: ValueWords): string[] {
   const v = o.value === undefined ? undefined : values[o.value];
-  const action = o.value === undefined ? '' : `:${zq(o.value)}:${v === 'directory' ? '_directories' : `(${words(v ?? [])})`}`;
+  const what = v === 'directory' ? '_directories' : v === 'file' ? '_files' : `(${words(v ?? [])})`;
+  const action = o.value === undefined ? '' : `:${zq(o.value)}:${what}`;
   const excl = o.names.length > 1 ? `(${o.names.join(' ')})` : '';
   if (o.names.length > 1) return [`'${excl}'{${o.names.join(',')}}'[${zq(o.description)}]${action}'`];
   return [`'${o.names[0]}[${zq(o.description)}]${action}'`];
@@ -204,7 +206,7 @@ function fishOption(o: OptionHelp, values: ValueWords, cond: string): string {
   for (const n of o.names) parts.push(n.startsWith('--') ? `-l ${n.slice(2)}` : `-s ${n.slice(1)}`);
   if (o.value !== undefined) {
     const v = values[o.value];
-    parts.push(v === 'directory' ? '-r -F' : `-x -a ${fq(words(v ?? []))}`);
+    parts.push(v === 'directory' || v === 'file' ? '-r -F' : `-x -a ${fq(words(v ?? []))}`);
   }
   parts.push(`-d ${fq(o.description)}`);
   return parts.filter(Boolean).join(' ');

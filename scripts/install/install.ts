@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { STATUS_FORMATS } from '../../src/cli/commands/status.js';
 import { LEVELS } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { StateOverlayError } from '../../src/errors.js';
@@ -48,7 +49,7 @@ export const COMPLETIONS = {
   fish: 'share/fish/vendor_completions.d/state-overlay.fish',
 } as const;
 /** What the shells complete after an option that takes a value, by the value's name. */
-export const VALUE_WORDS: ValueWords = { DIR: 'directory', LEVEL: LEVELS };
+export const VALUE_WORDS: ValueWords = { DIR: 'directory', FILE: 'file', LEVEL: LEVELS, FORMAT: STATUS_FORMATS };
 
 const UNIT_SUFFIX = /\.(service|socket|target|path|timer|mount)$/;
 

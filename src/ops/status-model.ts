@@ -44,6 +44,8 @@ export interface OverlayStatus {
     readonly counts: Readonly<Record<UpperKind, number>>;
     /** Apparent size of the regular files in the upper. */
     readonly bytes: number;
+    /** The same by kind: a regular file is state or shadow (a zero-size xattr whiteout adds 0). */
+    readonly bytesByKind: Readonly<Record<UpperKind, number>>;
     /** Entries that could not be read. */
     readonly unreadable: number;
   };

@@ -28,8 +28,10 @@ function exists(p: string): boolean {
 
 /** Counts upper entries by kind against the live base (the private bind while mounted: the base is hidden then). */
 function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upper'] {
-  const counts = Object.fromEntries(UPPER_KINDS.map((k) => [k, 0])) as Record<UpperKind, number>;
-  if (!exists(upper)) return { exists: false, counts, bytes: 0, unreadable: 0 };
+  const zero = () => Object.fromEntries(UPPER_KINDS.map((k) => [k, 0])) as Record<UpperKind, number>;
+  const counts = zero();
+  const bytesByKind = zero();
+  if (!exists(upper)) return { exists: false, counts, bytes: 0, bytesByKind, unreadable: 0 };
   let bytes = 0;
   let unreadable = 0;
   const base = baseDir === null ? null : new DirHandles(baseDir);
@@ -40,12 +42,15 @@ function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upp
   try {
     for (const e of withUpper(upper, { onError: () => void unreadable++ }, (u) => u.classify(baseType))) {
       counts[e.kind]++;
-      if (e.type === 'file') bytes += e.size;
+      if (e.type === 'file') {
+        bytes += e.size;
+        bytesByKind[e.kind] += e.size;
+      }
     }
   } finally {
     base?.close();
   }
-  return { exists: true, counts, bytes, unreadable };
+  return { exists: true, counts, bytes, bytesByKind, unreadable };
 }
 
 async function generation(ov: Overlay, baseDir: string | Error): Promise<{ current: string | null; source: string | null; error: string | null }> {

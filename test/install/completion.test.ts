@@ -62,6 +62,8 @@ describe('bash completes', () => {
     [['state-overlay', 'st'], ['status']],
     [['state-overlay', '--j'], ['--json']],
     [['state-overlay', '--log-level', 'w'], ['warn']],
+    [['state-overlay', 'status', '--format', 'p'], ['prometheus']],
+    [['state-overlay', 'status', '--f'], ['--format']],
     [['state-overlay', 'reconcile', '--d'], ['--dry-run']],
     // global options after the command too
     [['state-overlay', 'reconcile', '--j'], ['--json']],
@@ -112,6 +114,7 @@ describe('zsh and fish', () => {
     expect(await fish('state-overlay re')).toEqual(['reconcile', 'restore']);
     expect(await fish('state-overlay reconcile --dr')).toEqual(['--dry-run']);
     expect(await fish('state-overlay reconcile --js')).toEqual(['--json']);
+    expect(await fish('state-overlay status --format p')).toEqual(['prometheus']);
     expect(await fish(`state-overlay --root ${root} status u`)).toEqual(['usr-local']);
     expect(await fish(`state-overlay --root ${root} restore opt 2026120`)).toEqual([SET]);
   });

@@ -17,7 +17,7 @@ export const mounted: OverlayStatus = {
     error: null,
     manifest: '/var/lib/state-overlay/opt/manifests/manifest:3b1f.manifest',
   },
-  upper: { exists: true, counts: { state: 12, shadow: 1, 'merged-dir': 3, 'opaque-dir': 0, whiteout: 2, foreign: 0 }, bytes: 5_400_000, unreadable: 0 },
+  upper: { exists: true, counts: { state: 12, shadow: 1, 'merged-dir': 3, 'opaque-dir': 0, whiteout: 2, foreign: 0 }, bytes: 5_400_000, bytesByKind: { state: 5_000_000, shadow: 400_000, 'merged-dir': 0, 'opaque-dir': 0, whiteout: 0, foreign: 0 }, unreadable: 0 },
   lastReconcile: {
     at: '2026-11-20T07:12:03.000Z',
     from: 'manifest:00aa',
@@ -48,7 +48,7 @@ export const fresh: OverlayStatus = {
   configFiles: [],
   mount: { state: 'unmounted', baseBind: false, submounts: [], upperdir: '/run/state-overlay/usr-local/upper', workdir: '/run/state-overlay/usr-local/work' },
   generation: { recorded: null, current: null, source: null, error: 'Generation=ostree: not booted on an ostree deployment', manifest: null },
-  upper: { exists: false, counts: { state: 0, shadow: 0, 'merged-dir': 0, 'opaque-dir': 0, whiteout: 0, foreign: 0 }, bytes: 0, unreadable: 0 },
+  upper: { exists: false, counts: { state: 0, shadow: 0, 'merged-dir': 0, 'opaque-dir': 0, whiteout: 0, foreign: 0 }, bytes: 0, bytesByKind: { state: 0, shadow: 0, 'merged-dir': 0, 'opaque-dir': 0, whiteout: 0, foreign: 0 }, unreadable: 0 },
   lastReconcile: null,
   backups: { sets: [], keep: 5 },
   pending: ['journal', 'reconcile', 'manifest', 'foreign-entries'],
