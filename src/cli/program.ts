@@ -40,7 +40,10 @@ Exit codes:
 /** Turns commander's own errors into ours so that one printer handles every failure. */
 export function asUsageError(err: unknown): unknown {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return null;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return null;
+    // Help asked for (`help`, `help CMD`) is success; help shown for a missing or unknown command
+    // (a bare `state-overlay`, `help nosuch`) is a usage error, its usage already on stderr.
+    if (err.code === 'commander.help') return err.exitCode === 0 ? null : new StateOverlayError('usage', 'no command given');
     return new StateOverlayError('usage', err.message.replace(/^error: /, ''));
   }
   return err;

@@ -27,6 +27,18 @@ describe('command line', () => {
     expect(help.stdout).toContain('Exit codes:');
   });
 
+  it.each([[[]], [['help', 'nosuch']]])('%j prints the usage on stderr and exits 2', (args) => {
+    const r = cli(args);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^Usage: state-overlay \[options\] \[command\]\n/);
+  });
+
+  it.each([[['help']], [['help', 'status']], [['--help']], [['status', '--help']]])('%j prints help on stdout and exits 0', (args) => {
+    const r = cli(args);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^Usage: state-overlay /);
+  });
+
   it('an unknown command is a usage error (exit 2)', () => {
     const r = cli(['frobnicate']);
     expect(r.code).toBe(2);
