@@ -41,7 +41,7 @@ describe('reconcile, backups, restore and vacuum commands', () => {
       'rule  8  rmdir       /opt/lib  (empty once reconciled and identical to the base directory)',
       'rule  8  rmdir       /opt/bin  (empty once reconciled and identical to the base directory)',
       'rule  3  keep        /opt/etc/a.conf (+ etc/a.conf.rpmnew)  (modified config file the base changed: new base content written beside it)',
-      '2 dropped, 0 moved aside, 1 sidecars, 0 attrs, 2 empty dirs removed, 1 kept, 0 warnings',
+      '2 dropped, 0 moved aside, 1 sidecar, 0 attrs, 2 empty dirs removed, 1 kept, 0 warnings',
       '',
     ].join('\n'));
     expect(r.code).toBe(0);
@@ -74,7 +74,7 @@ describe('reconcile, backups, restore and vacuum commands', () => {
     expect(clash.code).toBe(2);
     expect(fs.existsSync(path.join(s.ov.layout.upper, 'lib/same'))).toBe(false);
     const one = cli(['--root', root, 'restore', 'opt', set, '/opt/lib/same']);
-    expect(one.stdout).toBe(`restored /opt/lib/same\nopt: 1 entries restored from ${set}\n`);
+    expect(one.stdout).toBe(`restored /opt/lib/same\nopt: 1 entry restored from ${set}\n`);
     expect(fs.readFileSync(path.join(s.ov.layout.upper, 'lib/same'), 'utf8')).toBe('same\n');
     const missing = cli(['--root', root, 'restore', 'opt', set, 'lib/same']);
     expect(missing.stderr).toContain(`"lib/same" is not an entry of backup set ${set}`);
@@ -84,7 +84,7 @@ describe('reconcile, backups, restore and vacuum commands', () => {
 
     // lib/same is an identical copy-up again: vacuum moves it to a new set.
     const dry = cli(['--root', root, 'vacuum', 'opt', '--dry-run']);
-    expect(dry.stdout).toBe('rule  1  drop        /opt/lib/same  (identical to the base (redundant copy-up))\nrule  8  rmdir       /opt/lib  (empty once reconciled and identical to the base directory)\nopt: would drop 1 redundant copy-ups, 1 empty dirs\n');
+    expect(dry.stdout).toBe('rule  1  drop        /opt/lib/same  (identical to the base (redundant copy-up))\nrule  8  rmdir       /opt/lib  (empty once reconciled and identical to the base directory)\nopt: would drop 1 redundant copy-up, 1 empty dir\n');
     const vac = cli(['--root', root, '-q', '--json', 'vacuum', 'opt']);
     expect(JSON.parse(vac.stdout)).toMatchObject({ dropped: 1, removedDirs: 1, dryRun: false });
     expect(fs.existsSync(path.join(s.ov.layout.upper, 'lib'))).toBe(false);

@@ -24,6 +24,6 @@ export function register(program: Command, env: CommandEnv): void {
       } finally {
         bar.stop();
       }
-      ctx.out(ctx.json ? jsonText(indexJson(r)) : indexText(r));
+      ctx.out(ctx.json ? jsonText(indexJson(r)) : indexText(r, process.stdout.isTTY === true));
     });
 }

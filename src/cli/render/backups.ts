@@ -2,6 +2,7 @@
 import type { BackupSet } from '../../backups/sets.js';
 import type { RestoreReport } from '../../ops/restore.js';
 import { document, pathFields, pathListFields } from './json.js';
+import { plural } from './words.js';
 
 const under = (mountpoint: string, display: string) => `${mountpoint.replace(/\/+$/, '')}/${display}`;
 
@@ -25,7 +26,7 @@ export function backupsText(name: string, sets: readonly BackupSet[], mountpoint
   const lines: string[] = [];
   for (const s of sets) {
     const entries = s.index?.entries ?? [];
-    lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${entries.length} entries`);
+    lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${plural(entries.length, 'entry', 'entries')}`);
     for (const e of entries) lines.push(`  rule ${String(e.rule).padStart(2)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
   }
   return lines.join('\n');
@@ -34,5 +35,5 @@ export function backupsText(name: string, sets: readonly BackupSet[], mountpoint
 export const restoreJson = (name: string, r: RestoreReport) => document('RestoreReport', { name, set: r.set, ...pathListFields('restored', r.restoredPaths) });
 
 export function restoreText(name: string, r: RestoreReport, mountpoint: string): string {
-  return [...r.restored.map((p) => `restored ${under(mountpoint, p)}`), `${name}: ${r.restored.length} entries restored from ${r.set}`].join('\n');
+  return [...r.restored.map((p) => `restored ${under(mountpoint, p)}`), `${name}: ${plural(r.restored.length, 'entry', 'entries')} restored from ${r.set}`].join('\n');
 }

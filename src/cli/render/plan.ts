@@ -5,6 +5,7 @@ import type { ReconcileReport } from '../../ops/reconcile.js';
 import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
 import { document, pathFields } from './json.js';
+import { plural } from './words.js';
 
 const VERB: Record<Action['kind'], string> = {
   'move-to-backups': 'drop',
@@ -66,7 +67,9 @@ export function reconcileText(name: string, r: ReconcileReport, mountpoint: stri
   if (r.upToDate) return [...lines, `${name}: base generation ${r.to} already reconciled; nothing to do`].join('\n');
   lines.push(`${name}: ${r.dryRun ? 'would reconcile' : 'reconciled'} ${r.from ?? '(none recorded)'} -> ${r.to} (Reconcile=${r.mode})`, ...renderPlan(r.plan, mountpoint));
   const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
-  lines.push(`${r.dropped} dropped, ${r.renamed} moved aside, ${r.sidecars} sidecars, ${r.attrs} attrs, ${r.removedDirs} empty dirs removed, ${r.kept} kept, ${r.conflicts} warnings${backups}`);
+  lines.push(
+    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.kept} kept, ${plural(r.conflicts, 'warning')}${backups}`,
+  );
   return lines.join('\n');
 }
 
@@ -74,5 +77,5 @@ export const vacuumJson = (name: string, r: VacuumReport) => planReport('VacuumR
 
 export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {
   const verb = r.dryRun ? 'would drop' : 'dropped';
-  return [...renderPlan(r.plan, mountpoint), `${name}: ${verb} ${r.dropped} redundant copy-ups, ${r.removedDirs} empty dirs${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
+  return [...renderPlan(r.plan, mountpoint), `${name}: ${verb} ${plural(r.dropped, 'redundant copy-up')}, ${plural(r.removedDirs, 'empty dir')}${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
 }

@@ -1,6 +1,7 @@
 // A Status for people (pure: one block per overlay, aligned labels, sizes in binary units) and for machines (JSON).
 import type { OverlayStatus, PendingWork, Status } from '../../ops/status-model.js';
 import { API_VERSION, document } from './json.js';
+import { formatBytes, plural } from './words.js';
 
 const PENDING: Record<PendingWork, string> = {
   journal: 'an interrupted reconcile: the next run finishes it',
@@ -9,19 +10,8 @@ const PENDING: Record<PendingWork, string> = {
   'foreign-entries': 'redirect/metacopy entries in the upper (not made by state-overlay)',
 };
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
-}
 
 const short = (g: string | null): string => (g === null ? 'none' : g.length > 24 ? `${g.slice(0, 24)}…` : g);
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 function generationLine(s: OverlayStatus): string {
   const g = s.generation;

@@ -2,7 +2,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { STATUS_API_VERSION, type Status } from '../../../src/ops/status-model.js';
 import { fresh, mounted } from '../../ops/status-fixtures.js';
-import { formatBytes, renderStatus } from '../../../src/cli/render/status.js';
+import { renderStatus } from '../../../src/cli/render/status.js';
+import { formatBytes } from '../../../src/cli/render/words.js';
 
 describe('renderStatus', () => {
   it('matches the golden human view', async () => {
