@@ -1,5 +1,6 @@
 // Applies parsed INI entries onto the defaults, validating every value once; returns a frozen config.
 import { StateOverlayError } from '../errors.js';
+import { globError } from '../model/glob.js';
 import { checkMountpoint } from '../systemd/instance.js';
 import { configError, type IniEntry } from './ini.js';
 import { RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
@@ -30,6 +31,8 @@ function absolutePath(e: IniEntry): string {
 
 function glob(e: IniEntry): string {
   if (!e.value.startsWith('/')) throw bad(e, 'expected an absolute glob such as /opt/*/etc/**');
+  const why = globError(e.value);
+  if (why !== undefined) throw bad(e, `expected a glob such as /opt/*/etc/** (${why})`);
   return e.value;
 }
 
@@ -42,6 +45,9 @@ function generation(e: IniEntry): GenerationSource {
   const kind = oneOf(['auto', 'tree', 'ostree', 'manifest'] as const)({ ...e });
   return { kind };
 }
+
+/** Backups.Keep= at most: six digits. */
+const MAX_BACKUP_SETS = 999_999;
 
 /** Keys by section; a list key appends, and an empty assignment resets it (systemd's rule). */
 const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> = {
@@ -86,7 +92,7 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
   },
   Backups: {
     Keep: (d, e) => {
-      if (!/^[1-9][0-9]{0,5}$/.test(e.value)) throw bad(e, 'expected a whole number of backup sets, at least 1');
+      if (!/^[1-9][0-9]*$/.test(e.value) || Number(e.value) > MAX_BACKUP_SETS) throw bad(e, `expected a whole number of backup sets from 1 to ${MAX_BACKUP_SETS}`);
       d.backups.keep = Number(e.value);
     },
   },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseIni } from '../../src/config/ini.js';
 import { normalizeConfig } from '../../src/config/normalize.js';
-import { defaultConfig } from '../../src/config/schema.js';
+import { defaultConfig, type OverlayConfig } from '../../src/config/schema.js';
 
 const F = '/etc/state-overlay/opt.conf';
 const load = (text: string) => normalizeConfig('opt', '/opt', parseIni(text, F), [F]);
@@ -73,8 +73,13 @@ Keep=9
     ['[Paths]\nConfigPolicy=always', `${F}:2: ConfigPolicy=always: expected noreplace or replace`],
     ['[Paths]\nConfigFrom=rpm', `${F}:2: ConfigFrom=rpm: expected none or dpkg`],
     ['[Paths]\nSuffixStyle=deb', `${F}:2: SuffixStyle=deb: expected rpm or dpkg`],
-    ['[Backups]\nKeep=0', `${F}:2: Keep=0: expected a whole number of backup sets, at least 1`],
-    ['[Backups]\nKeep=five', `${F}:2: Keep=five: expected a whole number of backup sets, at least 1`],
+    ['[Backups]\nKeep=0', `${F}:2: Keep=0: expected a whole number of backup sets from 1 to 999999`],
+    ['[Backups]\nKeep=five', `${F}:2: Keep=five: expected a whole number of backup sets from 1 to 999999`],
+    ['[Backups]\nKeep=1000000', `${F}:2: Keep=1000000: expected a whole number of backup sets from 1 to 999999`],
+    ['[Backups]\nKeep=99999999999999999999', `${F}:2: Keep=99999999999999999999: expected a whole number of backup sets from 1 to 999999`],
+    ['[Paths]\nConfig=/srv6/[', `${F}:2: Config=/srv6/[: expected a glob such as /opt/*/etc/** (Missing closing: "]" - use "\\\\]" to match literal characters)`],
+    ['[Paths]\n\nKeep=/opt/{a,b', `${F}:3: Keep=/opt/{a,b: expected a glob such as /opt/*/etc/** (Missing closing: "}" - use "\\\\}" to match literal characters)`],
+    ['[Paths]\nConfigReplace=/opt/(x', `${F}:2: ConfigReplace=/opt/(x: expected a glob such as /opt/*/etc/** (Missing closing: ")" - use "\\\\)" to match literal characters)`],
   ])('refuses %j', (text, message) => {
     expect(() => load(text)).toThrow(message);
     try {
@@ -83,4 +88,12 @@ Keep=9
       expect(err).toMatchObject({ code: 'config', path: F });
     }
   });
+  it.each([
+    ['[Backups]\nKeep=999999', (c: OverlayConfig) => c.backups.keep, 999999],
+    ['[Paths]\nConfig=/opt/[!x]*/{a,b}/**', (c: OverlayConfig) => c.paths.config, ['/opt/[!x]*/{a,b}/**']],
+    ['[Paths]\nKeep=/opt/\\[literal', (c: OverlayConfig) => c.paths.keep, ['/opt/\\[literal']],
+  ])('accepts %j', (text, get, want) => {
+    expect(get(load(text))).toEqual(want);
+  });
+
 });
