@@ -200,6 +200,17 @@ describe('run', () => {
     expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
   });
 
+  it("migration removes ostree's whole NAME dir, but keeps it for a file that is not ostree's", async () => {
+    const old = path.join(s.root, 'var/ostree/state-overlays/opt');
+    s.write('var/ostree/state-overlays/opt/upper/state.db', 'kept');
+    s.write('var/ostree/state-overlays/opt/notes.txt', 'mine');
+    fs.mkdirSync(path.join(old, 'work/work'), { recursive: true });
+    const ov = s.ctx().overlay('opt');
+    expect((await runOverlay(ov, s.log, { notifier })).mounted).toBe(true);
+    expect(fs.readdirSync(old)).toEqual(['notes.txt']);
+    expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
+  });
+
   it('migration: an ostree state dir it cannot inspect or remove, other than absent or kept, is an error naming it', async () => {
     const old = path.join(s.root, 'var/ostree/state-overlays/opt');
     fs.mkdirSync(path.dirname(old), { recursive: true });
