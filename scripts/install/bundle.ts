@@ -31,6 +31,8 @@ export interface BundleResult {
   readonly usesAddon: boolean;
   /** The compiled addon to copy beside the bundle as ADDON_NAME. */
   readonly addonPath: string;
+  /** The bundle's input files, relative to the repo (esbuild's metafile): what its notices cover. */
+  readonly inputs: readonly string[];
 }
 
 /** The compiled fs-xattr binding that npm built for this Node. */
@@ -119,6 +121,7 @@ export async function bundle(repo: string, version: string, source?: string): Pr
     ],
     usesAddon,
     addonPath: addonSource(repo),
+    inputs: Object.keys(result.metafile.inputs),
   };
 }
 

@@ -1,6 +1,6 @@
 // Lays the program down the way an image build or a package would: a self-contained bundle (entry,
 // program, code cache), its native addon, the launcher, the units, a preset, the man pages and the
-// bash, zsh and fish completions, under DESTDIR/PREFIX.
+// bash, zsh and fish completions, and the bundled packages' licenses, under DESTDIR/PREFIX.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, writeBundle } from './bun
 import { bashCompletion, fishCompletion, zshCompletion, type ValueWords } from './completion.js';
 import { helpTree } from './help-tree.js';
 import { MAN_SOURCES, renderManPage } from './manpage.js';
+import { bundledPackages, thirdPartyNotices } from './notices.js';
 
 export interface InstallOptions {
   /** The project checkout to build from. */
@@ -48,6 +49,8 @@ export const COMPLETIONS = {
   zsh: 'share/zsh/site-functions/_state-overlay',
   fish: 'share/fish/vendor_completions.d/state-overlay.fish',
 } as const;
+/** The licenses of the packages compiled into the bundle. */
+export const NOTICES = 'share/licenses/state-overlay/THIRD-PARTY-NOTICES';
 /** What the shells complete after an option that takes a value, by the value's name. */
 export const VALUE_WORDS: ValueWords = { DIR: 'directory', FILE: 'file', LEVEL: LEVELS, FORMAT: STATUS_FORMATS };
 
@@ -99,7 +102,7 @@ function listFiles(dir: string, rel = ''): string[] {
 /** Builds everything in a staging directory first, so a failure leaves DESTDIR untouched. */
 export async function installSystem(o: InstallOptions): Promise<InstallResult> {
   checkOptions(o);
-  const pkg = JSON.parse(fs.readFileSync(path.join(o.repo, 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(o.repo, 'package.json'), 'utf8')) as { version: string; license: string };
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-install-'));
   try {
     const b = await bundle(o.repo, pkg.version);
@@ -118,6 +121,7 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     for (const page of MAN_SOURCES) {
       write(stage, manPath(page), renderManPage(fs.readFileSync(path.join(o.repo, 'man', `${page}.in`), 'utf8'), tree, date), 0o644);
     }
+    write(stage, NOTICES, thirdPartyNotices(pkg.license, bundledPackages(o.repo, b.inputs)), 0o644);
     write(stage, COMPLETIONS.bash, bashCompletion(tree, VALUE_WORDS), 0o644);
     write(stage, COMPLETIONS.zsh, zshCompletion(tree, VALUE_WORDS), 0o644);
     write(stage, COMPLETIONS.fish, fishCompletion(tree, VALUE_WORDS), 0o644);

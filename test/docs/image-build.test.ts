@@ -165,6 +165,7 @@ describe('examples/bootc/Containerfile', () => {
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
       'usr/share/fish/vendor_completions.d/state-overlay.fish',
+      'usr/share/licenses/state-overlay/THIRD-PARTY-NOTICES',
       'usr/share/man/man5/state-overlay.conf.5',
       'usr/share/man/man8/state-overlay.8',
       'usr/share/man/man8/state-overlay@.service.8',

@@ -7,6 +7,7 @@ import vm from 'node:vm';
 import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
 import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
 import { roffEscape } from '../../scripts/install/manpage.js';
+import { bundledPackages, thirdPartyNotices } from '../../scripts/install/notices.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 let scratch: string;
@@ -49,6 +50,7 @@ describe('installSystem', () => {
       `usr/lib/state-overlay/${ADDON_NAME}`,
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
+      'usr/share/licenses/state-overlay/THIRD-PARTY-NOTICES',
       'usr/share/zsh/site-functions/_state-overlay',
       'usr/share/fish/vendor_completions.d/state-overlay.fish',
       'usr/share/man/man5/state-overlay.conf.5',
@@ -112,6 +114,22 @@ describe('installSystem', () => {
       await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
       fs.rmSync(iso, { recursive: true, force: true });
     }
+  });
+
+  it('ships the license of every package compiled into the bundle', async () => {
+    const notices = fs.readFileSync(path.join(dest, 'usr/share/licenses/state-overlay/THIRD-PARTY-NOTICES'), 'utf8');
+    const b = await bundle(repo, '0.0.0');
+    const names = bundledPackages(repo, b.inputs).map((d) => (JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8')) as { name: string }).name);
+    expect(names).toEqual(expect.arrayContaining(['commander', 'pino', 'picomatch', 'fs-xattr', 'chokidar']));
+    for (const n of names) expect(notices).toMatch(new RegExp(`^${n.replace(/[/.]/g, '\\$&')} \\d+\\.\\d+\\.\\d+\\S* \\((MIT|ISC|BSD-3-Clause)\\)$`, 'm'));
+    expect(notices).toContain('Permission is hereby granted');
+    expect(notices.split('\n')[0]).toBe('state-overlay is licensed under MIT. Its bundle (program.cjs) and the native addon');
+  });
+
+  it('refuses a package without a license file', () => {
+    const d = fs.mkdtempSync(path.join(scratch, 'nolicense-'));
+    fs.writeFileSync(path.join(d, 'package.json'), JSON.stringify({ name: 'x', version: '1.0.0' }));
+    expect(() => thirdPartyNotices('MIT', [d])).toThrow(`${d}: no license file in x@1.0.0: it cannot be shipped without one`);
   });
 
   it('dates the man pages and names the version', () => {
