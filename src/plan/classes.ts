@@ -1,7 +1,7 @@
 // Path classes from the [Paths] globs: keep (declared state), config (with its policy) or default.
+import picomatch from 'picomatch';
 import type { ConfigPolicy, OverlayConfig } from '../config/schema.js';
 import type { RelPath } from '../model/entry.js';
-import { globMatcher } from '../model/glob.js';
 
 export interface PathClass {
   readonly cls: 'config' | 'default';
@@ -12,7 +12,8 @@ export interface PathClass {
 }
 
 function matchers(globs: readonly string[]): Array<[string, (s: string) => boolean]> {
-  return globs.map((g) => [g, globMatcher(g)]);
+  // flags 's': a name may hold a newline, which picomatch's globstar (built on '.') would not match.
+  return globs.map((g) => [g, picomatch(g, { dot: true, flags: 's' })]);
 }
 
 /**
