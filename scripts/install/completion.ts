@@ -161,7 +161,8 @@ _state_overlay_names() {
   for f in $r${STATE_ROOT}/*(N/) $r${RUN_ROOT}/*(N/) ${CONFIG_DIRS.map((d) => `$r${d}/*.conf(N) $r${d}/*.conf.d(N/)`).join(' ')}; do
     f=\${f:t}; f=\${f%.d}; found+=(\${f%.conf})
   done
-  compadd -Q -a -- \${(u)found}
+  found=(\${(u)found})
+  compadd -a found
 }
 
 _state_overlay_sets() {

@@ -99,6 +99,21 @@ describe('zsh and fish', () => {
   fs.writeFileSync(zshFile, scripts.zsh);
   fs.writeFileSync(fishFile, scripts.fish);
 
+  /** What zsh's completion system offers at the end of LINE (fixtures/zsh-capture.zsh drives an interactive zsh in a pty). */
+  const zsh = async (line: string) => {
+    const r = await execa('zsh', ['-f', path.join(import.meta.dirname, 'fixtures/zsh-capture.zsh'), dir, line], { cwd: dir, timeout: 30_000 });
+    return r.stdout.split('\n').filter((l) => l !== '');
+  };
+
+  it('zsh completes commands, options (global ones after the command), values, NAMEs and SETs', async () => {
+    expect(await zsh('state-overlay re')).toEqual(['reconcile', 'restore']);
+    expect(await zsh('state-overlay reconcile --d')).toEqual(['--dry-run']);
+    expect(await zsh('state-overlay reconcile --js')).toEqual(['--json']);
+    expect(await zsh('state-overlay status --format p')).toEqual(['prometheus']);
+    expect((await zsh(`state-overlay --root ${root} status `)).sort()).toEqual(['opt', 'opt-my\\\\x2dapp', 'srv', 'usr-local']);
+    expect(await zsh(`state-overlay --root ${root} restore opt 2026120`)).toEqual([SET]);
+  });
+
   it('zsh parses the script', async () => {
     const r = await execa('zsh', ['-n', zshFile], { reject: false });
     expect({ exitCode: r.exitCode, stderr: r.stderr }).toEqual({ exitCode: 0, stderr: '' });
