@@ -66,7 +66,7 @@ function tryLock(file: string): number | undefined {
 /** The holder for the busy message: the kernel's list of flock holders first, the pid the file records otherwise. */
 function holderOf(file: string): string {
   try {
-    const st = fs.statSync(file, { bigint: true });
+    const st = fs.lstatSync(file, { bigint: true });
     const pids = flockHolders(st.dev, st.ino);
     if (pids !== undefined && pids.length > 0) return ` by pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')}`;
     const pid = fs.readFileSync(file, 'utf8').trim();
