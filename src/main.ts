@@ -1,6 +1,8 @@
 // Builds the program, runs it, prints the error chain once and sets the exit code.
 import { buildProgram, asUsageError } from './cli/program.js';
-import { errorChain, exitCodeOf, ExitCode } from './errors.js';
+import { errorJson, wantsJson } from './cli/render/error.js';
+import { jsonText } from './cli/render/json.js';
+import { errorChain, exitCodeOf, ExitCode, StateOverlayError } from './errors.js';
 
 async function main(argv: string[]): Promise<number> {
   try {
@@ -9,6 +11,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (raw) {
     const err = asUsageError(raw);
     if (err === null) return ExitCode.ok;
+    if (wantsJson(argv) && !(err instanceof StateOverlayError && err.reported)) process.stdout.write(`${jsonText(errorJson(err))}\n`);
     // commander already printed its own usage message
     if (err !== raw) return exitCodeOf(err);
     const [head, ...causes] = errorChain(err);

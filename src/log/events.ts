@@ -21,7 +21,7 @@ export type LogEvent =
   | { event: 'mount.already'; name: string; target: string }
   | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
   | { event: 'migrate.ostree'; name: string; from: string; to: string }
-  | { event: 'run.ready'; name: string; generation: string; reconciled: boolean; mounted: boolean }
+  | { event: 'run.ready'; name: string; generation: string; reconciled: boolean; changed: boolean }
   | { event: 'run.manifest'; name: string; generation: string; file: string; entries: number; ms: number }
   | { event: 'watch.reload'; name: string; from: string | null; to: string }
   | { event: 'generation'; name: string; recorded: string | null; current: string }
