@@ -8,6 +8,8 @@ import { build, type Plugin } from 'esbuild';
 
 /** File name of the native addon in the install directory, next to the bundle. */
 export const ADDON_NAME = 'xattr.node';
+/** The journal addon (native/journal.c, built by node-gyp into build/Release/), beside the bundle too. */
+export const JOURNAL_ADDON_NAME = 'journal.node';
 /** The entry the launcher points at (`#!/usr/bin/env node`). */
 export const ENTRY_NAME = 'state-overlay.cjs';
 /** The program: one function expression `(exports, require, module, __filename, __dirname) => …`. */
@@ -31,6 +33,8 @@ export interface BundleResult {
   readonly usesAddon: boolean;
   /** The compiled addon to copy beside the bundle as ADDON_NAME. */
   readonly addonPath: string;
+  /** The compiled journal addon, copied beside the bundle as JOURNAL_ADDON_NAME. */
+  readonly journalAddonPath: string;
 }
 
 /** The compiled fs-xattr binding that npm built for this Node. */
@@ -119,6 +123,7 @@ export async function bundle(repo: string, version: string, source?: string): Pr
     ],
     usesAddon,
     addonPath: addonSource(repo),
+    journalAddonPath: path.join(repo, 'build', 'Release', JOURNAL_ADDON_NAME),
   };
 }
 
@@ -130,5 +135,7 @@ export function writeBundle(b: BundleResult, dir: string): string {
   };
   for (const f of b.files) put(f.name, f.data, f.mode);
   if (b.usesAddon) put(ADDON_NAME, fs.readFileSync(b.addonPath), 0o755);
+  // Without it the program still runs: records take the journal's stream, without their fields.
+  if (fs.existsSync(b.journalAddonPath)) put(JOURNAL_ADDON_NAME, fs.readFileSync(b.journalAddonPath), 0o755);
   return path.join(dir, ENTRY_NAME);
 }

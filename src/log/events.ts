@@ -30,4 +30,6 @@ export type LogEvent =
   | { event: 'backups.pruned'; name: string; set: string }
   | { event: 'restore.entry'; path: string; rule: number; reason: string; backup: string }
   | { event: 'restore.done'; name: string; set: string; restored: number }
-  | { event: 'warning'; message: string; path?: string; rule?: number };
+  | { event: 'warning'; message: string; path?: string; rule?: number }
+  /** The command's failure, as printed on stderr (the journal's failure record). */
+  | { event: 'failed'; message: string; code: string; exitCode: number; path?: string };

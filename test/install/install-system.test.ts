@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import vm from 'node:vm';
-import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
+import { ADDON_NAME, CACHE_NAME, JOURNAL_ADDON_NAME, PROGRAM_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
 import { bashCompletion } from '../../scripts/install/completion.js';
 import type { HelpTree } from '../../scripts/install/help-tree.js';
 import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
@@ -49,6 +49,7 @@ describe('installSystem', () => {
       `usr/lib/state-overlay/${PROGRAM_NAME}`,
       `usr/lib/state-overlay/${CACHE_NAME}`,
       `usr/lib/state-overlay/${ADDON_NAME}`,
+      `usr/lib/state-overlay/${JOURNAL_ADDON_NAME}`,
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
       'usr/share/man/man8/state-overlay.8',

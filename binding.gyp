@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "journal",
+      "sources": ["native/journal.c"]
+    }
+  ]
+}
