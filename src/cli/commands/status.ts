@@ -40,7 +40,7 @@ export function register(program: Command, env: CommandEnv): void {
       }
       // The others were shown; the exit code is that of the first overlay that could not be read.
       if (failed.length > 0) {
-        throw new StateOverlayError(failed[0]!.code, `${failed.length} of ${failed.length + shown} overlays could not be read: ${failed.map((f) => f.name).join(', ')}`);
+        throw new StateOverlayError(failed[0]!.code, `${failed.length} of ${failed.length + shown} overlays could not be read: ${failed.map((f) => f.name).join(', ')}`, { reported: true });
       }
     });
 }
