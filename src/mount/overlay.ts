@@ -99,8 +99,9 @@ function ensureUpperRoot(upper: string, base: string): void {
   copySelinuxLabel(base, upper);
 }
 
+/** Unmounts what a failed mount made, innermost first; stops at one that stays (what is below still serves it). */
 async function undoMounts(undo: string[]): Promise<void> {
-  for (const m of undo.reverse()) await tryRun('umount', [m]);
+  for (const m of undo.reverse()) if ((await tryRun('umount', [m])).exitCode !== 0) return;
 }
 
 /**
@@ -148,9 +149,11 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     if (r.exitCode !== 0) {
       throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}`, { path: target });
     }
+    // From here a failure (the mount table read back, the record written) unmounts the overlay too: the
+    // base bind alone would leave an overlay whose lower no run can reach.
+    undo.push(target);
     const after = mountStatus(ov);
     if (after.state !== 'mounted') {
-      undo.push(target);
       throw new StateOverlayError('internal', `mount reported success but ${target} does not show ${ov.name}'s overlay in /proc/self/mountinfo`, { path: target });
     }
     recordMount(layout, after.entry);
