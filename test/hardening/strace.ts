@@ -110,9 +110,13 @@ export function injectAt(root: string, args: readonly string[], p: Point, fault:
   return spawnOutcome('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${p.syscall}`, '-e', `inject=${p.syscall}:${how}:when=${p.n}`, ...argv(root, args)]);
 }
 
-/** Points spread evenly over the list (the first and the last included), at most `most` of them. */
-export function spread<T>(all: readonly T[], most: number): T[] {
+/**
+ * At most `most` points spread evenly over the list: the first and the last included, or with `between`,
+ * the middles of `most` equal spans (what a sweep with the others misses).
+ */
+export function spread<T>(all: readonly T[], most: number, between = false): T[] {
   if (all.length <= most) return [...all];
-  const picks = new Set(Array.from({ length: most }, (_, i) => Math.round((i * (all.length - 1)) / (most - 1))));
+  const at = (i: number) => (between ? ((i + 0.5) * all.length) / most : (i * (all.length - 1)) / Math.max(1, most - 1));
+  const picks = new Set(Array.from({ length: most }, (_, i) => Math.min(all.length - 1, Math.floor(at(i)))));
   return [...picks].map((i) => all[i]!);
 }
