@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { BIN } from './harness.js';
 
 /** Every syscall that changes a filesystem or the mount table, and the opens and closes around them. */
-export const SYSCALLS = [
+const SYSCALLS = [
   'openat', 'write', 'pwrite64', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'rmdir', 'mkdir', 'mkdirat', 'mknodat',
   'fsync', 'fdatasync', 'syncfs', 'link', 'linkat', 'symlinkat', 'fchmod', 'fchmodat', 'fchown', 'fchownat', 'utimensat',
   'setxattr', 'lsetxattr', 'fsetxattr', 'removexattr', 'lremovexattr', 'fremovexattr', 'mount', 'umount2', 'ftruncate',
@@ -17,7 +17,7 @@ export const SYSCALLS = [
 /** Calls made only by the programs the CLI runs (mount(8), umount(8)): their n-th call is the point. */
 const CHILD_SYSCALLS = new Set(['mount', 'umount2']);
 
-export const ENV = { INVOCATION_ID: '', JOURNAL_STREAM: '', NOTIFY_SOCKET: '' };
+const ENV = { INVOCATION_ID: '', JOURNAL_STREAM: '', NOTIFY_SOCKET: '' };
 
 export type Fault = 'SIGKILL' | 'EIO' | 'ENOSPC';
 
