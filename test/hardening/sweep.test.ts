@@ -1,9 +1,10 @@
 // The fault-injection sweep: SIGKILL, EIO and ENOSPC at every mutating syscall (and every open and close)
-// of `index`, `reconcile`, `run`, `restore` and `vacuum` on a tree that makes every kind of action, each
-// delivered by strace at the n-th call of an uninterrupted run. After each, the same command run again
-// converges on the uninterrupted result, nothing the host wrote is lost, the base and everything outside
-// the state dir are untouched, and no mount is left behind. `npm test` runs points spread evenly over
-// each sweep (45 of them); STATE_OVERLAY_SWEEP=all runs every point (about 4,400).
+// of `index`, `reconcile`, `run`, `restore` and `vacuum` on a tree that makes every kind of action, and of
+// `reconcile` and `restore` with the backups on another filesystem, each delivered by strace at the n-th
+// call of an uninterrupted run. After each, the same command run again converges on the uninterrupted
+// result, nothing the host wrote is lost, the base and everything outside the state dir are untouched,
+// and no mount is left behind. `npm test` runs points spread evenly over each sweep (49 of them);
+// STATE_OVERLAY_SWEEP=all runs every point.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { resultOf, lostWhole, outsideOf } from './sweep-result.js';
 
 const ALL = process.env.STATE_OVERLAY_SWEEP === 'all';
 /** Points per command and fault in the bounded sweep (ENOSPC's fall between EIO's). */
-const BOUNDED: Record<Fault, number> = { SIGKILL: 4, EIO: 3, ENOSPC: 2 };
+const BOUNDED: Record<Fault, number> = { SIGKILL: 3, EIO: 2, ENOSPC: 2 };
 const FAULTS: readonly Fault[] = ['SIGKILL', 'EIO', 'ENOSPC'];
 
 interface Command {
@@ -27,6 +28,7 @@ interface Command {
   readonly from: () => string;
   /** After the command: `run` leaves the overlay mounted, and unmount is how an operator ends it. */
   readonly mounts?: boolean;
+  readonly exdev?: boolean;
 }
 
 let top: string;
@@ -41,10 +43,20 @@ let copies = 0;
 /** When the template was built (µs): entries newer than that were made by a run. */
 let built = 0;
 
-async function copyOf(from: string): Promise<string> {
+/** A copy of the root `from`; with exdev, its backups/ (with what it held) a tmpfs of its own. */
+async function copyOf(from: string, exdev = false): Promise<string> {
   const root = path.join(top, `r${++copies}`);
   fs.mkdirSync(root);
   await run('cp', ['-a', '--', `${from}/.`, root]);
+  if (exdev) {
+    const { backupsDir } = scratchOverlay(root).ov.layout;
+    const held = `${root}.backups`;
+    fs.mkdirSync(backupsDir, { recursive: true, mode: 0o700 });
+    fs.renameSync(backupsDir, held);
+    await mountTmpfs(backupsDir, 'mode=0700,size=64m');
+    await run('cp', ['-a', '--', `${held}/.`, backupsDir]);
+    fs.rmSync(held, { recursive: true });
+  }
   return root;
 }
 
@@ -54,6 +66,9 @@ const COMMANDS: readonly Command[] = [
   { name: 'run', args: () => ['run', 'opt'], from: () => template, mounts: true },
   { name: 'restore', args: () => ['restore', 'opt', set], from: () => reconciled },
   { name: 'vacuum', args: () => ['vacuum', 'opt'], from: () => vacuumable },
+  // Moves to and from backups on another filesystem: copy, verify, then remove the original.
+  { name: 'reconcile, EXDEV', args: () => ['reconcile', 'opt'], from: () => template, exdev: true },
+  { name: 'restore, EXDEV', args: () => ['restore', 'opt', set], from: () => reconciled, exdev: true },
 ];
 
 async function unmount(root: string): Promise<void> {
@@ -97,7 +112,7 @@ describe.each(COMMANDS)('$name', (cmd) => {
   let cleanMounts: string[];
 
   beforeAll(async () => {
-    const root = await copyOf(cmd.from());
+    const root = await copyOf(cmd.from(), cmd.exdev);
     points = await tracePoints(root, cmd.args());
     if (cmd.mounts) await unmount(root);
     reference = resultOf(root, built);
@@ -107,7 +122,7 @@ describe.each(COMMANDS)('$name', (cmd) => {
 
   /** One point: the fault, the recovery, and every check; throws what it finds. */
   async function sweepPoint(p: Point, fault: Fault, label: string): Promise<void> {
-    const root = await copyOf(cmd.from());
+    const root = await copyOf(cmd.from(), cmd.exdev);
     try {
       const { layout } = scratchOverlay(root).ov;
       const cut = await injectAt(root, cmd.args(), p, fault);
