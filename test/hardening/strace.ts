@@ -21,14 +21,17 @@ const ENV = { INVOCATION_ID: '', JOURNAL_STREAM: '', NOTIFY_SOCKET: '' };
 
 export type Fault = 'SIGKILL' | 'EIO' | 'ENOSPC';
 
+/** libuv waking its own loop (an eventfd, or the byte of its signal pipe): it aborts when that write fails. */
+const LOOP_WAKEUP = /^write\(\d+, ("\\1\\0\\0\\0\\0\\0\\0\\0", 8|"\*", 1)\)/;
+
 export interface Point {
   readonly syscall: string;
   readonly n: number;
   /** The traced call, for the report of a failing point. */
   readonly call: string;
   /**
-   * No other thread of Node's reaches its n-th call of the syscall, and the call is not a wake-up of Node's
-   * own event loop (an eventfd write, which libuv aborts on): an errno there reaches the CLI's code.
+   * No other thread of Node's reaches its n-th call of the syscall, and the call is not libuv waking its
+   * own loop: an errno there reaches the CLI's code.
    */
   readonly errnoReachesCode: boolean;
 }
@@ -94,7 +97,7 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
     if (c.tid !== main && !children.has(c.tid)) threadMost.set(c.name, Math.max(threadMost.get(c.name) ?? 0, n));
     if (c.tid === main) started ||= c.line.includes(root);
     if ((c.tid === main && started) || (children.has(c.tid) && CHILD_SYSCALLS.has(c.name))) {
-      points.push({ syscall: c.name, n, call: c.line.slice(0, 160), errnoReachesCode: !/^write\(\d+, "\\1\\0\\0\\0\\0\\0\\0\\0", 8\)/.test(c.line) });
+      points.push({ syscall: c.name, n, call: c.line.slice(0, 160), errnoReachesCode: !LOOP_WAKEUP.test(c.line) });
     }
   }
   // A child's n-th mount(2) is hit in every child: one point per n.
@@ -104,10 +107,22 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
     .map((p) => ({ ...p, errnoReachesCode: p.errnoReachesCode && p.n > (threadMost.get(p.syscall) ?? 0) }));
 }
 
-/** Runs the command under strace with the fault delivered at the point's call. */
-export function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome> {
+/**
+ * Runs the command under strace with the fault delivered at the point's call. `elsewhere`: it was also
+ * delivered in another thread of Node's that reached its n-th call of the syscall (its count varies from
+ * run to run), where libuv may abort on it.
+ */
+export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { elsewhere: boolean }> {
   const how = fault === 'SIGKILL' ? 'signal=SIGKILL' : `error=${fault}`;
-  return spawnOutcome('strace', ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${p.syscall}`, '-e', `inject=${p.syscall}:${how}:when=${p.n}`, ...argv(root, args)]);
+  const file = `${root}.inject`;
+  const r = await spawnOutcome('strace', ['-f', '-qq', '-o', file, '-e', `trace=execve,${p.syscall}`, '-e', `inject=${p.syscall}:${how}:when=${p.n}`, ...argv(root, args)]);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  fs.rmSync(file);
+  const tid = (l: string) => /^\d+/.exec(l)?.[0];
+  const main = tid(lines[0] ?? '');
+  const children = new Set(lines.filter((l) => / execve\(/.test(l)).map(tid));
+  const elsewhere = lines.some((l) => l.endsWith('(INJECTED)') && tid(l) !== main && !children.has(tid(l)));
+  return { ...r, elsewhere };
 }
 
 /**
