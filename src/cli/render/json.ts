@@ -10,6 +10,7 @@ export const KINDS = [
   'Status',
   'Diff',
   'ReconcileReport',
+  'PreviewReport',
   'VacuumReport',
   'RestoreReport',
   'BackupSets',
@@ -18,6 +19,7 @@ export const KINDS = [
   'MountReport',
   'UnmountReport',
   'Config',
+  'Error',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
