@@ -14,7 +14,7 @@ import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
-import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork, TMPFS_MAGIC } from './preflight.js';
+import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork } from './preflight.js';
 
 export type MountStatus =
   | { readonly state: 'mounted'; readonly entry: MountEntry }
@@ -58,12 +58,19 @@ export interface MountOptions {
   readonly procFilesystems?: string;
 }
 
-/** Ephemeral mode: upper and work live on a tmpfs under /run; mounts one at the run dir unless it already is tmpfs. */
+/** The source name of an overlay's own ephemeral tmpfs, as mountinfo shows it. */
+export const ephemeralSource = (name: string): string => `state-overlay-${name}`;
+
+/**
+ * Ephemeral mode: upper and work live on a tmpfs of their own at the run dir, EphemeralSize= big, so that
+ * a writer cannot fill /run (which systemd itself needs); kept from a reload to the next, unmounted by `unmount`.
+ */
 async function ensureEphemeralTmpfs(ov: Overlay, undo: string[]): Promise<void> {
   const dir = ov.layout.runDir;
   ensureSafeDir(ov.layout.root, dir, dir);
-  if ((await fs.promises.statfs(dir)).type === TMPFS_MAGIC) return;
-  await run('mount', ['-t', 'tmpfs', '-o', 'mode=0700,nosuid,nodev', `state-overlay-${ov.name}`, dir]);
+  const real = fs.realpathSync(dir);
+  if (readMountinfo().some((m) => m.mountpoint === real && m.fstype === 'tmpfs' && m.source === ephemeralSource(ov.name))) return;
+  await run('mount', ['-t', 'tmpfs', '-o', `mode=0700,nosuid,nodev,size=${ov.config.ephemeralSize}`, ephemeralSource(ov.name), dir]);
   undo.push(dir);
 }
 
