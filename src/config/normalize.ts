@@ -81,6 +81,12 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
     Mode: (d, e) => {
       d.mode = oneOf(['persistent', 'ephemeral'] as const)(e);
     },
+    EphemeralSize: (d, e) => {
+      if (e.value === '') d.ephemeralSize = defaultConfig('', '/').ephemeralSize;
+      else if (/^[1-9]\d{0,2}%$/.test(e.value) && Number(e.value.slice(0, -1)) <= 100) d.ephemeralSize = e.value;
+      else if (/^[1-9]\d{0,15}[kmgKMG]?$/.test(e.value)) d.ephemeralSize = e.value;
+      else throw bad(e, 'expected a size as tmpfs takes it: a percentage of RAM from 1% to 100%, or bytes with an optional K, M or G suffix');
+    },
     Reconcile: (d, e) => {
       d.reconcile = oneOf(RECONCILE_MODES)(e);
     },

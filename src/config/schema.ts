@@ -18,6 +18,8 @@ export interface OverlayConfig {
   /** Separate base directory (host view), or null: the mountpoint's own underlying directory. */
   readonly base: string | null;
   readonly mode: Mode;
+  /** Mode=ephemeral: the size of its tmpfs, as tmpfs(5) takes it (`50%` of RAM, `512M`). */
+  readonly ephemeralSize: string;
   readonly reconcile: ReconcileMode;
   readonly unknownBase: UnknownBase;
   readonly generation: GenerationSource;
@@ -40,6 +42,8 @@ export function defaultConfig(name: string, path: string): OverlayConfig {
     path,
     base: null,
     mode: 'persistent',
+    // As systemd sizes /tmp: half of RAM at most, and the pages only as used.
+    ephemeralSize: '50%',
     reconcile: 'changed',
     unknownBase: 'prune',
     generation: { kind: 'auto' },

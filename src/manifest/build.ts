@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, statAttrs, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
-import { fsyncDir } from '../state/atomic.js';
+import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
 import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
 import { comparePaths } from '../model/order.js';
 import { walk } from '../tree/walk.js';
@@ -71,23 +71,6 @@ function previousRecords(file: string | undefined): { next(path: RelPath): Manif
       return cur.done ? undefined : cur.value;
     },
   };
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/** Removes temp manifests of builds that were killed (their pid is gone), which nothing else would. */
-function removeStaleTemps(dir: string): void {
-  for (const f of fs.readdirSync(dir)) {
-    const m = /\.manifest\.tmp-(\d+)$/.exec(f);
-    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(dir, f), { force: true });
-  }
 }
 
 export async function buildManifest(baseDir: string, outFile: string, opts: BuildOptions = {}): Promise<BuildResult> {
@@ -195,7 +178,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     out = -1;
     fs.renameSync(tmp, outFile);
     fsyncDir(path.dirname(outFile));
-    removeStaleTemps(path.dirname(outFile));
+    removeStaleTemps(path.dirname(outFile), /\.manifest\.tmp-(\d+)$/);
     result.bytes = written;
     opts.onProgress?.(result.entries, result.entries);
     return result;

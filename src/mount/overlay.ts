@@ -14,7 +14,7 @@ import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
-import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork, TMPFS_MAGIC } from './preflight.js';
+import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork } from './preflight.js';
 
 export type MountStatus =
   | { readonly state: 'mounted'; readonly entry: MountEntry }
@@ -58,12 +58,19 @@ export interface MountOptions {
   readonly procFilesystems?: string;
 }
 
-/** Ephemeral mode: upper and work live on a tmpfs under /run; mounts one at the run dir unless it already is tmpfs. */
+/** The source name of an overlay's own ephemeral tmpfs, as mountinfo shows it. */
+export const ephemeralSource = (name: string): string => `state-overlay-${name}`;
+
+/**
+ * Ephemeral mode: upper and work live on a tmpfs of their own at the run dir, EphemeralSize= big, so that
+ * a writer cannot fill /run (which systemd itself needs); kept from a reload to the next, unmounted by `unmount`.
+ */
 async function ensureEphemeralTmpfs(ov: Overlay, undo: string[]): Promise<void> {
   const dir = ov.layout.runDir;
   ensureSafeDir(ov.layout.root, dir, dir);
-  if ((await fs.promises.statfs(dir)).type === TMPFS_MAGIC) return;
-  await run('mount', ['-t', 'tmpfs', '-o', 'mode=0700,nosuid,nodev', `state-overlay-${ov.name}`, dir]);
+  const real = fs.realpathSync(dir);
+  if (readMountinfo().some((m) => m.mountpoint === real && m.fstype === 'tmpfs' && m.source === ephemeralSource(ov.name))) return;
+  await run('mount', ['-t', 'tmpfs', '-o', `mode=0700,nosuid,nodev,size=${ov.config.ephemeralSize}`, ephemeralSource(ov.name), dir]);
   undo.push(dir);
 }
 
@@ -99,8 +106,9 @@ function ensureUpperRoot(upper: string, base: string): void {
   copySelinuxLabel(base, upper);
 }
 
+/** Unmounts what a failed mount made, innermost first; stops at one that stays (what is below still serves it). */
 async function undoMounts(undo: string[]): Promise<void> {
-  for (const m of undo.reverse()) await tryRun('umount', [m]);
+  for (const m of undo.reverse()) if ((await tryRun('umount', [m])).exitCode !== 0) return;
 }
 
 /**
@@ -148,9 +156,11 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     if (r.exitCode !== 0) {
       throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}`, { path: target });
     }
+    // From here a failure (the mount table read back, the record written) unmounts the overlay too: the
+    // base bind alone would leave an overlay whose lower no run can reach.
+    undo.push(target);
     const after = mountStatus(ov);
     if (after.state !== 'mounted') {
-      undo.push(target);
       throw new StateOverlayError('internal', `mount reported success but ${target} does not show ${ov.name}'s overlay in /proc/self/mountinfo`, { path: target });
     }
     recordMount(layout, after.entry);

@@ -5,7 +5,6 @@ import { execFailure, tryRun } from '../exec.js';
 import type { Overlay } from '../overlay/overlay.js';
 
 export const OVERLAYFS_MAGIC = 0x794c7630;
-export const TMPFS_MAGIC = 0x01021994;
 export const PROC_FILESYSTEMS = '/proc/filesystems';
 
 /** True when /proc/filesystems text lists overlay (`nodev\toverlay`), matched as a whole field. */

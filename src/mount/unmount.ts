@@ -13,11 +13,13 @@ import { recordMount } from './detached.js';
 import { describeHolders, findDeviceHolders, findHolders } from './holders.js';
 import { mountsOfUpper } from './in-use.js';
 import { mountsUnder, readMountinfo, type MountEntry } from './mountinfo.js';
-import { foreignError, isOurs, mountStatus } from './overlay.js';
+import { ephemeralSource, foreignError, isOurs, mountStatus } from './overlay.js';
 
 export interface UnmountOptions {
   /** Detach now, let the kernel finish when the last user leaves (umount -l). */
   readonly lazy?: boolean;
+  /** Mode=ephemeral: keep the tmpfs that holds the upper (a reload mounts it again at once). */
+  readonly keepEphemeral?: boolean;
 }
 
 /** The busy error: who holds the mount, by pid and command, and which mounts sit below it. */
@@ -69,6 +71,21 @@ async function releaseBaseBind(baseBind: string, lazy: boolean): Promise<void> {
 }
 
 /**
+ * The ephemeral upper's own tmpfs, once nothing is mounted from it: what it held was this mount's alone
+ * (Mode=ephemeral), and the next start begins from the image again. A lazy unmount keeps it: the detached
+ * overlay still writes into it.
+ */
+async function releaseEphemeral(ov: Overlay): Promise<void> {
+  const dir = ov.layout.runDir;
+  if (!fs.existsSync(dir)) return;
+  const real = fs.realpathSync(dir);
+  const ours = readMountinfo().filter((m) => m.mountpoint === real && m.fstype === 'tmpfs' && m.source === ephemeralSource(ov.name));
+  if (ours.length === 0) return;
+  const r = await tryRun('umount', [real]);
+  if (r.exitCode !== 0) throw new StateOverlayError(/busy/i.test(r.stderr) ? 'busy' : 'exec', `cannot unmount the ephemeral upper's tmpfs ${real}: ${capStderr(r.stderr) || `umount exit status ${r.exitCode}`}`, { path: real });
+}
+
+/**
  * Not shown at its mountpoint is not "not mounted" when the upper is still mounted: a mount over it (or
  * over a parent) hides it, or it is mounted under another path; umount of the mountpoint would miss it.
  */
@@ -90,6 +107,7 @@ export async function unmountOverlay(ov: Overlay, log: Log, opts: UnmountOptions
   if (status.state === 'unmounted') assertNotHidden(ov);
   if (status.state === 'mounted') await detach(ov.layout, status.entry, lazy, log);
   await releaseBaseBind(ov.layout.baseBind, lazy);
+  if (ov.config.mode === 'ephemeral' && !lazy && opts.keepEphemeral !== true) await releaseEphemeral(ov);
   const done = status.state === 'mounted';
   if (done) log.info({ event: 'unmount.done', name: ov.name, target: ov.layout.target, lazy });
   return done;

@@ -79,7 +79,7 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
       try {
         await n.status('base changed: unmounting to reconcile');
         const { unmountOverlay } = await import('../mount/unmount.js');
-        await unmountOverlay(ov, log);
+        await unmountOverlay(ov, log, { keepEphemeral: true });
         log.info({ event: 'watch.reload', name: ov.name, from: s.state?.generation ?? null, to: gen.generation });
         wasMounted = false;
         gen = await currentGeneration(ov);

@@ -97,7 +97,7 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
   const pending: PendingWork[] = [];
   if (exists(layout.journal)) pending.push('journal');
   if (config.reconcile !== 'none' && gen.current !== null && state?.generation !== gen.current && upper.exists) pending.push('reconcile');
-  if (state?.generation && (manifest === null || !exists(manifest))) pending.push('manifest');
+  if (config.reconcile !== 'none' && state?.generation && (manifest === null || !exists(manifest))) pending.push('manifest');
   if (upper.counts.foreign > 0) pending.push('foreign-entries');
   return {
     name: ov.name,

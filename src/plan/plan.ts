@@ -84,6 +84,10 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   const children = childrenIndex(input.upper);
   const upperByPath = new Map(input.upper.map((e) => [e.path, e]));
 
+  // The decision each Keep= record stands in for: a Keep= entry below another is judged by its own rule,
+  // not by the record that the one below it made.
+  const declared = new Map<Action, { rule: Rule; reason: string }>();
+
   /** Applies the decision for u into sink; true when something stays at u's path or beside it. */
   function* visit(u: UpperEntry, sink: Sink): Visit {
     const cls = classify(u.path);
@@ -91,7 +95,12 @@ function planWith(input: PlanInput, decider: Decider): Plan {
       const natural = new Sink();
       yield* visit0(u, cls, natural);
       const first = natural.actions.find((a) => a.kind !== 'keep') ?? natural.actions[0];
-      if (first) sink.actions.push({ kind: 'keep', path: u.path, rule: first.rule, reason: `Keep=${cls.keep}: declared state, left untouched (rule ${first.rule} would apply: ${first.reason})` });
+      if (first) {
+        const would = declared.get(first) ?? first;
+        const record: Action = { kind: 'keep', path: u.path, rule: would.rule, reason: `Keep=${cls.keep}: declared state, left untouched (rule ${would.rule} would apply: ${would.reason})` };
+        declared.set(record, { rule: would.rule, reason: would.reason });
+        sink.actions.push(record);
+      }
       return true;
     }
     return yield* visit0(u, cls, sink);

@@ -16,10 +16,37 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the temp files in dir that writers killed before their rename left, which nothing else would:
+ * names `pattern` matches, its first group the pid of a process that is gone.
+ */
+export function removeStaleTemps(dir: string, pattern: RegExp): void {
+  for (const f of fs.readdirSync(dir)) {
+    const m = pattern.exec(f);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) fs.rmSync(path.join(dir, f), { force: true });
+  }
+}
+
+const escaped = (s: string) => s.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+
 /** Replaces file with data atomically and durably; readers see the old or the new content, never a mix. */
 export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    removeStaleTemps(dir, new RegExp(`^\\.${escaped(path.basename(file))}\\.tmp-(\\d+)$`));
+  } catch (err) {
+    throw ioError('write', file, err);
+  }
   let fd: number | undefined;
   try {
     fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW, mode);

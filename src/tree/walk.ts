@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
 import { ioError } from '../errors.js';
-import { TREE_ROOT, fromBytes, joinRel, type EntryType, type RelPath } from '../model/entry.js';
+import { TREE_ROOT, displayPath, fromBytes, joinRel, type EntryType, type RelPath } from '../model/entry.js';
 import { DIR_FLAGS, O_PATH, closeQuietly, entryType, fdPath } from './fsat.js';
 
 export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
@@ -27,7 +27,10 @@ export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
 }
 
 export interface WalkOptions {
-  /** Unreadable directories and vanished entries; the walk goes on without them. */
+  /**
+   * Unreadable directories and vanished entries: the walk goes on without them. Without it, the first
+   * one fails the walk (a walk of part of a tree must never pass for a walk of the whole).
+   */
   onError?: (path: RelPath, err: Error) => void;
   /** Return false to skip the entries below this directory. */
   descend?: (dir: WalkEntry<fs.Stats | fs.BigIntStats>) => boolean;
@@ -222,6 +225,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
   const stack: Frame[] = [];
   const fail = (path: RelPath, err: unknown) => {
     if (opts.onError) opts.onError(path, err as Error);
+    else throw ioError('read', `${rootDir}/${displayPath(path)}`, err);
   };
   const reader = new DirReader(opts.bigint ? (p) => fs.lstatSync(p, { bigint: true }) : (p) => fs.lstatSync(p), opts.openFiles);
   const dropFds = (f: Frame) => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 export const SUMMARY_FILE = path.join(os.tmpdir(), 'state-overlay-hardening-summary.txt');
 
-export const CATEGORIES = ['hostile trees', 'swap attacks', 'disk faults', 'kill -9', 'corrupt state', 'concurrency', 'privileges and paths'] as const;
+export const CATEGORIES = ['hostile trees', 'swap attacks', 'disk faults', 'kill -9', 'corrupt state', 'concurrency', 'privileges and paths', 'fault sweep'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export interface CaseRecord {

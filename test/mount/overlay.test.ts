@@ -145,11 +145,34 @@ describe('mountOverlay / unmountOverlay', () => {
     expect(topMountAt(readMountinfo(), ov.layout.runDir)!.fstype).toBe('tmpfs');
     fs.writeFileSync(path.join(ov.layout.target, 'scratch'), 'x');
     expect(fs.existsSync(path.join(ov.layout.upper, 'scratch'))).toBe(true);
-    await unmountOverlay(ov, s.log);
-    // the tmpfs stays until reboot: a stop/start keeps the ephemeral state of this boot
+    expect(topMountAt(readMountinfo(), ov.layout.runDir)!.source).toBe('state-overlay-opt');
+    // A reload's unmount keeps the tmpfs (the upper it holds is mounted again at once) ...
+    await unmountOverlay(ov, s.log, { keepEphemeral: true });
     expect(s.mounts()).toEqual([ov.layout.runDir]);
     await mountOverlay(ov, s.log);
     expect(fs.readFileSync(path.join(ov.layout.target, 'scratch'), 'utf8')).toBe('x');
+    // ... and a stop releases it: the next start begins from the image.
+    await unmountOverlay(ov, s.log);
+    expect(s.mounts()).toEqual([]);
+    await mountOverlay(ov, s.log);
+    expect(fs.existsSync(path.join(ov.layout.target, 'scratch'))).toBe(false);
+    await unmountOverlay(ov, s.log);
+  });
+
+  it('sizes the ephemeral tmpfs by EphemeralSize=, even where the run dir is on a tmpfs already', async () => {
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nMode=ephemeral\nEphemeralSize=8M\n');
+    const ov = s.ctx().overlay('opt');
+    fs.mkdirSync(path.join(s.root, 'run'), { recursive: true });
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', path.join(s.root, 'run')]);
+    try {
+      await mountOverlay(ov, s.log);
+      const m = topMountAt(readMountinfo(), ov.layout.runDir)!;
+      expect([m.fstype, m.source]).toEqual(['tmpfs', 'state-overlay-opt']);
+      expect(m.superOptions.get('size')).toBe('8192k');
+      await unmountOverlay(ov, s.log);
+    } finally {
+      await run('umount', ['-R', path.join(s.root, 'run')]);
+    }
   });
 
   it('mounts a separate Base= on the mountpoint', async () => {

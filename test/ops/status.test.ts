@@ -48,6 +48,9 @@ describe('status', () => {
     const after = await collectStatus(ov);
     // recorded, but no manifest kept for it: the next reconcile would fall under rule 10
     expect(after.pending).toEqual(['manifest']);
+    // Under Reconcile=none no reconcile ever reads one: nothing is owed.
+    s.write('etc/state-overlay/opt.conf', '[Overlay]\nReconcile=none\n');
+    expect((await collectStatus(s.ctx().overlay('opt'))).pending).toEqual([]);
   });
 
   it('prints JSON that the published schema accepts, for every known overlay', async () => {

@@ -195,6 +195,8 @@ describe('planReconcile, Reconcile=changed: the decision table', () => {
     });
     expect(lines(plan)).toEqual(['keep d 3', 'keep p 3']);
     expect(plan.actions[1]!.reason).toBe('Keep=/opt/p: declared state, left untouched (rule 3 would apply: the base changed this path)');
+    // A directory under Keep= whose children are too: its record names the rule below, once, not nested.
+    expect(plan.actions[0]!.reason).toBe('Keep=/opt/d/**: declared state, left untouched (rule 3 would apply: the base changed this path)');
   });
 
   it('matches globs against raw name bytes', () => {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -107,5 +108,16 @@ describe('writeFileAtomic', () => {
     fs.symlinkSync(victim, path.join(root, `.x.json.tmp-${process.pid}`));
     expect(() => writeFileAtomic(f, 'data')).toThrow(`write ${f}: ELOOP`);
     expect(fs.readFileSync(victim, 'utf8')).toBe('keep');
+  });
+
+  it('removes the temp file a killed writer left (its pid is gone), not one a live writer holds', async () => {
+    const f = path.join(root, 'x.json');
+    const dead = spawn(process.execPath, ['-e', '0']);
+    const pid = await new Promise<number>((resolve) => dead.once('exit', () => resolve(dead.pid!)));
+    fs.writeFileSync(path.join(root, `.x.json.tmp-${pid}`), 'half a journal');
+    fs.writeFileSync(path.join(root, `.x.json.tmp-${process.ppid}`), 'being written');
+    fs.writeFileSync(path.join(root, `.y.json.tmp-${pid}`), 'another file: its own writer cleans it');
+    writeFileAtomic(f, 'data');
+    expect(fs.readdirSync(root).sort()).toEqual([`.x.json.tmp-${process.ppid}`, `.y.json.tmp-${pid}`, 'x.json']);
   });
 });

@@ -18,7 +18,8 @@ function generationLine(s: OverlayStatus): string {
   // A stat walk can say "changed" when nothing did, never the reverse; a shipped manifest is exact.
   const source = g.source === 'tree' ? 'tree: a stat walk of the base; a shipped manifest is exact' : g.source;
   const current = g.current === null ? `unknown (${g.error ?? 'no source'})` : `${short(g.current)} (${source})`;
-  const verdict = g.current === null ? '' : g.recorded === g.current ? ', up to date' : g.recorded === null ? ', never reconciled' : ', changed';
+  const changed = s.reconcile === 'none' ? ', changed (Reconcile=none: the upper is never reconciled)' : ', changed';
+  const verdict = g.current === null ? '' : g.recorded === g.current ? ', up to date' : g.recorded === null ? ', never reconciled' : changed;
   return `recorded ${short(g.recorded)}, current ${current}${verdict}`;
 }
 

@@ -11,6 +11,13 @@ describe('renderStatus', () => {
     await expect(renderStatus(status) + '\n').toMatchFileSnapshot(path.join(import.meta.dirname, 'golden/human.txt'));
   });
 
+  it('says a changed base under Reconcile=none is never reconciled, and owes no manifest', () => {
+    const changed = { ...mounted, generation: { ...mounted.generation, current: 'tree:abc' } };
+    const line = (s: typeof mounted) => renderStatus({ apiVersion: STATUS_API_VERSION, overlays: [s] }).split('\n').find((l) => l.includes('generation:'))!;
+    expect(line(changed)).toMatch(/, changed$/);
+    expect(line({ ...changed, reconcile: 'none' })).toMatch(/, changed \(Reconcile=none: the upper is never reconciled\)$/);
+  });
+
   it('says so when there is no overlay', () => {
     expect(renderStatus({ apiVersion: STATUS_API_VERSION, overlays: [] })).toBe('no overlays configured or recorded');
   });
