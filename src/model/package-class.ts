@@ -28,6 +28,12 @@ export interface PackageClasses {
   readonly byPath: ReadonlyMap<RelPath, PackageClass>;
 }
 
+/** The package classes a reconcile reads: the recorded generation's and the current base's, by path. */
+export interface GenerationClasses {
+  readonly b0: ReadonlyMap<RelPath, PackageClass>;
+  readonly b1: ReadonlyMap<RelPath, PackageClass>;
+}
+
 export const NO_CLASSES: PackageClasses = Object.freeze({ dbs: null, byPath: new Map() });
 
 /** Two owners of one path (rpm's shared files): config if either says so, the first owner named. */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { ConfigFrom } from '../config/schema.js';
 import { readClasses } from '../manifest/store.js';
 import { relPath, type RelPath } from '../model/entry.js';
-import { NO_CLASSES, mergeClass, type PackageClass, type PackageClasses, type PackageDb } from '../model/package-class.js';
+import { NO_CLASSES, mergeClass, type GenerationClasses, type PackageClass, type PackageClasses, type PackageDb } from '../model/package-class.js';
 import { hasDpkgDb, loadDpkgClasses } from './conffiles.js';
 import { loadRpmClasses, rpmDbPath } from './rpmdb.js';
 
@@ -45,8 +45,30 @@ export async function readPackageDbs(root: string, mountpoint: string, from: Con
  * is the one booted) the databases under ROOT. A recorded manifest without classes gives none: its
  * image's databases are gone.
  */
-export async function generationClasses(manifest: string | null, live: { root: string; mountpoint: string; from: ConfigFrom } | null): Promise<PackageClasses> {
+async function generationClasses(manifest: string | null, live: { root: string; mountpoint: string; from: ConfigFrom } | null): Promise<PackageClasses> {
   const recorded = manifest !== null && fs.existsSync(manifest) ? readClasses(manifest) : NO_CLASSES;
   if (recorded.dbs !== null || live === null) return recorded;
   return readPackageDbs(live.root, live.mountpoint, live.from);
+}
+
+export interface ClassesQuery {
+  /** The recorded generation's manifest (state dir), or null. */
+  readonly b0Manifest: string | null;
+  /** The current base's own manifest (shipped), or null: its classes come from the live databases. */
+  readonly current: string | null;
+  readonly root: string;
+  readonly mountpoint: string;
+  readonly from: ConfigFrom;
+}
+
+/**
+ * The package classes of both generations for a reconcile or a diff (undefined under ConfigFrom=none).
+ * b0Unrecorded: the recorded manifest exists but predates classes (OLD_MANIFEST_NOTE).
+ */
+export async function classesOfGenerations(q: ClassesQuery): Promise<{ classes: GenerationClasses | undefined; b0Unrecorded: boolean }> {
+  if (q.from === 'none') return { classes: undefined, b0Unrecorded: false };
+  const b0 = await generationClasses(q.b0Manifest, null);
+  const b1 = await generationClasses(q.current, { root: q.root, mountpoint: q.mountpoint, from: q.from });
+  const b0Unrecorded = q.b0Manifest !== null && b0.dbs === null && fs.existsSync(q.b0Manifest);
+  return { classes: { b0: b0.byPath, b1: b1.byPath }, b0Unrecorded };
 }

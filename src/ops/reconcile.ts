@@ -6,13 +6,12 @@ import type { Log } from '../log/logger.js';
 import { pruneSets, setName } from '../backups/sets.js';
 import { manifestPath, viewOf } from '../manifest/store.js';
 import { assertBaseTrusted } from '../observe/base-check.js';
-import { OLD_MANIFEST_NOTE, generationClasses } from '../observe/package-db.js';
+import { OLD_MANIFEST_NOTE, classesOfGenerations } from '../observe/package-db.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { planReconcile } from '../plan/plan.js';
-import type { GenerationClasses } from '../plan/classes.js';
 import { namesBeside } from '../plan/suffix.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
 import type { Plan } from '../plan/types.js';
@@ -49,7 +48,9 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
   const { overlay: ov } = s;
   const { config, layout } = ov;
   if (config.reconcile === 'none') return planReconcile({ b0: null, b1: viewOf([]), upper: [], config });
-  const classes = await classesFor(s, current);
+  const from = config.paths.configFrom;
+  const { classes, b0Unrecorded } = await classesOfGenerations({ b0Manifest: s.manifestFile, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from });
+  if (b0Unrecorded) s.log.warn({ event: 'warning', message: `ConfigFrom=${from}: ${OLD_MANIFEST_NOTE}`, path: s.manifestFile ?? layout.manifestsDir });
   const inputs = observe({
     upper: layout.upper,
     base: ov.base,
@@ -60,19 +61,6 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
     skip: inSubmount(baseSubmounts(ov)),
   });
   return planReconcile({ ...inputs, config, ...(classes ? { classes } : {}) });
-}
-
-/** The package classes of both generations (ConfigFrom=): B0's from its manifest, B1's from its own or the live databases. */
-async function classesFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Promise<GenerationClasses | undefined> {
-  const { config, layout } = s.overlay;
-  const from = config.paths.configFrom;
-  if (from === 'none') return undefined;
-  const b0 = await generationClasses(s.manifestFile, null);
-  if (s.manifestFile !== null && b0.dbs === null && fs.existsSync(s.manifestFile)) {
-    s.log.warn({ event: 'warning', message: `ConfigFrom=${from}: ${OLD_MANIFEST_NOTE}`, path: s.manifestFile });
-  }
-  const b1 = await generationClasses(generationManifest(current)?.file ?? null, { root: layout.root, mountpoint: config.path, from });
-  return { b0: b0.byPath, b1: b1.byPath };
 }
 
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */

@@ -3,7 +3,7 @@
 import picomatch from 'picomatch';
 import type { ConfigFrom, ConfigPolicy, OverlayConfig } from '../config/schema.js';
 import type { RelPath } from '../model/entry.js';
-import type { PackageClass, PackageDb } from '../model/package-class.js';
+import type { GenerationClasses, PackageClass, PackageDb } from '../model/package-class.js';
 
 export interface PathClass {
   readonly cls: 'config' | 'default';
@@ -15,12 +15,6 @@ export interface PathClass {
   readonly keep?: string;
   /** Where the config class came from (`Config=GLOB`, `dpkg conffile of PKG`, …). */
   readonly from?: string;
-}
-
-/** The package classes a reconcile reads: the recorded generation's and the current base's, by upper path. */
-export interface GenerationClasses {
-  readonly b0: ReadonlyMap<RelPath, PackageClass>;
-  readonly b1: ReadonlyMap<RelPath, PackageClass>;
 }
 
 function matchers(globs: readonly string[]): Array<[string, (s: string) => boolean]> {

@@ -1,7 +1,8 @@
 // Sidecar names, in the package manager's own style (SuffixStyle=), and which paths may get them.
 import type { SuffixStyle } from '../config/schema.js';
 import { relPath, type RelPath } from '../model/entry.js';
-import { pathClassifier, type GenerationClasses } from './classes.js';
+import type { GenerationClasses } from '../model/package-class.js';
+import { pathClassifier } from './classes.js';
 import type { PlanConfig } from './types.js';
 
 export interface Suffixes {

@@ -1,6 +1,6 @@
 // The plan model: what a reconcile will do to the upper, each step with its decision-table rule.
 import type { OverlayConfig } from '../config/schema.js';
-import type { GenerationClasses } from './classes.js';
+import type { GenerationClasses } from '../model/package-class.js';
 import type { BaseView, EntryType, RelPath, UpperEntry, UpperKind } from '../model/entry.js';
 
 /** A row of the decision table (DESIGN section 4). */

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfigFrom } from '../../src/config/schema.js';
 import type { RelPath } from '../../src/model/entry.js';
-import type { PackageClass } from '../../src/model/package-class.js';
-import { pathClassifier, type GenerationClasses } from '../../src/plan/classes.js';
+import type { GenerationClasses, PackageClass } from '../../src/model/package-class.js';
+import { pathClassifier } from '../../src/plan/classes.js';
 import { planReconcile } from '../../src/plan/plan.js';
 import { rel } from '../model/rel.js';
 import { base as b, config, lines, up as u, view } from './fixtures.js';
