@@ -29,6 +29,7 @@ describe('package classes through the CLI', () => {
     expect(cli(['--root', root, '-q', 'index', 'opt', '--ship']).code).toBe(0);
     const c = readClasses(at('usr/lib/state-overlay/opt.manifest'));
     expect([c.dbs, [...c.byPath.keys()]]).toEqual([['dpkg'], ['app/etc/app.conf']]);
+    expect(cli(['--root', root, 'config', 'opt']).stdout.split('\n')).toContain(`# classes from the shipped manifest ${at('usr/lib/state-overlay/opt.manifest')} (dpkg): 1 dpkg conffile; globs add to them`);
     expect(cli(['--root', root, '-q', 'run', 'opt']).code).toBe(0);
     try {
       fs.writeFileSync(at('opt/app/etc/app.conf'), 'edit\n');
