@@ -138,6 +138,7 @@ export function parseRecords(bytes: Buffer, file = 'manifest'): ManifestRecord[]
   while (o < bytes.length) {
     const c = decodeClassRecord(bytes, o, file);
     if (c) {
+      if (out.length > 0) throw new StateOverlayError('corrupt', `${file}: record at byte ${o}: a class record after the entries`, { path: file });
       o = c.next;
       continue;
     }

@@ -74,6 +74,7 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
     while (true) {
       const c = decodeClassRecord(buf.subarray(0, end), start, file, offset - start);
       if (c) {
+        if (seen > 0) throw new StateOverlayError('corrupt', `${file}: record at byte ${offset}: a class record after the entries`, { path: file });
         offset += c.next - start;
         start = c.next;
         opts.onClass?.(c.item);

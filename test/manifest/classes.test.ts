@@ -51,6 +51,16 @@ describe('class records', () => {
     expect([...manifestView(file).under(rel(''))].map((e) => e.path)).toEqual(['etc']);
   });
 
+  it('refuses a class record after the entries, in both readers', () => {
+    const [dbs] = encodeClasses(CLASSES);
+    const bytes = Buffer.concat([encodeHeader(1), encodeEntry(ENTRY), dbs!]);
+    const file = path.join(dir, 'm5');
+    fs.writeFileSync(file, bytes);
+    const at = 16 + encodeEntry(ENTRY).length;
+    expect(() => parseManifest(bytes, file)).toThrow(`${file}: record at byte ${at}: a class record after the entries`);
+    expect(() => manifestView(file)).toThrow(`${file}: record at byte ${at}: a class record after the entries`);
+  });
+
   it('refuses unknown flags, naming the record', () => {
     const [dbs, first] = encodeClasses(CLASSES);
     const bad = Buffer.from(first!);
