@@ -25,9 +25,14 @@ export interface BackupSet {
   readonly index: BackupIndex | null;
 }
 
-function indexIfAny(file: string): BackupIndex | null {
+/** The set's index; one that names another set or overlay (copied in from elsewhere, forged) is refused. */
+function indexIfAny(layout: Layout, name: string): BackupIndex | null {
+  const file = setIndexFile(layout, name);
   if (!fs.existsSync(file)) return null;
-  return readIndex(file);
+  const index = readIndex(file);
+  if (index.set !== name) throw new StateOverlayError('corrupt', `${file}: set: ${JSON.stringify(index.set)}: expected ${JSON.stringify(name)}, the name of its directory`, { path: file });
+  if (index.overlay !== layout.name) throw new StateOverlayError('corrupt', `${file}: overlay: ${JSON.stringify(index.overlay)}: expected ${JSON.stringify(layout.name)}, the overlay it is kept for`, { path: file });
+  return index;
 }
 
 /** Names of every backup set, oldest first (no index read). */
@@ -44,7 +49,7 @@ export function setNames(layout: Layout): string[] {
 
 /** Every backup set, oldest first. */
 export function listSets(layout: Layout): BackupSet[] {
-  return setNames(layout).map((name) => ({ name, dir: setDir(layout, name), index: indexIfAny(setIndexFile(layout, name)) }));
+  return setNames(layout).map((name) => ({ name, dir: setDir(layout, name), index: indexIfAny(layout, name) }));
 }
 
 /** The named set; a usage error naming the known sets when there is none. */
@@ -82,7 +87,7 @@ function holdsEntries(layout: Layout, name: string): boolean {
   const tree = setTree(layout, name);
   let index: BackupIndex | null = null;
   try {
-    index = indexIfAny(setIndexFile(layout, name));
+    index = indexIfAny(layout, name);
   } catch (err) {
     // A damaged index says nothing: the tree alone tells.
     if (!(err instanceof StateOverlayError && err.code === 'corrupt')) throw err;

@@ -1,6 +1,8 @@
 // Applies parsed INI entries onto the defaults, validating every value once; returns a frozen config.
+import path from 'node:path';
 import { StateOverlayError } from '../errors.js';
-import { checkMountpoint } from '../systemd/instance.js';
+import { RUN_ROOT } from '../paths/layout.js';
+import { STATE_ROOT, checkMountpoint } from '../systemd/instance.js';
 import { configError, type IniEntry } from './ini.js';
 import { CONFIG_FROM, RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
 
@@ -25,6 +27,19 @@ function bad(e: IniEntry, expected: string): StateOverlayError {
 function absolutePath(e: IniEntry): string {
   if (!e.value.startsWith('/')) throw bad(e, 'expected an absolute path');
   if (e.value.split('/').includes('..')) throw bad(e, "expected a path without '..'");
+  return e.value;
+}
+
+/**
+ * Base=: a directory the tool does not make itself. Under /run/state-overlay it would be a base bind or an
+ * ephemeral upper (an empty directory before the mount, the merged view after), under /var/lib/state-overlay
+ * an upper or a backup set: read as the image's tree, either would drop what the host wrote.
+ */
+function ownBase(e: IniEntry): string {
+  const p = path.posix.normalize(absolutePath(e)).replace(/\/+$/, '');
+  for (const own of [RUN_ROOT, STATE_ROOT]) {
+    if (p === own || p.startsWith(`${own}/`)) throw bad(e, `expected the image's directory, not one under ${own} (the tool's own state)`);
+  }
   return e.value;
 }
 
@@ -55,7 +70,7 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
       }
     },
     Base: (d, e) => {
-      d.base = e.value === '' ? null : absolutePath(e);
+      d.base = e.value === '' ? null : ownBase(e);
     },
     Mode: (d, e) => {
       d.mode = oneOf(['persistent', 'ephemeral'] as const)(e);

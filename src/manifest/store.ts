@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
-import type { BaseEntry, BaseView, RelPath } from '../model/entry.js';
+import { displayPath, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { lastAtOrBefore } from '../model/order.js';
 import type { PackageClasses } from '../model/package-class.js';
@@ -143,7 +143,17 @@ export function viewOf(entries: Iterable<BaseEntry>): BaseView {
  * digest the file must have (see readRecords).
  */
 export function manifestView(file: string, select?: (p: RelPath) => boolean, opts: { sha256?: string } = {}): BaseView {
-  return viewOf(readManifest(file, select === undefined ? opts : { ...opts, select }));
+  return viewOf(once(file, readManifest(file, select === undefined ? opts : { ...opts, select })));
+}
+
+/** A path listed twice would be decided by whichever record came last: a damaged or forged manifest. */
+function* once(file: string, entries: Iterable<ManifestEntry>): Generator<ManifestEntry> {
+  const seen = new Set<RelPath>();
+  for (const e of entries) {
+    if (seen.has(e.path)) throw new StateOverlayError('corrupt', `${file}: ${JSON.stringify(displayPath(e.path))} is listed twice`, { path: file });
+    seen.add(e.path);
+    yield e;
+  }
 }
 
 /** File name of a generation's manifest under layout.manifestsDir: any generation string maps to one safe name. */

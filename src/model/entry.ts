@@ -74,6 +74,11 @@ export interface BaseEntry {
   readonly size: number;
   /** sha256 hex of content (file), of the target bytes (symlink), of "major:minor" (chr/blk); '' for dir, fifo, socket. */
   readonly digest: Digest;
+  /**
+   * The identity of its xattrs other than overlay's own (tree/xattr.ts identityXattrsOfFd: '' none),
+   * where an observation read them; absent or UNREAD: not read, and then it is identical to nothing.
+   */
+  readonly xattrs?: Digest;
 }
 
 type StatNumber = number | bigint;
@@ -107,7 +112,16 @@ export function sameContent(a: { type: EntryType; digest: Digest }, b: { type: E
   return a.type === b.type && typeof a.digest === 'string' && a.digest === b.digest;
 }
 
-/** Same type, content, mode and owner: an upper entry that is a redundant copy-up (rule 1). */
+/** Same xattrs (overlay's own aside), both read: an xattr the host set or removed is a change of its own. */
+export function sameXattrs(a: { xattrs?: Digest }, b: { xattrs?: Digest }): boolean {
+  return typeof a.xattrs === 'string' && a.xattrs === b.xattrs;
+}
+
+/** Same mode and owner. */
+export const sameAttrs = (a: { mode: number; uid: number; gid: number }, b: { mode: number; uid: number; gid: number }): boolean =>
+  a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+
+/** Same type, content, mode, owner and xattrs: an upper entry that is a redundant copy-up (rule 1). */
 export function identical(a: Omit<BaseEntry, 'path' | 'size'>, b: Omit<BaseEntry, 'path' | 'size'>): boolean {
-  return sameContent(a, b) && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+  return sameContent(a, b) && sameAttrs(a, b) && sameXattrs(a, b);
 }

@@ -20,7 +20,17 @@ export interface BaseTrust {
   readonly recorded: string | null;
   /** The shipped manifest the current generation comes from, if any. */
   readonly shipped?: string | undefined;
+  /** Entries the live base has, where the generation walk counted them. */
+  readonly entries?: number | undefined;
 }
+
+/**
+ * A base with fewer than a tenth of the entries the recorded generation had (and that had at least this
+ * many) is taken for one that did not mount whole: a few stray files in a mountpoint, a tmpfs over it.
+ * An update that really removes nine tenths of a tree goes through with --force.
+ */
+const SHRINK_FLOOR = 100;
+const SHRINK_FACTOR = 10;
 
 const countOf = (file: string | null | undefined): number => (file !== null && file !== undefined && fs.existsSync(file) ? manifestCount(file) : 0);
 
@@ -36,6 +46,12 @@ export function distrust(t: BaseTrust): string | undefined {
   if (names.length === 0) {
     const had = Math.max(countOf(t.recorded), countOf(t.shipped));
     if (had > 0) return `base ${t.base} is empty, but the ${countOf(t.shipped) > 0 ? 'shipped manifest lists' : 'recorded generation had'} ${had} entries (an image volume that did not mount, or something mounted over it?)`;
+  }
+  const recorded = countOf(t.recorded);
+  const now = t.shipped !== undefined ? countOf(t.shipped) : t.entries;
+  if (now !== undefined && recorded >= SHRINK_FLOOR && now * SHRINK_FACTOR < recorded) {
+    const what = t.shipped !== undefined ? `the shipped manifest ${t.shipped} lists` : `base ${t.base} has`;
+    return `${what} ${now} entries, but the recorded generation had ${recorded} (an image volume that did not mount whole, or something mounted over it?)`;
   }
   if (t.shipped !== undefined) return sampleMismatch(t.base, t.shipped);
   return undefined;

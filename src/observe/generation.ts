@@ -19,6 +19,8 @@ export interface Generation {
   readonly source: GenerationSourceKind;
   /** The shipped manifest the generation came from (source 'manifest'). */
   readonly shipped?: string;
+  /** Entries the base has, where finding the generation counted them (source 'tree'). */
+  readonly entries?: number;
 }
 
 const BY_UUID = '/dev/disk/by-uuid';
@@ -63,12 +65,19 @@ export function treeIdentity(baseDir: string): string {
  * the tree cannot leave as it was is in: a rewrite in place moves the ctime, even with size and mtime kept.
  */
 export function treeGeneration(baseDir: string, skip: (p: RelPath) => boolean = () => false): string {
+  return treeWalk(baseDir, skip).generation;
+}
+
+/** treeGeneration(), and the number of entries the walk saw. */
+function treeWalk(baseDir: string, skip: (p: RelPath) => boolean): { generation: string; entries: number } {
   const h = crypto.createHash('sha256');
+  let entries = 0;
   // Paths are binary strings: latin1 gives back their bytes. Hashed in chunks: one update per entry cost
   // about a sixth of the walk.
   let chunk = '';
   for (const e of walk(baseDir, { bigint: true, skip })) {
     const st = e.st;
+    entries++;
     chunk += `${e.path}\0${e.type} ${st.mode} ${st.uid}:${st.gid} ${st.size} ${st.mtimeNs} ${st.ctimeNs} ${st.ino}\n`;
     if (chunk.length >= 1 << 16) {
       h.update(chunk, 'latin1');
@@ -78,7 +87,7 @@ export function treeGeneration(baseDir: string, skip: (p: RelPath) => boolean = 
   h.update(chunk, 'latin1');
   // Last: a base that cannot be read fails in the walk, with the walk's message.
   h.update(`${treeIdentity(baseDir)}\n`);
-  return `tree:${h.digest('hex')}`;
+  return { generation: `tree:${h.digest('hex')}`, entries };
 }
 
 const MANIFEST = 'manifest:';
@@ -177,5 +186,5 @@ export async function currentGeneration(overlay: Overlay, opts: { baseDir?: stri
     if (g !== undefined) return { generation: g, source: 'ostree' };
     if (kind === 'ostree') throw new StateOverlayError('config', 'Generation=ostree: not booted on an ostree deployment (no /run/ostree-booted or ostree= karg)');
   }
-  return { generation: treeGeneration(base, inSubmount(baseSubmounts(overlay))), source: 'tree' };
+  return { ...treeWalk(base, inSubmount(baseSubmounts(overlay))), source: 'tree' };
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { manifestView, viewOf } from '../manifest/store.js';
-import { NAME_MAX, TREE_ROOT, displayPath, joinRel, type BaseEntry, type BaseView, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
+import { NAME_MAX, TREE_ROOT, UNREAD, displayPath, joinRel, sameAttrs, sameContent, type BaseEntry, type BaseView, type Digest, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
 import { underAnyOf } from '../model/order.js';
 import { DirHandles } from '../tree/handles.js';
 import { DIR_FLAGS, closeQuietly, entryType, isAbsent } from '../tree/fsat.js';
@@ -170,5 +170,27 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
     if (e.type === 'file' && !mayMatch(e.size, others)) return e;
     return { ...e, digest: up.digest(index.get(e.path)!) };
   });
+
+  // xattrs where the plan decides by identity (rule 1; an empty directory's rmdir under rules 5 and 8):
+  // of the upper entry, and of the live base entry it may be a copy of.
+  upper = upper.map((e) => {
+    const b = b1Entries.get(e.path);
+    const merged = e.type === 'dir' && e.kind === 'merged-dir';
+    const copy = e.type !== 'dir' && e.kind !== 'whiteout' && e.kind !== 'foreign' && b !== undefined && sameContent(e, b) && sameAttrs(e, b);
+    if (!merged && !copy) return e;
+    if (b !== undefined && b.type === e.type && b.xattrs === undefined) b1Entries.set(e.path, { ...b, xattrs: liveXattrs(live, e.path, skip) });
+    return { ...e, xattrs: up.xattrs(index.get(e.path)!) };
+  });
   return { b0, b1: viewOf(b1Entries.values()), upper };
+}
+
+/** The live base entry's xattr identity; UNREAD where it is not there to read (a manifest's entry the tree lacks). */
+function liveXattrs(live: DirHandles, p: RelPath, skip: (p: RelPath) => boolean): Digest {
+  if (skip(p)) return UNREAD;
+  try {
+    return live.identityXattrs(p);
+  } catch (err) {
+    if (isAbsent((err as { cause?: unknown }).cause ?? err)) return UNREAD;
+    throw err;
+  }
 }

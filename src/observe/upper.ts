@@ -49,7 +49,7 @@ export class UpperTree {
     return new UpperTree(dir, out, opts);
   }
 
-  private xattrs(e: UpperWalked): OverlayXattrs {
+  private overlayXattrs(e: UpperWalked): OverlayXattrs {
     let x = this.xattrCache.get(e.path);
     if (x === undefined) {
       try {
@@ -66,7 +66,18 @@ export class UpperTree {
 
   /** Every entry with its kind against the base whose entry types `base` tells (undefined: absent there). */
   classify(base: (p: RelPath) => EntryType | undefined): UpperEntry[] {
-    return [...classifyUpper(this.walked, base, (e) => this.xattrs(e))];
+    return [...classifyUpper(this.walked, base, (e) => this.overlayXattrs(e))];
+  }
+
+  /**
+   * The identity of the i-th walked entry's xattrs other than overlay's own (tree/xattr.ts): read only
+   * when the listing classification made shows some, or when there was none (a symlink, a hidden entry).
+   */
+  xattrs(i: number): string {
+    const w = this.walked[i]!;
+    const x = this.xattrCache.get(w.path);
+    if (x !== undefined && !x.others) return '';
+    return this.handles.identityXattrs(w.path);
   }
 
   /** The content digest of the i-th walked entry, checked against the inode the walk saw. */

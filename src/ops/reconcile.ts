@@ -25,7 +25,7 @@ export interface ReconcileOptions {
   /** Plan and report only; nothing changes. */
   readonly dryRun?: boolean;
   /** The current generation when the caller knows it already (run); otherwise it is computed. */
-  readonly current?: Pick<Generation, 'generation' | 'shipped'>;
+  readonly current?: Pick<Generation, 'generation' | 'shipped' | 'entries'>;
   /** Reconcile even when the recorded generation is the current one, and against a base that looks absent (observe/base-check.ts). */
   readonly force?: boolean;
   readonly lockWaitMs?: number;
@@ -69,7 +69,7 @@ export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}
   return reconcileTo(s, opts.current ?? (await currentGeneration(s.overlay)), opts, resumed);
 }
 
-async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>, opts: ReconcileOptions, resumed: boolean): Promise<ReconcileReport> {
+async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped' | 'entries'>, opts: ReconcileOptions, resumed: boolean): Promise<ReconcileReport> {
   const { overlay: ov, log, layout } = s;
   const { config } = ov;
   const started = Date.now();
@@ -82,7 +82,7 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
     return { ...summarize(plan, meta), plan, upToDate: true, dryRun, resumed };
   }
   const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
-  if (config.reconcile !== 'none' && !opts.baseTrusted) assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped }, Boolean(opts.force), warn);
+  if (config.reconcile !== 'none' && !opts.baseTrusted) assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped, entries: current.entries }, Boolean(opts.force), warn);
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
   const plan = await planFor(s, current);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });

@@ -92,7 +92,7 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
   if (!wasMounted) {
     // Before anything changes or mounts, whether the base reconciles or not (an interrupted journal of the same generation, say).
     if (ov.config.reconcile !== 'none') {
-      assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: gen.shipped }, opts.force === true, (message) => log.warn({ event: 'warning', message, path: ov.base }));
+      assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: gen.shipped, entries: gen.entries }, opts.force === true, (message) => log.warn({ event: 'warning', message, path: ov.base }));
     }
     reconciled = await reconcileIfNeeded(s, gen, n);
     await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });

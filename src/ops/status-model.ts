@@ -25,6 +25,11 @@ export interface OverlayStatus {
     readonly baseBind: boolean;
     /** Mounts below the base (a data volume): not part of it, the overlay's lower does not show them. */
     readonly submounts: readonly string[];
+    /**
+     * An overlay lazily detached from the mountpoint (or alive in another mount namespace) that processes
+     * still hold: their writes still reach the upper, and run, reconcile and mount wait for them. null: none.
+     */
+    readonly detached: { readonly mountpoint: string; readonly holders: readonly DetachedHolder[] } | null;
     readonly upperdir: string;
     readonly workdir: string;
   };
@@ -55,6 +60,13 @@ export interface OverlayStatus {
   };
   /** Work that waits: each a short machine-readable token. */
   readonly pending: readonly PendingWork[];
+}
+
+export interface DetachedHolder {
+  readonly pid: number;
+  readonly command: string;
+  /** How it holds the overlay: cwd, root, fd N, map. */
+  readonly how: readonly string[];
 }
 
 export type PendingWork =

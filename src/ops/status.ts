@@ -7,7 +7,9 @@ import { currentGeneration } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
 import { UPPER_KINDS, displayPath, type RelPath, type UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
+import { detachedHolders } from '../mount/detached.js';
 import { mountStatus } from '../mount/overlay.js';
+import type { Layout } from '../paths/layout.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { withUpper } from '../observe/upper.js';
 import { DirHandles } from '../tree/handles.js';
@@ -59,6 +61,19 @@ async function generation(ov: Overlay, baseDir: string | Error): Promise<{ curre
   }
 }
 
+/** The detached overlay still in use, as status shows it; a record that cannot be read is shown as such by run, not here. */
+function detachedInUse(layout: Layout, entries: readonly MountEntry[]): OverlayStatus['mount']['detached'] {
+  let used: ReturnType<typeof detachedHolders>;
+  try {
+    used = detachedHolders(layout, entries);
+  } catch {
+    // A damaged mount record: run and mount report it with what to do; status shows the rest.
+    return null;
+  }
+  if (used === undefined) return null;
+  return { mountpoint: used.record.mountpoint, holders: used.holders.map((h) => ({ pid: h.pid, command: h.command, how: [...h.how] })) };
+}
+
 export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): Promise<OverlayStatus> {
   const { layout, config } = ov;
   const mount = mountStatus(ov, entries);
@@ -93,6 +108,7 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
       state: mount.state,
       baseBind,
       submounts: baseSubmounts(ov, entries).map((m) => `${ov.base.replace(/\/+$/, '')}/${displayPath(m)}`),
+      detached: mount.state === 'unmounted' ? detachedInUse(layout, entries) : null,
       upperdir: layout.upper,
       workdir: layout.work,
     },

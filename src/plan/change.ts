@@ -2,11 +2,9 @@
 // B1: the current base), as the decision table sees it: the predicates the rules decide by, shared with
 // `diff` so that what it reports is what a reconcile acts on. Type and content; mode and owner only for
 // merged dirs (rule 8); for an opaque dir, its subtree's types and contents (rule 7).
-import { sameContent, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
+import { sameAttrs, sameContent, type BaseEntry, type BaseView, type RelPath, type UpperKind } from '../model/entry.js';
 
 export type BaseChange = 'unchanged' | 'changed' | 'added' | 'removed' | 'absent';
-
-const sameAttrs = (a: BaseEntry, b: BaseEntry): boolean => a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 
 export function entryChange(b0: BaseEntry | undefined, b1: BaseEntry | undefined, attrs = false): BaseChange {
   if (b0 === undefined) return b1 === undefined ? 'absent' : 'added';

@@ -1,5 +1,5 @@
 // The pure reconcile planner: (B0, B1, upper, config) → ordered actions and conflicts, each with its rule.
-import { NAME_MAX, TREE_ROOT, identical, isUnread, parentOf, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
+import { NAME_MAX, TREE_ROOT, identical, isUnread, parentOf, sameAttrs, sameXattrs, type BaseView, type RelPath, type UpperEntry } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
 import { pathClassifier, type PathClass } from './classes.js';
 import { subtreeUnchanged } from './change.js';
@@ -148,11 +148,18 @@ function planWith(input: PlanInput, decider: Decider): Plan {
       sink.actions.push({ kind: 'set-attrs', path: u.path, ...attrs, rule: d.attrs.rule, reason: d.attrs.reason });
     }
     if (remains || d.emptyRule === undefined) return true;
+    // A directory goes only as a copy of a base directory: its mode, owner or xattrs, when the host's
+    // own, are what the host wrote, and an rmdir would leave them in no backup set.
     if (d.emptyRule === 5) {
+      const was = input.b0?.get(u.path);
+      if (!was || !sameAttrs(u, was) || u.xattrs !== '') {
+        sink.actions.push({ kind: 'keep', path: u.path, rule: 5, reason: 'directory the new base removed, empty once reconciled; its mode, owner or xattrs are the host\'s: state now' });
+        return true;
+      }
       sink.actions.push({ kind: 'remove-empty-dir', path: u.path, rule: 5, reason: 'directory the new base removed, empty once reconciled' });
       return false;
     }
-    if (base && attrs.mode === base.mode && attrs.uid === base.uid && attrs.gid === base.gid) {
+    if (base && sameAttrs(attrs, base) && sameXattrs(u, base)) {
       sink.actions.push({ kind: 'remove-empty-dir', path: u.path, rule: 8, reason: 'empty once reconciled and identical to the base directory' });
       return false;
     }

@@ -1,6 +1,6 @@
 // The decision table (DESIGN section 4) for one upper entry in Reconcile=changed mode: pure, no I/O.
 import type { ConfigPolicy, SuffixStyle, UnknownBase } from '../config/schema.js';
-import { identical, sameContent, type BaseEntry, type UpperEntry } from '../model/entry.js';
+import { identical, sameAttrs, sameContent, type BaseEntry, type UpperEntry } from '../model/entry.js';
 import type { Rule } from './types.js';
 
 export interface Situation {
@@ -39,9 +39,6 @@ const isDir = (e: { type: string } | undefined): boolean => e?.type === 'dir';
 const STATE: Decision = Object.freeze({ do: 'state' });
 const drop = (rule: Rule, reason: string, warn = false): Decision => (warn ? { do: 'drop', rule, reason, warn } : { do: 'drop', rule, reason });
 const keep = (rule: Rule, reason: string, sidecar = false): Decision => (sidecar ? { do: 'keep', rule, reason, sidecar } : { do: 'keep', rule, reason });
-
-const sameAttrs = (a: { mode: number; uid: number; gid: number }, b: { mode: number; uid: number; gid: number }): boolean =>
-  a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 
 /** Row 3 (and rule 10's pruning, and shadows over a type change): the base changed what U shadows. */
 function changedShadow(s: Situation, rule: Rule): Decision {

@@ -9,7 +9,7 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, isUnder, parentOf, relPath, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
 import { digestOfSpecial, hashFd } from './digest.js';
 import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent } from './fsat.js';
-import { overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
+import { identityXattrsOfEntry, identityXattrsOfFd, overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
 
 /** Handles kept beyond the ancestors of the path being opened (a pre-order walk needs its depth). */
 const MAX_HANDLES = 512;
@@ -121,6 +121,27 @@ export class DirHandles {
       return overlayXattrsOfEntry(at, namespaces);
     } catch (err) {
       throw ioError('read overlay xattrs of', this.where(rel), err);
+    }
+  }
+
+  /** identityXattrsOfFd() of root/rel: its xattrs other than overlay's own, '' when none. */
+  identityXattrs(rel: RelPath): string {
+    const where = this.where(rel);
+    try {
+      if (rel === '') {
+        const fd = fs.openSync(this.root, O_PATH | fs.constants.O_NOFOLLOW);
+        try {
+          return identityXattrsOfFd(fd, where);
+        } finally {
+          closeQuietly(fd);
+        }
+      }
+      const at = this.path(rel);
+      if (!Buffer.isBuffer(at)) throw at;
+      return identityXattrsOfEntry(at, where);
+    } catch (err) {
+      if (err instanceof StateOverlayError) throw err;
+      throw ioError('read xattrs of', where, err);
     }
   }
 

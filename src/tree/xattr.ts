@@ -1,5 +1,6 @@
 // Overlay xattrs (trusted.overlay.* and user.overlay.*) through fs-xattr on /proc/self/fd/N of an
 // O_PATH|O_NOFOLLOW handle: the entry itself is read, never a symlink's target.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from 'fs-xattr';
 import { ioError } from '../errors.js';
@@ -17,7 +18,12 @@ export interface OverlayXattrs {
   readonly metacopy: boolean;
   /** Namespaces in which any overlay.* attribute was found. */
   readonly namespaces: readonly XattrNamespace[];
+  /** True when the entry has xattrs other than overlay's own (identityXattrsOfFd() reads them). */
+  readonly others?: boolean;
 }
+
+/** overlay's own xattrs, in either namespace: how the overlay marks an entry, not part of the entry. */
+export const isOverlayXattr = (name: string): boolean => name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
 
 const NONE: OverlayXattrs = Object.freeze({ whiteout: false, metacopy: false, namespaces: Object.freeze([]) as readonly XattrNamespace[] });
 const ABSENT = new Set(['ENODATA', 'ENOTSUP', 'EOPNOTSUPP']);
@@ -33,6 +39,7 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
     if (isAbsent(err)) return NONE;
     throw err;
   }
+  const others = names.some((n) => !isOverlayXattr(n));
   const found = new Map<OverlayKey, Buffer>();
   const spaces: XattrNamespace[] = [];
   for (const ns of [...namespaces].reverse()) {
@@ -49,7 +56,7 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
       }
     }
   }
-  if (spaces.length === 0) return NONE;
+  if (spaces.length === 0) return others ? { ...NONE, others } : NONE;
   const opaque = found.get('opaque');
   const redirect = found.get('redirect');
   return {
@@ -58,6 +65,7 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
     ...(redirect === undefined ? {} : { redirect }),
     metacopy: found.has('metacopy'),
     namespaces: spaces.reverse(),
+    ...(others ? { others } : {}),
   };
 }
 
@@ -113,6 +121,35 @@ export function allXattrsOfFd(fd: number, where: string): AllXattrs {
       throw ioError(`read xattr ${n} of`, where, err);
     }
   });
+}
+
+/**
+ * The identity of an entry's xattrs other than overlay's own (user.*, ACLs, capabilities, the SELinux
+ * label, trusted.*): sha256 hex over the sorted (name, value) pairs, '' when it has none. Two entries
+ * are the same entry only with the same identity: a copy-up the host gave an ACL is not a redundant one.
+ */
+export function identityXattrsOfFd(fd: number, where: string): string {
+  const own = allXattrsOfFd(fd, where).filter(([n]) => !isOverlayXattr(n));
+  if (own.length === 0) return '';
+  const h = crypto.createHash('sha256');
+  const len = Buffer.alloc(4);
+  for (const [n, v] of own) {
+    // Length-prefixed, so that no two different sets of pairs hash the same bytes.
+    h.update(n, 'latin1').update('\0');
+    len.writeUInt32BE(v.length);
+    h.update(len).update(v);
+  }
+  return h.digest('hex');
+}
+
+/** identityXattrsOfFd() of the entry at `/proc/self/fd/DIRFD/NAME` (the entry itself, never a symlink's target). */
+export function identityXattrsOfEntry(fdName: Buffer, where: string): string {
+  const fd = fs.openSync(fdName, O_PATH | fs.constants.O_NOFOLLOW);
+  try {
+    return identityXattrsOfFd(fd, where);
+  } finally {
+    closeQuietly(fd);
+  }
 }
 
 /**

@@ -65,6 +65,8 @@ Keep=9
     ['[Overlay]\nGeneration=command:gen', `${F}:2: Generation=command:gen: expected command:/absolute/path/to/program`],
     ['[Overlay]\nBase=usr/lib/opt', `${F}:2: Base=usr/lib/opt: expected an absolute path`],
     ['[Overlay]\nBase=/usr/../opt', `${F}:2: Base=/usr/../opt: expected a path without '..'`],
+    ['[Overlay]\nBase=/run/state-overlay/opt/base', `${F}:2: Base=/run/state-overlay/opt/base: expected the image's directory, not one under /run/state-overlay (the tool's own state)`],
+    ['[Overlay]\nBase=//var/lib/state-overlay/', `${F}:2: Base=//var/lib/state-overlay/: expected the image's directory, not one under /var/lib/state-overlay (the tool's own state)`],
     ['[Overlay]\nPath=/proc/x', `${F}:2: Path=/proc/x: expected a mountpoint that can be overlaid (Path '/proc/x' lies in /proc, which cannot be overlaid)`],
     ['[Overlay]\nPath=/', `${F}:2: Path=/: expected a mountpoint that can be overlaid (Path '/' cannot be overlaid: the root filesystem is not a valid target)`],
     ['[Overlay]\nColour=blue', `${F}:2: Colour=blue: unknown key in [Overlay], expected Path, Base, Mode, Reconcile, UnknownBase or Generation`],

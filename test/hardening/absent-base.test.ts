@@ -71,6 +71,36 @@ describe('an absent base', () => {
     assertNothingLost('privileges and paths', 'empty base forced', layout(root), before);
   });
 
+  it.each([['tree'], ['a shipped manifest']] as const)('a base far smaller than the recorded generation (%s) is refused: a few stray files where a volume should be', async (kind) => {
+    const { root, opt } = await edited(false);
+    // The recorded generation: 200 more files in the base, recorded by a run.
+    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(opt, `app/lib/m${i}.so`), `m${i}\n`);
+    expect((await cli(root, ['run', 'opt'])).exitCode).toBe(0);
+    expect((await cli(root, ['unmount', 'opt'])).exitCode).toBe(0);
+    const before = snapshotUpper(layout(root));
+    const state = readState(layout(root));
+    // What shows at /opt now: three files on a tmpfs over it (and, shipped, a manifest that lists just them).
+    await mountTmpfs(opt, 'mode=0755');
+    mounted.push(opt);
+    fs.mkdirSync(path.join(opt, 'app/bin'), { recursive: true });
+    for (const f of ['app/bin/tool', 'app/bin/a', 'app/bin/b']) fs.writeFileSync(path.join(opt, f), 'stray\n');
+    if (kind === 'a shipped manifest') {
+      fs.mkdirSync(path.join(root, 'usr/lib/state-overlay'), { recursive: true });
+      expect((await cli(root, ['index', 'opt', '--ship'])).exitCode).toBe(0);
+    }
+    const r = await cli(root, ['run', 'opt']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const what = kind === 'tree' ? `base ${opt} has` : 'the shipped manifest \\S+ lists';
+    expect(r.stderr).toMatch(new RegExp(`^state-overlay: ${what} 5 entries, but the recorded generation had 2\\d\\d \\(an image volume that did not mount whole, or something mounted over it\\?\\): nothing was changed and nothing mounted`));
+    expect(readState(layout(root))).toEqual(state);
+    expect(notMounted(root, opt)).toEqual([]);
+    assertNothingLost('privileges and paths', `base far smaller than recorded (${kind}) refused`, layout(root), before);
+    const forced = await cli(root, ['reconcile', 'opt', '--force']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/but the recorded generation had 2\d\d .*: going on \(--force\)/);
+    assertNothingLost('privileges and paths', `base far smaller than recorded (${kind}) forced`, layout(root), before);
+  });
+
   it('a shipped manifest of another tree is refused before the mount: the live base must be what it lists', async () => {
     const { root, opt } = await edited(true);
     const before = snapshotUpper(layout(root));

@@ -97,8 +97,15 @@ describe('unmount --lazy with a writer still inside', () => {
         expect(mountsUnder(root)).toEqual([]);
         expect(snapshot(upper)).toEqual(original);
       }
+      // status says so, naming the writer, in text and JSON.
+      const st = await cli(root, ['status', 'opt']);
+      expect(st.exitCode, st.stderr).toBe(0);
+      expect(st.stdout).toMatch(new RegExp(`detached: +detached from ${target} but still in use, writes still reach the upper: held by pid ${w.pid} \\(.*\\): cwd, fd \\d+; run, reconcile and mount wait until they stop`));
+      const sj = JSON.parse((await cli(root, ['--json', 'status', 'opt'])).stdout) as { overlays: [{ mount: { detached: { mountpoint: string; holders: { pid: number }[] } } }] };
+      expect(sj.overlays[0].mount.detached).toMatchObject({ mountpoint: target, holders: [{ pid: w.pid }] });
       w.kill('SIGUSR1');
       await exited(w);
+      expect(JSON.parse((await cli(root, ['--json', 'status', 'opt'])).stdout).overlays[0].mount.detached).toBeNull();
       // The writer's late output went through the detached overlay into the upper.
       expect(fs.readFileSync(path.join(upper, 'data/db'), 'utf8')).toBe('state\nlate\n');
       written = snapshot(upper);

@@ -120,6 +120,14 @@ describe('manifest store', () => {
     expect([...view.under(rel('d'))].length).toBe(0);
   });
 
+  it('refuses a view of a manifest that lists a selected path twice, naming the file and the path', () => {
+    const twice = path.join(dir, 'twice.manifest');
+    fs.writeFileSync(twice, bytesOf([ENTRIES[4]!, ENTRIES[5]!, { ...ENTRIES[4]!, digest: 'cd'.repeat(32) }]));
+    expect(() => manifestView(twice)).toThrow(`${twice}: "b" is listed twice`);
+    expect(() => manifestView(twice, (p) => p === 'b')).toThrow(`${twice}: "b" is listed twice`);
+    expect(manifestView(twice, (p) => p === 'f').get(rel('f'))).toEqual(ENTRIES[5]);
+  });
+
   it('digests the file bytes', () => {
     fs.writeFileSync(path.join(dir, 'small'), 'abc');
     expect(manifestDigest(path.join(dir, 'small'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');

@@ -179,6 +179,18 @@ describe('restore and retention on a scratch root', () => {
     expect(listSets(s.ov.layout).map((x) => x.name)).toEqual([old, current]);
   });
 
+  it.each([
+    ['another set', { set: '20250101T000000000Z-x' }, 'set: "20250101T000000000Z-x": expected "20260101T000000000Z-a", the name of its directory'],
+    ['another overlay', { overlay: 'usr-local' }, 'overlay: "usr-local": expected "opt", the overlay it is kept for'],
+  ])('refuses an index that names %s (a set copied in from elsewhere)', (_what, over, message) => {
+    const s = scratchOverlay(root);
+    const name = '20260101T000000000Z-a';
+    fs.mkdirSync(path.join(s.ov.layout.backupsDir, name, 'upper'), { recursive: true });
+    const file = path.join(s.ov.layout.backupsDir, name, 'index.json');
+    fs.writeFileSync(file, JSON.stringify({ version: 1, overlay: 'opt', set: name, origin: 'reconcile', mode: 'changed', from: null, to: 'g', createdAt: 'now', entries: [], ...over }));
+    expect(() => listSets(s.ov.layout)).toThrow(`${file}: ${message}`);
+  });
+
   it('prunes a set holding a tree deeper than PATH_MAX, and never follows a symlink in it', () => {
     const s = scratchOverlay(root);
     const names = ['20260101T000000000Z-a', '20260102T000000000Z-b'];

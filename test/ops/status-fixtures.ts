@@ -9,7 +9,7 @@ export const mounted: OverlayStatus = {
   mode: 'persistent',
   reconcile: 'changed',
   configFiles: ['/etc/state-overlay/opt.conf'],
-  mount: { state: 'mounted', baseBind: true, submounts: [], upperdir: '/var/lib/state-overlay/opt/upper', workdir: '/var/lib/state-overlay/opt/work' },
+  mount: { state: 'mounted', baseBind: true, submounts: [], detached: null, upperdir: '/var/lib/state-overlay/opt/upper', workdir: '/var/lib/state-overlay/opt/work' },
   generation: {
     recorded: 'manifest:3b1f9a0c5d2e4f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e',
     current: 'manifest:3b1f9a0c5d2e4f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e',
@@ -46,7 +46,7 @@ export const fresh: OverlayStatus = {
   base: '/usr/local',
   mode: 'ephemeral',
   configFiles: [],
-  mount: { state: 'unmounted', baseBind: false, submounts: [], upperdir: '/run/state-overlay/usr-local/upper', workdir: '/run/state-overlay/usr-local/work' },
+  mount: { state: 'unmounted', baseBind: false, submounts: [], detached: null, upperdir: '/run/state-overlay/usr-local/upper', workdir: '/run/state-overlay/usr-local/work' },
   generation: { recorded: null, current: null, source: null, error: 'Generation=ostree: not booted on an ostree deployment', manifest: null },
   upper: { exists: false, counts: { state: 0, shadow: 0, 'merged-dir': 0, 'opaque-dir': 0, whiteout: 0, foreign: 0 }, bytes: 0, unreadable: 0 },
   lastReconcile: null,

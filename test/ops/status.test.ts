@@ -37,7 +37,7 @@ describe('status', () => {
     await mountOverlay(ov, s.log);
     populate(ov.layout.target);
     const st = await collectStatus(ov);
-    expect(st.mount).toEqual({ state: 'mounted', baseBind: true, submounts: [], upperdir: ov.layout.upper, workdir: ov.layout.work });
+    expect(st.mount).toEqual({ state: 'mounted', baseBind: true, submounts: [], detached: null, upperdir: ov.layout.upper, workdir: ov.layout.work });
     expect(st.upper).toEqual({ exists: true, counts: { state: 2, shadow: 1, 'merged-dir': 3, 'opaque-dir': 1, whiteout: 1, foreign: 0 }, bytes: 9, unreadable: 0 });
     expect(st.generation).toMatchObject({ recorded: null, source: 'tree', error: null, manifest: null });
     expect(st.generation.current).toMatch(/^tree:[0-9a-f]{64}$/);

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import { defaultConfig } from '../../src/config/schema.js';
 import { viewOf } from '../../src/manifest/store.js';
-import type { BaseEntry, BaseView, EntryType, UpperEntry, UpperKind } from '../../src/model/entry.js';
+import type { BaseEntry, BaseView, Digest, EntryType, UpperEntry, UpperKind } from '../../src/model/entry.js';
 import type { Plan, PlanConfig } from '../../src/plan/types.js';
 import { rel } from '../model/rel.js';
 
@@ -12,6 +12,8 @@ export interface Attrs {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** The xattr identity ('' none, the default); UNREAD: not read. */
+  xattrs?: Digest;
 }
 
 /** A base entry: `file:CONTENT`, `link:TARGET`, `dir`, `chr:1:3`, `fifo`. */
@@ -20,7 +22,7 @@ export function base(path: string, spec: string, a: Attrs = {}): BaseEntry {
   const body = rest.join(':');
   const type: EntryType = kind === 'link' ? 'symlink' : (kind as EntryType);
   const digest = type === 'file' || type === 'symlink' || type === 'chr' || type === 'blk' ? sha(body) : '';
-  return { path: rel(path), type, mode: a.mode ?? (type === 'dir' ? 0o755 : 0o644), uid: a.uid ?? 0, gid: a.gid ?? 0, size: body.length, digest };
+  return { path: rel(path), type, mode: a.mode ?? (type === 'dir' ? 0o755 : 0o644), uid: a.uid ?? 0, gid: a.gid ?? 0, size: body.length, digest, xattrs: a.xattrs ?? '' };
 }
 
 /** An upper entry: base specs, plus `whiteout`, `opaque` (opaque dir) and `metacopy`. */

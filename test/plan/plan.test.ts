@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BaseEntry, UpperEntry } from '../../src/model/entry.js';
+import { UNREAD, type BaseEntry, type UpperEntry } from '../../src/model/entry.js';
 import { topPaths } from '../../src/observe/upper.js';
 import { changeUnder } from '../../src/plan/change.js';
 import { planReconcile } from '../../src/plan/plan.js';
@@ -39,6 +39,10 @@ const ROWS: Row[] = [
   { rule: '1: identical copy-up, base unchanged', b0: [b('p', A)], b1: [b('p', A)], upper: [u('p', A)], expect: { any: ['move p 1'] } },
   { rule: '1: not identical when the mode differs', b0: [b('p', A)], b1: [b('p', A)], upper: [u('p', A, { mode: 0o600 })], expect: { any: ['keep p 2'] } },
   { rule: '1: not identical when the owner differs', b0: [b('p', A)], b1: [b('p', A)], upper: [u('p', A, { uid: 1000 })], expect: { any: ['keep p 2'] } },
+  { rule: '1: not identical when the host set an xattr (ACL, capability, user.*)', b0: [b('p', A)], b1: [b('p', A)], upper: [u('p', A, { xattrs: 'acl' })], expect: { any: ['keep p 2'] } },
+  { rule: '1: not identical when the host removed the base\'s xattr', b0: [b('p', A)], b1: [b('p', A, { xattrs: 'cap' })], upper: [u('p', A)], expect: { any: ['keep p 2'] } },
+  { rule: '1: identical with the same xattrs', b0: [b('p', A)], b1: [b('p', B, { xattrs: 'cap' })], upper: [u('p', B, { xattrs: 'cap' })], expect: { any: ['move p 1'] } },
+  { rule: '1: not identical when the xattrs were not read', b0: [b('p', A)], b1: [b('p', A, { xattrs: UNREAD })], upper: [u('p', A, { xattrs: UNREAD })], expect: { any: ['keep p 2'] } },
   { rule: '2: edit, base unchanged', b0: [b('p', A)], b1: [b('p', A, { mode: 0o600 })], upper: [u('p', X)], expect: { any: ['keep p 2'] } },
   { rule: '2: whiteout, base unchanged', b0: [b('p', A)], b1: [b('p', A)], upper: [u('p', 'whiteout')], expect: { any: ['keep p 2'] } },
   { rule: '2: type change, base unchanged', b0: [b('p', A)], b1: [b('p', A)], upper: [u('p', 'link:elsewhere')], expect: { any: ['keep p 2'] } },
@@ -121,6 +125,16 @@ const ROWS: Row[] = [
     rule: '8: emptied directory with a local mode stays',
     b0: [b('d', 'dir'), b('d/x', A)], b1: [b('d', 'dir'), b('d/x', B)], upper: [u('d', 'dir', { mode: 0o700 }), u('d/x', B)],
     expect: { any: ['move d/x 1'] },
+  },
+  {
+    rule: '8: emptied directory with the host\'s xattrs stays',
+    b0: [b('d', 'dir'), b('d/x', A)], b1: [b('d', 'dir'), b('d/x', B)], upper: [u('d', 'dir', { xattrs: 'user.origin' }), u('d/x', B)],
+    expect: { any: ['move d/x 1'] },
+  },
+  {
+    rule: '5: emptied directory the base removed, with the host\'s xattrs or mode: state now',
+    b0: [b('d', 'dir'), b('e', 'dir'), b('e/x', A)], b1: [], upper: [u('d', 'dir', { xattrs: 'user.origin' }), u('e', 'dir', { mode: 0o700 }), u('e/x', A)],
+    expect: { any: ['move e/x 5', 'keep d 5', 'keep e 5'] },
   },
   {
     rule: '8: base mode change, then emptied',

@@ -75,3 +75,39 @@ describe('DirHandles', () => {
     }
   });
 });
+
+describe('DirHandles.identityXattrs', () => {
+  it('is empty without xattrs, ignores overlay\'s own, and tells apart names, values and sets', async () => {
+    const { setAttributeSync, removeAttributeSync } = await import('fs-xattr');
+    const dir = path.join(root, 'xid');
+    fs.mkdirSync(dir);
+    for (const n of ['a', 'b', 'c', 'd']) fs.writeFileSync(path.join(dir, n), 'same\n');
+    fs.symlinkSync('a', path.join(dir, 'l'));
+    const h = new DirHandles(dir);
+    try {
+      const id = (n: string) => h.identityXattrs(relPath(n));
+      expect(id('a')).toBe('');
+      expect(id('l')).toBe('');
+      setAttributeSync(path.join(dir, 'a'), 'trusted.overlay.opaque', 'y');
+      setAttributeSync(path.join(dir, 'a'), 'user.overlay.origin', 'x');
+      expect(id('a')).toBe('');
+      setAttributeSync(path.join(dir, 'b'), 'user.k', 'v');
+      setAttributeSync(path.join(dir, 'c'), 'user.k', 'w');
+      setAttributeSync(path.join(dir, 'd'), 'user.k', 'v');
+      expect(id('b')).toMatch(/^[0-9a-f]{64}$/);
+      expect(id('b')).toBe(id('d'));
+      expect(id('b')).not.toBe(id('c'));
+      // The same pairs set in another order are the same identity; one more pair is another.
+      setAttributeSync(path.join(dir, 'b'), 'user.z', '1');
+      removeAttributeSync(path.join(dir, 'd'), 'user.k');
+      setAttributeSync(path.join(dir, 'd'), 'user.z', '1');
+      setAttributeSync(path.join(dir, 'd'), 'user.k', 'v');
+      expect(id('b')).toBe(id('d'));
+      removeAttributeSync(path.join(dir, 'd'), 'user.k');
+      expect(id('b')).not.toBe(id('d'));
+      expect(id('d')).not.toBe('');
+    } finally {
+      h.close();
+    }
+  });
+});

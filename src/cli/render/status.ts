@@ -46,6 +46,9 @@ export function renderOverlay(s: OverlayStatus): string {
   const rows: [string, string][] = [
     ['base', `${s.base}${s.mount.baseBind ? ' (private bind mounted)' : ''}${s.mount.submounts.length > 0 ? `; mounted below it, not part of it: ${s.mount.submounts.join(', ')}` : ''}`],
     ['upper', s.upper.exists ? s.mount.upperdir : `${s.mount.upperdir} (absent)`],
+    ...(s.mount.detached === null
+      ? []
+      : ([['detached', `detached from ${s.mount.detached.mountpoint} but still in use, writes still reach the upper: held by ${s.mount.detached.holders.map((h) => `pid ${h.pid} (${h.command}): ${h.how.join(', ')}`).join('; ')}; run, reconcile and mount wait until they stop`]] as [string, string][])),
     ['config', s.configFiles.length > 0 ? s.configFiles.join(', ') : 'defaults'],
     ['generation', generationLine(s)],
     ['manifest', s.generation.manifest ?? 'none'],
