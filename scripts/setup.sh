@@ -17,7 +17,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Build the overlay xattr binding from source when no prebuilt one matches (fs-xattr uses node-gyp).
+# fs-xattr's binding is built from source by npm ci (node-gyp, with make and g++); the project's own
+# addon in native/ the same way by `npm run build` (scripts/build-native.sh), before the TypeScript.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

@@ -8,6 +8,8 @@ export const ExitCode = {
   busy: 3,
   notMounted: 4,
   config: 5,
+  /** `preview --fail-on`: the plan does what the caller asked to stop on (LSB leaves 150-199 to applications). */
+  planRefused: 150,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -22,6 +24,7 @@ export type ErrorCode =
   | 'exec'         // a subprocess failed
   | 'corrupt'      // a state file, manifest or journal cannot be read
   | 'unsupported'  // the kernel or filesystem cannot do what is needed
+  | 'plan-refused' // preview --fail-on: the plan would do what was named
   | 'internal';
 
 const exitFor: Record<ErrorCode, ExitCode> = {
@@ -35,6 +38,7 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   exec: ExitCode.failure,
   corrupt: ExitCode.failure,
   unsupported: ExitCode.failure,
+  'plan-refused': ExitCode.planRefused,
   internal: ExitCode.failure,
 };
 

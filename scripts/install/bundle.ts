@@ -1,13 +1,16 @@
 // Bundles the program with esbuild into the files of its install directory: a small entry, the program
-// as one CommonJS function, and V8's code cache of it; the fs-xattr native addon is loaded from beside them.
+// as one CommonJS function, and V8's code cache of it; the native addons (fs-xattr's and the project's
+// own) are loaded from beside them.
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
 
-/** File name of the native addon in the install directory, next to the bundle. */
+/** File name of fs-xattr's native addon in the install directory, next to the bundle. */
 export const ADDON_NAME = 'xattr.node';
+/** File name of the project's own addon (native/, loaded by src/native/syscalls.ts) there. */
+export const SYSCALLS_ADDON_NAME = 'syscalls.node';
 /** The entry the launcher points at (`#!/usr/bin/env node`). */
 export const ENTRY_NAME = 'state-overlay.cjs';
 /** The program: one function expression `(exports, require, module, __filename, __dirname) => …`. */
@@ -15,8 +18,34 @@ export const PROGRAM_NAME = 'program.cjs';
 /** V8's code cache of the program, made at install time. */
 export const CACHE_NAME = 'program.cache';
 
-/** The specifier fs-xattr 0.4 hands to `createRequire(import.meta.url)`. */
-const ADDON_LOAD = "createRequire(import.meta.url)('./build/Release/xattr')";
+/** A native addon the program loads: the module that loads it, how, and where the build left it. */
+interface Addon {
+  /** The file name beside the bundle. */
+  readonly name: string;
+  /** The module (by path) that loads it. */
+  readonly module: RegExp;
+  /** The exact load expression in that module, replaced by a load from beside the bundle. */
+  readonly load: string;
+  /** The compiled addon in the checkout. */
+  readonly source: (repo: string) => string;
+}
+
+const ADDONS: readonly Addon[] = [
+  {
+    name: ADDON_NAME,
+    module: /[\\/]node_modules[\\/]fs-xattr[\\/]index\.js$/,
+    // The specifier fs-xattr 0.4 hands to `createRequire(import.meta.url)`.
+    load: "createRequire(import.meta.url)('./build/Release/xattr')",
+    source: (repo) => path.join(path.dirname(createRequire(path.join(repo, 'package.json')).resolve('fs-xattr')), 'build', 'Release', 'xattr.node'),
+  },
+  {
+    name: SYSCALLS_ADDON_NAME,
+    module: /[\\/]src[\\/]native[\\/]syscalls\.ts$/,
+    load: 'createRequire(import.meta.url)(ADDON_FROM_MODULE)',
+    // ADDON_FROM_MODULE, from src/native/.
+    source: (repo) => path.join(repo, 'native', 'build', 'Release', 'syscalls.node'),
+  },
+];
 
 export interface BundleFile {
   readonly name: string;
@@ -24,36 +53,37 @@ export interface BundleFile {
   readonly mode: number;
 }
 
+export interface BundledAddon {
+  /** Its file name beside the bundle. */
+  readonly name: string;
+  /** The compiled addon to copy there. */
+  readonly path: string;
+}
+
 export interface BundleResult {
   /** The install directory's files made here: entry, program, code cache. */
   readonly files: readonly BundleFile[];
-  /** True when fs-xattr is part of the program, so the addon must ship beside the bundle. */
-  readonly usesAddon: boolean;
-  /** The compiled addon to copy beside the bundle as ADDON_NAME. */
-  readonly addonPath: string;
-}
-
-/** The compiled fs-xattr binding that npm built for this Node. */
-export function addonSource(repo: string): string {
-  const req = createRequire(path.join(repo, 'package.json'));
-  return path.join(path.dirname(req.resolve('fs-xattr')), 'build', 'Release', 'xattr.node');
+  /** The native addons the program loads, to ship beside the bundle. */
+  readonly addons: readonly BundledAddon[];
 }
 
 /**
- * fs-xattr loads its binding relative to its own module; inside the bundle the program's directory is
- * the install directory, so load the copy installed there.
+ * An addon loads relative to its own module; inside the bundle the program's directory is the install
+ * directory, so load the copy installed there.
  */
-function addonBesideBundle(): Plugin {
+function addonsBesideBundle(): Plugin {
   return {
-    name: 'fs-xattr-addon-beside-bundle',
+    name: 'addons-beside-bundle',
     setup(b) {
-      b.onLoad({ filter: /[\\/]fs-xattr[\\/]index\.js$/ }, async (args) => {
-        const text = await fs.promises.readFile(args.path, 'utf8');
-        if (!text.includes(ADDON_LOAD)) {
-          return { errors: [{ text: `${args.path}: expected fs-xattr to load its binding with ${ADDON_LOAD}` }] };
-        }
-        return { contents: text.replace(ADDON_LOAD, `require(require('node:path').join(__dirname, '${ADDON_NAME}'))`), loader: 'js' };
-      });
+      for (const a of ADDONS) {
+        b.onLoad({ filter: a.module }, async (args) => {
+          const text = await fs.promises.readFile(args.path, 'utf8');
+          if (!text.includes(a.load)) {
+            return { errors: [{ text: `${args.path}: expected it to load its addon with ${a.load}` }] };
+          }
+          return { contents: text.replace(a.load, `require(require('node:path').join(__dirname, '${a.name}'))`), loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+        });
+      }
     },
   };
 }
@@ -106,29 +136,31 @@ export async function bundle(repo: string, version: string, source?: string): Pr
     footer: { js: '})' },
     // The program reports the version npm gives it; the installed copy has no npm around it.
     define: { 'process.env.npm_package_version': JSON.stringify(version) },
-    plugins: [addonBesideBundle()],
+    plugins: [addonsBesideBundle()],
   });
   const out = result.outputFiles[0];
   if (out === undefined) throw new Error('esbuild produced no output');
-  const usesAddon = Object.keys(result.metafile.inputs).some((f) => /(^|\/)node_modules\/fs-xattr\//.test(f));
+  const inputs = Object.keys(result.metafile.inputs).map((f) => path.resolve(repo, f));
+  const addons = ADDONS.filter((a) => inputs.some((f) => a.module.test(f))).map((a) => ({ name: a.name, path: a.source(repo) }));
+  const unbuilt = addons.filter((a) => !fs.existsSync(a.path)).map((a) => a.path);
+  if (unbuilt.length > 0) throw new Error(`${unbuilt.join(', ')}: not built (npm ci, then npm run build)`);
   return {
     files: [
       { name: ENTRY_NAME, data: ENTRY, mode: 0o755 },
       { name: PROGRAM_NAME, data: out.text, mode: 0o644 },
       { name: CACHE_NAME, data: codeCache(out.text), mode: 0o644 },
     ],
-    usesAddon,
-    addonPath: addonSource(repo),
+    addons,
   };
 }
 
-/** Writes the bundle's files and the addon into dir (which must exist); returns the entry's path. */
+/** Writes the bundle's files and the addons into dir (which must exist); returns the entry's path. */
 export function writeBundle(b: BundleResult, dir: string): string {
   const put = (name: string, data: string | Buffer, mode: number) => {
     fs.writeFileSync(path.join(dir, name), data, { mode });
     fs.chmodSync(path.join(dir, name), mode);
   };
   for (const f of b.files) put(f.name, f.data, f.mode);
-  if (b.usesAddon) put(ADDON_NAME, fs.readFileSync(b.addonPath), 0o755);
+  for (const a of b.addons) put(a.name, fs.readFileSync(a.path), 0o755);
   return path.join(dir, ENTRY_NAME);
 }

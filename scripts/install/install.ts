@@ -1,5 +1,5 @@
 // Lays the program down the way an image build or a package would: a self-contained bundle (entry,
-// program, code cache), its native addon, the launcher, the units, a preset, the man page and bash completion, under DESTDIR/PREFIX.
+// program, code cache), its native addons, the launcher, the units, a preset, the man page and bash completion, under DESTDIR/PREFIX.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,8 +24,8 @@ export interface InstallOptions {
 export interface InstallResult {
   /** Installed paths relative to DESTDIR, sorted. */
   readonly files: readonly string[];
-  /** True when the program loads the fs-xattr addon installed beside the bundle. */
-  readonly usesAddon: boolean;
+  /** File names of the native addons installed beside the bundle, which the program loads from there. */
+  readonly addons: readonly string[];
 }
 
 /** Paths relative to PREFIX. */
@@ -101,7 +101,7 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     fs.mkdirSync(target, { recursive: true, mode: 0o755 });
     fs.cpSync(stage, target, { recursive: true, verbatimSymlinks: true, force: true });
     const files = listFiles(stage).map((f) => path.posix.join(o.prefix, f).replace(/^\//, '')).sort();
-    return { files, usesAddon: b.usesAddon };
+    return { files, addons: b.addons.map((a) => a.name) };
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }

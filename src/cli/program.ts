@@ -31,7 +31,8 @@ Exit codes:
   2  usage error (bad arguments or NAME)
   3  busy: the overlay's lock is held, the mount is busy, or it is mounted where it must not be
   4  not mounted
-  5  invalid configuration file`,
+  5  invalid configuration file
+  150  preview --fail-on: the plan would do what was named`,
     );
   for (const c of commands) c.register(program, env);
   return program;

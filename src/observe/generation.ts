@@ -69,7 +69,7 @@ export function treeGeneration(baseDir: string, skip: (p: RelPath) => boolean = 
 }
 
 /** treeGeneration(), and the number of entries the walk saw. */
-function treeWalk(baseDir: string, skip: (p: RelPath) => boolean): { generation: string; entries: number } {
+export function treeWalk(baseDir: string, skip: (p: RelPath) => boolean = () => false): { generation: string; entries: number } {
   const h = crypto.createHash('sha256');
   let entries = 0;
   // Paths are binary strings: latin1 gives back their bytes. Hashed in chunks: one update per entry cost

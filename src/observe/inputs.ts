@@ -30,8 +30,8 @@ export interface CurrentManifest {
 export interface Observation {
   /** The upper directory. */
   readonly upper: string;
-  /** The base as readable now (the live tree). */
-  readonly base: string;
+  /** The base as readable now (the live tree); null: none to read, the current base's manifest alone (`preview --manifest`). */
+  readonly base: string | null;
   /** The recorded generation's manifest; null or missing: B0 unknown (rule 10). */
   readonly b0Manifest: string | null;
   /** The current base's own manifest, read instead of the live base; null: the live base. */
@@ -72,7 +72,7 @@ class CurrentBase {
   readonly asked = new Map<RelPath, fs.Stats | BaseEntry | undefined>();
 
   constructor(
-    private readonly live: DirHandles,
+    private readonly live: DirHandles | null,
     private readonly manifest: BaseView | null,
     private readonly skip: (p: RelPath) => boolean,
   ) {}
@@ -80,7 +80,7 @@ class CurrentBase {
   type(p: RelPath): EntryType | undefined {
     let e = this.asked.get(p);
     if (e === undefined && !this.asked.has(p)) {
-      e = this.manifest ? this.manifest.get(p) : this.skip(p) ? undefined : this.live.lstat(p);
+      e = this.manifest ? this.manifest.get(p) : this.skip(p) ? undefined : this.live!.lstat(p);
       this.asked.set(p, e);
     }
     if (e === undefined) return undefined;
@@ -101,18 +101,19 @@ function assertBase(dir: string): void {
 
 /** Reads the upper and the two bases for a plan. */
 export function observe(o: Observation): PlanInputs {
-  assertBase(o.base);
-  const base = new DirHandles(o.base);
+  if (o.base === null && !o.current) throw new StateOverlayError('internal', 'observe: neither a base nor its manifest to read');
+  if (o.base !== null) assertBase(o.base);
+  const base = o.base === null ? null : new DirHandles(o.base);
   const up = UpperTree.read(o.upper, o.onError ? { onError: o.onError } : {});
   try {
     return observeWith(o, base, up);
   } finally {
-    base.close();
+    base?.close();
     up.close();
   }
 }
 
-function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInputs {
+function observeWith(o: Observation, live: DirHandles | null, up: UpperTree): PlanInputs {
   const current = o.current ?? null;
   const besides = o.besides ?? (() => []);
   const walked = up.walked;
@@ -149,7 +150,7 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
   const b1Entries = new Map<RelPath, BaseEntry>();
   for (const [p, e] of b1.asked) {
     if (e === undefined) continue;
-    b1Entries.set(p, 'digest' in e ? e : entryFor(live, p, e, [b0?.get(p), upperAt.get(p)], sources.has(p))!);
+    b1Entries.set(p, 'digest' in e ? e : entryFor(live!, p, e, [b0?.get(p), upperAt.get(p)], sources.has(p))!);
   }
   if (o.subtrees) {
     const dirs = opaque.filter((d) => b1Entries.get(d)?.type === 'dir');
@@ -157,7 +158,7 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
       const below = underAnyOf(dirs);
       for (const e of manifestView(current.file, below, { sha256: current.sha256 }).under(TREE_ROOT)) b1Entries.set(e.path, e);
     } else {
-      for (const d of dirs) for (const [p, st] of baseBelow(live, d, skip)) b1Entries.set(p, entryFor(live, p, st, [b0?.get(p)])!);
+      for (const d of dirs) for (const [p, st] of baseBelow(live!, d, skip)) b1Entries.set(p, entryFor(live!, p, st, [b0?.get(p)])!);
     }
   }
 
@@ -184,8 +185,13 @@ function observeWith(o: Observation, live: DirHandles, up: UpperTree): PlanInput
   return { b0, b1: viewOf(b1Entries.values()), upper };
 }
 
-/** The live base entry's xattr identity; UNREAD where it is not there to read (a manifest's entry the tree lacks). */
-function liveXattrs(live: DirHandles, p: RelPath, skip: (p: RelPath) => boolean): Digest {
+/**
+ * The live base entry's xattr identity; UNREAD where it is not there to read (a manifest's entry the tree
+ * lacks). With no live base at all (`preview --manifest`), none: manifests hold no xattrs, and a plan from
+ * one alone differs from the boot's only where the base has some.
+ */
+function liveXattrs(live: DirHandles | null, p: RelPath, skip: (p: RelPath) => boolean): Digest {
+  if (live === null) return '';
   if (skip(p)) return UNREAD;
   try {
     return live.identityXattrs(p);

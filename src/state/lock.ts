@@ -1,9 +1,11 @@
-// The per-overlay lock. The kernel holds it: an abstract unix socket named after the lock file's inode is
-// bound while the lock is held and vanishes with its process, so a killed holder never wedges the overlay
-// (flock semantics without a native addon). The lock file carries the holder's pid for messages.
+// The per-overlay lock: flock(2) on the lock file, held through an fd kept open for the lock's life. The
+// kernel ties it to the file, not to a name in some namespace, so it holds across network and mount
+// namespaces, an admin's `flock LOCKFILE CMD` holds the overlay still, and it goes with its holder's
+// last fd (a killed holder never wedges the overlay). The file also carries the holder's pid.
 import fs from 'node:fs';
-import net from 'node:net';
 import { StateOverlayError, ioError } from '../errors.js';
+import { flock } from '../native/syscalls.js';
+import { flockHolders } from './lock-holders.js';
 
 export interface Lock {
   readonly file: string;
@@ -17,34 +19,56 @@ export interface LockOptions {
   readonly what?: string;
 }
 
-function socketName(file: string): string {
-  let fd: number;
+// Node has no O_CLOEXEC constant, but libuv opens every fd with it: no child the holder spawns (mount,
+// a background indexer) inherits the lock and keeps it past the holder.
+const OPEN_FLAGS = fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW;
+
+/** The same file: the path still names the inode the fd has open. */
+function samePath(fd: number, file: string): boolean {
+  const held = fs.fstatSync(fd, { bigint: true });
+  let now: fs.BigIntStats;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    now = fs.lstatSync(file, { bigint: true });
   } catch (err) {
-    throw ioError('open lock file', file, err);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
   }
-  try {
-    const st = fs.fstatSync(fd, { bigint: true });
-    return `\0state-overlay-lock/${st.dev}/${st.ino}`;
-  } finally {
+  return now.dev === held.dev && now.ino === held.ino;
+}
+
+/**
+ * One attempt: the fd of the locked file, or undefined when another holds it. A lock taken on a file
+ * that was unlinked or replaced meanwhile (by a holder that removed it, or an admin's rm) locks nothing
+ * the next process opens, so that one is dropped and the path opened again.
+ */
+function tryLock(file: string): number | undefined {
+  for (;;) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, OPEN_FLAGS, 0o600);
+    } catch (err) {
+      throw ioError('open lock file', file, err);
+    }
+    try {
+      if (!flock(fd, 'exclusive')) {
+        fs.closeSync(fd);
+        return undefined;
+      }
+      if (samePath(fd, file)) return fd;
+    } catch (err) {
+      fs.closeSync(fd);
+      throw ioError('lock', file, err);
+    }
     fs.closeSync(fd);
   }
 }
 
-function tryBind(name: string): Promise<net.Server | undefined> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(undefined) : reject(err)));
-    server.listen({ path: name }, () => {
-      server.unref();
-      resolve(server);
-    });
-  });
-}
-
+/** The holder for the busy message: the kernel's list of flock holders first, the pid the file records otherwise. */
 function holderOf(file: string): string {
   try {
+    const st = fs.lstatSync(file, { bigint: true });
+    const pids = flockHolders(st.dev, st.ino);
+    if (pids !== undefined && pids.length > 0) return ` by pid${pids.length > 1 ? 's' : ''} ${pids.join(', ')}`;
     const pid = fs.readFileSync(file, 'utf8').trim();
     return /^\d+$/.test(pid) ? ` by pid ${pid}` : '';
   } catch {
@@ -55,22 +79,18 @@ function holderOf(file: string): string {
 }
 
 /**
- * Records the holder's pid in the lock file. Overwritten in place, never truncated to zero first: ext4
- * (auto_da_alloc) flushes a file truncated to zero and rewritten when it is closed, tens of ms at boot.
+ * Records the holder's pid in the lock file, through the locked fd. Overwritten in place, never truncated
+ * to zero first: ext4 (auto_da_alloc) flushes a file truncated to zero and rewritten when it is closed,
+ * tens of ms at boot.
  */
-function writePid(file: string): void {
+function writePid(fd: number): void {
   const text = `${process.pid}\n`;
   try {
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
-    try {
-      fs.writeSync(fd, text, 0);
-      if (fs.fstatSync(fd).size !== text.length) fs.ftruncateSync(fd, text.length);
-    } finally {
-      fs.closeSync(fd);
-    }
+    fs.writeSync(fd, text, 0);
+    if (fs.fstatSync(fd).size !== text.length) fs.ftruncateSync(fd, text.length);
   } catch {
-    // Any failure (ENOSPC on a full disk): the lock itself is the bound socket, and it is held. The pid
-    // only names the holder in other processes' busy errors: an operation freeing space must not fail for it.
+    // Any failure (ENOSPC on a full disk): the lock itself is held. The pid only names the holder in
+    // other processes' busy errors: an operation freeing space must not fail for it.
   }
 }
 
@@ -78,28 +98,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Takes the lock, waiting up to waitMs; a 'busy' error names the lock file and its holder. A lock is
- * taken once per command (its session): taking it again, even in this process, waits like any other.
+ * taken once per command (its session): taking it again, even in this process, waits like any other
+ * (each take opens the file anew, and flock(2) locks of two open files exclude each other).
  */
 export async function acquireLock(file: string, opts: LockOptions = {}): Promise<Lock> {
-  const name = socketName(file);
   const deadline = Date.now() + (opts.waitMs ?? 5000);
   for (;;) {
-    let server: net.Server | undefined;
-    try {
-      server = await tryBind(name);
-    } catch (err) {
-      throw ioError('lock', file, err);
-    }
-    if (server) {
-      writePid(file);
-      const held = server;
+    const fd = tryLock(file);
+    if (fd !== undefined) {
+      writePid(fd);
       let released = false;
       return {
         file,
         async release() {
           if (released) return;
           released = true;
-          await new Promise<void>((r) => held.close(() => r()));
+          // Closing the last fd of the open file would release it too; unlocking first says so, and
+          // holds even if a copy of the fd ever outlived this one.
+          try {
+            flock(fd, 'unlock');
+          } catch (err) {
+            throw ioError('unlock', file, err);
+          } finally {
+            fs.closeSync(fd);
+          }
         },
       };
     }

@@ -59,6 +59,7 @@ describe('--json', () => {
     expect(await json('UnmountReport', 'unmount', 'opt')).toMatchObject({ mounted: false, changed: true });
 
     await json('VacuumReport', 'vacuum', 'opt', '--dry-run');
+    expect(await json('PreviewReport', 'preview', 'opt', '--base', path.join(s.root, 'opt'))).toMatchObject({ dryRun: true, refused: null });
     fs.writeFileSync(path.join(s.root, 'opt/app/bin/tool'), 'v2\n');
     expect(await json('ReconcileReport', 'reconcile', 'opt', '--dry-run')).toMatchObject({ dryRun: true, upToDate: false });
     const done = await json('ReconcileReport', 'reconcile', 'opt');

@@ -91,6 +91,8 @@ beforeAll(async () => {
     }
   }
   fs.symlinkSync(path.join(REPO, 'node_modules'), inContext('node_modules'));
+  // What `npm ci` builds beyond node_modules: its prepare step's native addon (the rest of the build, dist/, the install does not use).
+  await execa('sh', [inContext('scripts/build-native.sh')], { cwd: inContext('.') });
 
   // The install step exactly as the build stage runs it, /out (what the image stage copies to /) being the image root.
   const copyOut = image.instructions.find((i) => i.op === 'COPY' && i.args.startsWith(`--from=${build.name} `))!;
@@ -162,6 +164,7 @@ describe('examples/bootc/Containerfile', () => {
       'usr/lib/state-overlay/program.cjs',
       'usr/lib/state-overlay/state-overlay.cjs',
       'usr/lib/state-overlay/xattr.node',
+      'usr/lib/state-overlay/syscalls.node',
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
       'usr/share/man/man8/state-overlay.8',

@@ -162,7 +162,7 @@ describe('hostile trees', () => {
   });
 
   it('the planner takes an upper nested 5000 directories deep (no recursion limit)', () => {
-    const dir = (p: string) => ({ path: rel(p), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' });
+    const dir = (p: string) => ({ path: rel(p), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, digest: '', xattrs: '' });
     const base: BaseEntry[] = [];
     const upper: UpperEntry[] = [];
     let p = '';

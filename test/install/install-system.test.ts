@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import vm from 'node:vm';
-import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
+import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, SYSCALLS_ADDON_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
 import { bashCompletion } from '../../scripts/install/completion.js';
 import type { HelpTree } from '../../scripts/install/help-tree.js';
 import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
@@ -49,6 +49,7 @@ describe('installSystem', () => {
       `usr/lib/state-overlay/${PROGRAM_NAME}`,
       `usr/lib/state-overlay/${CACHE_NAME}`,
       `usr/lib/state-overlay/${ADDON_NAME}`,
+      `usr/lib/state-overlay/${SYSCALLS_ADDON_NAME}`,
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
       'usr/share/man/man8/state-overlay.8',
@@ -56,6 +57,7 @@ describe('installSystem', () => {
     ].sort();
     expect(tree(dest).sort()).toEqual(expected);
     expect(result.files).toEqual(expected);
+    expect(result.addons).toEqual([ADDON_NAME, SYSCALLS_ADDON_NAME]);
     expect(fs.readlinkSync(path.join(dest, 'usr', LAUNCHER))).toBe('../lib/state-overlay/state-overlay.cjs');
     expect(fs.statSync(path.join(dest, 'usr', BUNDLE)).mode & 0o777).toBe(0o755);
     expect(fs.readFileSync(path.join(dest, 'usr', BUNDLE), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
@@ -131,23 +133,36 @@ describe('installSystem', () => {
   });
 });
 
-describe('the fs-xattr addon beside the bundle', () => {
-  const probe = `import { getAttributeSync } from 'fs-xattr';
-try { getAttributeSync(process.argv[2], 'user.state-overlay-probe'); } catch (e) { console.log((e as NodeJS.ErrnoException).code); }`;
+describe('the native addons beside the bundle', () => {
+  const probes = [
+    {
+      addon: ADDON_NAME,
+      source: `import { getAttributeSync } from 'fs-xattr';
+try { getAttributeSync(process.argv[2], 'user.state-overlay-probe'); } catch (e) { console.log((e as NodeJS.ErrnoException).code); }`,
+      prints: 'ENODATA',
+    },
+    {
+      addon: SYSCALLS_ADDON_NAME,
+      source: `import fs from 'node:fs';
+import { flock } from './src/native/syscalls.js';
+console.log(flock(fs.openSync(process.argv[2], 'r'), 'exclusive'));`,
+      prints: 'true',
+    },
+  ];
 
-  it('is loaded from the install directory, and only from there', async () => {
-    const b = await bundle(repo, '0.0.0', probe);
-    expect(b.usesAddon).toBe(true);
+  it.each(probes)('$addon is loaded from the install directory, and only from there', async ({ addon, source, prints }) => {
+    const b = await bundle(repo, '0.0.0', source);
+    expect(b.addons.map((a) => a.name)).toEqual([addon]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'so-addon-'));
     try {
       const entry = writeBundle(b, dir);
-      fs.rmSync(path.join(dir, ADDON_NAME));
+      fs.rmSync(path.join(dir, addon));
       const without = await execa(process.execPath, [entry, dir], { cwd: dir, env: bareEnv, extendEnv: false, reject: false });
       expect(without.exitCode).not.toBe(0);
-      expect(without.stderr).toContain(`Cannot find module '${dir}/${ADDON_NAME}'`);
-      fs.copyFileSync(b.addonPath, path.join(dir, ADDON_NAME));
+      expect(without.stderr).toContain(`Cannot find module '${dir}/${addon}'`);
+      fs.copyFileSync(b.addons[0]!.path, path.join(dir, addon));
       const withAddon = await execa(process.execPath, [entry, dir], { cwd: dir, env: bareEnv, extendEnv: false });
-      expect(withAddon.stdout).toBe('ENODATA');
+      expect(withAddon.stdout).toBe(prints);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

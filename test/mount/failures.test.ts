@@ -56,14 +56,15 @@ const cases: Case[] = [
     message: (r) => `base ${r}/usr/lib/opt does not exist`,
   },
   {
+    // Named directly, such a Base= is a config error (test/config); through a symlink only the resolved path tells.
     what: 'Base= inside the upper',
-    setup: (s) => (s.write(`${STATE}/upper/sub/f`, 'x'), s.write('etc/state-overlay/opt.conf', `[Overlay]\nBase=/${STATE}/upper/sub\n`), {}),
+    setup: (s) => (s.write(`${STATE}/upper/sub/f`, 'x'), fs.symlinkSync(path.join(s.root, STATE, 'upper/sub'), path.join(s.root, 'srv-base')), s.write('etc/state-overlay/opt.conf', '[Overlay]\nBase=/srv-base\n'), {}),
     code: 'usage',
     message: (r) => `base ${r}/${STATE}/upper/sub lies inside the upper directory ${r}/${STATE}/upper`,
   },
   {
     what: 'Base= inside the state directory',
-    setup: (s) => (s.write(`${STATE}/manifests/f`, 'x'), s.write('etc/state-overlay/opt.conf', `[Overlay]\nBase=/${STATE}/manifests\n`), {}),
+    setup: (s) => (s.write(`${STATE}/manifests/f`, 'x'), fs.symlinkSync(path.join(s.root, STATE, 'manifests'), path.join(s.root, 'srv-base')), s.write('etc/state-overlay/opt.conf', '[Overlay]\nBase=/srv-base\n'), {}),
     code: 'usage',
     message: (r) => `base ${r}/${STATE}/manifests lies inside the state directory ${r}/${STATE}`,
   },

@@ -134,7 +134,7 @@ describe('generations', () => {
   });
 
   it('auto: the shipped manifest first, then ostree, then the tree', async () => {
-    expect(await currentGeneration(overlay())).toEqual({ generation: treeGeneration(path.join(root, 'opt')), source: 'tree' });
+    expect(await currentGeneration(overlay())).toEqual({ generation: treeGeneration(path.join(root, 'opt')), source: 'tree', entries: fs.readdirSync(path.join(root, 'opt'), { recursive: true }).length });
     bootOstree();
     expect(await currentGeneration(overlay())).toEqual({ generation: `ostree:${SUM}`, source: 'ostree' });
     const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');

@@ -1,5 +1,5 @@
 // The guest itself: systemd as PID 1, /var and the base on their own disks, the project installed
-// by its install step (bundle, addon, launcher, unit, man page) and runnable with no node_modules.
+// by its install step (bundle, addons, launcher, unit, man page) and runnable with no node_modules.
 import type { Scenario } from '../lib/scenario.js';
 import { v1 } from './bases.js';
 
@@ -18,6 +18,7 @@ expect 'the base disk holds v1' "$(content /usr/lib/opt/app/VERSION)" 1
 check 'state-overlay --help runs from the bundle' bash -c 'state-overlay --help | grep -q "^Usage: state-overlay"'
 check 'no node_modules in the image' bash -c '! find / -xdev -name node_modules -print -quit | grep -q .'
 check 'the fs-xattr addon sits beside the bundle' test -f /usr/lib/state-overlay/xattr.node
+check "the project's own addon (flock) sits beside the bundle" test -f /usr/lib/state-overlay/syscalls.node
 check 'the template unit is installed' systemctl cat state-overlay@opt.service
 check 'the man page is installed' test -s /usr/share/man/man8/state-overlay.8
 t=$(date +%s%N); state-overlay --help > /dev/null; note "state-overlay --help: $(ms_since $t) ms"

@@ -10,6 +10,7 @@ export const KINDS = [
   'Status',
   'Diff',
   'ReconcileReport',
+  'PreviewReport',
   'VacuumReport',
   'RestoreReport',
   'BackupSets',

@@ -1,6 +1,7 @@
 // Plans, and the reconcile and vacuum reports around them, for people (one line per step, with its rule)
 // and for machines (JSON, raw paths in base64 too).
 import { displayPath, type RelPath } from '../../model/entry.js';
+import type { PreviewReport } from '../../ops/preview.js';
 import type { ReconcileReport } from '../../ops/reconcile.js';
 import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
@@ -53,7 +54,7 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
 }
 
 /** A report around a plan: its summary, then the plan's steps (`actions` and `conflicts` are the lists here, not the counts). */
-function planReport<K extends 'ReconcileReport' | 'VacuumReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
+function planReport<K extends 'ReconcileReport' | 'VacuumReport' | 'PreviewReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
   const { plan, ...summary } = r;
   return document(kind, { name, ...summary, ...planJson(plan) });
 }
@@ -75,4 +76,13 @@ export const vacuumJson = (name: string, r: VacuumReport) => planReport('VacuumR
 export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {
   const verb = r.dryRun ? 'would drop' : 'dropped';
   return [...renderPlan(r.plan, mountpoint), `${name}: ${verb} ${r.dropped} redundant copy-ups, ${r.removedDirs} empty dirs${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
+}
+
+export const previewJson = (name: string, r: PreviewReport) => planReport('PreviewReport', name, r);
+
+/** The headline first (what happens to the host's changes), then the plan as `reconcile --dry-run` prints it. */
+export function previewText(name: string, r: PreviewReport, mountpoint: string): string {
+  const from = r.source.manifest ?? r.source.base ?? '';
+  const refused = r.refused === null ? [] : [`warning: the next boot would refuse this base (a boot with --force goes on): ${r.refused}`];
+  return [`${name}: next boot with ${from}: ${r.headline}`, ...refused, reconcileText(name, r, mountpoint)].join('\n');
 }

@@ -1,0 +1,39 @@
+// The one loader of the project's own N-API addon (native/syscalls.c): system calls Node has no binding
+// for. Loaded on first use, so a command that never needs it starts without it.
+import { createRequire } from 'node:module';
+import { StateOverlayError } from '../errors.js';
+
+/** What flock(2) is asked to do; every call is non-blocking (LOCK_NB). */
+export type FlockOp = 'exclusive' | 'shared' | 'unlock';
+
+interface Syscalls {
+  flock(fd: number, op: FlockOp): boolean;
+}
+
+/**
+ * Where the build puts the addon, from this module in src/native/ or dist/native/ alike. The installed
+ * bundle loads its copy from beside itself instead (scripts/install/bundle.ts rewrites this load).
+ */
+export const ADDON_FROM_MODULE = '../../native/build/Release/syscalls.node';
+
+let addon: Syscalls | undefined;
+
+function syscalls(): Syscalls {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(ADDON_FROM_MODULE) as Syscalls;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+      throw new StateOverlayError('internal', `native addon ${ADDON_FROM_MODULE} is not built (npm run build builds it)`, { cause: err });
+    }
+  }
+  return addon;
+}
+
+/**
+ * flock(2) on fd, never blocking: true when done, false when another open file description holds the
+ * lock. Other failures throw an Error with the errno name as its code, as Node's fs errors have.
+ */
+export function flock(fd: number, op: FlockOp): boolean {
+  return syscalls().flock(fd, op);
+}
