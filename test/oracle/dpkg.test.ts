@@ -96,6 +96,13 @@ describe('oracle: dpkg conffile handling', () => {
     }
   }
 
+  it('ConfigFrom=auto on the host takes the dpkg classes the manifests record', async () => {
+    const theirs = await dpkgResult('v1', 'v2', '--force-confold');
+    const root = fs.mkdtempSync(path.join(work, 'ours-auto-'));
+    const { merged } = await ours(root, images[V1.version]!, images[V2.version]!, EDITS, { paths: { configFrom: 'auto', suffixStyle: 'dpkg' } });
+    expectSameExceptKnown(merged, theirs, known(V1, V2));
+  });
+
   it('is sensitive to SuffixStyle=: rpm names and rules disagree with dpkg', async () => {
     const theirs = await dpkgResult('v1', 'v2', '--force-confold');
     const root = fs.mkdtempSync(path.join(work, 'ours-swapped-'));

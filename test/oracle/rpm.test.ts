@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { readClasses } from '../../src/manifest/store.js';
+import { readPackageDbs } from '../../src/observe/package-db.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { PKG, PKG_DIR, applyEdits, contents, expectSameExceptKnown, MATRIX_DIRS, matrix, ours, shipImage, writeFiles, type Edits, type Image, type KnownDifference, type Version } from './oracle.js';
 
@@ -128,7 +129,8 @@ describe('oracle: rpm file flags', () => {
     expect(merged['etc/nr-edited-changed.dpkg-dist']).toBe('etc/nr v2\n');
   });
 
-  it('the shipped manifest carries the classes of the image\'s rpm database', () => {
+  it('the shipped manifest carries the classes of the image\'s rpm database; ConfigFrom=auto finds that database', async () => {
+    expect((await readPackageDbs(images[V1.version]!.root, '/opt', 'auto')).dbs).toEqual(['rpm']);
     const c = readClasses(images[V1.version]!.manifest);
     expect(c.dbs).toEqual(['rpm']);
     const flags = (p: string) => {
