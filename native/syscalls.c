@@ -1,9 +1,14 @@
 // System calls Node has no binding for, on file descriptors Node opened. One C function per export,
 // listed in Init; a failure is thrown the way Node's fs throws it (code, errno, syscall).
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <node_api.h>
 
 // A napi_* call that makes or sets a value fails only when out of memory or with an exception already
@@ -74,10 +79,90 @@ static napi_value Flock(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// journalOpen(path) -> fd: an AF_UNIX datagram socket connected to path (journald's native socket),
+// close-on-exec so no child inherits it. Node's net module makes stream sockets only, and the journal's
+// fields exist only in its datagram protocol.
+static napi_value JournalOpen(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  size_t len;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (napi_get_value_string_utf8(env, argv[0], sa.sun_path, sizeof sa.sun_path, &len) != napi_ok || len == 0 || len >= sizeof sa.sun_path - 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "path: expected a socket path shorter than sun_path");
+    return NULL;
+  }
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, errno, "socket");
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, err, "connect");
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, fd, &out));
+  return out;
+}
+
+// An entry too large for one datagram goes as a sealed memfd passed with SCM_RIGHTS, as sd_journal_sendv
+// does: journald takes only a sealed one, so the entry cannot change after it is sent. -1 and errno on failure.
+static int send_memfd(int fd, const void *data, size_t size) {
+  int mfd = memfd_create("journal-entry", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (mfd < 0) return -1;
+  const char *p = data;
+  for (size_t left = size; left > 0;) {
+    ssize_t n = write(mfd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) goto fail;
+    p += n;
+    left -= (size_t)n;
+  }
+  if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) goto fail;
+  char buf[CMSG_SPACE(sizeof(int))];
+  memset(buf, 0, sizeof buf);
+  struct msghdr mh = {.msg_control = buf, .msg_controllen = sizeof buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+  if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) goto fail;
+  close(mfd);
+  return 0;
+fail:;
+  int err = errno;
+  close(mfd);
+  errno = err;
+  return -1;
+}
+
+// journalSend(fd, buffer): one journal entry, already encoded (src/log/journal-entry.ts), as one
+// datagram, or through a memfd when the socket says it is too large (EMSGSIZE, ENOBUFS).
+static napi_value JournalSend(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd;
+  void *data;
+  size_t size;
+  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "entry: expected a Buffer");
+    return NULL;
+  }
+  ssize_t n;
+  do n = send(fd, data, size, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EMSGSIZE || errno == ENOBUFS)) {
+    if (send_memfd(fd, data, size) < 0) return throw_errno(env, errno, "sendmsg");
+  } else if (n < 0) {
+    return throw_errno(env, errno, "send");
+  }
+  return NULL;
+}
+
 // The exports; a new call is one more line here and one function above.
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor calls[] = {
     {"flock", NULL, Flock, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"journalOpen", NULL, JournalOpen, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"journalSend", NULL, JournalSend, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));
   return exports;

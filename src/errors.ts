@@ -1,13 +1,19 @@
 // Typed errors and the exit codes they map to; one printer at the top (main.ts) renders the chain.
 
-/** Documented exit codes (README "Exit codes"). */
+/**
+ * Documented exit codes (README "Exit codes"), with the meanings `systemd-analyze exit-status` gives
+ * them, so `systemctl status` names the failure right: LSB's 2 INVALIDARGUMENT, 4 NOPERMISSION,
+ * 6 NOTCONFIGURED, 7 NOTRUNNING, and BSD's 75 TEMPFAIL for what a retry may cure (LSB has no "busy",
+ * and its 3 is NOTIMPLEMENTED).
+ */
 export const ExitCode = {
   ok: 0,
   failure: 1,
   usage: 2,
-  busy: 3,
-  notMounted: 4,
-  config: 5,
+  permission: 4,
+  config: 6,
+  notMounted: 7,
+  busy: 75,
   /** `preview --fail-on`: the plan does what the caller asked to stop on (LSB leaves 150-199 to applications). */
   planRefused: 150,
 } as const;
@@ -16,6 +22,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export type ErrorCode =
   | 'usage'        // bad arguments or NAME
   | 'config'       // a configuration file is invalid
+  | 'permission'   // the command needs root (or the owner of the state dir)
   | 'busy'         // mount busy, or the overlay's lock is held
   | 'not-mounted'  // an operation needs the overlay mounted
   | 'mounted'      // an offline operation found the overlay mounted
@@ -30,6 +37,7 @@ export type ErrorCode =
 const exitFor: Record<ErrorCode, ExitCode> = {
   usage: ExitCode.usage,
   config: ExitCode.config,
+  permission: ExitCode.permission,
   busy: ExitCode.busy,
   'not-mounted': ExitCode.notMounted,
   mounted: ExitCode.busy,
@@ -45,17 +53,21 @@ const exitFor: Record<ErrorCode, ExitCode> = {
 export interface ErrorOptions {
   path?: string | undefined;
   cause?: unknown;
+  /** The command's own document already tells this failure (status of several overlays): no Error document follows it. */
+  reported?: boolean;
 }
 
 export class StateOverlayError extends Error {
   readonly code: ErrorCode;
   readonly path: string | undefined;
+  readonly reported: boolean;
 
   constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StateOverlayError';
     this.code = code;
     this.path = options.path;
+    this.reported = options.reported === true;
   }
 
   get exitCode(): ExitCode {
@@ -67,6 +79,10 @@ export class StateOverlayError extends Error {
 export function ioError(op: string, path: string, cause: unknown): StateOverlayError {
   const sys = cause as NodeJS.ErrnoException | undefined;
   const why = sys?.code ? `${sys.code}` : String(cause);
+  // Denied to a user who is not root: the state dir and the mounts are root's, so say what fixes it.
+  if ((sys?.code === 'EACCES' || sys?.code === 'EPERM') && (process.geteuid?.() ?? 0) !== 0) {
+    return new StateOverlayError('permission', `${op} ${path}: ${why}: must be run as root`, { path, cause });
+  }
   return new StateOverlayError('io', `${op} ${path}: ${why}`, { path, cause });
 }
 

@@ -1,6 +1,9 @@
 // Builds the program, runs it, prints the error chain once and sets the exit code.
 import { buildProgram, asUsageError } from './cli/program.js';
-import { errorChain, exitCodeOf, ExitCode } from './errors.js';
+import { errorJson, wantsJson } from './cli/render/error.js';
+import { jsonText } from './cli/render/json.js';
+import { errorChain, exitCodeOf, ExitCode, StateOverlayError } from './errors.js';
+import { journal } from './log/logger.js';
 
 async function main(argv: string[]): Promise<number> {
   try {
@@ -9,9 +12,17 @@ async function main(argv: string[]): Promise<number> {
   } catch (raw) {
     const err = asUsageError(raw);
     if (err === null) return ExitCode.ok;
+    if (wantsJson(argv) && !(err instanceof StateOverlayError && err.reported)) process.stdout.write(`${jsonText(errorJson(err))}\n`);
     // commander already printed its own usage message
     if (err !== raw) return exitCodeOf(err);
     const [head, ...causes] = errorChain(err);
+    // Under systemd stderr is the journal: the failure is one record there, at its priority, with its fields.
+    const j = journal();
+    if (j !== null) {
+      const path = err instanceof StateOverlayError ? err.path : undefined;
+      j.error({ event: 'failed', message: [head, ...causes].join(': '), code: err instanceof StateOverlayError ? err.code : 'internal', exitCode: exitCodeOf(err), ...(path ? { path } : {}) });
+      return exitCodeOf(err);
+    }
     process.stderr.write(`state-overlay: ${head}\n`);
     for (const c of causes) process.stderr.write(`  caused by: ${c}\n`);
     if (process.env.STATE_OVERLAY_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);

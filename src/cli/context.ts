@@ -80,6 +80,7 @@ export function createContext(opts: GlobalOptions, log?: Log): Context {
       const hit = cache.get(name);
       if (hit) return hit;
       const ov = resolveOverlay(root, name, theLog);
+      theLog.about?.({ name, target: ov.layout.target });
       cache.set(name, ov);
       return ov;
     },

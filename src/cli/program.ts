@@ -26,13 +26,15 @@ export function buildProgram(): Command {
       'after',
       `
 Exit codes:
-  0  success
-  1  failure (I/O, subprocess, corrupt state, unsupported kernel)
-  2  usage error (bad arguments or NAME)
-  3  busy: the overlay's lock is held, the mount is busy, or it is mounted where it must not be
-  4  not mounted
-  5  invalid configuration file
-  150  preview --fail-on: the plan would do what was named`,
+  0   success
+  1   failure (I/O, subprocess, corrupt state, unsupported kernel, unsafe path)
+  2   usage error: bad arguments, NAME or --root (INVALIDARGUMENT)
+  4   must be run as root (NOPERMISSION)
+  6   invalid configuration file (NOTCONFIGURED)
+  7   not mounted (NOTRUNNING; reserved: no command fails for that today)
+  75  busy, retry later: the overlay's lock is held, the mount is busy, or it is mounted where it
+      must not be (TEMPFAIL)
+  150 preview --fail-on: the plan would do what was named`,
     );
   for (const c of commands) c.register(program, env);
   return program;

@@ -21,7 +21,7 @@ export type LogEvent =
   | { event: 'mount.already'; name: string; target: string }
   | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
   | { event: 'migrate.ostree'; name: string; from: string; to: string }
-  | { event: 'run.ready'; name: string; generation: string; reconciled: boolean; mounted: boolean }
+  | { event: 'run.ready'; name: string; generation: string; reconciled: boolean; changed: boolean }
   | { event: 'run.manifest'; name: string; generation: string; file: string; entries: number; ms: number }
   | { event: 'watch.reload'; name: string; from: string | null; to: string }
   | { event: 'generation'; name: string; recorded: string | null; current: string }
@@ -30,4 +30,6 @@ export type LogEvent =
   | { event: 'backups.pruned'; name: string; set: string }
   | { event: 'restore.entry'; path: string; rule: number; reason: string; backup: string }
   | { event: 'restore.done'; name: string; set: string; restored: number }
-  | { event: 'warning'; message: string; path?: string; rule?: number };
+  | { event: 'warning'; message: string; path?: string; rule?: number }
+  /** The command's failure, as printed on stderr (the journal's failure record). */
+  | { event: 'failed'; message: string; code: string; exitCode: number; path?: string };

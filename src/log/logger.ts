@@ -1,6 +1,11 @@
-// Owns pino: JSON to stdout under systemd (the journal), readable text on a terminal, JSON on stderr otherwise.
+// Owns the command line's log: native journal records when stderr is the journal, else pino: readable
+// text on a terminal, JSON lines on stderr otherwise. Never stdout: that is the command's output.
+import fs from 'node:fs';
 import { pino, type Logger as PinoLogger, type Level } from 'pino';
 import type { LogEvent } from './events.js';
+import { encodeEntry, journalFields, PRIORITY, type Severity } from './journal-entry.js';
+import { openJournalSocket, stderrIsJournal, type JournalSocket } from './journal.js';
+import { messageOf, type Scope } from './message.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -10,20 +15,17 @@ export interface Log {
   error(ev: LogEvent): void;
   debug(ev: LogEvent): void;
   readonly level: LogLevel;
-}
-
-/** True when started by systemd with output connected to the journal. */
-export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
-  return Boolean(env.INVOCATION_ID || env.JOURNAL_STREAM);
+  /** The overlay the records that follow concern: the journal names it, and its paths under the mountpoint. */
+  about?(scope: Scope): void;
 }
 
 /** The errors of writing to a stream that is full or gone. */
 const STREAM_FAILURES = new Set(['ENOSPC', 'EPIPE', 'EIO', 'EBADF', 'EDQUOT', 'EFBIG', 'EAGAIN']);
 const isStreamFailure = (err: unknown): boolean => STREAM_FAILURES.has((err as NodeJS.ErrnoException)?.code ?? '');
 
-/** JSON records: to the journal (stdout) under systemd, to stderr otherwise. */
+/** JSON records on stderr. */
 function destination(): NodeJS.WritableStream {
-  const dest = pino.destination({ fd: underSystemd() ? 1 : 2, sync: true });
+  const dest = pino.destination({ fd: 2, sync: true });
   // Failures reported as events (not thrown) are dropped records too.
   dest.on('error', (err: unknown) => {
     if (!isStreamFailure(err)) throw err;
@@ -49,9 +51,50 @@ export function createLog(level: LogLevel = 'info', stream?: NodeJS.WritableStre
   return wrap(logger, level);
 }
 
-/** The command line's log: readable text on a terminal (pino-pretty, loaded only then), JSON otherwise. */
+const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
+
+/**
+ * Records to the journal: native entries through `socket`, or, without one, lines on the journal's
+ * stderr stream with a `<N>` priority prefix (SyslogLevelPrefix=, on by default): the priority and the
+ * message survive, the fields do not.
+ */
+export function journalLog(level: LogLevel, socket: JournalSocket | null, writeLine: (line: string) => void = (l) => void fs.writeSync(2, l)): Log {
+  let scope: Scope | undefined;
+  const emit = (severity: Severity) => (ev: LogEvent) => {
+    if (RANK[severity] < RANK[level]) return;
+    try {
+      if (socket !== null) socket.send(encodeEntry(journalFields(ev, severity, scope)));
+      else writeLine(`<${PRIORITY[severity]}>${messageOf(ev, scope).replace(/\n/g, ' ')}\n`);
+    } catch (err) {
+      // As for pino's records: a journal that cannot take a record never stops the work it reports.
+      if (!isStreamFailure(err) && !['ECONNREFUSED', 'ENOENT', 'EIO', 'EMSGSIZE'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    }
+  };
+  return { info: emit('info'), warn: emit('warn'), error: emit('error'), debug: emit('debug'), level, about: (s) => void (scope = s) };
+}
+
+/** The native socket, or null (no addon built, no journald): the caller falls back to the stream. */
+function journalSocket(): JournalSocket | null {
+  try {
+    return openJournalSocket();
+  } catch {
+    return null;
+  }
+}
+
+let theJournal: Log | undefined;
+
+/** The journal's log when stderr is the journal (one per process: main.ts sends the failure record through it), else null. */
+export function journal(level: LogLevel = 'info'): Log | null {
+  if (!stderrIsJournal()) return null;
+  return (theJournal ??= journalLog(level, journalSocket()));
+}
+
+/** The command line's log: the journal when stderr is it, readable text on a terminal (pino-pretty, loaded only then), JSON otherwise. */
 export async function openLog(level: LogLevel): Promise<Log> {
-  if (underSystemd() || !process.stderr.isTTY) return createLog(level);
+  const j = journal(level);
+  if (j !== null) return j;
+  if (!process.stderr.isTTY) return createLog(level);
   const { default: PinoPretty } = await import('pino-pretty');
   return createLog(level, PinoPretty({ destination: 2, sync: true, colorize: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' }));
 }

@@ -8,6 +8,8 @@ export type FlockOp = 'exclusive' | 'shared' | 'unlock';
 
 interface Syscalls {
   flock(fd: number, op: FlockOp): boolean;
+  journalOpen(path: string): number;
+  journalSend(fd: number, entry: Buffer): void;
 }
 
 /**
@@ -36,4 +38,14 @@ function syscalls(): Syscalls {
  */
 export function flock(fd: number, op: FlockOp): boolean {
   return syscalls().flock(fd, op);
+}
+
+/** An AF_UNIX datagram socket connected to path (journald's native socket), close-on-exec; errors as flock's. */
+export function journalOpen(path: string): number {
+  return syscalls().journalOpen(path);
+}
+
+/** Sends one encoded journal entry on a socket from journalOpen(); one too large for a datagram goes as a sealed memfd. */
+export function journalSend(fd: number, entry: Buffer): void {
+  syscalls().journalSend(fd, entry);
 }

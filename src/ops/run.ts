@@ -30,8 +30,10 @@ export interface RunResult {
   readonly name: string;
   readonly generation: string;
   readonly reconciled: boolean;
+  /** Mounted when run returns, as `mount --json` says it. */
+  readonly mounted: true;
   /** True when this run mounted the overlay (false: it was mounted already). */
-  readonly mounted: boolean;
+  readonly changed: boolean;
   /** True when the change waits: the mount was busy, or this was not a reload. */
   readonly deferred: boolean;
   /** Manifest of the recorded generation, or null (Reconcile=none keeps none). */
@@ -97,7 +99,7 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
     reconciled = await reconcileIfNeeded(s, gen, n);
     await mountOverlay(ov, log, opts.procFilesystems === undefined ? {} : { procFilesystems: opts.procFilesystems });
   }
-  log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted });
+  log.info({ event: 'run.ready', name: ov.name, generation: gen.generation, reconciled, changed: !wasMounted });
   await n.ready(deferred ? `mounted; base change waits (busy or not a reload)` : `mounted ${layout.mountpoint}`);
   let manifest: string | null = null;
   if (!deferred && ov.config.reconcile !== 'none') {
@@ -113,7 +115,7 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
     }
     manifest = manifestPath(layout, gen.generation);
   }
-  return { name: ov.name, generation: gen.generation, reconciled, mounted: !wasMounted, deferred, manifest };
+  return { name: ov.name, generation: gen.generation, reconciled, mounted: true, changed: !wasMounted, deferred, manifest };
 }
 
 /** Runs the start/reload sequence for one overlay in one session: its lock taken once for all of it. */

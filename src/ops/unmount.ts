@@ -6,7 +6,7 @@ import { unmountOverlay, unmountRecorded, type UnmountOptions } from '../mount/u
 import { resolveOverlay } from '../overlay/overlay.js';
 
 /**
- * Unmounts NAME under root. With a broken configuration (exit 5 for every other command) it logs that
+ * Unmounts NAME under root. With a broken configuration (exit 6 for every other command) it logs that
  * and unmounts what NAME's state dirs show mounted instead.
  */
 export async function unmountNamed(root: string, name: string, log: Log, opts: UnmountOptions = {}): Promise<{ target: string; changed: boolean }> {

@@ -39,6 +39,8 @@ export function ensureSafeDir(root: string, dir: string, privateFrom: string): v
     if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${cur} is a symlink: refusing to keep overlay state through it`, { path: cur });
     if (!st.isDirectory()) throw new StateOverlayError('unsafe', `${cur} is not a directory`, { path: cur });
     if (!priv) continue;
+    // Not being root is the usual reason, and the fix is sudo, not a chown.
+    if (st.uid !== uid && st.uid === 0) throw new StateOverlayError('permission', `${cur} is owned by root: must be run as root`, { path: cur });
     if (st.uid !== uid) throw new StateOverlayError('unsafe', `${cur} is owned by uid ${st.uid}, expected ${uid}`, { path: cur });
     if ((st.mode & 0o077) !== 0) {
       try {

@@ -1,7 +1,7 @@
 // The overlay's own paths, checked before any offline change: the base apart from the overlay's data, and no
 // symlink planted for the upper, the manifests or the backups.
 import fs from 'node:fs';
-import { StateOverlayError } from '../errors.js';
+import { ioError, StateOverlayError } from '../errors.js';
 import { checkBaseApart } from '../mount/preflight.js';
 import type { Overlay } from '../overlay/overlay.js';
 
@@ -22,7 +22,7 @@ export function assertSafePaths(ov: Overlay): void {
       st = fs.lstatSync(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new StateOverlayError('io', `lstat ${dir}: ${(err as NodeJS.ErrnoException).code ?? err}`, { path: dir, cause: err });
+      throw ioError('lstat', dir, err);
     }
     if (st.isSymbolicLink()) throw new StateOverlayError('unsafe', `${dir} is a symlink: refusing to keep overlay state through it`, { path: dir });
   }

@@ -72,6 +72,19 @@ describe('--json', () => {
     });
     await json('VacuumReport', 'vacuum', 'opt');
     await json('ReconcileReport', 'reconcile', 'opt');
+    // a failure is a document too, with the exit code it says
+    const failure = async (code: string, exitCode: number, ...args: string[]) => {
+      const r = await cli(s.root, ['-q', '--json', ...args], ENV);
+      expect(r.exitCode, args.join(' ')).toBe(exitCode);
+      seen.add('Error');
+      return expect(documentOf(r.stdout, 'Error')).toMatchObject({ code, exitCode });
+    };
+    await failure('usage', 2, 'config', 'proc');
+    await failure('usage', 2, 'status', '--no-such-option');
+    s.write('etc/state-overlay/srv.conf', '[Overlay]\nReconcile=sometimes\n');
+    await failure('config', 6, 'config', 'srv');
+    s.write('var/lib/state-overlay/opt/journal', '{}');
+    await failure('busy', 75, 'mount', 'opt');
     // every kind but the watch's own (below) was printed, and each has its schema
     expect([...seen].sort()).toEqual([...KINDS].sort());
     expect(Object.keys(cliSchema.$defs).filter((k) => /^[A-Z]/.test(k)).sort()).toEqual(KINDS.filter((k) => k !== 'Status').sort());
@@ -105,6 +118,6 @@ describe('--json', () => {
     expect(stderr).toBe('');
     const docs = stdout.trimEnd().split('\n').map((l) => documentOf(l, 'RunReport'));
     expect(docs.length).toBeGreaterThanOrEqual(2);
-    expect(docs[1]).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(docs[1]).toMatchObject({ reconciled: true, mounted: true, changed: true, deferred: false });
   });
 });

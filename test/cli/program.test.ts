@@ -39,12 +39,12 @@ describe('command line', () => {
     expect(r.stderr).toBe("state-overlay: NAME 'proc': mountpoint '/proc' lies in /proc, which cannot be overlaid\n");
   });
 
-  it('a bad configuration file exits 5 naming file, line, key and expectation', () => {
+  it('a bad configuration file exits 6 naming file, line, key and expectation', () => {
     const f = path.join(root, 'etc/state-overlay/opt.conf');
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.writeFileSync(f, '[Overlay]\nReconcile=sometimes\n');
     const r = cli(['--root', root, 'config', 'opt']);
-    expect(r.code).toBe(5);
+    expect(r.code).toBe(6);
     expect(r.stderr).toBe(`state-overlay: ${f}:2: Reconcile=sometimes: expected changed, all or none\n`);
   });
 

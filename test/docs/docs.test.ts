@@ -135,8 +135,13 @@ describe('docs/cli.md: JSON output', () => {
   const [statusSchema, cliSchema] = [schemaOf('status.schema.json'), schemaOf('cli.schema.json')];
 
   it('names the kind of every document and the command that prints it', () => {
-    expect(rows.map(([, kind]) => kind).sort()).toEqual([...KINDS].sort());
+    expect(rows.map(([, kind]) => kind).sort()).toEqual(KINDS.filter((k) => k !== 'Error').sort());
     expect(rows.map(([command]) => command).sort()).toEqual(commands.map((c) => c.name).sort());
+  });
+
+  it('describes every field of the Error document any command prints when it fails', () => {
+    const doc = section(cliDoc, '### Errors')!;
+    for (const field of Object.keys(cliSchema.$defs.Error!.properties!).filter((f) => f !== 'apiVersion' && f !== 'kind')) expect(doc).toContain(`\`${field}\``);
   });
 
   it.each(rows)('describes the fields of %s --json (%s) in its section', (command, kind) => {

@@ -94,7 +94,7 @@ function message(stderr: string, stripFileLine = false): string {
 }
 
 describe('docs/troubleshooting.md', () => {
-  it.each([2, 3, 5, 1])('quotes messages under exit code %i', (code) => expect(templates(code).length).toBeGreaterThan(5));
+  it.each([2, 75, 6, 1])('quotes messages under exit code %i', (code) => expect(templates(code).length).toBeGreaterThan(5));
 
   it.each(usage)('usage (2): %s', (_what, argv) => {
     const r = cli(argv(rootWith(undefined)));
@@ -110,11 +110,11 @@ describe('docs/troubleshooting.md', () => {
     expect(templates(2).some((t) => t.test(msg)), msg).toBe(true);
   });
 
-  it.each(config)('configuration (5): %s', (_what, conf, argv) => {
+  it.each(config)('configuration (6): %s', (_what, conf, argv) => {
     const r = cli(['--root', rootWith(conf), ...argv]);
-    expect(r.code, r.stderr).toBe(5);
+    expect(r.code, r.stderr).toBe(6);
     const msg = message(r.stderr, true);
-    expect(templates(5).some((t) => t.test(msg)), msg).toBe(true);
+    expect(templates(6).some((t) => t.test(msg)), msg).toBe(true);
   });
 
   it('failure (1): backups on a filesystem that cannot hold the xattrs of an entry to move', async () => {
@@ -141,7 +141,7 @@ describe('docs/troubleshooting.md', () => {
     }
   });
 
-  it('busy (3): a busy unmount, then a lazily detached overlay still in use', async () => {
+  it('busy (75): a busy unmount, then a lazily detached overlay still in use', async () => {
     const r = rootWith(undefined);
     fs.mkdirSync(path.join(r, 'opt/data'));
     expect(cli(['--root', r, '-q', 'mount', 'opt']).code).toBe(0);
@@ -154,9 +154,9 @@ describe('docs/troubleshooting.md', () => {
           continue;
         }
         const out = cli(['--root', r, '-q', ...argv]);
-        expect(out.code, out.stderr).toBe(3);
+        expect(out.code, out.stderr).toBe(75);
         const msg = message(out.stderr);
-        expect(templates(3).some((t) => t.test(msg)), msg).toBe(true);
+        expect(templates(75).some((t) => t.test(msg)), msg).toBe(true);
       }
     } finally {
       sleeper.kill('SIGKILL');
@@ -165,14 +165,14 @@ describe('docs/troubleshooting.md', () => {
     }
   });
 
-  it('busy (3): an interrupted reconcile blocks mount', () => {
+  it('busy (75): an interrupted reconcile blocks mount', () => {
     const r = rootWith(undefined);
     fs.mkdirSync(path.join(r, 'var/lib/state-overlay/opt'), { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(r, 'var/lib/state-overlay/opt/journal'), '{}');
     const out = cli(['--root', r, '-q', 'mount', 'opt']);
-    expect(out.code, out.stderr).toBe(3);
+    expect(out.code, out.stderr).toBe(75);
     const msg = message(out.stderr);
-    expect(templates(3).some((t) => t.test(msg)), msg).toBe(true);
+    expect(templates(75).some((t) => t.test(msg)), msg).toBe(true);
   });
 
   it.each(damaged)('failure (1): %s', (_what, provoke) => {

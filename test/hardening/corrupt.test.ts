@@ -1,5 +1,5 @@
 // Corrupt or truncated state.json, manifest, journal and backup index, and two runs at once: a clear error
-// naming the file (never a silent prune), UnknownBase= where the manifest is what is missing, exit code 3
+// naming the file (never a silent prune), UnknownBase= where the manifest is what is missing, exit code 75
 // with the holder named for a held lock. Driven through the CLI, as an operator meets them.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -125,7 +125,7 @@ describe('corrupt state files', () => {
 });
 
 describe('two runs at once', () => {
-  it('a held lock: reconcile and mount fail with exit code 3 naming the lock and its holder; run waits for it', async () => {
+  it('a held lock: reconcile and mount fail with exit code 75 naming the lock and its holder; run waits for it', async () => {
     const { s, original, root } = await fresh();
     fs.mkdirSync(s.ov.layout.stateDir, { recursive: true });
     const lock = await acquireLock(s.ov.layout.lockFile, { what: 'test' });
@@ -133,7 +133,7 @@ describe('two runs at once', () => {
     try {
       for (const args of [['reconcile', 'opt'], ['mount', 'opt']]) {
         const r = await cli(root, args);
-        expect(r.exitCode).toBe(3);
+        expect(r.exitCode).toBe(75);
         expect(r.stderr).toBe(`state-overlay: overlay opt: lock ${s.ov.layout.lockFile} is held by pid ${process.pid}`);
       }
       expect(snapshot(s.ov.layout.upper)).toEqual(original);
@@ -174,7 +174,7 @@ describe('two runs at once', () => {
       const [a, b] = await Promise.all([cli(root, ['run', 'opt']), cli(root, ['reconcile', 'opt'])]);
       expect(a.stderr).toBe('');
       expect(a.exitCode).toBe(0);
-      // The reconcile either ran first, found it done, or found the overlay mounted (exit 3).
+      // The reconcile either ran first, found it done, or found the overlay mounted (exit 75).
       expect([0, 3], b.stderr).toContain(b.exitCode);
       if (b.exitCode === 3) expect(b.stderr).toMatch(/^state-overlay: overlay opt is mounted on /);
       expect(fs.readFileSync(path.join(root, 'opt/bin/f1'), 'utf8')).toBe('f1 v2\n');

@@ -42,7 +42,7 @@ describe('the overlay lock', () => {
     try {
       const r = await tryRun('unshare', ['-n', process.execPath, BIN, '--root', root, '-q', 'reconcile', 'opt'], { timeoutMs: 60_000 });
       expect(r.stderr).toBe(`state-overlay: overlay opt: lock ${s.ov.layout.lockFile} is held by pid ${process.pid}`);
-      expect(r.exitCode).toBe(3);
+      expect(r.exitCode).toBe(75);
       expect(snapshot(s.ov.layout.upper)).toEqual(original);
       expect(fs.existsSync(s.ov.layout.journal)).toBe(false);
     } finally {
@@ -60,7 +60,7 @@ describe('the overlay lock', () => {
       const t0 = Date.now();
       const r = await cli(root, ['reconcile', 'opt']);
       expect(r.stderr).toBe(`state-overlay: overlay opt: lock ${file} is held by pid ${admin.pid}`);
-      expect(r.exitCode).toBe(3);
+      expect(r.exitCode).toBe(75);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(5000);
       expect(snapshot(s.ov.layout.upper)).toEqual(original);
       const waiting = cli(root, ['run', 'opt']);

@@ -55,7 +55,7 @@ describe('a --root reached through a symlink', () => {
       expect(await cli(root, ['mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `mounted opt on ${root}/opt` });
       for (const args of [['reconcile', 'opt'], ['vacuum', 'opt']]) {
         const r = await cli(link, args);
-        expect(r, args.join(' ')).toMatchObject({ exitCode: 3, stderr: `state-overlay: overlay opt is mounted on ${root}/opt: unmount it first (this runs offline)` });
+        expect(r, args.join(' ')).toMatchObject({ exitCode: 75, stderr: `state-overlay: overlay opt is mounted on ${root}/opt: unmount it first (this runs offline)` });
       }
       expect(snapshot(s.ov.layout.upper)).toEqual(original);
       expect(await cli(link, ['mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is already mounted on ${root}/opt` });
@@ -83,14 +83,14 @@ describe('unmount --lazy with a writer still inside', () => {
       expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(0);
       const w = await writer(path.join(target, 'data'));
       const busy = await cli(root, ['unmount', 'opt']);
-      expect(busy.exitCode).toBe(3);
+      expect(busy.exitCode).toBe(75);
       expect(first(busy.stderr)).toMatch(new RegExp(`^state-overlay: ${target} is busy: held by pid ${w.pid} \\(.*\\): cwd, fd \\d+ \\(stop them first; .*\\)$`));
       expect(first(busy.stderr)).not.toMatch(/or use --lazy/);
       expect(await cli(root, ['unmount', '--lazy', 'opt'])).toMatchObject({ exitCode: 0, stdout: `unmounted opt from ${target}` });
       expect(mountsUnder(root)).toEqual([]);
       for (const args of [['run', 'opt'], ['reconcile', 'opt'], ['mount', 'opt']]) {
         const r = await cli(root, args);
-        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(75);
         expect(first(r.stderr)).toMatch(
           new RegExp(`^state-overlay: overlay opt was detached from ${target} but is still in use, so writes can still reach ${upper}: held by pid ${w.pid} \\(.*\\): cwd, fd \\d+; stop them first$`),
         );
@@ -130,7 +130,7 @@ describe('overlays of one host nested in each other', () => {
       expect((await cli(root, ['mount', 'opt-app'])).exitCode).toBe(0);
       for (const args of [['mount', 'opt'], ['run', 'opt']]) {
         const r = await cli(root, args);
-        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(75);
         expect(first(r.stderr)).toBe(`state-overlay: cannot mount opt on ${opt}: overlay opt-app is mounted on ${app}, below it, and state-overlay overlays do not nest: unmount opt-app first`);
       }
       expect(mountsUnder(root).filter((m) => !m.includes('/run/'))).toEqual([app]);
@@ -138,7 +138,7 @@ describe('overlays of one host nested in each other', () => {
       expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(0);
       for (const args of [['mount', 'opt-app'], ['run', 'opt-app']]) {
         const r = await cli(root, args);
-        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(3);
+        expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(75);
         expect(first(r.stderr)).toBe(`state-overlay: cannot mount opt-app on ${app}: it lies in overlay opt, mounted on ${opt}, and state-overlay overlays do not nest: unmount opt first`);
       }
       expect(mountsUnder(root).filter((m) => !m.includes('/run/'))).toEqual([opt]);
@@ -171,7 +171,7 @@ describe('unmount (the unit\'s ExecStop) with a broken configuration', () => {
     expect(r.stderr).toContain(`configuration of opt is broken, unmounting what its state dirs show mounted: ${file}:`);
     expect(mountsUnder(root).filter((m) => !m.endsWith('/run/state-overlay/opt'))).toEqual([]);
     // Everything else still refuses the broken configuration.
-    expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(5);
+    expect((await cli(root, ['mount', 'opt'])).exitCode).toBe(6);
     expect(await cli(root, ['unmount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is not mounted on ${path.join(root, 'opt')}` });
     if (what !== 'ephemeral') assertNothingLost('corrupt state', `unmount with a broken configuration (${what})`, s.ov.layout, original);
     else recordCase('corrupt state', 'unmount with a broken configuration (ephemeral)');

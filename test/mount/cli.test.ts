@@ -11,13 +11,13 @@ beforeEach(() => {
 afterEach(() => s.cleanup());
 
 describe('state-overlay mount / unmount', () => {
-  it('mounts, says so when already mounted, and unmounts; busy fails with exit 3 naming the holder', async () => {
+  it('mounts, says so when already mounted, and unmounts; busy fails with exit 75 naming the holder', async () => {
     const t = path.join(s.root, 'opt');
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `mounted opt on ${t}`, stderr: '' });
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 0, stdout: `opt is already mounted on ${t}` });
     const child = await s.hold(t);
     expect(await cli(s.root, ['-q', 'unmount', 'opt'])).toMatchObject({
-      exitCode: 3,
+      exitCode: 75,
       stdout: '',
       stderr: `state-overlay: ${t} is busy: held by pid ${child.pid} (sleep 600): cwd (stop them first; 'unmount --lazy' only at shutdown: a detached overlay keeps writing into the upper until they exit)`,
     });
@@ -33,7 +33,7 @@ describe('state-overlay mount / unmount', () => {
     s.write('var/lib/state-overlay/opt/journal', '{}');
     const j = path.join(s.root, 'var/lib/state-overlay/opt/journal');
     expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({
-      exitCode: 3,
+      exitCode: 75,
       stderr: `state-overlay: ${j}: a reconcile of opt was interrupted; finish it with 'state-overlay run opt' before mounting`,
     });
     expect(s.mounts()).toEqual([]);

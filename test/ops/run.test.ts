@@ -61,7 +61,7 @@ describe('run', () => {
     await unmountOverlay(ov, s.log);
     const stateBefore = read(ov.layout.stateFile);
     const again = await runOverlay(ov, s.log, { notifier });
-    expect(again).toMatchObject({ generation: first.generation, reconciled: false, mounted: true, manifest: first.manifest });
+    expect(again).toMatchObject({ generation: first.generation, reconciled: false, mounted: true, changed: true, manifest: first.manifest });
     expect(read(ov.layout.stateFile)).toBe(stateBefore);
     await unmountOverlay(ov, s.log);
     // The update changes a file's content, not its size: the new manifest differs only in a digest.
@@ -70,7 +70,7 @@ describe('run', () => {
     await ship();
     expect(fs.statSync(ov.layout.shippedManifest).size).toBe(size);
     const updated = await runOverlay(ov, s.log, { notifier });
-    expect(updated).toMatchObject({ reconciled: true, mounted: true });
+    expect(updated).toMatchObject({ reconciled: true, mounted: true, changed: true });
     expect(updated.generation).not.toBe(first.generation);
     expect(readState(ov.layout)).toMatchObject({ generation: updated.generation, lastReconcile: { from: first.generation, to: updated.generation } });
   });
@@ -82,7 +82,7 @@ describe('run', () => {
     const stateBefore = read(ov.layout.stateFile);
     const st = fs.statSync(ov.layout.stateFile);
     const r = await runOverlay(ov, s.log, { notifier });
-    expect(r).toMatchObject({ reconciled: false, mounted: false, deferred: false });
+    expect(r).toMatchObject({ reconciled: false, mounted: true, changed: false, deferred: false });
     expect(s.mounts()).toEqual(mounts);
     expect(read(ov.layout.stateFile)).toBe(stateBefore);
     expect(fs.statSync(ov.layout.stateFile).mtimeMs).toBe(st.mtimeMs);
@@ -98,7 +98,7 @@ describe('run', () => {
     await unmountOverlay(ov, s.log);
     s.write('opt/app/bin/tool', 'v2\n'); // the image update
     const r = await runOverlay(ov, s.log, { notifier });
-    expect(r).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(r).toMatchObject({ reconciled: true, mounted: true, changed: true, deferred: false });
     expect(r.generation).not.toBe(g0);
     expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v2\n');
     expect(read(path.join(ov.layout.target, 'app/etc/app.conf'))).toBe('a=2\n');
@@ -121,10 +121,10 @@ describe('run', () => {
     expect(cut.stderr).toMatch(/^state-overlay: STATE_OVERLAY_FAULT_AFTER=1: stopped after action 1 of \d+ \(test-only fault point\)$/);
     expect(s.mounts()).toEqual([]);
     expect(fs.existsSync(ov.layout.journal)).toBe(true);
-    expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 3 });
+    expect(await cli(s.root, ['-q', 'mount', 'opt'])).toMatchObject({ exitCode: 75 });
     const r = await cli(s.root, ['-q', '--json', 'run', 'opt']);
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(JSON.parse(r.stdout)).toMatchObject({ reconciled: true, mounted: true, changed: true, deferred: false });
     expect(fs.existsSync(ov.layout.journal)).toBe(false);
     expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v2\n');
     expect(read(path.join(ov.layout.target, 'app/etc/app.conf'))).toBe('a=2\n');
@@ -149,10 +149,10 @@ describe('run', () => {
     fs.writeFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'local\n');
     s.write('usr/lib/opt/app/bin/tool', 'img2\n');
     // without --reload the change waits
-    expect(await runOverlay(ov, s.log, { notifier })).toMatchObject({ reconciled: false, mounted: false, deferred: true });
+    expect(await runOverlay(ov, s.log, { notifier })).toMatchObject({ reconciled: false, mounted: true, changed: false, deferred: true });
     expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('local\n');
     const r = await runOverlay(ov, s.log, { notifier, reload: true });
-    expect(r).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(r).toMatchObject({ reconciled: true, mounted: true, changed: true, deferred: false });
     expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('img2\n');
   });
 
@@ -164,7 +164,7 @@ describe('run', () => {
     s.write('usr/lib/opt/app/bin/tool', 'img2\n');
     const child = await s.hold(ov.layout.target);
     const r = await runOverlay(ov, s.log, { notifier, reload: true });
-    expect(r).toMatchObject({ reconciled: false, mounted: false, deferred: true });
+    expect(r).toMatchObject({ reconciled: false, mounted: true, changed: false, deferred: true });
     expect(mountStatus(ov).state).toBe('mounted');
     expect(s.log.events.at(-2)).toEqual({
       event: 'watch.deferred',

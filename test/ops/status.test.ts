@@ -127,7 +127,7 @@ describe('status of every overlay', () => {
     t.write('etc/state-overlay/usr-local.conf', '');
     t.write('var/lib/state-overlay/usr-local/state.json', '{');
     const human = await cli(t.root, ['status']);
-    expect(human.exitCode).toBe(5);
+    expect(human.exitCode).toBe(6);
     expect(human.stdout).toMatch(/^opt: not mounted /);
     expect(human.stdout).toContain(`\n\nsrv: cannot be read: ${t.root}/etc/state-overlay/srv.conf:2: Reconcile=sometimes: expected changed, all or none`);
     expect(human.stdout).toContain(`\n\nusr-local: cannot be read: ${t.root}/var/lib/state-overlay/usr-local/state.json: not JSON`);

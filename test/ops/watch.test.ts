@@ -38,7 +38,7 @@ describe('run --watch', () => {
     for (let i = 0; i < 100 && reloads.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(errors).toEqual([]);
     expect(reloads).toHaveLength(1);
-    expect(reloads[0]).toMatchObject({ reconciled: true, mounted: true, deferred: false });
+    expect(reloads[0]).toMatchObject({ reconciled: true, mounted: true, changed: true, deferred: false });
     expect(fs.readFileSync(path.join(ov.layout.target, 'app/bin/tool'), 'utf8')).toBe('img2\n');
     expect(s.log.events.map((e) => e.event)).toContain('watch.reload');
   });

@@ -52,8 +52,8 @@ backup_rules() {
     }' "$1" "$2"
 }
 
-# journal_events UNIT EVENT: this boot's log records of UNIT with that event name, one JSON per line
-journal_events() { journalctl -b -u "$1" -o cat --no-pager | grep -F "\"event\":\"$2\"" || true; }
+# journal_events UNIT EVENT: this boot's log records of UNIT with that event name, one MESSAGE per line
+journal_events() { journalctl -b -u "$1" STATE_OVERLAY_EVENT="$2" -o cat --no-pager || true; }
 
 # unit_active_enter UNIT: monotonic µs at which UNIT last became active (0: never)
 active_enter() { systemctl show -P ActiveEnterTimestampMonotonic "$1"; }

@@ -16,7 +16,7 @@ export function register(program: Command, env: CommandEnv): void {
       // The others were shown; the exit code is that of the first overlay that could not be read.
       const failed = status.failed ?? [];
       if (failed.length > 0) {
-        throw new StateOverlayError(failed[0]!.code, `${failed.length} of ${failed.length + status.overlays.length} overlays could not be read: ${failed.map((f) => f.name).join(', ')}`);
+        throw new StateOverlayError(failed[0]!.code, `${failed.length} of ${failed.length + status.overlays.length} overlays could not be read: ${failed.map((f) => f.name).join(', ')}`, { reported: true });
       }
     });
 }

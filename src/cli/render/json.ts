@@ -19,6 +19,7 @@ export const KINDS = [
   'MountReport',
   'UnmountReport',
   'Config',
+  'Error',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 

@@ -12,7 +12,7 @@ export interface MountChange {
 export const runJson = (r: RunResult) => document('RunReport', r);
 
 export function runText(r: RunResult, target: string): string {
-  const what = r.mounted ? `mounted ${r.name} on ${target}` : `${r.name} was already mounted on ${target}`;
+  const what = r.changed ? `mounted ${r.name} on ${target}` : `${r.name} was already mounted on ${target}`;
   const parts = [what, r.reconciled ? 'after a reconcile' : '', r.deferred ? 'base change deferred' : '', `generation ${r.generation}`];
   return parts.filter(Boolean).join('; ');
 }
