@@ -19,6 +19,8 @@ export interface ExecOptions {
   /** Input written to the child's stdin. */
   readonly input?: string;
   readonly timeoutMs?: number;
+  /** 'latin1': stdout as a binary string (one char per byte), for output that carries raw file names. */
+  readonly stdoutEncoding?: 'utf8' | 'latin1';
 }
 
 /** The last STDERR_CAP characters of a stream, trimmed, marked when cut. */
@@ -58,7 +60,7 @@ export function tryRun(file: string, args: readonly string[], opts: ExecOptions 
         reject(new StateOverlayError('exec', `${argv}: ${why}`));
         return;
       }
-      resolve({ exitCode: code, stdout: stripFinalNewline(Buffer.concat(out).toString('utf8')), stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) });
+      resolve({ exitCode: code, stdout: stripFinalNewline(Buffer.concat(out).toString(opts.stdoutEncoding ?? 'utf8')), stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) });
     });
   });
 }

@@ -5,7 +5,7 @@ import { globError } from '../model/glob.js';
 import { RUN_ROOT } from '../paths/layout.js';
 import { STATE_ROOT, checkMountpoint } from '../systemd/instance.js';
 import { configError, type IniEntry } from './ini.js';
-import { RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
+import { CONFIG_FROM, RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] extends object ? Mutable<T[K]> : T[K] };
 type Draft = Mutable<OverlayConfig>;
@@ -104,7 +104,7 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
     },
     ConfigReplace: (d, e) => listKey(d.paths.configReplace, e),
     ConfigFrom: (d, e) => {
-      d.paths.configFrom = oneOf(['none', 'dpkg'] as const)(e);
+      d.paths.configFrom = oneOf(CONFIG_FROM)(e);
     },
     SuffixStyle: (d, e) => {
       d.paths.suffixStyle = oneOf(['rpm', 'dpkg'] as const)(e);

@@ -6,7 +6,8 @@ export type ReconcileMode = (typeof RECONCILE_MODES)[number];
 export type UnknownBase = 'prune' | 'keep';
 export type ConfigPolicy = 'noreplace' | 'replace';
 export type SuffixStyle = 'rpm' | 'dpkg';
-export type ConfigFrom = 'none' | 'dpkg';
+export const CONFIG_FROM = ['none', 'dpkg', 'rpm', 'auto'] as const;
+export type ConfigFrom = (typeof CONFIG_FROM)[number];
 export type GenerationSource =
   | { readonly kind: 'auto' | 'tree' | 'ostree' | 'manifest' }
   | { readonly kind: 'command'; readonly command: string };

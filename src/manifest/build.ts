@@ -9,6 +9,8 @@ import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
 import { comparePaths } from '../model/order.js';
 import { walk } from '../tree/walk.js';
 import { digestOfSpecial } from '../tree/digest.js';
+import type { PackageClasses } from '../model/package-class.js';
+import { encodeClasses } from './classes.js';
 import { HEADER_SIZE, encodeEntry, encodeHeader, type ManifestRecord, type Stamp } from './format.js';
 import { HashPool, NOT_A_FILE, type HashResult } from './pool.js';
 import { manifestCount, readRecords } from './store.js';
@@ -22,6 +24,8 @@ export interface BuildOptions {
   skip?: (p: RelPath) => boolean;
   /** Hash worker threads (default: one per core). */
   threads?: number;
+  /** The package classes of the base, read from the image's databases (observe/package-db.ts). */
+  classes?: PackageClasses;
 }
 
 export interface BuildResult {
@@ -135,6 +139,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   let walkError: { path: RelPath; err: Error } | undefined;
   try {
     writeOut(encodeHeader(0));
+    if (opts.classes) writeOut(Buffer.concat(encodeClasses(opts.classes)));
     // A full index opens every file: open them as their directory is read (a re-index opens few).
     const openFiles = prev.total === undefined ? FILE_FLAGS : undefined;
     for (const w of walk(baseDir, { bigint: true, openFiles, skip: opts.skip ?? (() => false), onError: (p, err) => void (walkError ??= { path: p, err }) })) {

@@ -4,9 +4,11 @@
 // header:  "SOVM" | u8 version (1) | 3 reserved zero bytes | u64 entry count (patched when complete)
 // record:  u32 length of what follows | u8 type | u32 mode | u32 uid | u32 gid | u64 size |
 //          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
+// Package class records may come between the header and the first entry record (classes.ts).
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { decodeClassRecord } from './classes.js';
 
 export const MAGIC = Buffer.from('SOVM', 'latin1');
 export const VERSION = 1;
@@ -134,7 +136,13 @@ export function parseRecords(bytes: Buffer, file = 'manifest'): ManifestRecord[]
   const out: ManifestRecord[] = [];
   let o = HEADER_SIZE;
   while (o < bytes.length) {
-    const r = decodeRecord(bytes, o, file);
+    const c = decodeClassRecord(bytes, o, file);
+    if (c) {
+      if (out.length > 0) throw new StateOverlayError('corrupt', `${file}: record at byte ${o}: a class record after the entries`, { path: file });
+      o = c.next;
+      continue;
+    }
+    const r = c === undefined ? undefined : decodeRecord(bytes, o, file);
     if (r === undefined) throw new StateOverlayError('corrupt', `${file}: truncated record at byte ${o}`, { path: file });
     out.push(r.record);
     o = r.next;

@@ -6,6 +6,8 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { lastAtOrBefore } from '../model/order.js';
+import type { PackageClasses } from '../model/package-class.js';
+import { ClassCollector, decodeClassRecord, type ClassItem } from './classes.js';
 import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestEntry, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
@@ -46,6 +48,8 @@ export interface ReadOptions {
   readonly sha256?: string;
   /** Only the records at paths for which this holds are yielded (all are checked). */
   readonly select?: (p: RelPath) => boolean;
+  /** Receives the package class records (classes.ts), which come before the entries. */
+  readonly onClass?: (item: ClassItem) => void;
 }
 
 /** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
@@ -68,8 +72,16 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
     let offset = HEADER_SIZE; // file offset of buf[start]
     let seen = 0;
     while (true) {
+      const c = decodeClassRecord(buf.subarray(0, end), start, file, offset - start);
+      if (c) {
+        if (seen > 0) throw new StateOverlayError('corrupt', `${file}: record at byte ${offset}: a class record after the entries`, { path: file });
+        offset += c.next - start;
+        start = c.next;
+        opts.onClass?.(c.item);
+        continue;
+      }
       // offset - start: the file offset of buf[0], for the errors.
-      const r = opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file, undefined, offset - start) : decodeRecord(buf.subarray(0, end), start, file, opts.select, offset - start);
+      const r = c === undefined ? undefined : opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file, undefined, offset - start) : decodeRecord(buf.subarray(0, end), start, file, opts.select, offset - start);
       if (r !== undefined) {
         seen++;
         offset += r.next - start;
@@ -167,4 +179,14 @@ export function manifestDigest(file: string): string {
     f.close();
   }
   return h.digest('hex');
+}
+
+/**
+ * The package classes a manifest records (at the paths select() holds for): they come before the first
+ * entry record, where reading stops. A manifest older than classes has none (dbs null).
+ */
+export function readClasses(file: string, select?: (p: RelPath) => boolean): PackageClasses {
+  const collect = new ClassCollector(select);
+  for (const _ of readRecords(file, { onClass: (item) => collect.add(item) })) break;
+  return collect.result();
 }

@@ -10,6 +10,8 @@ import { checkOverlayDirs } from '../mount/preflight.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { topPaths, withUpper } from '../observe/upper.js';
 import { changeUnder, type BaseChange } from '../plan/change.js';
+import { pathClassifier, type PathClass } from '../plan/classes.js';
+import { classesOfGenerations } from '../observe/package-db.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { entryType } from '../tree/fsat.js';
 import { withHandles } from '../tree/handles.js';
@@ -18,6 +20,8 @@ export interface DiffRow {
   readonly entry: UpperEntry;
   /** Absent for entries below a directory that hides the base, and when no manifest of the recorded generation exists. */
   readonly base?: BaseChange;
+  /** The path's class, as a reconcile would classify it (globs and package classes of both generations). */
+  readonly cls: PathClass;
 }
 
 export interface UpperDiff {
@@ -59,10 +63,14 @@ export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDif
     const b0 = inputs.b0!;
     change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);
   }
+  const { config } = ov;
+  const { classes } = await classesOfGenerations({ b0Manifest: manifest, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from: config.paths.configFrom });
+  const classify = pathClassifier(config.path, config.paths, classes);
   const top = topPaths(entries);
   const rows = entries.map((entry) => {
     const base = top.has(entry.path) ? change(entry) : undefined;
-    return base === undefined ? { entry } : { entry, base };
+    const cls = classify(entry.path);
+    return base === undefined ? { entry, cls } : { entry, base, cls };
   });
   return { name: ov.name, recorded, current, manifest, rows, unreadable };
 }

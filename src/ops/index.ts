@@ -12,7 +12,7 @@ import { readState, stateManifestFile } from '../state/state-file.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
-import { keepManifest } from './record.js';
+import { classesReader, keepManifest } from './record.js';
 
 export interface IndexReport extends BuildResult {
   readonly name: string;
@@ -47,9 +47,10 @@ export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): P
   }
   log.info({ event: 'index.start', root: base } satisfies LogEvent);
   const skip = inSubmount(baseSubmounts(ov));
+  const classes = classesReader(ov);
   const r = gen === undefined
-    ? await buildManifest(base, out, { skip, ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
-    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress, skip);
+    ? await buildManifest(base, out, { skip, classes: await classes(), ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
+    : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress, skip, classes);
   const ms = Date.now() - started;
   log.info({ event: 'index.done', entries: r.entries, hashedBytes: r.hashedBytes, reusedDigests: r.reusedDigests, ms } satisfies LogEvent);
   const g = gen ?? { generation: manifestGeneration(out), source: 'manifest' };

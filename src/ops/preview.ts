@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError } from '../errors.js';
-import { loadDpkgConffiles } from '../observe/conffiles.js';
 import { distrust } from '../observe/base-check.js';
 import { manifestGeneration, treeWalk } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
+import { classesOfGenerations } from '../observe/package-db.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { SHIP_DIR, underRoot } from '../paths/layout.js';
 import { planReconcile } from '../plan/plan.js';
@@ -34,7 +34,7 @@ interface NextBase {
   readonly base: string | null;
   readonly manifest: string | null;
   readonly generation: string;
-  /** Where ConfigFrom=dpkg reads the package database of the next image. */
+  /** Where ConfigFrom= reads the package databases of the next image when its manifest records no classes. */
   readonly packageRoot: string | null;
   /** Entries of the tree, where its generation walk counted them. */
   readonly entries?: number;
@@ -102,7 +102,7 @@ export function failures(plan: Plan, fail: readonly FailOn[]): FailOn[] {
 }
 
 /** The plan of a reconcile from the recorded generation to the next base, read-only. */
-export function previewOverlay(ov: Overlay, target: PreviewTarget): PreviewReport {
+export async function previewOverlay(ov: Overlay, target: PreviewTarget): Promise<PreviewReport> {
   const { config, layout } = ov;
   const started = Date.now();
   const next = nextBase(ov, target);
@@ -123,14 +123,15 @@ export function previewOverlay(ov: Overlay, target: PreviewTarget): PreviewRepor
     headline: upToDate ? 'the next base is the generation already reconciled: nothing changes' : headline(plan),
   });
   if (from === next.generation || config.reconcile === 'none') return report({ actions: [], conflicts: [] }, true);
-  const conffiles = config.paths.configFrom === 'dpkg' ? loadDpkgConffiles(next.packageRoot ?? layout.root) : undefined;
+  const b0Manifest = recorded !== null && fs.existsSync(recorded) ? recorded : null;
+  const { classes } = await classesOfGenerations({ b0Manifest, current: next.manifest, root: next.packageRoot ?? layout.root, mountpoint: config.path, from: config.paths.configFrom });
   const inputs = observe({
     upper: layout.upper,
     base: next.base,
-    b0Manifest: recorded !== null && fs.existsSync(recorded) ? recorded : null,
+    b0Manifest,
     current: next.manifest === null ? null : { file: next.manifest, sha256: next.generation.slice('manifest:'.length) },
     subtrees: config.reconcile === 'changed',
-    besides: namesBeside(config, conffiles),
+    besides: namesBeside(config, classes),
   });
-  return report(planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) }), false);
+  return report(planReconcile({ ...inputs, config, ...(classes ? { classes } : {}) }), false);
 }

@@ -6,7 +6,7 @@ import type { Log } from '../log/logger.js';
 import { pruneSets, setName } from '../backups/sets.js';
 import { manifestPath, viewOf } from '../manifest/store.js';
 import { assertBaseTrusted } from '../observe/base-check.js';
-import { loadDpkgConffiles } from '../observe/conffiles.js';
+import { OLD_MANIFEST_NOTE, classesOfGenerations } from '../observe/package-db.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
@@ -44,21 +44,23 @@ export interface ReconcileReport extends ReconcileSummary {
 }
 
 /** The plan of the current base against the recorded one: observe, then plan once. */
-function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Plan {
+async function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Promise<Plan> {
   const { overlay: ov } = s;
   const { config, layout } = ov;
   if (config.reconcile === 'none') return planReconcile({ b0: null, b1: viewOf([]), upper: [], config });
-  const conffiles = config.paths.configFrom === 'dpkg' ? loadDpkgConffiles(layout.root) : undefined;
+  const from = config.paths.configFrom;
+  const { classes, b0Unrecorded } = await classesOfGenerations({ b0Manifest: s.manifestFile, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from });
+  if (b0Unrecorded) s.log.warn({ event: 'warning', message: `ConfigFrom=${from}: ${OLD_MANIFEST_NOTE}`, path: s.manifestFile ?? layout.manifestsDir });
   const inputs = observe({
     upper: layout.upper,
     base: ov.base,
     b0Manifest: s.manifestFile,
     current: generationManifest(current),
     subtrees: config.reconcile === 'changed',
-    besides: namesBeside(config, conffiles),
+    besides: namesBeside(config, classes),
     skip: inSubmount(baseSubmounts(ov)),
   });
-  return planReconcile({ ...inputs, config, ...(conffiles ? { conffiles } : {}) });
+  return planReconcile({ ...inputs, config, ...(classes ? { classes } : {}) });
 }
 
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */
@@ -82,7 +84,7 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
   const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
   if (config.reconcile !== 'none' && !opts.baseTrusted) assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped, entries: current.entries }, Boolean(opts.force), warn);
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
-  const plan = planFor(s, current);
+  const plan = await planFor(s, current);
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
   if (dryRun) return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun, resumed };
   const newManifest = manifestPath(layout, to);

@@ -6,6 +6,8 @@ import { treeGeneration, type Generation } from '../observe/generation.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { copyManifest } from '../manifest/copy.js';
 import type { BuildResult } from '../manifest/build.js';
+import type { PackageClasses } from '../model/package-class.js';
+import type { Overlay } from '../overlay/overlay.js';
 import { manifestPath } from '../manifest/store.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import type { OverlaySession } from '../txn/session.js';
@@ -35,13 +37,22 @@ export async function keepManifest(
   previous: readonly (string | null)[],
   onProgress?: (done: number, total?: number) => void,
   skip?: (p: RelPath) => boolean,
+  /** The package classes to record (ConfigFrom=): what the databases under the root say now. */
+  classesOf?: () => Promise<PackageClasses>,
 ): Promise<BuildResult> {
   if (gen.shipped !== undefined) return { ...copyManifest(gen.shipped, file), hashedBytes: 0, reusedDigests: 0 };
   const prev = previous.find((f): f is string => f !== null && fs.existsSync(f));
   // Loaded only to build: an unchanged base never pays for the indexer.
   const { buildManifest } = await import('../manifest/build.js');
-  return buildManifest(baseDir, file, { ...(prev ? { previous: prev } : {}), ...(onProgress ? { onProgress } : {}), ...(skip ? { skip } : {}) });
+  const classes = classesOf ? await classesOf() : undefined;
+  return buildManifest(baseDir, file, { ...(prev ? { previous: prev } : {}), ...(onProgress ? { onProgress } : {}), ...(skip ? { skip } : {}), ...(classes ? { classes } : {}) });
 }
+
+/** Reads the package classes of the databases under the overlay's root that ConfigFrom= names, when a manifest is built. */
+export const classesReader = (ov: Overlay) => async (): Promise<PackageClasses> => {
+  const { readPackageDbs } = await import('../observe/package-db.js');
+  return readPackageDbs(ov.layout.root, ov.config.path, ov.config.paths.configFrom);
+};
 
 /** Drops manifests no state refers to any more. */
 function pruneManifests(dir: string, keep: string): void {
@@ -73,7 +84,7 @@ export async function recordManifest(s: OverlaySession, gen: Generation, opts: R
     if (submounts.length > 0) {
       log.warn({ event: 'warning', message: `mounted below the base, and not part of it (the overlay's lower does not show them): ${submounts.map((m) => `${ov.config.path.replace(/\/+$/, '')}/${displayPath(m)}`).join(', ')}`, path: ov.base });
     }
-    const r = await keepManifest(gen, file, opts.baseDir, [s.manifestFile], opts.onProgress, skip);
+    const r = await keepManifest(gen, file, opts.baseDir, [s.manifestFile], opts.onProgress, skip, classesReader(ov));
     // run.manifest counts the entries indexed here: none for a shipped manifest, copied as it is.
     entries = gen.shipped === undefined ? r.entries : 0;
     // A base that changed while it was indexed is not the recorded generation: a manifest of it as B0

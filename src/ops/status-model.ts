@@ -79,7 +79,9 @@ export type PendingWork =
   /** No manifest is kept for the recorded generation: the next reconcile applies UnknownBase= (rule 10). */
   | 'manifest'
   /** Upper entries use redirect or metacopy, which this tool's mounts never produce. */
-  | 'foreign-entries';
+  | 'foreign-entries'
+  /** ConfigFrom= is set but the recorded manifest predates package classes: B0's config files come from globs only. */
+  | 'classes';
 
 /** An overlay whose configuration or state could not be read: the others are shown all the same. */
 export interface StatusFailure {

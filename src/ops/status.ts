@@ -17,6 +17,7 @@ import { entryType } from '../tree/fsat.js';
 import { knownOverlays } from '../overlay/list.js';
 import { baseSubmounts } from '../observe/submounts.js';
 import { STATUS_API_VERSION, type OverlayStatus, type PendingWork, type Status, type StatusFailure } from './status-model.js';
+import { readClasses } from '../manifest/store.js';
 
 function exists(p: string): boolean {
   try {
@@ -99,6 +100,7 @@ export async function collectStatus(ov: Overlay, entries: readonly MountEntry[] 
   if (config.reconcile !== 'none' && gen.current !== null && state?.generation !== gen.current && upper.exists) pending.push('reconcile');
   if (config.reconcile !== 'none' && state?.generation && (manifest === null || !exists(manifest))) pending.push('manifest');
   if (upper.counts.foreign > 0) pending.push('foreign-entries');
+  if (config.paths.configFrom !== 'none' && manifest !== null && exists(manifest) && readClasses(manifest).dbs === null) pending.push('classes');
   return {
     name: ov.name,
     mountpoint: layout.mountpoint,

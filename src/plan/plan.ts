@@ -5,7 +5,7 @@ import { pathClassifier, type PathClass } from './classes.js';
 import { subtreeUnchanged } from './change.js';
 import { decide, decideAll, type Decision } from './rules.js';
 import { PathSet } from './path-set.js';
-import { freshName, savedName } from './suffix.js';
+import { freshName, origName, savedName } from './suffix.js';
 import type { Action, Conflict, Plan, PlanInput, Rule } from './types.js';
 
 class Sink {
@@ -54,6 +54,7 @@ export function planReconcile(input: PlanInput): Plan {
       known: b0 !== null,
       cls: cls.cls,
       policy: cls.policy,
+      missingok: cls.missingok === true,
       style: config.paths.suffixStyle,
       unknownBase: config.unknownBase,
       subtreeUnchanged: () => (b0 === null ? false : subtreeUnchanged(b0, b1, u.path)),
@@ -79,7 +80,7 @@ export function planVacuum(input: Omit<PlanInput, 'b0'>): Plan {
 
 function planWith(input: PlanInput, decider: Decider): Plan {
   const { config, b1 } = input;
-  const classify = pathClassifier(config.path, config.paths, input.conffiles);
+  const classify = pathClassifier(config.path, config.paths, input.classes);
   const style = config.paths.suffixStyle;
   const children = childrenIndex(input.upper);
   const upperByPath = new Map(input.upper.map((e) => [e.path, e]));
@@ -97,7 +98,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
       const first = natural.actions.find((a) => a.kind !== 'keep') ?? natural.actions[0];
       if (first) {
         const would = declared.get(first) ?? first;
-        const record: Action = { kind: 'keep', path: u.path, rule: would.rule, reason: `Keep=${cls.keep}: declared state, left untouched (rule ${would.rule} would apply: ${would.reason})` };
+        const record: Action = { kind: 'keep', path: u.path, rule: would.rule, reason: `${cls.keep}: declared state, left untouched (rule ${would.rule} would apply: ${would.reason})` };
         declared.set(record, { rule: would.rule, reason: would.reason });
         sink.actions.push(record);
       }
@@ -120,7 +121,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
         if (d.warn) sink.conflicts.push({ path, rule: d.rule, reason: `${d.reason}: moved to backups` });
         return false;
       case 'save':
-        sink.actions.push({ kind: 'rename', path, to: savedName(path, style), rule: d.rule, reason: d.reason });
+        sink.actions.push({ kind: 'rename', path, to: (d.as === 'orig' ? origName : savedName)(path, style), rule: d.rule, reason: d.reason });
         return true;
       case 'keep':
         if (d.sidecar) return keepWithSidecar(u, d.rule, d.reason, sink);

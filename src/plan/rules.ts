@@ -12,6 +12,8 @@ export interface Situation {
   readonly known: boolean;
   readonly cls: 'config' | 'default';
   readonly policy: ConfigPolicy;
+  /** rpm %config(missingok): a deleted config file stays deleted. */
+  readonly missingok: boolean;
   readonly style: SuffixStyle;
   readonly unknownBase: UnknownBase;
   /** Rule 7: true when no entry below the path differs between B0 and B1. */
@@ -23,8 +25,8 @@ export type Decision =
   | { readonly do: 'state' }
   | { readonly do: 'drop'; readonly rule: Rule; readonly reason: string; readonly warn?: boolean }
   | { readonly do: 'keep'; readonly rule: Rule; readonly reason: string; readonly sidecar?: boolean }
-  /** Move the entry to its saved name (`.rpmsave`/`.dpkg-old`) so the new base shows. */
-  | { readonly do: 'save'; readonly rule: Rule; readonly reason: string }
+  /** Move the entry to its saved name (`.rpmsave`/`.dpkg-old`; as 'orig': `.rpmorig`/`.dpkg-old`) so the new base shows. */
+  | { readonly do: 'save'; readonly rule: Rule; readonly reason: string; readonly as?: 'orig' }
   | { readonly do: 'conflict'; readonly rule: Rule; readonly reason: string }
   /**
    * A directory whose children are decided one by one. attrs: give it B1's mode/owner (rule 8, or 6 when
@@ -49,6 +51,7 @@ function changedShadow(s: Situation, rule: Rule): Decision {
 /** Row 4: the user deleted a path whose base content changed. */
 function changedWhiteout(s: Situation): Decision {
   if (s.cls === 'default') return drop(4, 'deleted locally, changed in the base: it comes back');
+  if (s.missingok) return keep(4, 'deleted config file (missingok) changed in the base: stays deleted');
   if (s.style === 'rpm') return drop(4, 'deleted config file changed in the base: rpm recreates it');
   if (s.policy === 'noreplace') return keep(4, 'deleted config file changed in the base: stays deleted (dpkg), new content beside it', true);
   return drop(4, 'deleted config file changed in the base (replace): it comes back');
@@ -56,7 +59,10 @@ function changedWhiteout(s: Situation): Decision {
 
 /** Row 6: the new base ships a path the host had as state. */
 function newInBase(s: Situation): Decision {
-  if (s.cls === 'config' && s.u.kind !== 'whiteout') return keep(6, 'the new base now ships this config path: local entry kept, base content beside it', true);
+  if (s.cls === 'config' && s.u.kind !== 'whiteout') {
+    if (s.policy === 'replace' && s.u.type !== 'dir') return { do: 'save', rule: 6, reason: 'the new base now ships this config path (replace): local entry moved aside, new base shows', as: 'orig' };
+    return keep(6, 'the new base now ships this config path: local entry kept, base content beside it', true);
+  }
   return drop(6, 'the new base now ships this path: base wins', true);
 }
 

@@ -1,5 +1,6 @@
 // The plan model: what a reconcile will do to the upper, each step with its decision-table rule.
 import type { OverlayConfig } from '../config/schema.js';
+import type { GenerationClasses } from '../model/package-class.js';
 import type { BaseView, EntryType, RelPath, UpperEntry, UpperKind } from '../model/entry.js';
 
 /** A row of the decision table (DESIGN section 4). */
@@ -78,6 +79,6 @@ export interface PlanInput {
   /** Every upper entry (pre-order or any order); digests filled in for non-directories over B0 or B1 paths. */
   readonly upper: readonly UpperEntry[];
   readonly config: PlanConfig;
-  /** Config files named by the package database (ConfigFrom=dpkg), absolute binary-string paths. */
-  readonly conffiles?: ReadonlySet<string>;
+  /** The package classes of both generations at the upper's paths (ConfigFrom=). */
+  readonly classes?: GenerationClasses;
 }

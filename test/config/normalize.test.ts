@@ -76,7 +76,7 @@ Keep=9
     ['[Mount]\nPath=/opt', `${F}:2: [Mount]: unknown section, expected [Overlay], [Paths] or [Backups]`],
     ['[Paths]\nConfig=etc/**', `${F}:2: Config=etc/**: expected an absolute glob such as /opt/*/etc/**`],
     ['[Paths]\nConfigPolicy=always', `${F}:2: ConfigPolicy=always: expected noreplace or replace`],
-    ['[Paths]\nConfigFrom=rpm', `${F}:2: ConfigFrom=rpm: expected none or dpkg`],
+    ['[Paths]\nConfigFrom=apt', `${F}:2: ConfigFrom=apt: expected none, dpkg, rpm or auto`],
     ['[Paths]\nSuffixStyle=deb', `${F}:2: SuffixStyle=deb: expected rpm or dpkg`],
     ['[Backups]\nKeep=0', `${F}:2: Keep=0: expected a whole number of backup sets from 1 to 999999`],
     ['[Backups]\nKeep=five', `${F}:2: Keep=five: expected a whole number of backup sets from 1 to 999999`],

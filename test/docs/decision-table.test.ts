@@ -10,7 +10,7 @@ import type { BaseChange } from '../../src/plan/change.js';
 import { disagreements, type Decided } from '../plan/verdict.js';
 import { DOCS, read, section } from './markdown.js';
 
-const CONF = '[Paths]\nConfig=/opt/*/etc/**\nConfigReplace=/opt/app/etc/policy.conf\n';
+const CONF = '[Paths]\nConfig=/opt/*/etc/**\nConfigReplace=/opt/app/etc/policy.conf\nConfigReplace=/opt/app/etc/site.conf\n';
 
 const V1: Record<string, string> = {
   'app/bin/tool': 'tool v1\n',
@@ -31,6 +31,7 @@ const V2: Record<string, string> = {
   'app/etc/theme.conf': 'colour=green\n',
   'app/share/icons/app.png': 'icon v2\n',
   'app/plugins/extra.so': 'extra from the vendor\n',
+  'app/etc/site.conf': 'site from the vendor\n',
 };
 
 let root: string;
@@ -68,6 +69,7 @@ beforeAll(() => {
   fs.writeFileSync(path.join(opt, 'app/lib/old.so'), 'old, patched\n');
   fs.mkdirSync(path.join(opt, 'app/plugins'));
   fs.writeFileSync(path.join(opt, 'app/plugins/extra.so'), 'extra built here\n');
+  fs.writeFileSync(path.join(opt, 'app/etc/site.conf'), 'site written here\n');
   fs.rmSync(path.join(opt, 'app/share/icons'), { recursive: true });
   fs.mkdirSync(path.join(opt, 'app/share/icons'));
   fs.writeFileSync(path.join(opt, 'app/conf.d/a.conf'), 'a=2\n');

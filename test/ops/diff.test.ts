@@ -113,10 +113,10 @@ describe('state-overlay diff', () => {
     expect([j.apiVersion, j.kind]).toEqual(['state-overlay/v1', 'Diff']);
     expect(j.generation).toEqual({ recorded: g0, current: g1, source: 'tree', manifest: path.join(root, 'var/lib/state-overlay/opt/manifests', `${g0}.manifest`) });
     expect(j.entries).toHaveLength(21);
-    expect(j.entries[5]).toEqual({ path: 'app/etc/sock.conf', pathBase64: b64('app/etc/sock.conf'), kind: 'whiteout', type: 'file', base: 'unchanged', whiteout: 'xattr' });
-    expect(j.entries[7]).toEqual({ path: 'app/lib/mine.so', pathBase64: b64('app/lib/mine.so'), kind: 'state', type: 'file' });
-    expect(j.entries[8]).toEqual({ path: 'app/meta', pathBase64: b64('app/meta'), kind: 'foreign', type: 'file', base: 'unchanged', foreign: 'metacopy' });
-    expect(j.entries[14]).toEqual({ path: 'b\\xff\\xfe\\x80.c', pathBase64: INVALID_UTF8.toString('base64'), kind: 'state', type: 'file', base: 'absent' });
+    expect(j.entries[5]).toEqual({ path: 'app/etc/sock.conf', pathBase64: b64('app/etc/sock.conf'), kind: 'whiteout', type: 'file', base: 'unchanged', class: 'default', whiteout: 'xattr' });
+    expect(j.entries[7]).toEqual({ path: 'app/lib/mine.so', pathBase64: b64('app/lib/mine.so'), kind: 'state', type: 'file', class: 'default' });
+    expect(j.entries[8]).toEqual({ path: 'app/meta', pathBase64: b64('app/meta'), kind: 'foreign', type: 'file', base: 'unchanged', class: 'default', foreign: 'metacopy' });
+    expect(j.entries[14]).toEqual({ path: 'b\\xff\\xfe\\x80.c', pathBase64: INVALID_UTF8.toString('base64'), kind: 'state', type: 'file', base: 'absent', class: 'default' });
     expect(Buffer.from(j.entries[18].pathBase64, 'base64')).toEqual(NEWLINE);
     expect(j.entries.filter((e: { type: string }) => ['fifo', 'socket', 'chr', 'symlink'].includes(e.type)).map((e: { path: string; type: string }) => `${e.path}:${e.type}`)).toEqual([
       'app/old:chr',

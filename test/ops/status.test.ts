@@ -90,7 +90,7 @@ describe('status', () => {
     expect(check(schema, bad)).toEqual([
       '$.apiVersion: expected "state-overlay/v1"',
       '$.overlays[0].mount.state: "maybe" not in ["mounted","unmounted","foreign"]',
-      '$.overlays[0].pending[0]: "later" not in ["journal","reconcile","manifest","foreign-entries"]',
+      '$.overlays[0].pending[0]: "later" not in ["journal","reconcile","manifest","foreign-entries","classes"]',
       '$.overlays[0]: unexpected extra',
     ]);
   });

@@ -1,58 +1,24 @@
-// Differential test against real dpkg: a package with conffiles, built twice, installed and upgraded with
-// --force-confold and --force-confnew in a scratch root, versus our reconcile (SuffixStyle=dpkg,
-// ConfigPolicy=noreplace|replace) of the same edits over the two extracted versions.
+// Differential test against real dpkg: a package with conffiles, plain files, symlinks and directories,
+// built twice with dpkg-deb, installed and upgraded (or rolled back: v2, then v1) with --force-confold
+// and --force-confnew in a scratch root, versus our reconcile (SuffixStyle=dpkg, ConfigPolicy=noreplace
+// or replace) of the same edits with the conffiles taken from the images' shipped manifests (ConfigFrom=dpkg,
+// no globs, no dpkg database on the host).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
-import { PKG, PKG_DIR, applyEdits, contents, expectSameExceptKnown, ours, writeFiles, type Edits, type KnownDifference, type Version } from './oracle.js';
+import { dpkg, dpkgImage, dpkgRoot } from './dpkg-tools.js';
+import { PKG, PKG_DIR, MATRIX_DIRS, applyEdits, contents, expectSameExceptKnown, matrix, ours, writeFiles, type Edits, type Image, type KnownDifference, type Version } from './oracle.js';
 
-const V1: Version = {
-  version: '1.0',
-  files: {
-    'etc/edited.conf': 'edited v1\n',
-    'etc/untouched.conf': 'untouched v1\n',
-    'etc/edited-same.conf': 'same\n',
-    'etc/deleted.conf': 'deleted v1\n',
-    'etc/deleted-same.conf': 'deleted same\n',
-    'etc/removed.conf': 'removed v1\n',
-    'bin/tool': 'tool v1\n',
-    'bin/same': 'same v1\n',
-    'share/gone': 'gone v1\n',
-    'share/deleted-plain': 'plain v1\n',
-  },
-};
-const V2: Version = {
-  version: '2.0',
-  files: {
-    'etc/edited.conf': 'edited v2\n',
-    'etc/untouched.conf': 'untouched v2\n',
-    'etc/edited-same.conf': 'same\n',
-    'etc/deleted.conf': 'deleted v2\n',
-    'etc/deleted-same.conf': 'deleted same\n',
-    'bin/tool': 'tool v2\n',
-    'bin/same': 'same v1\n',
-    'share/deleted-plain': 'plain v2\n',
-    'share/new': 'new in v2\n',
-  },
-};
-const EDITS: Edits = {
-  'etc/edited.conf': 'local edit\n',
-  'etc/edited-same.conf': 'local edit\n',
-  'etc/deleted.conf': null,
-  'etc/deleted-same.conf': null,
-  'etc/removed.conf': 'local edit\n',
-  'bin/tool': 'local edit\n',
-  'bin/same': 'local edit\n',
-  'share/gone': 'local edit\n',
-  'share/deleted-plain': null,
-  'share/state': 'host state\n',
-};
+const M = matrix(['etc/conf']);
+const V1: Version = { version: '1.0', files: M.v1, dirs: MATRIX_DIRS.v1 };
+const V2: Version = { version: '2.0', files: M.v2, dirs: MATRIX_DIRS.v2 };
+const EDITS: Edits = M.edits;
 
 let work: string;
 const debs: Record<string, string> = {};
-const extracted: Record<string, string> = {};
+const images: Record<string, Image> = {};
 
 async function buildDeb(v: Version): Promise<string> {
   const dir = path.join(work, `pkg-${v.version}`);
@@ -63,20 +29,9 @@ async function buildDeb(v: Version): Promise<string> {
   fs.writeFileSync(path.join(dir, 'DEBIAN/conffiles'), conffiles.join('\n') + '\n');
   const deb = path.join(work, `${PKG}_${v.version}_all.deb`);
   await run('dpkg-deb', ['--root-owner-group', '--build', dir, deb]);
-  const x = path.join(work, `x-${v.version}`);
-  await run('dpkg-deb', ['-x', deb, x]);
-  extracted[v.version] = path.join(x, 'opt');
+  images[v.version] = await dpkgImage(path.join(work, `image-${v.version}`), deb, 'opt');
   return deb;
 }
-
-function dpkgRoot(name: string): string {
-  const root = path.join(work, name);
-  for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates']) fs.mkdirSync(path.join(root, d), { recursive: true });
-  for (const f of ['var/lib/dpkg/status', 'var/lib/dpkg/available']) fs.writeFileSync(path.join(root, f), '');
-  return root;
-}
-
-const dpkg = (root: string, ...args: string[]) => run('dpkg', [`--root=${root}`, '--log=/dev/null', ...args]);
 
 beforeAll(async () => {
   work = scratch('so-oracle-dpkg-');
@@ -87,58 +42,95 @@ afterAll(async () => {
   await removeTree(work);
 });
 
-/** What dpkg leaves after install v1, the edits, and an upgrade to v2 with the given conffile option. */
+type Option = '--force-confold' | '--force-confnew';
+/** What dpkg leaves after installing `from`, the edits, and installing `to` with the given conffile option. */
 const results = new Map<string, Record<string, string>>();
-async function dpkgResult(option: '--force-confold' | '--force-confnew'): Promise<Record<string, string>> {
-  const hit = results.get(option);
-  if (hit) return hit;
-  const root = dpkgRoot(`dpkg${option}`);
-  await dpkg(root, '-i', debs.v1!);
+async function dpkgResult(from: 'v1' | 'v2', to: 'v1' | 'v2', option: Option): Promise<Record<string, string>> {
+  const key = `${from}-${to}${option}`;
+  if (results.has(key)) return results.get(key)!;
+  const root = dpkgRoot(path.join(work, `dpkg-${key}`));
+  await dpkg(root, '-i', debs[from]!);
   applyEdits(path.join(root, PKG_DIR), EDITS);
-  await dpkg(root, option, '-i', debs.v2!);
-  const tree = contents(path.join(root, PKG_DIR));
-  results.set(option, tree);
-  return tree;
+  await dpkg(root, option, '-i', debs[to]!);
+  results.set(key, contents(path.join(root, PKG_DIR)));
+  return results.get(key)!;
 }
 
-// Where the design knowingly differs from dpkg, both results are stated here instead of compared.
-const KNOWN: Record<string, KnownDifference> = {
-  'bin/same': {
-    theirs: 'same v1\n',
-    ours: 'local edit\n',
-    why: 'dpkg unpacks every file of the new version; the base did not change bin/same, so rule 2 keeps the local edit',
-  },
-};
+const ROW2 = 'rule 2: the base did not change this path, so the host\'s change stays';
+/** Where the design knowingly differs from dpkg, both results are stated here instead of compared. */
+function known(from: Version, to: Version): Record<string, KnownDifference> {
+  const out: Record<string, KnownDifference> = {
+    'bin/plain-edited-same': { theirs: from.files['bin/plain-edited-same'], ours: 'local edit\n', why: `dpkg unpacks every file of the new version; ${ROW2}` },
+    'bin/plain-deleted-same': { theirs: from.files['bin/plain-deleted-same'], ours: undefined, why: `dpkg unpacks every file of the new version; ${ROW2} (the deletion)` },
+    // Rule 8 has nothing to apply: the host never touched the directory, the new base's shows.
+    'share/moddir': { theirs: `<dir ${from.dirs!['share/moddir']!.toString(8)}>`, ours: `<dir ${to.dirs!['share/moddir']!.toString(8)}>`, why: 'dpkg leaves the mode of a directory that exists as it was; the image\'s new mode shows through the overlay' },
+  };
+  // An untouched conffile the new version drops: dpkg leaves it on disk (obsolete). The overlay has no
+  // copy of it in the upper, and the old base that held its content is gone once the new image is booted.
+  for (const p of Object.keys(from.files)) {
+    if (p.startsWith('etc/') && !(p in to.files) && EDITS[p] === undefined) {
+      out[p] = { theirs: from.files[p], ours: undefined, why: 'dpkg keeps an obsolete conffile; the overlay holds no copy of an untouched one, and the old base is gone' };
+    }
+  }
+  return out;
+}
+
+const CASES = [
+  { name: 'upgrade', from: 'v1', to: 'v2', vFrom: V1, vTo: V2 },
+  { name: 'rollback', from: 'v2', to: 'v1', vFrom: V2, vTo: V1 },
+] as const;
+const POLICIES = [
+  { option: '--force-confold' as const, policy: 'noreplace' as const },
+  { option: '--force-confnew' as const, policy: 'replace' as const },
+];
 
 describe('oracle: dpkg conffile handling', () => {
-  const cases = [
-    { option: '--force-confold' as const, policy: 'noreplace' as const },
-    { option: '--force-confnew' as const, policy: 'replace' as const },
-  ];
-  for (const { option, policy } of cases) {
-    it(`dpkg ${option} equals Reconcile=changed with ConfigPolicy=${policy}, SuffixStyle=dpkg`, async () => {
-      const theirs = await dpkgResult(option);
-      const root = fs.mkdtempSync(path.join(work, `ours-${policy}-`));
-      const { merged } = await ours(root, extracted[V1.version]!, extracted[V2.version]!, EDITS, {
-        paths: { config: [`/${PKG_DIR}/etc/**`], configPolicy: policy, suffixStyle: 'dpkg' },
+  for (const c of CASES) {
+    for (const { option, policy } of POLICIES) {
+      it(`dpkg ${option} (${c.name}) equals Reconcile=changed with ConfigFrom=dpkg, ConfigPolicy=${policy}, SuffixStyle=dpkg`, async () => {
+        const theirs = await dpkgResult(c.from, c.to, option);
+        const root = fs.mkdtempSync(path.join(work, `ours-${c.name}-${policy}-`));
+        const { merged } = await ours(root, images[c.vFrom.version]!, images[c.vTo.version]!, EDITS, { paths: { configFrom: 'dpkg', configPolicy: policy, suffixStyle: 'dpkg' } });
+        expectSameExceptKnown(merged, theirs, known(c.vFrom, c.vTo));
       });
-      expectSameExceptKnown(merged, theirs, KNOWN);
-    });
+    }
   }
 
+  it('ConfigFrom=auto on the host takes the dpkg classes the manifests record', async () => {
+    const theirs = await dpkgResult('v1', 'v2', '--force-confold');
+    const root = fs.mkdtempSync(path.join(work, 'ours-auto-'));
+    const { merged } = await ours(root, images[V1.version]!, images[V2.version]!, EDITS, { paths: { configFrom: 'auto', suffixStyle: 'dpkg' } });
+    expectSameExceptKnown(merged, theirs, known(V1, V2));
+  });
+
+  it('is sensitive to SuffixStyle=: rpm names and rules disagree with dpkg', async () => {
+    const theirs = await dpkgResult('v1', 'v2', '--force-confold');
+    const root = fs.mkdtempSync(path.join(work, 'ours-swapped-'));
+    const { merged } = await ours(root, images[V1.version]!, images[V2.version]!, EDITS, { paths: { configFrom: 'dpkg', suffixStyle: 'rpm' } });
+    expect(() => expectSameExceptKnown(merged, theirs, known(V1, V2))).toThrow();
+    expect(merged['etc/conf-edited-changed.rpmnew']).toBe('etc/conf v2\n');
+  });
+
   it('records what dpkg did, so the comparison above is not vacuous', async () => {
-    const old = await dpkgResult('--force-confold');
+    const old = await dpkgResult('v1', 'v2', '--force-confold');
     expect(old).toMatchObject({
-      'etc/edited.conf': 'local edit\n',
-      'etc/edited.conf.dpkg-dist': 'edited v2\n',
-      'etc/removed.conf': 'local edit\n',
-      'bin/tool': 'tool v2\n',
-      'share/state': 'host state\n',
+      'etc/conf-edited-changed': 'local edit\n',
+      'etc/conf-edited-changed.dpkg-dist': 'etc/conf v2\n',
+      'etc/conf-removed-edited': 'local edit\n',
+      'etc/conf-added-over-host': 'host file\n',
+      'etc/conf-added-over-host.dpkg-dist': 'etc/conf v2\n',
+      'bin/plain-edited-changed': 'bin/plain v2\n',
+      'share/olddir/state': 'host state\n',
     });
-    expect(old['share/gone']).toBeUndefined();
-    expect(old['etc/deleted.conf']).toBeUndefined();
-    expect(old['etc/deleted.conf.dpkg-dist']).toBe('deleted v2\n');
-    const fresh = await dpkgResult('--force-confnew');
-    expect(fresh).toMatchObject({ 'etc/edited.conf': 'edited v2\n', 'etc/edited.conf.dpkg-old': 'local edit\n', 'etc/deleted.conf': 'deleted v2\n' });
+    expect(old['etc/conf-deleted-changed']).toBeUndefined();
+    expect(old['etc/conf-deleted-changed.dpkg-dist']).toBe('etc/conf v2\n');
+    const fresh = await dpkgResult('v1', 'v2', '--force-confnew');
+    expect(fresh).toMatchObject({
+      'etc/conf-edited-changed': 'etc/conf v2\n',
+      'etc/conf-edited-changed.dpkg-old': 'local edit\n',
+      'etc/conf-added-over-host': 'etc/conf v2\n',
+      'etc/conf-added-over-host.dpkg-old': 'host file\n',
+      'etc/conf-deleted-changed': 'etc/conf v2\n',
+    });
   });
 });

@@ -90,7 +90,14 @@ const ROWS: Row[] = [
   {
     rule: '6: the base now ships a state path',
     b0: [], b1: [b('p', B)], upper: [u('p', X)],
-    expect: { default: ['move p 6', '! p 6'], rpm: ['sidecar p.rpmnew<p 6', 'keep p 6'], dpkg: ['sidecar p.dpkg-dist<p 6', 'keep p 6'] },
+    expect: {
+      default: ['move p 6', '! p 6'],
+      'rpm-noreplace': ['sidecar p.rpmnew<p 6', 'keep p 6'],
+      'dpkg-noreplace': ['sidecar p.dpkg-dist<p 6', 'keep p 6'],
+      // As rpm installs a plain %config over a file it does not own (.rpmorig) and dpkg --force-confnew does (.dpkg-old).
+      'rpm-replace': ['rename p>p.rpmorig 6'],
+      'dpkg-replace': ['rename p>p.dpkg-old 6'],
+    },
   },
   { rule: '6: whiteout over a path new in the base', b0: [], b1: [b('p', B)], upper: [u('p', 'whiteout')], expect: { any: ['move p 6', '! p 6'] } },
   {

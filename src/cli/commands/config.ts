@@ -10,7 +10,8 @@ export function register(program: Command, env: CommandEnv): void {
     .argument('<NAME>', 'overlay instance name (systemd-escaped mountpoint, e.g. opt)')
     .action(async (name: string) => {
       const [ctx, { configJson, configText }] = await Promise.all([env.context(), import('../render/config.js')]);
-      const { config } = ctx.overlay(name);
-      ctx.out(ctx.json ? jsonText(configJson(config)) : configText(config));
+      const ov = ctx.overlay(name);
+      if (ctx.json) ctx.out(jsonText(configJson(ov.config)));
+      else ctx.out(configText(ov.config, await import('../../ops/classes.js').then((m) => m.classSummary(ov))));
     });
 }

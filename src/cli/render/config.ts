@@ -1,10 +1,18 @@
 // The effective configuration for people (INI, headed by the files it came from) and for machines (JSON).
 import type { OverlayConfig } from '../../config/schema.js';
+import type { ClassSummary } from '../../ops/classes.js';
 import { document } from './json.js';
 
 export const configJson = (config: OverlayConfig) => document('Config', config);
 
-export function configText(config: OverlayConfig): string {
+/** Comment lines under ConfigFrom=: where the current base's package classes come from, and how many of each. */
+function classLines(c: ClassSummary | null): string[] {
+  if (c === null) return [];
+  const counts = Object.entries(c.counts).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, n]) => `${n} ${k}`);
+  return [`# classes from ${c.source} (${c.dbs === null ? 'none recorded' : c.dbs.length === 0 ? 'no database' : c.dbs.join(', ')}): ${counts.length ? counts.join(', ') : 'none'}; globs add to them`];
+}
+
+export function configText(config: OverlayConfig, classes: ClassSummary | null = null): string {
   const p = config.paths;
   return [
     `# ${config.sources.length ? config.sources.join(', ') : 'no configuration files: defaults'}`,
@@ -20,6 +28,7 @@ export function configText(config: OverlayConfig): string {
     `ConfigPolicy=${p.configPolicy}`,
     ...p.configReplace.map((g) => `ConfigReplace=${g}`),
     `ConfigFrom=${p.configFrom}`,
+    ...classLines(classes),
     `SuffixStyle=${p.suffixStyle}`,
     ...p.keep.map((g) => `Keep=${g}`),
     '[Backups]',

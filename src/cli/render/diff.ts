@@ -1,17 +1,20 @@
 // Diffs for people (one line per upper entry) and for machines (JSON).
 import { displayPath } from '../../model/entry.js';
 import type { UpperDiff } from '../../ops/diff.js';
+import type { PathClass } from '../../plan/classes.js';
 import { document, pathFields } from './json.js';
 
 export function diffJson(d: UpperDiff) {
   return document('Diff', {
     name: d.name,
     generation: { recorded: d.recorded, current: d.current.generation, source: d.current.source, manifest: d.manifest },
-    entries: d.rows.map(({ entry: e, base }) => ({
+    entries: d.rows.map(({ entry: e, base, cls }) => ({
       ...pathFields('path', e.path),
       kind: e.kind,
       type: e.type,
       ...(base === undefined ? {} : { base }),
+      class: className(cls),
+      ...(cls.keep ?? cls.from ? { classFrom: cls.keep ?? cls.from } : {}),
       ...(e.whiteout ? { whiteout: e.whiteout } : {}),
       ...(e.foreign ? { foreign: e.foreign } : {}),
     })),
@@ -19,15 +22,25 @@ export function diffJson(d: UpperDiff) {
   });
 }
 
-/** One line per entry: kind, base change ('-' where it does not apply, '?' without a manifest), path. */
+/** default, keep, config (noreplace policy) or config-replace; missingok marked. */
+export function className(c: PathClass): string {
+  if (c.keep !== undefined) return 'keep';
+  if (c.cls === 'default') return 'default';
+  return `config${c.policy === 'replace' ? '-replace' : ''}${c.missingok ? '-missingok' : ''}`;
+}
+
+/** One line per entry: kind, base change ('-' where it does not apply, '?' without a manifest), path, and a class other than default. */
 export function diffText(d: UpperDiff): string {
   const known = d.manifest !== null;
   const lines = [
     `# ${d.name}: recorded ${d.recorded ?? 'none'}, current ${d.current.generation}${known ? '' : ', no manifest of the recorded generation'}`,
   ];
-  for (const { entry: e, base } of d.rows) {
+  for (const { entry: e, base, cls } of d.rows) {
     const b = base ?? (known ? '-' : '?');
-    lines.push(`${e.kind.padEnd(10)} ${b.padEnd(9)} ${displayPath(e.path)}`);
+    // The default class goes without saying; any other is named with where it came from.
+    const c = className(cls);
+    const tail = c === 'default' ? '' : `  [${c}: ${cls.keep ?? cls.from ?? ''}]`;
+    lines.push(`${e.kind.padEnd(10)} ${b.padEnd(9)} ${displayPath(e.path)}${tail}`);
   }
   for (const u of d.unreadable) lines.push(`unreadable ${u.error.padEnd(9)} ${displayPath(u.path)}`);
   return lines.join('\n');

@@ -8,6 +8,7 @@ const PENDING: Record<PendingWork, string> = {
   reconcile: 'the base changed: the next start or reload reconciles',
   manifest: 'no manifest of the recorded generation: the next reconcile applies UnknownBase=',
   'foreign-entries': 'redirect/metacopy entries in the upper (not made by state-overlay)',
+  classes: 'the recorded manifest has no package classes: config files of the recorded base from globs only (re-ship the manifest with index --ship)',
 };
 
 

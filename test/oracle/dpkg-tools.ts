@@ -1,0 +1,20 @@
+// dpkg in scratch roots for the oracle tests: an empty database, dpkg itself, an image of one package.
+import fs from 'node:fs';
+import path from 'node:path';
+import { run } from '../../src/exec.js';
+import { shipImage, type Image } from './oracle.js';
+
+/** A root with an empty dpkg database. */
+export function dpkgRoot(root: string): string {
+  for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates']) fs.mkdirSync(path.join(root, d), { recursive: true });
+  for (const f of ['var/lib/dpkg/status', 'var/lib/dpkg/available']) fs.writeFileSync(path.join(root, f), '');
+  return root;
+}
+
+export const dpkg = (root: string, ...args: string[]) => run('dpkg', [`--root=${root}`, '--log=/dev/null', '--force-depends', ...args]);
+
+/** The image of one package: installed by dpkg into an empty root, indexed for shipping with the classes of its database. */
+export async function dpkgImage(root: string, deb: string, mount: string): Promise<Image> {
+  await dpkg(dpkgRoot(root), '-i', deb);
+  return shipImage(root, mount, 'dpkg');
+}
