@@ -1,48 +1,23 @@
 // An I/O error opening a directory below the base or the upper (EIO delivered by strace at that call) is an
 // error of the command that names the directory: never a generation, manifest or plan of part of a tree.
 import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/exec.js';
+import { describe, expect, it } from 'vitest';
 import { scratchOverlay } from '../ops/scratch.js';
-import { buildCliCase } from './cases.js';
 import { readState } from '../../src/state/state-file.js';
-import { assertNothingLost, cli, mountTmpfs, recordCase, removeScratch, scratchDir } from './harness.js';
+import { assertNothingLost, cli, recordCase, removeScratch } from './harness.js';
 import { injectAt, tracePoints } from './strace.js';
-import { SWEEP_CASE, SWEEP_CONF } from './sweep-case.js';
+import { sweepTemplate } from './sweep-case.js';
 
-let top: string;
-let template: string;
-let original: Map<string, string>;
-let copies = 0;
-
-async function copyOf(): Promise<string> {
-  const root = path.join(top, `r${++copies}`);
-  fs.mkdirSync(root);
-  await run('cp', ['-a', '--', `${template}/.`, root]);
-  return root;
-}
-
-beforeAll(async () => {
-  top = scratchDir('so-base-eio-');
-  await mountTmpfs(top, 'mode=0755,size=256m');
-  template = path.join(top, 'template');
-  fs.mkdirSync(template);
-  original = (await buildCliCase(template, SWEEP_CASE, SWEEP_CONF)).original;
-});
-
-afterAll(async () => {
-  await removeScratch(top);
-});
+const t = sweepTemplate('so-base-eio-');
 
 describe('EIO opening a directory of the base or the upper', () => {
   it.each([['index'], ['reconcile']])('%s fails naming it; the next run records the whole base', async (command) => {
     const args = [command, 'opt'];
     // Every open of opq/ (the base's and the upper's) in an uninterrupted run: each walk that reads them.
-    const opens = (await tracePoints(await copyOf(), args)).filter((p) => p.syscall === 'openat' && /^openat\(AT_FDCWD, "\/proc\/self\/fd\/\d+\/opq", .*O_DIRECTORY/.test(p.call));
+    const opens = (await tracePoints(await t.copy(), args)).filter((p) => p.syscall === 'openat' && /^openat\(AT_FDCWD, "\/proc\/self\/fd\/\d+\/opq", .*O_DIRECTORY/.test(p.call));
     expect(opens.length).toBeGreaterThan(0);
     for (const p of opens) {
-      const root = await copyOf();
+      const root = await t.copy();
       const { layout } = scratchOverlay(root).ov;
       const r = await injectAt(root, args, p, 'EIO');
       // The n-th open of an index is not always the same one (the hash pool runs beside the walk).
@@ -59,7 +34,7 @@ describe('EIO opening a directory of the base or the upper', () => {
       expect(kept).toHaveLength(1);
       if (command === 'reconcile') expect(readState(layout)!.manifest).toBe(kept[0]);
       expect(fs.existsSync(layout.journal)).toBe(false);
-      assertNothingLost('disk faults', `${command}: EIO opening opq/ (openat #${p.n})`, layout, original);
+      assertNothingLost('disk faults', `${command}: EIO opening opq/ (openat #${p.n})`, layout, t.original());
       await removeScratch(root);
     }
     recordCase('disk faults', `${command}: ${opens.length} opens of opq/ failed with EIO`);

@@ -3,8 +3,11 @@
 // attribute, .rpmnew and .rpmsave sidecars, a directory's mode, a directory left empty, declared state).
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { run } from '../../src/exec.js';
 import { writeTree } from '../ops/scratch.js';
-import { tree, type CaseSpec } from './cases.js';
+import { buildCliCase, tree, type CaseSpec } from './cases.js';
+import { mountTmpfs, removeScratch, scratchDir } from './harness.js';
 import { attributeRich } from './xfs-cases.js';
 
 export const SWEEP_CONF = '[Paths]\nConfig=/opt/etc/**\nConfigReplace=/opt/etc/replace/**\nKeep=/opt/keep/**\n';
@@ -78,3 +81,33 @@ export const SWEEP_CASE: CaseSpec = {
     fs.chmodSync(path.join(b, 'moded'), 0o750);
   },
 };
+
+/**
+ * The sweep case built once per test file as a template on a tmpfs of its own (made before the file's
+ * tests, removed after): copy() gives a fresh root of it, original() the snapshot of its upper.
+ */
+export function sweepTemplate(prefix: string): { copy(): Promise<string>; original(): Map<string, string> } {
+  let top = '';
+  let template = '';
+  let original = new Map<string, string>();
+  let copies = 0;
+  beforeAll(async () => {
+    top = scratchDir(prefix);
+    await mountTmpfs(top, 'mode=0755,size=256m');
+    template = path.join(top, 'template');
+    fs.mkdirSync(template);
+    original = (await buildCliCase(template, SWEEP_CASE, SWEEP_CONF)).original;
+  });
+  afterAll(async () => {
+    await removeScratch(top);
+  });
+  return {
+    async copy() {
+      const root = path.join(top, `r${++copies}`);
+      fs.mkdirSync(root);
+      await run('cp', ['-a', '--', `${template}/.`, root]);
+      return root;
+    },
+    original: () => original,
+  };
+}
