@@ -96,7 +96,7 @@ function holdsEntries(layout: Layout, name: string): boolean {
   return holdsBeyondDirs(tree);
 }
 
-function removeSet(layout: Layout, name: string): void {
+export function removeSet(layout: Layout, name: string): void {
   const dir = setDir(layout, name);
   try {
     // Through directory fds (a set may hold a tree deeper than PATH_MAX); a symlink in it is unlinked, never followed.
@@ -105,6 +105,9 @@ function removeSet(layout: Layout, name: string): void {
     throw ioError('remove backup set', dir, err);
   }
 }
+
+/** Whether a set holds nothing any more (a restore moved every entry back): no backup, to be removed. */
+export const isEmptied = (layout: Layout, name: string): boolean => !holdsEntries(layout, name);
 
 /**
  * Applies Backups.Keep=: sets that hold nothing are removed, then the oldest beyond keep of those that hold

@@ -23,6 +23,8 @@ export interface Context {
   readonly root: string;
   readonly json: boolean;
   readonly log: Log;
+  /** -v: plans list every step, plain keeps too (otherwise they are counted, not listed). */
+  readonly verbose: boolean;
   /** Writes a line of command output to stdout. */
   out(text: string): void;
   /** Resolves NAME into its config and on-disk layout. */
@@ -75,6 +77,7 @@ export function createContext(opts: GlobalOptions, log?: Log): Context {
     root,
     json: Boolean(opts.json),
     log: theLog,
+    verbose: Boolean(opts.verbose),
     out: (text) => void process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
     overlay(name) {
       const hit = cache.get(name);

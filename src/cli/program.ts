@@ -18,7 +18,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on reporting commands')
     .option('--log-level <LEVEL>', 'error, warn, info, debug, trace or silent')
     .option('-q, --quiet', 'log warnings and errors only')
-    .option('-v, --verbose', 'log debug records too')
+    .option('-v, --verbose', 'log debug records too, and list every step of a plan (kept paths too)')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

@@ -12,7 +12,8 @@ import { withSession } from '../txn/session.js';
 import { beginTransaction, finishTransaction, resumeTransaction } from '../txn/transaction.js';
 import { lstatBeneath } from '../tree/handles.js';
 import type { IndexEntry } from '../backups/index-file.js';
-import { findSet, setIndexFile, setTree } from '../backups/sets.js';
+import { readRestored } from '../backups/restored.js';
+import { findSet, setIndexFile, setTree, type BackupSet } from '../backups/sets.js';
 
 /** A PATH argument (absolute under the mountpoint, or relative to it) as a RelPath of raw bytes. */
 export function restorePath(mountpoint: string, arg: string): RelPath {
@@ -47,13 +48,31 @@ export interface RestoreReport {
   readonly set: string;
   readonly restored: readonly string[];
   readonly restoredPaths: readonly RelPath[];
+  /** The set had been restored in full before (and removed then): when, and nothing was done now. */
+  readonly alreadyRestoredAt: string | null;
+}
+
+/** The set, or for one a restore emptied and removed before, when that was (a usage error for an unknown set). */
+function setOrRestored(ov: Overlay, name: string): BackupSet | { restoredAt: string } {
+  try {
+    return findSet(ov.layout, name);
+  } catch (err) {
+    const done = err instanceof StateOverlayError && err.code === 'usage' ? readRestored(ov.layout).find((r) => r.name === name) : undefined;
+    if (done === undefined) throw err;
+    return done;
+  }
 }
 
 export async function restoreBackup(ov: Overlay, log: Log, setName: string, args: readonly string[], opts: { lockWaitMs?: number } = {}): Promise<RestoreReport> {
   const { layout } = ov;
   return withSession(ov, log, { offline: true, ...(opts.lockWaitMs === undefined ? {} : { lockWaitMs: opts.lockWaitMs }) }, async (s) => {
     await goOffline(s, {}, resumeTransaction);
-    const set = findSet(layout, setName);
+    const found = setOrRestored(ov, setName);
+    if ('restoredAt' in found) {
+      log.info({ event: 'restore.done', name: ov.name, set: setName, restored: 0 });
+      return { set: setName, restored: [], restoredPaths: [], alreadyRestoredAt: found.restoredAt };
+    }
+    const set = found;
     if (!set.index) throw new StateOverlayError('corrupt', `${setIndexFile(layout, setName)}: missing: the set cannot be restored by path`, { path: setIndexFile(layout, setName) });
     const chosen = selectEntries(set.index.entries, args.map((a) => restorePath(ov.config.path, a)), set.name);
     const tree = setTree(layout, set.name);
@@ -92,6 +111,6 @@ export async function restoreBackup(ov: Overlay, log: Log, setName: string, args
     beginTransaction(s, journal);
     await finishTransaction(s, journal);
     log.info({ event: 'restore.done', name: ov.name, set: set.name, restored: chosen.length });
-    return { set: set.name, restored: chosen.map((e) => e.display), restoredPaths: chosen.map((e) => e.path) };
+    return { set: set.name, restored: chosen.map((e) => e.display), restoredPaths: chosen.map((e) => e.path), alreadyRestoredAt: null };
   });
 }

@@ -4,7 +4,8 @@
 // before the journal leaves nothing, one after it is completed by resumeTransaction.
 import fs from 'node:fs';
 import { indexEntries, readIndex, writeIndex } from '../backups/index-file.js';
-import { setDir, setIndexFile, setTree } from '../backups/sets.js';
+import { noteRestored, readRestored } from '../backups/restored.js';
+import { isEmptied, removeSet, setDir, setIndexFile, setTree } from '../backups/sets.js';
 import type { Layout } from '../paths/layout.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
 import type { MoveToBackups, Plan } from '../plan/types.js';
@@ -84,12 +85,22 @@ export async function finishTransaction(s: OverlaySession, journal: Journal, opt
   return { summary, plan, alreadyDone };
 }
 
-/** A restore's last step: the set's index no longer lists what came back (idempotent: a replay finds them gone already). */
+/**
+ * A restore's last step: the set's index no longer lists what came back, and a set left holding nothing is
+ * recorded as restored (a repeated restore says so) and removed. Idempotent: a replay finds the entries
+ * gone from the index already, or the set removed and recorded.
+ */
 function forgetRestored(s: OverlaySession, journal: Journal): void {
-  const file = setIndexFile(s.layout, journal.set);
+  const { layout } = s;
+  if (!fs.existsSync(setDir(layout, journal.set)) && readRestored(layout).some((r) => r.name === journal.set)) return;
+  const file = setIndexFile(layout, journal.set);
   const index = readIndex(file);
   const back = new Set(journal.plan.actions.filter((a) => a.kind === 'restore-from-backups').map((a) => a.path));
   writeIndex(file, { ...index, entries: index.entries.filter((e) => !back.has(e.path)) });
+  if (!isEmptied(layout, journal.set)) return;
+  noteRestored(layout, { name: journal.set, restoredAt: new Date().toISOString(), entries: back.size });
+  removeSet(layout, journal.set);
+  s.log.info({ event: 'backups.pruned', name: journal.overlay, set: journal.set });
 }
 
 /** Completes the interrupted transaction of a session (its journal read when the session opened). */

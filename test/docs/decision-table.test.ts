@@ -84,7 +84,7 @@ beforeAll(() => {
   fs.rmSync(path.join(opt, 'app/conf.d'), { recursive: true });
   fs.symlinkSync('etc', path.join(opt, 'app/conf.d'));
   fs.chmodSync(path.join(opt, 'app/data'), 0o700);
-  plan = ok(['reconcile', 'opt', '--dry-run']).split('\n');
+  plan = ok(['-v', 'reconcile', 'opt', '--dry-run']).split('\n');
 });
 
 afterAll(() => {
@@ -147,7 +147,7 @@ describe('docs/decision-table.md row 10: an upper adopted without a record of it
     // What an adopted upper looks like: no state.json, no manifest of the base it was made against.
     fs.rmSync(path.join(root10, 'var/lib/state-overlay/opt/state.json'));
     fs.rmSync(path.join(root10, 'var/lib/state-overlay/opt/manifests'), { recursive: true });
-    plan10 = run(['reconcile', 'opt', '--dry-run']).split('\n');
+    plan10 = run(['-v', 'reconcile', 'opt', '--dry-run']).split('\n');
   });
 
   afterAll(() => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIndex, type IndexEntry } from '../../src/backups/index-file.js';
+import { readRestored } from '../../src/backups/restored.js';
 import { restoreBackup, restorePath, selectEntries } from '../../src/ops/restore.js';
 import { vacuumOverlay } from '../../src/ops/vacuum.js';
 import { FAULT_ENV } from '../../src/txn/fault.js';
@@ -106,7 +107,21 @@ describe('restore and retention on a scratch root', () => {
     const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
     expect(done.restored).toEqual(['d/sub/f', 'g']);
     expect(snapshot(s.ov.layout.upper)).toEqual(original);
-    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+    // Emptied, the set is no backup: it is gone from the list, and a repeated restore says it is done.
+    expect(listSets(s.ov.layout)).toEqual([]);
+    const again = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
+    expect(again).toMatchObject({ set: r.backupSet, restored: [], alreadyRestoredAt: expect.stringMatching(/^\d{4}-/) });
+    expect(snapshot(s.ov.layout.upper)).toEqual(original);
+    await expect(restoreBackup(s.ov, memoryLog(), 'nosuch', [])).rejects.toThrow('backup set "nosuch" not found');
+  });
+
+  it('a set restored in part stays listed with what it still holds, and goes once the rest is restored', async () => {
+    const { s, r } = await droppedSet();
+    await restoreBackup(s.ov, memoryLog(), r.backupSet!, ['g']);
+    expect(listSets(s.ov.layout).map((x) => x.index!.entries.map((e) => e.path))).toEqual([['d/sub/f']]);
+    await restoreBackup(s.ov, memoryLog(), r.backupSet!, ['d/sub/f']);
+    expect(listSets(s.ov.layout)).toEqual([]);
+    expect(readRestored(s.ov.layout).map((x) => [x.name, x.entries])).toEqual([[r.backupSet, 1]]);
   });
 
   it('a restore cut short after moving some entries completes on a re-run', async () => {
@@ -124,7 +139,7 @@ describe('restore and retention on a scratch root', () => {
     const done = await restoreBackup(s.ov, memoryLog(), r.backupSet!, []);
     expect(done.restored).toEqual(['a', 'b']);
     expect(snapshot(s.ov.layout.upper)).toEqual(original);
-    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+    expect(listSets(s.ov.layout)).toEqual([]);
   });
 
   it('a restore is journaled: stopped after its first entry, the next offline command finishes it', async () => {
@@ -144,7 +159,9 @@ describe('restore and retention on a scratch root', () => {
     expect(log.events.map((e) => e.event)).toContain('reconcile.resume');
     expect(fs.existsSync(s.ov.layout.journal)).toBe(false);
     expect(snapshot(s.ov.layout.upper)).toEqual(original);
-    expect(listSets(s.ov.layout)[0]!.index!.entries).toEqual([]);
+    // The command that finished the restore removed the emptied set, as the restore would have.
+    expect(listSets(s.ov.layout)).toEqual([]);
+    expect((await restoreBackup(s.ov, memoryLog(), r.backupSet!, [])).alreadyRestoredAt).not.toBeNull();
   });
 
   it('prunes the oldest sets beyond Keep, never a protected one', () => {

@@ -5,7 +5,7 @@ import { buildManifest } from '../../src/manifest/build.js';
 import { run } from '../../src/exec.js';
 import { manifestDigest, readManifest } from '../../src/manifest/store.js';
 import { buildHostile, removeTree, scratch } from '../tree/fixtures.js';
-import { cli } from '../cli/cli.js';
+import { BIN, cli } from '../cli/cli.js';
 
 describe('state-overlay index', () => {
   let root: string;
@@ -82,6 +82,38 @@ describe('state-overlay index', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`state-overlay: mountpoint ${root}/usr/local does not exist\n`);
     expect(fs.existsSync(path.join(root, 'usr/lib/state-overlay')) ? fs.readdirSync(path.join(root, 'usr/lib/state-overlay')) : []).toEqual([]);
+  });
+});
+
+describe('index progress on a terminal', () => {
+  let root: string;
+  beforeAll(() => {
+    root = scratch();
+    fs.mkdirSync(path.join(root, 'opt/d'), { recursive: true });
+    for (let i = 0; i < 2500; i++) fs.writeFileSync(path.join(root, `opt/d/f${i}`), `${i}\n`);
+  });
+  afterAll(async () => {
+    await removeTree(root);
+  });
+  /** What `index` draws on stderr under a pseudo-terminal (script(1)), one screen update a line. */
+  const onTerminal = async (...args: string[]) => {
+    const command = [process.execPath, BIN, '--root', root, 'index', 'opt', ...args].map((a) => `'${a}'`).join(' ');
+    const r = await run('script', ['-qec', command, '/dev/null'], { env: { ...process.env, INVOCATION_ID: '', JOURNAL_STREAM: '' } });
+    return r.stdout.split(/\r|\n|\x1b\[1G/).filter((l) => l.startsWith('indexing'));
+  };
+
+  it('with no previous manifest to give a total, shows the count and its rate, not an always-full bar', async () => {
+    const lines = await onTerminal();
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^indexing \d+ entries, \d+ entries\/s/);
+  });
+
+  it('with a previous manifest, a bar whose total is its count', async () => {
+    await onTerminal('--ship');
+    const lines = await onTerminal('--ship');
+    const entries = JSON.parse(cli(['--root', root, '--json', '-q', 'index', 'opt', '--ship']).stdout).entries as number;
+    expect(entries).toBeGreaterThan(2500);
+    expect(lines[0]).toMatch(new RegExp(`^indexing \\[[^\\]]+\\] 1000/${entries} entries`));
   });
 });
 

@@ -48,6 +48,28 @@ describe('reconcile, backups, restore and vacuum commands', () => {
     expect(fs.existsSync(path.join(root, 'var/lib/state-overlay/opt/upper/bin/tool'))).toBe(true);
   });
 
+  it('plain keeps are counted, not listed, unless -v: a large upper prints its summary and what changed', async () => {
+    const s = scratchOverlay(root);
+    const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`share/f${i}`, `${i}\n`]));
+    await writeTree(s.ov.base, { ...many, 'bin/tool': 'v1\n' });
+    await s.record('gen1');
+    await writeTree(s.ov.layout.upper, { ...Object.fromEntries(Object.keys(many).map((k) => [k, 'mine\n'])), 'bin/tool': 'mine\n' });
+    fs.writeFileSync(path.join(s.ov.base, 'bin/tool'), 'v2\n');
+    fs.writeFileSync(path.join(s.ov.base, 'share/new'), 'new\n');
+    const quiet = cli(['--root', root, '-q', 'reconcile', 'opt', '--dry-run']);
+    expect(quiet.code).toBe(0);
+    const lines = quiet.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => l.includes(' keep '))).toEqual([]);
+    expect(lines).toContain('rule  3  drop        /opt/bin/tool  (the base changed this path)');
+    expect(lines.at(-1)).toBe('1 dropped, 0 moved aside, 0 sidecars, 0 attrs, 1 empty dir removed, 50 kept (-v lists them), 0 warnings');
+    const all = cli(['--root', root, '--log-level', 'warn', '-v', 'reconcile', 'opt', '--dry-run']);
+    expect(all.code).toBe(0);
+    const listed = all.stdout.trimEnd().split('\n');
+    expect(listed.filter((l) => /^rule {2}2 {2}keep {8}\/opt\/share\/f\d+  \(base unchanged here\)$/.test(l))).toHaveLength(50);
+    expect(listed.at(-1)).toBe('1 dropped, 0 moved aside, 0 sidecars, 0 attrs, 1 empty dir removed, 50 kept, 0 warnings');
+    expect(all.stderr).toBe('');
+  });
+
   it('reconcile --json, backups, restore (with a conflict first) and vacuum', async () => {
     const s = await setup();
     const r = cli(['--root', root, '-q', '--json', 'reconcile', 'opt']);
@@ -106,7 +128,7 @@ describe('every path that records a generation keeps its manifest', () => {
     expect(fs.existsSync(path.join(s.ov.layout.manifestsDir, state.manifest!))).toBe(true);
     // The next update changes bin/tool only: the kept edit of etc/a.conf is judged against a known B0 (rule 2), not pruned (rule 10).
     fs.writeFileSync(path.join(s.ov.base, 'bin/tool'), 'v3\n');
-    const next = cli(['--root', root, '-q', 'reconcile', 'opt', '--dry-run']);
+    const next = cli(['--root', root, '--log-level', 'warn', '-v', 'reconcile', 'opt', '--dry-run']);
     expect(next.stdout).not.toMatch(/^rule 10 /m);
     expect(lastRule(next.stdout, 'etc/a.conf')).toBe('2');
   });

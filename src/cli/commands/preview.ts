@@ -32,7 +32,7 @@ export function register(program: Command, env: CommandEnv): void {
       const ov = ctx.overlay(name);
       const target = opts.base !== undefined ? { base: opts.base } : opts.manifest !== undefined ? { manifest: opts.manifest } : { imageRoot: opts.imageRoot! };
       const r = await preview.previewOverlay(ov, target);
-      ctx.out(ctx.json ? jsonText(previewJson(name, r)) : previewText(name, r, ov.config.path));
+      ctx.out(ctx.json ? jsonText(previewJson(name, r)) : previewText(name, r, ov.config.path, ctx.verbose));
       const hit = preview.failures(r.plan, fail as typeof preview.FAIL_ON[number][]);
       if (hit.length > 0) throw new StateOverlayError('plan-refused', `preview ${name}: the plan would ${hit.join(', ')} (--fail-on ${fail.join(',')})`);
     });

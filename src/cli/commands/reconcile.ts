@@ -18,6 +18,6 @@ export function register(program: Command, env: CommandEnv): void {
       ]);
       const ov = ctx.overlay(name);
       const r = await reconcileOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun), force: Boolean(opts.force) });
-      ctx.out(ctx.json ? jsonText(reconcileJson(name, r)) : reconcileText(name, r, ov.config.path));
+      ctx.out(ctx.json ? jsonText(reconcileJson(name, r)) : reconcileText(name, r, ov.config.path, ctx.verbose));
     });
 }

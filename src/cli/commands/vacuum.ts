@@ -17,6 +17,6 @@ export function register(program: Command, env: CommandEnv): void {
       ]);
       const ov = ctx.overlay(name);
       const r = await vacuumOverlay(ov, ctx.log, { dryRun: Boolean(opts.dryRun) });
-      ctx.out(ctx.json ? jsonText(vacuumJson(name, r)) : vacuumText(name, r, ov.config.path));
+      ctx.out(ctx.json ? jsonText(vacuumJson(name, r)) : vacuumText(name, r, ov.config.path, ctx.verbose));
     });
 }

@@ -32,8 +32,9 @@ export function backupsText(name: string, sets: readonly BackupSet[], mountpoint
   return lines.join('\n');
 }
 
-export const restoreJson = (name: string, r: RestoreReport) => document('RestoreReport', { name, set: r.set, ...pathListFields('restored', r.restoredPaths) });
+export const restoreJson = (name: string, r: RestoreReport) => document('RestoreReport', { name, set: r.set, ...pathListFields('restored', r.restoredPaths), alreadyRestoredAt: r.alreadyRestoredAt });
 
 export function restoreText(name: string, r: RestoreReport, mountpoint: string): string {
+  if (r.alreadyRestoredAt !== null) return `${name}: backup set ${r.set} was restored in full at ${r.alreadyRestoredAt}; nothing to do`;
   return [...r.restored.map((p) => `restored ${under(mountpoint, p)}`), `${name}: ${plural(r.restored.length, 'entry', 'entries')} restored from ${r.set}`].join('\n');
 }

@@ -28,10 +28,16 @@ function target(a: Action): string {
   }
 }
 
-/** `rule  3  drop        app/bin/tool  (the base changed this path)`, one line per action, then conflicts. */
-export function renderPlan(plan: Plan, mountpoint: string): string[] {
+/** A keep that wrote nothing: counted in the summary, listed only with -v (a 10k-entry upper is 10k of them). */
+const plainKeep = (a: Action): boolean => a.kind === 'keep' && a.sidecar === undefined;
+
+/**
+ * `rule  3  drop        app/bin/tool  (the base changed this path)`, one line per action (plain keeps only
+ * when `all`), then conflicts.
+ */
+export function renderPlan(plan: Plan, mountpoint: string, all: boolean): string[] {
   const abs = (p: RelPath) => `${mountpoint.replace(/\/+$/, '')}/${displayPath(p)}`;
-  const lines = plan.actions.map((a) => `rule ${String(a.rule).padStart(2)}  ${VERB[a.kind].padEnd(10)}  ${abs(a.path)}${target(a)}  (${a.reason})`);
+  const lines = (all ? plan.actions : plan.actions.filter((a) => !plainKeep(a))).map((a) => `rule ${String(a.rule).padStart(2)}  ${VERB[a.kind].padEnd(10)}  ${abs(a.path)}${target(a)}  (${a.reason})`);
   for (const c of plan.conflicts) lines.push(`warning: rule ${c.rule}: ${abs(c.path)}: ${c.reason}`);
   return lines;
 }
@@ -63,29 +69,30 @@ function planReport<K extends 'ReconcileReport' | 'VacuumReport' | 'PreviewRepor
 export const reconcileJson = (name: string, r: ReconcileReport) => planReport('ReconcileReport', name, r);
 
 /** The plan's lines between a head (what was reconciled, from and to) and a tail (the counts). */
-export function reconcileText(name: string, r: ReconcileReport, mountpoint: string): string {
+export function reconcileText(name: string, r: ReconcileReport, mountpoint: string, all: boolean): string {
   const lines = r.resumed ? [`finished an interrupted reconcile of ${name}`] : [];
   if (r.upToDate) return [...lines, `${name}: base generation ${r.to} already reconciled; nothing to do`].join('\n');
-  lines.push(`${name}: ${r.dryRun ? 'would reconcile' : 'reconciled'} ${r.from ?? '(none recorded)'} -> ${r.to} (Reconcile=${r.mode})`, ...renderPlan(r.plan, mountpoint));
+  lines.push(`${name}: ${r.dryRun ? 'would reconcile' : 'reconciled'} ${r.from ?? '(none recorded)'} -> ${r.to} (Reconcile=${r.mode})`, ...renderPlan(r.plan, mountpoint, all));
   const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
+  const unlisted = all ? 0 : r.plan.actions.filter(plainKeep).length;
   lines.push(
-    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.kept} kept, ${plural(r.conflicts, 'warning')}${backups}`,
+    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.kept} kept${unlisted > 0 ? ' (-v lists them)' : ''}, ${plural(r.conflicts, 'warning')}${backups}`,
   );
   return lines.join('\n');
 }
 
 export const vacuumJson = (name: string, r: VacuumReport) => planReport('VacuumReport', name, r);
 
-export function vacuumText(name: string, r: VacuumReport, mountpoint: string): string {
+export function vacuumText(name: string, r: VacuumReport, mountpoint: string, all: boolean): string {
   const verb = r.dryRun ? 'would drop' : 'dropped';
-  return [...renderPlan(r.plan, mountpoint), `${name}: ${verb} ${plural(r.dropped, 'redundant copy-up')}, ${plural(r.removedDirs, 'empty dir')}${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
+  return [...renderPlan(r.plan, mountpoint, all), `${name}: ${verb} ${plural(r.dropped, 'redundant copy-up')}, ${plural(r.removedDirs, 'empty dir')}${r.backupSet ? `; backups in ${r.backupSet}` : ''}`].join('\n');
 }
 
 export const previewJson = (name: string, r: PreviewReport) => planReport('PreviewReport', name, r);
 
 /** The headline first (what happens to the host's changes), then the plan as `reconcile --dry-run` prints it. */
-export function previewText(name: string, r: PreviewReport, mountpoint: string): string {
+export function previewText(name: string, r: PreviewReport, mountpoint: string, all: boolean): string {
   const from = r.source.manifest ?? r.source.base ?? '';
   const refused = r.refused === null ? [] : [`warning: the next boot would refuse this base (a boot with --force goes on): ${r.refused}`];
-  return [`${name}: next boot with ${from}: ${r.headline}`, ...refused, reconcileText(name, r, mountpoint)].join('\n');
+  return [`${name}: next boot with ${from}: ${r.headline}`, ...refused, reconcileText(name, r, mountpoint, all)].join('\n');
 }
