@@ -65,7 +65,7 @@ describe('reconcile, backups, restore and vacuum commands', () => {
     const all = cli(['--root', root, '--log-level', 'warn', '-v', 'reconcile', 'opt', '--dry-run']);
     expect(all.code).toBe(0);
     const listed = all.stdout.trimEnd().split('\n');
-    expect(listed.filter((l) => /^rule {2}2 {2}keep {8}\/opt\/share\/f\d+  \(base unchanged here\)$/.test(l))).toHaveLength(50);
+    expect(listed.filter((l) => /^rule {2}2 {2}keep {8}\/opt\/share\/f\d+ {2}\(base unchanged here\)$/.test(l))).toHaveLength(50);
     expect(listed.at(-1)).toBe('1 dropped, 0 moved aside, 0 sidecars, 0 attrs, 1 empty dir removed, 50 kept, 0 warnings');
     expect(all.stderr).toBe('');
   });
