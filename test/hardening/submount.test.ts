@@ -42,7 +42,7 @@ describe('a mount below the base', () => {
     // An update of the base that leaves app.conf alone: the host's edit is kept under rule 2.
     const before = snapshotUpper(layout);
     fs.writeFileSync(path.join(opt, 'app/bin/tool'), 'tool v2\n');
-    const plan = await cli(root, ['reconcile', 'opt', '--dry-run']);
+    const plan = await cli(root, ['-v', 'reconcile', 'opt', '--dry-run']);
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(plan.stdout).not.toMatch(/^rule 10 /m);
     expect(plan.stdout).toMatch(/^rule {2}2 {2}keep {8}\/opt\/app\/etc\/app\.conf /m);
