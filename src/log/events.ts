@@ -17,7 +17,7 @@ export type LogEvent =
   | { event: 'vacuum.done'; name: string; dropped: number; set: string | null }
   | { event: 'index.start'; root: string }
   | { event: 'index.done'; entries: number; hashedBytes: number; reusedDigests: number; ms: number }
-  | { event: 'mount.done'; name: string; target: string; lower: string; upper: string }
+  | { event: 'mount.done'; name: string; target: string; lower: string; upper: string; flattened?: { overlay: string; lowers: string[] } }
   | { event: 'mount.already'; name: string; target: string }
   | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
   | { event: 'migrate.ostree'; name: string; from: string; to: string }

@@ -2,7 +2,8 @@
 import { StateOverlayError } from '../errors.js';
 
 export interface OverlayDirs {
-  readonly lower: string;
+  /** Top first; one, the base bind, unless the base's own overlay layers stand in for it (stacking.ts). */
+  readonly lowers: readonly string[];
   readonly upper: string;
   readonly work: string;
 }
@@ -36,9 +37,10 @@ export function sameLayer(shown: string | undefined, p: string): boolean {
   return shown === p || shown === escapeLayerPath(p);
 }
 
-/** `lowerdir=…,upperdir=…,workdir=…,index=off,metacopy=off,redirect_dir=off,xino=off`. */
+/** `lowerdir=…[:…],upperdir=…,workdir=…,index=off,metacopy=off,redirect_dir=off,xino=off`. */
 export function overlayOptions(dirs: OverlayDirs): string {
-  return [checked('lowerdir', dirs.lower), checked('upperdir', dirs.upper), checked('workdir', dirs.work), ...FIXED_OPTIONS].join(',');
+  const lowerdir = `lowerdir=${dirs.lowers.map((l) => checked('lowerdir', l).slice('lowerdir='.length)).join(':')}`;
+  return [lowerdir, checked('upperdir', dirs.upper), checked('workdir', dirs.work), ...FIXED_OPTIONS].join(',');
 }
 
 /** The argv of mount(8) for the overlay. */

@@ -12,6 +12,7 @@ import { assertUpperFree } from './in-use.js';
 import { assertNotNested } from './nesting.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
+import { MAX_STACK_DEPTH, lowersFor, stackDepth } from './stacking.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
 import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork } from './preflight.js';
@@ -113,13 +114,15 @@ async function undoMounts(undo: string[]): Promise<void> {
 
 /**
  * What the mount table must allow before NAME is mounted: nothing else on its upper (mounted, or detached
- * and still used), and no nesting with another state-overlay overlay. run checks it before it reconciles,
+ * and still used), no nesting with another state-overlay overlay, and a base within overlayfs' stacking depth. run checks it before it reconciles,
  * so a refusal there changes nothing.
  */
 export function assertMountable(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): void {
   assertUpperFree(entries, ov.layout);
   assertNotDetachedInUse(ov.layout, entries);
   assertNotNested(ov, entries);
+  // A base too deep in overlays to mount over, and not to be flattened, is refused before run reconciles.
+  if (fs.existsSync(ov.base)) lowersFor(entries, ov.base);
 }
 
 /** Mounts the overlay NAME; returns false when it was already mounted (nothing done). */
@@ -152,9 +155,14 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     await bindBase(base, layout.baseBind, layout.root, layout.runDir);
     undo.push(layout.baseBind);
     const lower = fs.realpathSync(layout.baseBind);
-    const r = await tryRun('mount', overlayMountArgs({ lower, upper, work }, target));
+    // Within the kernel's stacking depth: the bind, or the layers of the overlay the base lies on.
+    const { lowers, flattened } = lowersFor(readMountinfo(), lower, base);
+    for (const l of flattened ? lowers : []) checkBaseApart(l, { stateDir: fs.realpathSync(layout.stateDir), upper, work });
+    const r = await tryRun('mount', overlayMountArgs({ lowers, upper, work }, target));
     if (r.exitCode !== 0) {
-      throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}`, { path: target });
+      const depth = stackDepth(readMountinfo(), lower);
+      const hint = depth > 0 ? ` (the base lies on an overlay ${depth} deep; overlayfs stacks at most ${MAX_STACK_DEPTH}: if dmesg says "maximum fs stacking depth exceeded", set Base= to a directory on a plain filesystem)` : '';
+      throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}${hint}`, { path: target });
     }
     // From here a failure (the mount table read back, the record written) unmounts the overlay too: the
     // base bind alone would leave an overlay whose lower no run can reach.
@@ -164,7 +172,7 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
       throw new StateOverlayError('internal', `mount reported success but ${target} does not show ${ov.name}'s overlay in /proc/self/mountinfo`, { path: target });
     }
     recordMount(layout, after.entry);
-    log.info({ event: 'mount.done', name: ov.name, target, lower, upper });
+    log.info({ event: 'mount.done', name: ov.name, target, lower, upper, ...(flattened ? { flattened: { overlay: flattened, lowers: [...lowers] } } : {}) });
     return true;
   } catch (err) {
     await undoMounts(undo);

@@ -5,7 +5,7 @@ import { mappedUnder } from '../../src/mount/holders.js';
 
 describe('overlayOptions', () => {
   it('states every feature explicitly, in order', () => {
-    expect(overlayOptions({ lower: '/run/state-overlay/opt/base', upper: '/var/lib/state-overlay/opt/upper', work: '/var/lib/state-overlay/opt/work' })).toBe(
+    expect(overlayOptions({ lowers: ['/run/state-overlay/opt/base'], upper: '/var/lib/state-overlay/opt/upper', work: '/var/lib/state-overlay/opt/work' })).toBe(
       'lowerdir=/run/state-overlay/opt/base,upperdir=/var/lib/state-overlay/opt/upper,workdir=/var/lib/state-overlay/opt/work,index=off,metacopy=off,redirect_dir=off,xino=off',
     );
   });
@@ -15,7 +15,7 @@ describe('overlayOptions', () => {
     ['a colon', '/a:b', 'lowerdir=/a\\:b'],
     ['a systemd escape', '/var/lib/state-overlay/opt-my\\x2dapp/upper', 'lowerdir=/var/lib/state-overlay/opt-my\\\\x2dapp/upper'],
   ])('escapes %s', (_, lower, want) => {
-    expect(overlayOptions({ lower, upper: '/u', work: '/w' }).split(',upperdir')[0]).toBe(want);
+    expect(overlayOptions({ lowers: [lower], upper: '/u', work: '/w' }).split(',upperdir')[0]).toBe(want);
   });
 
   it.each([
@@ -27,15 +27,19 @@ describe('overlayOptions', () => {
     expect(sameLayer(shown, p)).toBe(want);
   });
 
+  it('joins several lowers top first, each escaped', () => {
+    expect(overlayOptions({ lowers: ['/a:b', '/c,d'], upper: '/u', work: '/w' }).split(',upperdir')[0]).toBe('lowerdir=/a\\:b:/c\\,d');
+  });
+
   it('builds the mount argv without a shell', () => {
-    expect(overlayMountArgs({ lower: '/l', upper: '/u', work: '/w' }, '/with space')).toEqual([
+    expect(overlayMountArgs({ lowers: ['/l'], upper: '/u', work: '/w' }, '/with space')).toEqual([
       '-t', 'overlay', 'overlay', '-o', 'lowerdir=/l,upperdir=/u,workdir=/w,index=off,metacopy=off,redirect_dir=off,xino=off', '/with space',
     ]);
   });
 
   it.each([
-    ['a newline', { lower: '/l\n', upper: '/u', work: '/w' }, "lowerdir '/l\n' contains a newline, which overlay mount options cannot carry; use a path without it"],
-    ['a relative path', { lower: 'l', upper: '/u', work: '/w' }, "lowerdir 'l' is not an absolute path"],
+    ['a newline', { lowers: ['/l\n'], upper: '/u', work: '/w' }, "lowerdir '/l\n' contains a newline, which overlay mount options cannot carry; use a path without it"],
+    ['a relative path', { lowers: ['/a', 'l'], upper: '/u', work: '/w' }, "lowerdir 'l' is not an absolute path"],
   ])('refuses %s', (_, dirs, message) => {
     expect(() => overlayOptions(dirs)).toThrow(message);
   });
