@@ -59,14 +59,14 @@ journal_events() { journalctl -b -u "$1" STATE_OVERLAY_EVENT="$2" -o cat --no-pa
 active_enter() { systemctl show -P ActiveEnterTimestampMonotonic "$1"; }
 
 # wait_manifest NAME: waits (90 s at most) until the manifest of the current base is recorded: it is
-# built after the mount, and the next update's reconcile needs it; later checks show what it missed
+# built after the mount, and the next update's reconcile needs it. Not recorded in time is a failure.
 wait_manifest() {
   local end=$((SECONDS + 90))
   while ((SECONDS < end)); do
-    [[ $(state-overlay status "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).overlays[0].generation.manifest !== null))') == true ]] && return 0
+    [[ $(state-overlay status "$1" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).overlays[0].generation.manifest !== null))') == true ]] && { ok "$1: the manifest of the current base is recorded"; return 0; }
     sleep 0.5
   done
-  note "$1: no manifest recorded after 90 s"
+  fail "$1: no manifest recorded after 90 s"
 }
 
 # persisted checks across boots live on the /var disk

@@ -13,7 +13,7 @@ for unit in state-overlay@opt.service state-overlay@usr-local.service; do
   check "$unit started after /var was mounted" test "$(active_enter var.mount)" -gt 0 -a "$(active_enter var.mount)" -le "$started"
   check "$unit active before local-fs.target" test "$active" -gt 0 -a "$active" -le "$(active_enter local-fs.target)"
 done
-check 'the /opt base was mounted before the overlay' test "$(active_enter usr-lib-opt.mount)" -le "$(systemctl show -P InactiveExitTimestampMonotonic state-overlay@opt.service)"
+check 'the /opt base was mounted before the overlay' test "$(active_enter usr-lib-opt.mount)" -gt 0 -a "$(active_enter usr-lib-opt.mount)" -le "$(systemctl show -P InactiveExitTimestampMonotonic state-overlay@opt.service)"
 `;
 
 const UPDATED = `
