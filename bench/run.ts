@@ -65,11 +65,14 @@ const manifest = (): Promise<string> =>
     await inChild('index', [base.dir, file]);
     return file;
   })());
-const ctx: BenchContext = { work, reps, base, small, uppers, progress, manifest };
-
 const chosen = opts.only?.split(',') ?? null;
 const results: Figure[] = [];
 const failures: string[] = [];
+const fail = (msg: string): void => {
+  failures.push(msg);
+  progress(`FAILED ${msg}`);
+};
+const ctx: BenchContext = { work, reps, base, small, uppers, progress, manifest, fail };
 try {
   for (const f of figures) {
     if (chosen && !chosen.some((c) => f.names.includes(c))) continue;
