@@ -15,6 +15,10 @@ import { figures } from './figures/index.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** bench/.work, from the compiled file at bench/.work/build/bench/run.js. */
 const DEFAULT_WORK = path.resolve(here, '../..');
+// The build of src/ under bench/.work/build loads the project's addon as src/ does, from ../../native:
+// the repository's native/ (npm run build compiles it), linked beside that build.
+const NATIVE = path.resolve(here, '../native');
+if (!fs.existsSync(NATIVE)) fs.symlinkSync(path.resolve(here, '../../../../native'), NATIVE);
 
 interface Options {
   quick: boolean;
