@@ -18,11 +18,15 @@ import { upperWalk } from '../floors.js';
 import { inChild, median } from '../measure.js';
 import { cli, cliJson, configFile, resetState, scratchOf, ship, type Scratch } from '../overlay.js';
 
-/** Brings the overlay to "adopted B0, this upper, base now B1", unmounted: what a boot into a new image finds. */
+/**
+ * Brings the overlay to "adopted B0, this upper, base now B1", unmounted: what a boot into a new image
+ * finds. B0 is adopted over the live base, which is B1 already: `--force`, as the base lacks what B0
+ * alone lists (the first records of a shipped manifest are checked against the base).
+ */
 async function prepare(s: Scratch, b0: string, b1: string, upper: string): Promise<void> {
   await resetState(s);
   ship(s, b0);
-  await cli(s, ['run', s.name]);
+  await cli(s, ['run', s.name, '--force']);
   await cli(s, ['unmount', s.name]);
   fs.rmSync(s.upper, { recursive: true, force: true });
   // cp -a keeps modes, owners, hard links (shared whiteout inodes) and trusted.overlay.* xattrs.
