@@ -44,24 +44,30 @@ static void write_all(int fd, const char *buf, size_t n, const char *what) {
   }
 }
 
-/* The set's parent dirs made once: the last one made is remembered, as plans come sorted. */
+/*
+ * The set's parent dirs, each made once: plans come sorted, so the dirs made for the previous step
+ * are remembered and only the components past the part it shares with this one are made.
+ */
 static char made[PATH_MAX];
 static void parents(int set, const char *p) {
   const char *slash = strrchr(p, '/');
   if (!slash) return;
   size_t len = (size_t)(slash - p);
-  if (strlen(made) == len && strncmp(made, p, len) == 0) return;
   char buf[PATH_MAX];
   memcpy(buf, p, len);
   buf[len] = 0;
-  for (char *s = buf;; s++) {
-    if (*s == '/' || *s == 0) {
-      char c = *s;
-      *s = 0;
-      if (mkdirat(set, buf, 0755) < 0 && errno != EEXIST) die("mkdirat", buf);
-      *s = c;
-      if (c == 0) break;
-    }
+  size_t common = 0;
+  for (size_t i = 0;; i++) {
+    char b = buf[i], m = made[i];
+    if ((b == '/' || b == 0) && (m == '/' || m == 0)) common = i;
+    if (b != m || b == 0) break;
+  }
+  for (size_t i = common + 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != 0) continue;
+    char c = buf[i];
+    buf[i] = 0;
+    if (mkdirat(set, buf, 0755) < 0 && errno != EEXIST) die("mkdirat", buf);
+    buf[i] = c;
   }
   strcpy(made, buf);
 }
