@@ -1,6 +1,6 @@
 // `npm run bench`: generates (or reuses) the trees, measures every figure against its floor, prints
-// the table, optionally writes JSON. Warm page cache throughout: each floor and figure gets an
-// untimed warm-up, so the figures compare CPU and syscall work, not the disk.
+// the table, optionally writes JSON. Warm page cache but for the cold `run` row: each floor and
+// figure gets an untimed warm-up, so the figures compare CPU and syscall work, not the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
