@@ -32,6 +32,8 @@ export interface BenchContext {
   readonly progress: (msg: string) => void;
   /** The current base's manifest (B1), built by the product once per run. */
   readonly manifest: () => Promise<string>;
+  /** Records a check the run failed (printed at the end, exit code 1) without losing the figures measured. */
+  readonly fail: (msg: string) => void;
 }
 
 export function figure(f: Omit<Figure, 'value' | 'floor' | 'ratio'>): Figure {

@@ -46,6 +46,15 @@ export async function cli(s: Scratch, args: readonly string[], program = MAIN): 
   return performance.now() - t0;
 }
 
+/** `state-overlay --root ROOT --json ARGS…`, its document parsed. */
+export async function cliJson<T>(s: Scratch, args: readonly string[]): Promise<T> {
+  const r = await execa(process.execPath, [MAIN, '--root', s.root, '--log-level', 'warn', '--json', ...args], { stdin: 'ignore' });
+  return JSON.parse(r.stdout) as T;
+}
+
+/** The overlay's config file under the root (absent: every key at its default). */
+export const configFile = (s: Scratch): string => path.join(s.root, 'etc/state-overlay', `${s.name}.conf`);
+
 /** Unmounts everything under the root and removes every state the product keeps there. */
 export async function resetState(s: Scratch): Promise<void> {
   await unmountUnder(s.root);

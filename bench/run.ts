@@ -1,6 +1,6 @@
 // `npm run bench`: generates (or reuses) the trees, measures every figure against its floor, prints
-// the table, optionally writes JSON. Warm page cache throughout: each floor and figure gets an
-// untimed warm-up, so the figures compare CPU and syscall work, not the disk.
+// the table, optionally writes JSON. Warm page cache but for the cold `run` row: each floor and
+// figure gets an untimed warm-up, so the figures compare CPU and syscall work, not the disk.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,10 @@ import { figures } from './figures/index.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** bench/.work, from the compiled file at bench/.work/build/bench/run.js. */
 const DEFAULT_WORK = path.resolve(here, '../..');
+// The build of src/ under bench/.work/build loads the project's addon as src/ does, from ../../native:
+// the repository's native/ (npm run build compiles it), linked beside that build.
+const NATIVE = path.resolve(here, '../native');
+if (!fs.existsSync(NATIVE)) fs.symlinkSync(path.resolve(here, '../../../../native'), NATIVE);
 
 interface Options {
   quick: boolean;
@@ -65,11 +69,14 @@ const manifest = (): Promise<string> =>
     await inChild('index', [base.dir, file]);
     return file;
   })());
-const ctx: BenchContext = { work, reps, base, small, uppers, progress, manifest };
-
 const chosen = opts.only?.split(',') ?? null;
 const results: Figure[] = [];
 const failures: string[] = [];
+const fail = (msg: string): void => {
+  failures.push(msg);
+  progress(`FAILED ${msg}`);
+};
+const ctx: BenchContext = { work, reps, base, small, uppers, progress, manifest, fail };
 try {
   for (const f of figures) {
     if (chosen && !chosen.some((c) => f.names.includes(c))) continue;

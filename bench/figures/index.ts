@@ -15,6 +15,6 @@ export const figures: readonly FigureRunner[] = [
   { names: ['run'], run: async (ctx) => runFigures(ctx, await ctx.manifest()) },
   { names: ['index', 'reindex'], run: hashingFigures },
   { names: ['tree-walk'], run: treeFigures },
-  { names: ['reconcile'], run: async (ctx) => reconcileFigures(ctx, await ctx.manifest()) },
+  { names: ['reconcile', 'reconcile-base'], run: async (ctx) => reconcileFigures(ctx, await ctx.manifest()) },
   { names: ['memory'], run: async (ctx) => [await memoryFigure(ctx)] },
 ];
