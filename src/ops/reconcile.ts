@@ -14,7 +14,9 @@ import type { Overlay } from '../overlay/overlay.js';
 import { planReconcile } from '../plan/plan.js';
 import { namesBeside } from '../plan/suffix.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
-import type { Plan } from '../plan/types.js';
+import { planRollback } from '../plan/rollback.js';
+import type { Plan, PlanInput } from '../plan/types.js';
+import { rollbackSource } from '../backups/rollback.js';
 import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession, type OverlaySession } from '../txn/session.js';
@@ -60,7 +62,22 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
     besides: namesBeside(config, classes),
     skip: inSubmount(baseSubmounts(ov)),
   });
-  return planReconcile({ ...inputs, config, ...(classes ? { classes } : {}) });
+  return planChange(ov, { ...inputs, ...(classes ? { classes } : {}) }, { from: s.state?.generation ?? null, to: current.generation }, s.log);
+}
+
+/**
+ * The plan of a change from the recorded generation to the current one: the decision table, and on a
+ * rollback (Rollback=restore, a backup set of the reconcile current → recorded) the steps that undo it.
+ * The one planning of both reconcile and preview.
+ */
+export function planChange(ov: Overlay, inputs: Omit<PlanInput, 'config'>, gens: { readonly from: string | null; readonly to: string }, log?: Log): Plan {
+  const { config, layout } = ov;
+  const plan = planReconcile({ ...inputs, config });
+  if (config.rollback !== 'restore' || config.reconcile === 'none' || gens.from === null || gens.from === gens.to) return plan;
+  const source = rollbackSource(layout, gens.from, gens.to);
+  if (source === null) return plan;
+  log?.info({ event: 'rollback.found', name: ov.name, set: source.set, from: gens.from, to: gens.to });
+  return planRollback({ plan, upper: inputs.upper, b0: inputs.b0, source });
 }
 
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */

@@ -69,7 +69,7 @@ export function reconcileText(name: string, r: ReconcileReport, mountpoint: stri
   lines.push(`${name}: ${r.dryRun ? 'would reconcile' : 'reconciled'} ${r.from ?? '(none recorded)'} -> ${r.to} (Reconcile=${r.mode})`, ...renderPlan(r.plan, mountpoint));
   const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
   lines.push(
-    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.kept} kept, ${plural(r.conflicts, 'warning')}${backups}`,
+    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.restored > 0 ? `${r.restored} restored (rollback), ` : ''}${r.kept} kept, ${plural(r.conflicts, 'warning')}${backups}`,
   );
   return lines.join('\n');
 }
