@@ -57,7 +57,8 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
 /** A report around a plan: its summary, then the plan's steps (`actions` and `conflicts` are the lists here, not the counts). */
 function planReport<K extends 'ReconcileReport' | 'VacuumReport' | 'PreviewReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
   const { plan, ...summary } = r;
-  return document(kind, { name, ...summary, ...planJson(plan) });
+  // rollbackSet: the backup set a rollback's restores come from (rule 11), or null.
+  return document(kind, { name, ...summary, rollbackSet: plan.rollbackSet ?? null, ...planJson(plan) });
 }
 
 export const reconcileJson = (name: string, r: ReconcileReport) => planReport('ReconcileReport', name, r);
