@@ -80,6 +80,11 @@ export function planChange(ov: Overlay, inputs: Omit<PlanInput, 'config'>, gens:
   return planRollback({ plan, upper: inputs.upper, b0: inputs.b0, source });
 }
 
+/** Applies Backups.Keep= (sets in protect are kept and counted). */
+function prune(s: OverlaySession, protect: ReadonlySet<string>): void {
+  for (const set of pruneSets(s.layout, s.overlay.config.backups.keep, protect)) s.log.info({ event: 'backups.pruned', name: s.overlay.name, set });
+}
+
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */
 export async function reconcileIn(s: OverlaySession, opts: ReconcileOptions = {}): Promise<ReconcileReport> {
   const resumed = await goOffline(s, opts, resumeTransaction);
@@ -96,6 +101,8 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
   const dryRun = Boolean(opts.dryRun);
   if (!opts.force && from === to) {
     const plan: Plan = { actions: [], conflicts: [] };
+    // Retention as after a reconcile: one cut between its state and its pruning is completed here.
+    if (!dryRun) prune(s, new Set());
     return { ...summarize(plan, meta), plan, upToDate: true, dryRun, resumed };
   }
   const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
@@ -121,7 +128,7 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
   beginTransaction(s, journal);
   const done = await finishTransaction(s, journal, opts.onProgress ? { onProgress: opts.onProgress } : {});
   const { summary } = done;
-  for (const set of pruneSets(layout, config.backups.keep, new Set([journal.set]))) log.info({ event: 'backups.pruned', name: ov.name, set });
+  prune(s, new Set([journal.set]));
   log.info({ event: 'reconcile.done', name: ov.name, actions: summary.actions, dropped: summary.dropped, kept: summary.kept, ms: Date.now() - started });
   // The plan as carried out: an action whose premise no longer held is reported as a conflict.
   return { ...summary, ms: Date.now() - started, plan: done.plan, upToDate: false, dryRun: false, resumed };
