@@ -13,7 +13,8 @@ import type { Overlay } from '../overlay/overlay.js';
 import { SHIP_DIR, underRoot } from '../paths/layout.js';
 import { namesBeside } from '../plan/suffix.js';
 import { summarize } from '../plan/summary.js';
-import { ROLLBACK_RULE, type Plan } from '../plan/types.js';
+import { ROLLBACK_RULE } from '../model/rule.js';
+import type { Plan } from '../plan/types.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { planChange, type ReconcileReport } from './reconcile.js';
 

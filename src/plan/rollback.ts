@@ -6,7 +6,8 @@ import { identical, parentOf, type BaseView, type RelPath, type UpperEntry } fro
 import { comparePaths } from '../model/order.js';
 import { PathSet } from './path-set.js';
 import { order } from './plan.js';
-import { ROLLBACK_RULE, type Action, type Conflict, type Plan, type RollbackSource } from './types.js';
+import { ROLLBACK_RULE } from '../model/rule.js';
+import type { Action, Conflict, Plan, RollbackSource } from './types.js';
 
 export interface RollbackInput {
   /** The ordinary plan of the change (the recorded generation to the current one). */

@@ -2,13 +2,9 @@
 import type { OverlayConfig } from '../config/schema.js';
 import type { GenerationClasses } from '../model/package-class.js';
 import type { BaseView, EntryType, RelPath, UpperEntry, UpperKind } from '../model/entry.js';
+import type { Rule } from '../model/rule.js';
 
-/** A row of the decision table (DESIGN section 4); 11: a rollback to a generation reconciled away from (plan/rollback.ts). */
-export type Rule = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11;
-/** The highest rule number. */
-export const MAX_RULE = 11;
-/** The rule of the steps that undo a reconcile on a rollback. */
-export const ROLLBACK_RULE = 11;
+export type { Rule } from '../model/rule.js';
 
 export interface Step {
   readonly path: RelPath;

@@ -17,7 +17,8 @@ import { faultAfterAction, syncCounter, type Fault } from './fault.js';
 import { progressFile, type Journal } from './journal.js';
 import { ProgressWriter, readProgress } from './progress.js';
 import { writeSidecar } from './sidecar.js';
-import { ROLLBACK_RULE, type Action } from '../plan/types.js';
+import { ROLLBACK_RULE } from '../model/rule.js';
+import type { Action } from '../plan/types.js';
 
 export interface ExecuteTarget {
   readonly layout: Layout;

@@ -9,7 +9,8 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { isSetName } from '../paths/set-name.js';
-import { MAX_RULE, type Action, type Plan, type Rule, type Step } from '../plan/types.js';
+import { MAX_RULE, type Rule } from '../model/rule.js';
+import type { Action, Plan, Step } from '../plan/types.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
 import { Fields, isFileName, isObject, parseJson } from '../state/fields.js';
 
