@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readIndex } from '../../src/backups/index-file.js';
-import { listSets, setIndexFile } from '../../src/backups/sets.js';
+import { listSets, pruneSets, setIndexFile } from '../../src/backups/sets.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { restoreBackup } from '../../src/ops/restore.js';
@@ -128,5 +128,25 @@ describe('a rollback v1 → v2 → v1', () => {
     expect(r.restored).toBe(0);
     expect(r.plan.rollbackSet).toBeUndefined();
     expect(fs.existsSync(path.join(s.ov.layout.upper, 'bin/tool'))).toBe(false);
+  });
+
+  it('undoes a reconcile that moved nothing, only renamed: its set records the rename and retention keeps it until then', async () => {
+    const s = scratchOverlay(root, CONFIG);
+    await writeTree(s.ov.base, V1);
+    await s.record('gen1');
+    await writeTree(s.ov.layout.upper, { 'etc/replace/r.conf': 'r edited\n' });
+    await writeTree(s.ov.base, V2);
+    await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen2' } });
+    await s.record('gen2');
+    const [set, ...more] = listSets(s.ov.layout);
+    expect(more).toEqual([]);
+    expect(set!.index).toMatchObject({ entries: [], wrote: [{ path: 'etc/replace/r.conf.rpmsave', kind: 'rename', from: 'etc/replace/r.conf' }] });
+    expect(pruneSets(s.ov.layout, 5)).toEqual([]);
+    await writeTree(s.ov.base, V1);
+    const r = await reconcileOverlay(s.ov, memoryLog(), { current: { generation: 'gen1' } });
+    expect(r.plan.actions.filter((a) => a.rule === 11).map((a) => `${a.kind} ${a.path}`)).toEqual(['rename etc/replace/r.conf.rpmsave']);
+    expect(fs.readFileSync(path.join(s.ov.layout.upper, 'etc/replace/r.conf'), 'utf8')).toBe('r edited\n');
+    // Undone, the set records nothing more: retention removed it.
+    expect(listSets(s.ov.layout).map((x) => x.name)).not.toContain(set!.name);
   });
 });
