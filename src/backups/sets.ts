@@ -26,7 +26,7 @@ export interface BackupSet {
 }
 
 /** The set's index; one that names another set or overlay (copied in from elsewhere, forged) is refused. */
-function indexIfAny(layout: Layout, name: string): BackupIndex | null {
+export function indexIfAny(layout: Layout, name: string): BackupIndex | null {
   const file = setIndexFile(layout, name);
   if (!fs.existsSync(file)) return null;
   const index = readIndex(file);
