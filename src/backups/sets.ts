@@ -26,7 +26,7 @@ export interface BackupSet {
 }
 
 /** The set's index; one that names another set or overlay (copied in from elsewhere, forged) is refused. */
-function indexIfAny(layout: Layout, name: string): BackupIndex | null {
+export function indexIfAny(layout: Layout, name: string): BackupIndex | null {
   const file = setIndexFile(layout, name);
   if (!fs.existsSync(file)) return null;
   const index = readIndex(file);
@@ -79,7 +79,8 @@ function holdsBeyondDirs(tree: string): boolean {
 }
 
 /**
- * Whether a set holds anything: an entry its index lists, or anything but directories in its tree. One
+ * Whether a set holds anything: an entry its index lists, a record of what its reconcile wrote, or anything
+ * but directories in its tree. One
  * that holds nothing (a run an older version cut between the set's index and its journal, or a set whose
  * every entry was restored) is no backup: retention removes it and never counts it.
  */
@@ -93,6 +94,8 @@ function holdsEntries(layout: Layout, name: string): boolean {
     if (!(err instanceof StateOverlayError && err.code === 'corrupt')) throw err;
   }
   if (index?.entries.some((e) => lstatBeneath(tree, e.path) !== undefined)) return true;
+  // What its reconcile wrote, for a rollback to undo.
+  if ((index?.wrote?.length ?? 0) > 0) return true;
   return holdsBeyondDirs(tree);
 }
 

@@ -93,6 +93,9 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
     UnknownBase: (d, e) => {
       d.unknownBase = oneOf(['prune', 'keep'] as const)(e);
     },
+    Rollback: (d, e) => {
+      d.rollback = oneOf(['restore', 'ignore'] as const)(e);
+    },
     Generation: (d, e) => {
       d.generation = generation(e);
     },

@@ -4,6 +4,8 @@ export type Mode = 'persistent' | 'ephemeral';
 export const RECONCILE_MODES = ['changed', 'all', 'none'] as const;
 export type ReconcileMode = (typeof RECONCILE_MODES)[number];
 export type UnknownBase = 'prune' | 'keep';
+/** What a reconcile does on a rollback to a generation it reconciled away from (plan/rollback.ts). */
+export type Rollback = 'restore' | 'ignore';
 export type ConfigPolicy = 'noreplace' | 'replace';
 export type SuffixStyle = 'rpm' | 'dpkg';
 export const CONFIG_FROM = ['none', 'dpkg', 'rpm', 'auto'] as const;
@@ -23,6 +25,7 @@ export interface OverlayConfig {
   readonly ephemeralSize: string;
   readonly reconcile: ReconcileMode;
   readonly unknownBase: UnknownBase;
+  readonly rollback: Rollback;
   readonly generation: GenerationSource;
   readonly paths: {
     readonly config: readonly string[];
@@ -47,6 +50,7 @@ export function defaultConfig(name: string, path: string): OverlayConfig {
     ephemeralSize: '50%',
     reconcile: 'changed',
     unknownBase: 'prune',
+    rollback: 'restore',
     generation: { kind: 'auto' },
     paths: {
       config: [],

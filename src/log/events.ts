@@ -30,6 +30,9 @@ export type LogEvent =
   | { event: 'backups.pruned'; name: string; set: string }
   | { event: 'restore.entry'; path: string; rule: number; reason: string; backup: string }
   | { event: 'restore.done'; name: string; set: string; restored: number }
+  /** An entry a rollback brought back from the set of the reconcile away from the current generation (rule 11). */
+  | { event: 'rollback.restore'; path: string; rule: number; reason: string; backup: string }
+  | { event: 'rollback.found'; name: string; set: string; from: string; to: string }
   | { event: 'warning'; message: string; path?: string; rule?: number }
   /** The command's failure, as printed on stderr (the journal's failure record). */
   | { event: 'failed'; message: string; code: string; exitCode: number; path?: string };

@@ -40,6 +40,8 @@ export function messageOf(ev: LogEvent, scope?: Scope): string {
     case 'backups.pruned': return `${ev.name}: backup set ${ev.set} pruned`;
     case 'restore.entry': return `rule ${ev.rule} restore ${at(ev.path)} from ${ev.backup}`;
     case 'restore.done': return `${ev.name}: ${ev.restored} restored from ${ev.set}`;
+    case 'rollback.restore': return `rule ${ev.rule} restore ${at(ev.path)} from ${ev.backup}: ${ev.reason}`;
+    case 'rollback.found': return `${ev.name}: rollback ${ev.from} → ${ev.to}: undoing the reconcile of backup set ${ev.set}`;
     case 'warning': return ev.message;
     case 'failed': return ev.message;
   }

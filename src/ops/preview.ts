@@ -11,12 +11,12 @@ import { observe } from '../observe/inputs.js';
 import { classesOfGenerations } from '../observe/package-db.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { SHIP_DIR, underRoot } from '../paths/layout.js';
-import { planReconcile } from '../plan/plan.js';
 import { namesBeside } from '../plan/suffix.js';
 import { summarize } from '../plan/summary.js';
+import { ROLLBACK_RULE } from '../model/rule.js';
 import type { Plan } from '../plan/types.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
-import type { ReconcileReport } from './reconcile.js';
+import { planChange, type ReconcileReport } from './reconcile.js';
 
 /** Where the next base is: its tree, its shipped manifest, or an image root holding the overlay's base. */
 export type PreviewTarget = { readonly base: string } | { readonly manifest: string } | { readonly imageRoot: string };
@@ -72,14 +72,17 @@ function nextBase(ov: Overlay, t: PreviewTarget): NextBase {
 /** Counts of what the plan does to the host's changes, as an operator reads them before a reboot. */
 export function headline(plan: Plan): string {
   const n = (pred: (a: Plan['actions'][number]) => boolean) => plan.actions.filter(pred).length;
-  const dropped = n((a) => a.kind === 'move-to-backups' && a.rule !== 1);
+  // A rollback's moves are of the sidecars a reconcile wrote, not of the host's changes.
+  const dropped = n((a) => a.kind === 'move-to-backups' && a.rule !== 1 && a.rule !== ROLLBACK_RULE);
   const redundant = n((a) => a.kind === 'move-to-backups' && a.rule === 1);
   const sidecars = n((a) => a.kind === 'write-sidecar');
-  const aside = n((a) => a.kind === 'rename');
+  const aside = n((a) => a.kind === 'rename' && a.rule !== ROLLBACK_RULE);
+  const restored = n((a) => a.kind === 'restore-from-backups');
   const parts = [
     dropped > 0 ? `${dropped} local ${dropped === 1 ? 'change' : 'changes'} will be dropped to backups` : '',
     aside > 0 ? `${aside} config ${aside === 1 ? 'file' : 'files'} moved aside (.rpmsave/.dpkg-old)` : '',
     sidecars > 0 ? `${sidecars} config ${sidecars === 1 ? 'file gets' : 'files get'} the new version beside it (.rpmnew/.dpkg-dist)` : '',
+    restored > 0 ? `${restored} ${restored === 1 ? 'entry comes' : 'entries come'} back from backup set ${plan.rollbackSet ?? ''} (rollback)` : '',
     redundant > 0 ? `${redundant} redundant ${redundant === 1 ? 'copy' : 'copies'} of the base removed` : '',
     plan.conflicts.length > 0 ? `${plan.conflicts.length} ${plan.conflicts.length === 1 ? 'warning' : 'warnings'}` : '',
   ].filter((p) => p !== '');
@@ -93,7 +96,7 @@ export type FailOn = (typeof FAIL_ON)[number];
 /** The outcomes of `fail` the plan has. */
 export function failures(plan: Plan, fail: readonly FailOn[]): FailOn[] {
   const has: Record<FailOn, boolean> = {
-    drop: plan.actions.some((a) => a.kind === 'move-to-backups' && a.rule !== 1),
+    drop: plan.actions.some((a) => a.kind === 'move-to-backups' && a.rule !== 1 && a.rule !== ROLLBACK_RULE),
     sidecar: plan.actions.some((a) => a.kind === 'write-sidecar'),
     aside: plan.actions.some((a) => a.kind === 'rename'),
     conflict: plan.conflicts.length > 0,
@@ -133,5 +136,5 @@ export async function previewOverlay(ov: Overlay, target: PreviewTarget): Promis
     subtrees: config.reconcile === 'changed',
     besides: namesBeside(config, classes),
   });
-  return report(planReconcile({ ...inputs, config, ...(classes ? { classes } : {}) }), false);
+  return report(planChange(ov, { ...inputs, ...(classes ? { classes } : {}) }, { from, to: next.generation }), false);
 }

@@ -14,7 +14,9 @@ import type { Overlay } from '../overlay/overlay.js';
 import { planReconcile } from '../plan/plan.js';
 import { namesBeside } from '../plan/suffix.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
-import type { Plan } from '../plan/types.js';
+import { planRollback } from '../plan/rollback.js';
+import type { Plan, PlanInput } from '../plan/types.js';
+import { rollbackSource } from '../backups/rollback.js';
 import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { goOffline } from '../txn/offline.js';
 import { withSession, type OverlaySession } from '../txn/session.js';
@@ -60,7 +62,27 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
     besides: namesBeside(config, classes),
     skip: inSubmount(baseSubmounts(ov)),
   });
-  return planReconcile({ ...inputs, config, ...(classes ? { classes } : {}) });
+  return planChange(ov, { ...inputs, ...(classes ? { classes } : {}) }, { from: s.state?.generation ?? null, to: current.generation }, s.log);
+}
+
+/**
+ * The plan of a change from the recorded generation to the current one: the decision table, and on a
+ * rollback (Rollback=restore, a backup set of the reconcile current → recorded) the steps that undo it.
+ * The one planning of both reconcile and preview.
+ */
+export function planChange(ov: Overlay, inputs: Omit<PlanInput, 'config'>, gens: { readonly from: string | null; readonly to: string }, log?: Log): Plan {
+  const { config, layout } = ov;
+  const plan = planReconcile({ ...inputs, config });
+  if (config.rollback !== 'restore' || config.reconcile === 'none' || gens.from === null || gens.from === gens.to) return plan;
+  const source = rollbackSource(layout, gens.from, gens.to);
+  if (source === null) return plan;
+  log?.info({ event: 'rollback.found', name: ov.name, set: source.set, from: gens.from, to: gens.to });
+  return planRollback({ plan, upper: inputs.upper, b0: inputs.b0, source });
+}
+
+/** Applies Backups.Keep= (sets in protect are kept and counted). */
+function prune(s: OverlaySession, protect: ReadonlySet<string>): void {
+  for (const set of pruneSets(s.layout, s.overlay.config.backups.keep, protect)) s.log.info({ event: 'backups.pruned', name: s.overlay.name, set });
 }
 
 /** Reconciles in an open session (run passes its own); the overlay must be offline. */
@@ -79,6 +101,8 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
   const dryRun = Boolean(opts.dryRun);
   if (!opts.force && from === to) {
     const plan: Plan = { actions: [], conflicts: [] };
+    // Retention as after a reconcile: one cut between its state and its pruning is completed here.
+    if (!dryRun) prune(s, new Set());
     return { ...summarize(plan, meta), plan, upToDate: true, dryRun, resumed };
   }
   const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
@@ -104,7 +128,7 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
   beginTransaction(s, journal);
   const done = await finishTransaction(s, journal, opts.onProgress ? { onProgress: opts.onProgress } : {});
   const { summary } = done;
-  for (const set of pruneSets(layout, config.backups.keep, new Set([journal.set]))) log.info({ event: 'backups.pruned', name: ov.name, set });
+  prune(s, new Set([journal.set]));
   log.info({ event: 'reconcile.done', name: ov.name, actions: summary.actions, dropped: summary.dropped, kept: summary.kept, ms: Date.now() - started });
   // The plan as carried out: an action whose premise no longer held is reported as a conflict.
   return { ...summary, ms: Date.now() - started, plan: done.plan, upToDate: false, dryRun: false, resumed };

@@ -28,9 +28,12 @@ function childrenIndex(upper: readonly UpperEntry[]): Map<RelPath, UpperEntry[]>
   return children;
 }
 
-/** The order actions run in: moves first (they free sidecar names), then renames, sidecars, attrs, rmdirs deepest first. */
-const PHASE: Record<Action['kind'], number> = { 'move-to-backups': 0, 'restore-from-backups': 0, rename: 1, 'write-sidecar': 2, 'set-attrs': 3, 'remove-empty-dir': 4, keep: 5 };
-function order(a: Action, b: Action): number {
+/**
+ * The order actions run in: moves first (they free sidecar names), then renames, restores (a rollback's:
+ * into names the moves and renames freed), sidecars, attrs, rmdirs deepest first.
+ */
+const PHASE: Record<Action['kind'], number> = { 'move-to-backups': 0, rename: 1, 'restore-from-backups': 2, 'write-sidecar': 3, 'set-attrs': 4, 'remove-empty-dir': 5, keep: 6 };
+export function order(a: Action, b: Action): number {
   const d = PHASE[a.kind] - PHASE[b.kind];
   if (d !== 0) return d;
   return a.kind === 'remove-empty-dir' ? comparePaths(b.path, a.path) : comparePaths(a.path, b.path);

@@ -16,6 +16,8 @@ export interface ReconcileSummary {
   readonly sidecars: number;
   readonly attrs: number;
   readonly removedDirs: number;
+  /** Entries a rollback brought back from the backup set of the reconcile it undoes (rule 11). */
+  readonly restored: number;
   /** Recorded keep decisions (pure state is not counted). */
   readonly kept: number;
   readonly conflicts: number;
@@ -38,6 +40,7 @@ export function summarize(plan: Plan, meta: { from: string | null; to: string; m
     sidecars: count('write-sidecar'),
     attrs: count('set-attrs'),
     removedDirs: count('remove-empty-dir'),
+    restored: count('restore-from-backups'),
     kept: count('keep'),
     conflicts: plan.conflicts.length,
     backupSet: dropped > 0 ? meta.backupSet : null,

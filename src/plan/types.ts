@@ -2,9 +2,9 @@
 import type { OverlayConfig } from '../config/schema.js';
 import type { GenerationClasses } from '../model/package-class.js';
 import type { BaseView, EntryType, RelPath, UpperEntry, UpperKind } from '../model/entry.js';
+import type { Rule } from '../model/rule.js';
 
-/** A row of the decision table (DESIGN section 4). */
-export type Rule = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
+export type { Rule } from '../model/rule.js';
 
 export interface Step {
   readonly path: RelPath;
@@ -52,7 +52,8 @@ export interface Keep extends Step {
 
 /**
  * Move the entry at path back from the backup set into the upper (`restore`), its missing parents made
- * as copy-up makes them. rule: the rule under which it was dropped.
+ * as copy-up makes them. rule: the rule under which it was dropped (`restore`), or 11 (a rollback, from the
+ * plan's rollbackSet).
  */
 export interface RestoreFromBackups extends Step {
   readonly kind: 'restore-from-backups';
@@ -66,6 +67,25 @@ export type Conflict = Step;
 export interface Plan {
   readonly actions: readonly Action[];
   readonly conflicts: readonly Conflict[];
+  /** A rollback: the backup set its restore-from-backups actions come from (plan/rollback.ts). */
+  readonly rollbackSet?: string;
+}
+
+/** What a reconcile wrote in the upper, as its backup set's index records it: a sidecar, or a saved name. */
+export interface Written {
+  /** The name written: the sidecar (`.rpmnew`), or the saved name (`.rpmsave`) an entry was renamed to. */
+  readonly path: RelPath;
+  readonly kind: 'sidecar' | 'rename';
+  /** The entry it was written beside, or renamed from. */
+  readonly from: RelPath;
+}
+
+/** The backup set of the reconcile from the current generation to the recorded one, that a rollback undoes. */
+export interface RollbackSource {
+  readonly set: string;
+  /** Its entries still held in its tree. */
+  readonly entries: readonly RelPath[];
+  readonly wrote: readonly Written[];
 }
 
 /** The configuration a plan depends on. */

@@ -36,6 +36,8 @@ function summaryOf(f: Fields): ReconcileSummary {
     sidecars: count('sidecars'),
     attrs: count('attrs'),
     removedDirs: count('removedDirs'),
+    // Recorded since rollbacks (rule 11); none before.
+    restored: f.has('restored') ? count('restored') : 0,
     kept: count('kept'),
     conflicts: count('conflicts'),
     backupSet: f.strOrNull('backupSet'),

@@ -17,6 +17,7 @@ import { faultAfterAction, syncCounter, type Fault } from './fault.js';
 import { progressFile, type Journal } from './journal.js';
 import { ProgressWriter, readProgress } from './progress.js';
 import { writeSidecar } from './sidecar.js';
+import { ROLLBACK_RULE } from '../model/rule.js';
 import type { Action } from '../plan/types.js';
 
 export interface ExecuteTarget {
@@ -54,17 +55,21 @@ async function move(from: string, to: string, rel: RelPath, c: ApplyContext, tok
   }
 }
 
-/** Names a later action writes anew (a saved name, a sidecar) after the move of an older entry there. */
+/** Names a later action writes anew (a saved name, a sidecar, a rollback's restore) after the move of an older entry there. */
 function rewrittenNames(actions: readonly Action[]): ReadonlySet<RelPath> {
   const names = new Set<RelPath>();
   for (const a of actions) {
     if (a.kind === 'rename') names.add(a.to);
-    else if (a.kind === 'write-sidecar') names.add(a.path);
+    else if (a.kind === 'write-sidecar' || a.kind === 'restore-from-backups') names.add(a.path);
   }
   return names;
 }
 
-async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, rewritten: ReadonlySet<RelPath>): Promise<void> {
+/** The set a journal's restores come from: a rollback's own (plan/rollback.ts), else the journal's. */
+const sourceSet = (journal: Journal): string => journal.plan.rollbackSet ?? journal.set;
+
+async function apply(t: ExecuteTarget, journal: Journal, a: Action, c: ApplyContext, rewritten: ReadonlySet<RelPath>): Promise<void> {
+  const set = journal.set;
   const upper = t.layout.upper;
   switch (a.kind) {
     case 'move-to-backups': {
@@ -80,7 +85,7 @@ async function apply(t: ExecuteTarget, set: string, a: Action, c: ApplyContext, 
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
     case 'restore-from-backups':
       makeParents(upper, t.base, a.path, set);
-      return move(setTree(t.layout, set), upper, a.path, c, set);
+      return move(setTree(t.layout, sourceSet(journal)), upper, a.path, c, set);
     case 'keep': return;
   }
 }
@@ -125,7 +130,7 @@ function assertNoSwap(t: ExecuteTarget, tree: string): void {
   assertPlainDirs(stateDir, tree);
 }
 
-function eventOf(a: Action, backup: string): LogEvent {
+function eventOf(a: Action, backup: string, source: string): LogEvent {
   const path = displayPath(a.path);
   const base = { path, rule: a.rule, reason: a.reason };
   switch (a.kind) {
@@ -134,7 +139,7 @@ function eventOf(a: Action, backup: string): LogEvent {
     case 'write-sidecar': return { event: 'reconcile.sidecar', path: displayPath(a.from), rule: a.rule, sidecar: path };
     case 'set-attrs': return { event: 'reconcile.attrs', ...base, mode: a.mode.toString(8), uid: a.uid, gid: a.gid };
     case 'remove-empty-dir': return { event: 'reconcile.rmdir', ...base };
-    case 'restore-from-backups': return { event: 'restore.entry', ...base, backup };
+    case 'restore-from-backups': return a.rule === ROLLBACK_RULE ? { event: 'rollback.restore', ...base, backup: source } : { event: 'restore.entry', ...base, backup: source };
     case 'keep': return a.sidecar === undefined ? { event: 'reconcile.keep', ...base } : { event: 'reconcile.keep', ...base, sidecar: displayPath(a.sidecar) };
   }
 }
@@ -149,6 +154,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
   const skipped = new Map(before);
   const progress = new ProgressWriter(progressFile(t.layout));
   const backup = setTree(t.layout, journal.set);
+  const source = setTree(t.layout, sourceSet(journal));
   const batch = new Batch(syncCounter(opts.fault));
   const rewritten = rewrittenNames(actions);
   let recorded = start;
@@ -162,10 +168,10 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
     for (let i = start; i < actions.length; i++) {
       const a = actions[i]!;
       // Checked whenever the batch opens its handles afresh: the actions then reach both trees through them.
-      if (a.kind !== 'keep' && batch.dirs.empty) assertNoSwap(t, backup);
+      if (a.kind !== 'keep' && batch.dirs.empty) assertNoSwap(t, a.kind === 'restore-from-backups' ? source : backup);
       try {
-        await apply(t, journal.set, a, batch, rewritten);
-        const ev = eventOf(a, backup);
+        await apply(t, journal, a, batch, rewritten);
+        const ev = eventOf(a, backup, source);
         if (a.kind === 'keep' && a.sidecar === undefined) log.debug(ev);
         else log.info(ev);
       } catch (err) {

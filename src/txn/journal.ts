@@ -9,7 +9,8 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { isSetName } from '../paths/set-name.js';
-import type { Action, Plan, Rule, Step } from '../plan/types.js';
+import { MAX_RULE, type Rule } from '../model/rule.js';
+import type { Action, Plan, Step } from '../plan/types.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
 import { Fields, isFileName, isObject, parseJson } from '../state/fields.js';
 
@@ -62,6 +63,7 @@ export function readJournal(layout: Layout): Journal | null {
 const ORIGINS = ['reconcile', 'vacuum', 'restore'] as const;
 const PLAN_KINDS = ['move-to-backups', 'rename', 'write-sidecar', 'set-attrs', 'remove-empty-dir', 'keep'] as const satisfies readonly Action['kind'][];
 const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+const isSetNameValue = (v: unknown): v is string => typeof v === 'string' && isSetName(v);
 
 /** Why text is not a journal at all (no version, no plan), or undefined. */
 function notAJournal(raw: unknown): string | undefined {
@@ -83,6 +85,9 @@ export function parseJournal(text: string, file: string, overlay: string): Journ
   if (j.str('overlay') !== overlay) j.fail('overlay', `${JSON.stringify(overlay)}, the overlay whose state dir holds it`);
   const origin = j.oneOf('origin', ORIGINS);
   const plan = j.obj('plan');
+  // A rollback (a reconcile) restores entries from the set it names; a restore, from the journal's set.
+  const rollbackSet = origin === 'reconcile' && plan.has('rollbackSet') ? plan.check('rollbackSet', isSetNameValue, 'a backup set name (STAMP-GENERATION)') : undefined;
+  const kinds = origin === 'restore' ? (['restore-from-backups'] as const) : rollbackSet !== undefined ? ([...PLAN_KINDS, 'restore-from-backups'] as const) : PLAN_KINDS;
   return {
     version: JOURNAL_VERSION,
     overlay,
@@ -91,14 +96,14 @@ export function parseJournal(text: string, file: string, overlay: string): Journ
     from: j.strOrNull('from'),
     to: j.str('to'),
     manifest: j.check('manifest', (v): v is string | null => v === null || isFileName(v), 'a file name or null'),
-    set: j.check('set', (v): v is string => typeof v === 'string' && isSetName(v), 'a backup set name (STAMP-GENERATION)'),
+    set: j.check('set', isSetNameValue, 'a backup set name (STAMP-GENERATION)'),
     startedAt: j.str('startedAt'),
-    plan: { actions: plan.objects('actions').map((a) => actionOf(a, origin)), conflicts: plan.objects('conflicts').map(stepOf) },
+    plan: { actions: plan.objects('actions').map((a) => actionOf(a, kinds)), conflicts: plan.objects('conflicts').map(stepOf), ...(rollbackSet === undefined ? {} : { rollbackSet }) },
   };
 }
 
 function stepOf(f: Fields): Step {
-  return ordered(f, { path: f.path('path'), rule: f.int('rule', 1, 10) as Rule, reason: f.str('reason') });
+  return ordered(f, { path: f.path('path'), rule: f.int('rule', 1, MAX_RULE) as Rule, reason: f.str('reason') });
 }
 
 const attrsOf = (f: Fields) => ({ mode: f.mode('mode'), uid: f.int('uid', 0, 0xffffffff), gid: f.int('gid', 0, 0xffffffff) });
@@ -110,9 +115,9 @@ function besideOf(f: Fields, key: string, beside: Step['path']) {
   return p;
 }
 
-function actionOf(f: Fields, origin: Journal['origin']): Action {
-  // A restore only brings entries back; a reconcile or vacuum never does.
-  const kind = f.oneOf('kind', origin === 'restore' ? (['restore-from-backups'] as const) : PLAN_KINDS);
+function actionOf(f: Fields, kinds: readonly Action['kind'][]): Action {
+  // A restore only brings entries back; a reconcile does only when it is a rollback, a vacuum never.
+  const kind = f.oneOf('kind', kinds);
   const step = stepOf(f);
   switch (kind) {
     case 'move-to-backups': {

@@ -3,7 +3,7 @@
 // (a restore: its set's index), and last the journal removed. A set exists only once its journal does: a cut
 // before the journal leaves nothing, one after it is completed by resumeTransaction.
 import fs from 'node:fs';
-import { indexEntries, readIndex, writeIndex } from '../backups/index-file.js';
+import { indexEntries, readIndex, writeIndex, writtenEntries } from '../backups/index-file.js';
 import { noteRestored, readRestored } from '../backups/restored.js';
 import { isEmptied, removeSet, setDir, setIndexFile, setTree } from '../backups/sets.js';
 import type { Layout } from '../paths/layout.js';
@@ -16,10 +16,15 @@ import type { Journal } from './journal.js';
 import { readProgress } from './progress.js';
 import type { OverlaySession } from './session.js';
 
-/** Makes the journal's backup set (its index) unless it exists: a reconcile or vacuum that moves entries. */
+/**
+ * Makes the journal's backup set (its index) unless it exists: a reconcile or vacuum that moves entries, or
+ * a reconcile that writes sidecars or saved names (the index records them for a rollback to undo).
+ */
 function makeSet(layout: Layout, journal: Journal): void {
+  if (journal.origin === 'restore') return;
   const moves = journal.plan.actions.filter((a): a is MoveToBackups => a.kind === 'move-to-backups');
-  if (moves.length === 0 || journal.origin === 'restore') return;
+  const wrote = journal.origin === 'reconcile' ? writtenEntries(journal.plan.actions) : [];
+  if (moves.length === 0 && wrote.length === 0) return;
   const file = setIndexFile(layout, journal.set);
   // Written before a cut: the journal it belongs to is the one being finished.
   if (fs.existsSync(file)) return;
@@ -34,6 +39,7 @@ function makeSet(layout: Layout, journal: Journal): void {
     to: journal.to,
     createdAt: journal.startedAt,
     entries: indexEntries(moves),
+    ...(journal.origin === 'reconcile' ? { wrote } : {}),
   });
 }
 
@@ -79,28 +85,33 @@ export async function finishTransaction(s: OverlaySession, journal: Journal, opt
   if (journal.origin === 'reconcile') {
     s.updateState((state) => ({ ...state, generation: journal.to, manifest: journal.manifest, lastReconcile: summary }));
   }
-  if (journal.origin === 'restore') forgetRestored(s, journal);
+  if (journal.origin === 'restore') forgetRestored(s, journal.set, journal);
+  if (journal.plan.rollbackSet !== undefined) forgetRestored(s, journal.plan.rollbackSet, journal);
   faultAt('state', fault);
   s.endJournal(() => faultAt('journal-removed', fault));
   return { summary, plan, alreadyDone };
 }
 
 /**
- * A restore's last step: the set's index no longer lists what came back, and a set left holding nothing is
- * recorded as restored (a repeated restore says so) and removed. Idempotent: a replay finds the entries
- * gone from the index already, or the set removed and recorded.
+ * A restore's last step, and a rollback's: the set's index no longer lists what came back, nor (a rollback)
+ * what its reconcile wrote, undone now. A set a restore left holding nothing is recorded as restored (a
+ * repeated restore says so) and removed. Idempotent: a replay finds them gone already, or the set removed
+ * and recorded.
  */
-function forgetRestored(s: OverlaySession, journal: Journal): void {
+function forgetRestored(s: OverlaySession, set: string, journal: Journal): void {
   const { layout } = s;
-  if (!fs.existsSync(setDir(layout, journal.set)) && readRestored(layout).some((r) => r.name === journal.set)) return;
-  const file = setIndexFile(layout, journal.set);
+  const file = setIndexFile(layout, set);
+  if (journal.origin === 'restore' && !fs.existsSync(setDir(layout, set)) && readRestored(layout).some((r) => r.name === set)) return;
+  // A rollback's set removed by hand since: nothing of it left to forget.
+  if (journal.origin !== 'restore' && !fs.existsSync(file)) return;
   const index = readIndex(file);
   const back = new Set(journal.plan.actions.filter((a) => a.kind === 'restore-from-backups').map((a) => a.path));
-  writeIndex(file, { ...index, entries: index.entries.filter((e) => !back.has(e.path)) });
-  if (!isEmptied(layout, journal.set)) return;
-  noteRestored(layout, { name: journal.set, restoredAt: new Date().toISOString(), entries: back.size });
-  removeSet(layout, journal.set);
-  s.log.info({ event: 'backups.pruned', name: journal.overlay, set: journal.set });
+  const entries = index.entries.filter((e) => !back.has(e.path));
+  writeIndex(file, journal.origin === 'restore' ? { ...index, entries } : { ...index, entries, wrote: [] });
+  if (journal.origin !== 'restore' || !isEmptied(layout, set)) return;
+  noteRestored(layout, { name: set, restoredAt: new Date().toISOString(), entries: back.size });
+  removeSet(layout, set);
+  s.log.info({ event: 'backups.pruned', name: journal.overlay, set });
 }
 
 /** Completes the interrupted transaction of a session (its journal read when the session opened). */

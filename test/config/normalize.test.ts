@@ -72,7 +72,7 @@ Keep=9
     ['[Overlay]\nEphemeralSize=101%', `${F}:2: EphemeralSize=101%: expected a size as tmpfs takes it: a percentage of RAM from 1% to 100%, or bytes with an optional K, M or G suffix`],
     ['[Overlay]\nEphemeralSize=1T', `${F}:2: EphemeralSize=1T: expected a size as tmpfs takes it: a percentage of RAM from 1% to 100%, or bytes with an optional K, M or G suffix`],
     ['[Overlay]\nEphemeralSize=0', `${F}:2: EphemeralSize=0: expected a size as tmpfs takes it: a percentage of RAM from 1% to 100%, or bytes with an optional K, M or G suffix`],
-    ['[Overlay]\nColour=blue', `${F}:2: Colour=blue: unknown key in [Overlay], expected Path, Base, Mode, EphemeralSize, Reconcile, UnknownBase or Generation`],
+    ['[Overlay]\nColour=blue', `${F}:2: Colour=blue: unknown key in [Overlay], expected Path, Base, Mode, EphemeralSize, Reconcile, UnknownBase, Rollback or Generation`],
     ['[Mount]\nPath=/opt', `${F}:2: [Mount]: unknown section, expected [Overlay], [Paths] or [Backups]`],
     ['[Paths]\nConfig=etc/**', `${F}:2: Config=etc/**: expected an absolute glob such as /opt/*/etc/**`],
     ['[Paths]\nConfigPolicy=always', `${F}:2: ConfigPolicy=always: expected noreplace or replace`],

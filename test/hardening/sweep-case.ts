@@ -3,11 +3,12 @@
 // attribute, .rpmnew and .rpmsave sidecars, a directory's mode, a directory left empty, declared state).
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { run } from '../../src/exec.js';
-import { writeTree } from '../ops/scratch.js';
+import { readState, writeState } from '../../src/state/state-file.js';
+import { scratchOverlay, writeTree } from '../ops/scratch.js';
 import { buildCliCase, tree, type CaseSpec } from './cases.js';
-import { mountTmpfs, removeScratch, scratchDir } from './harness.js';
+import { cli, mountTmpfs, removeScratch, scratchDir } from './harness.js';
 import { attributeRich } from './xfs-cases.js';
 
 export const SWEEP_CONF = '[Paths]\nConfig=/opt/etc/**\nConfigReplace=/opt/etc/replace/**\nKeep=/opt/keep/**\n';
@@ -110,4 +111,23 @@ export function sweepTemplate(prefix: string): { copy(): Promise<string>; origin
     },
     original: () => original,
   };
+}
+
+/**
+ * Turns a copy of the sweep case's template into a host about to roll back: reconciled to v2 (generation
+ * command:gen2), state written under v2, then base v1 back (generation command:gen1, the one reconciled
+ * away from): its next reconcile is a rollback (rule 11).
+ */
+export async function rollbackCase(root: string): Promise<void> {
+  const { layout, base } = scratchOverlay(root).ov;
+  writeState(layout, { ...readState(layout)!, generation: 'command:gen1' });
+  const generation = (g: string) => fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), `[Overlay]\nGeneration=command:/bin/echo ${g}\n${SWEEP_CONF}`);
+  generation('gen2');
+  const r = await cli(root, ['reconcile', 'opt']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  await writeTree(layout.upper, { 'data/under-v2': 'state written under v2\n' });
+  fs.rmSync(base, { recursive: true });
+  fs.mkdirSync(base);
+  await SWEEP_CASE.v1(base);
+  generation('gen1');
 }

@@ -1,9 +1,9 @@
 // The fault-injection sweep: SIGKILL, EIO and ENOSPC at every mutating syscall (and every open and close)
 // of `index`, `reconcile`, `run`, `restore` and `vacuum` on a tree that makes every kind of action, and of
-// `reconcile` and `restore` with the backups on another filesystem, each delivered by strace at the n-th
-// call of an uninterrupted run. After each, the same command run again converges on the uninterrupted
+// `reconcile` and `restore` with the backups on another filesystem, and of a `reconcile` that is a rollback
+// (rule 11), each delivered by strace at the n-th call of an uninterrupted run. After each, the same command run again converges on the uninterrupted
 // result, nothing the host wrote is lost, the base and everything outside the state dir are untouched,
-// and no mount is left behind. `npm test` runs points spread evenly over each sweep (49 of them);
+// and no mount is left behind. `npm test` runs points spread evenly over each sweep (56 of them);
 // STATE_OVERLAY_SWEEP=all runs every point.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { scratchOverlay, snapshotFull, writeTree } from '../ops/scratch.js';
 import { buildCliCase } from './cases.js';
 import { assertNothingLost, cli, mountTmpfs, mountsUnder, removeScratch, scratchDir } from './harness.js';
 import { injectAt, spread, tracePoints, type Fault, type Point } from './strace.js';
-import { SWEEP_CASE, SWEEP_CONF } from './sweep-case.js';
+import { SWEEP_CASE, SWEEP_CONF, rollbackCase } from './sweep-case.js';
 import { resultOf, lostWhole, outsideOf } from './sweep-result.js';
 
 const ALL = process.env.STATE_OVERLAY_SWEEP === 'all';
@@ -35,10 +35,10 @@ let top: string;
 let template: string;
 let reconciled: string;
 let vacuumable: string;
+let rolledBack: string;
 let set: string;
 let original: Map<string, string>;
 let originalFull: Map<string, string>;
-let outside: ReturnType<typeof outsideOf>;
 let copies = 0;
 /** When the template was built (µs): entries newer than that were made by a run. */
 let built = 0;
@@ -66,6 +66,8 @@ const COMMANDS: readonly Command[] = [
   { name: 'run', args: () => ['run', 'opt'], from: () => template, mounts: true },
   { name: 'restore', args: () => ['restore', 'opt', set], from: () => reconciled },
   { name: 'vacuum', args: () => ['vacuum', 'opt'], from: () => vacuumable },
+  // A rollback to v1 after v1 → v2: what v1 → v2 dropped comes back, its sidecar goes (rule 11).
+  { name: 'reconcile, rollback', args: () => ['reconcile', 'opt'], from: () => rolledBack },
   // Moves to and from backups on another filesystem: copy, verify, then remove the original.
   { name: 'reconcile, EXDEV', args: () => ['reconcile', 'opt'], from: () => template, exdev: true },
   { name: 'restore, EXDEV', args: () => ['restore', 'opt', set], from: () => reconciled, exdev: true },
@@ -86,7 +88,6 @@ beforeAll(async () => {
   const made = await buildCliCase(template, SWEEP_CASE, SWEEP_CONF);
   original = made.original;
   originalFull = snapshotFull(made.s.ov.layout.upper);
-  outside = outsideOf(template);
   built = (Date.now() + 1) * 1000;
   reconciled = path.join(top, 'reconciled');
   fs.mkdirSync(reconciled);
@@ -98,6 +99,15 @@ beforeAll(async () => {
   vacuumable = path.join(top, 'vacuumable');
   fs.mkdirSync(vacuumable);
   await run('cp', ['-a', '--', `${reconciled}/.`, vacuumable]);
+  rolledBack = path.join(top, 'rolled-back');
+  fs.mkdirSync(rolledBack);
+  await run('cp', ['-a', '--', `${template}/.`, rolledBack]);
+  await rollbackCase(rolledBack);
+  const planned = await cli(rolledBack, ['reconcile', 'opt', '--dry-run', '--json']);
+  expect(planned.exitCode, planned.stderr).toBe(0);
+  const doc = JSON.parse(planned.stdout) as { restored: number; actions: Array<{ rule: number; kind: string }> };
+  expect(doc.restored, 'the rollback case restores nothing').toBeGreaterThan(3);
+  expect(new Set(doc.actions.filter((a) => a.rule === 11).map((a) => a.kind))).toEqual(new Set(['restore-from-backups', 'move-to-backups', 'rename', 'keep']));
   // Copy-ups identical to the base, as a host that opened files for writing leaves them.
   await writeTree(scratchOverlay(vacuumable).ov.layout.upper, { 'share/s1': 's1\n', 'share/s2': 's2\n', 'moded/f': 'moded v1\n' });
 }, 120_000);
@@ -110,8 +120,10 @@ describe.each(COMMANDS)('$name', (cmd) => {
   let points: Point[] = [];
   let reference: ReturnType<typeof resultOf>;
   let cleanMounts: string[];
+  let outside: ReturnType<typeof outsideOf>;
 
   beforeAll(async () => {
+    outside = outsideOf(cmd.from());
     const root = await copyOf(cmd.from(), cmd.exdev);
     points = await tracePoints(root, cmd.args());
     if (cmd.mounts) await unmount(root);

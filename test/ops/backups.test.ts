@@ -50,7 +50,7 @@ describe('index files', () => {
   it.each([
     ['a set name with ..', { ...index, set: '../x' }, 'F: set: expected a backup set name (STAMP-GENERATION), got "../x"'],
     ['an unknown origin', { ...index, origin: 'restore' }, 'F: origin: expected one of reconcile or vacuum, got "restore"'],
-    ['a rule out of the table', { ...index, entries: [{ ...entry, rule: 0 }] }, 'F: entries[0].rule: expected a whole number from 1 to 10, got 0'],
+    ['a rule out of the table', { ...index, entries: [{ ...entry, rule: 0 }] }, 'F: entries[0].rule: expected a whole number from 1 to 11, got 0'],
     ['an unknown type', { ...index, entries: [{ ...entry, type: 'door' }] }, 'F: entries[0].type: expected one of file, dir, symlink, chr, blk, fifo or socket, got "door"'],
     ['a path with ..', { ...index, entries: [{ ...entry, path: '../../etc/shadow' }] }, 'F: entries[0].path: expected a non-empty binary string (a relative path of raw bytes)'],
     ['no display name', { ...index, entries: [{ ...entry, display: 5 }] }, 'F: entries[0].display: expected a string, got 5'],

@@ -82,9 +82,10 @@ describe('reconcile, backups, restore and vacuum commands', () => {
     const b = cli(['--root', root, '--json', 'backups', 'opt']);
     expect(JSON.parse(b.stdout).sets.map((x: { set: string; entries: { path: string }[] }) => [x.set, x.entries.map((e) => e.path)])).toEqual([[set, ['bin/tool', 'lib/same']]]);
     expect(cli(['--root', root, 'backups', 'opt']).stdout).toBe([
-      `${set}  reconcile gen1 -> ${out.to}  2 entries`,
+      `${set}  reconcile gen1 -> ${out.to}  2 entries, 1 written`,
       '  rule  3  shadow      /opt/bin/tool  (the base changed this path)',
       '  rule  1  shadow      /opt/lib/same  (identical to the base (redundant copy-up))',
+      '  wrote    sidecar     /opt/etc/a.conf.rpmnew  (beside /opt/etc/a.conf)',
       '',
     ].join('\n'));
 

@@ -29,6 +29,7 @@ export const mounted: OverlayStatus = {
     sidecars: 1,
     attrs: 0,
     removedDirs: 0,
+    restored: 0,
     kept: 2,
     conflicts: 0,
     backupSet: '20261120T071203-manifest:00aa',

@@ -53,6 +53,15 @@ describe('readJournal', () => {
     expect(back!.plan.actions.map((a) => Object.keys(a))).toEqual(journal.plan.actions.map((a) => Object.keys(a)));
   });
 
+  it('gives back a rollback: its restores and the set they come from', () => {
+    const rollback: Journal = {
+      ...journal,
+      plan: { ...journal.plan, actions: [...journal.plan.actions, { kind: 'restore-from-backups', path: rel('bin/tool'), rule: 11, reason: 'r11' }], rollbackSet: '20251231T000000000Z-g1' },
+    };
+    writeJournal(layout, rollback);
+    expect(readJournal(layout)).toEqual(rollback);
+  });
+
   it('refuses a plan without its conflicts, naming the file', () => {
     const { conflicts: _, ...actionsOnly } = journal.plan;
     fs.writeFileSync(layout.journal, JSON.stringify({ ...journal, plan: actionsOnly }));
@@ -84,7 +93,8 @@ describe('every field of the journal read back is checked, naming the file and t
     ['a path that is not raw bytes', (j) => (j.plan.actions[0].path = 'caf\u00e9\u0100'), 'plan.actions[0].path: expected a relative path of raw bytes'],
     ['an unknown kind', (j) => (j.plan.actions[1].kind = 'explode'), 'plan.actions[1].kind: expected one of move-to-backups, rename, write-sidecar, set-attrs, remove-empty-dir or keep, got "explode"'],
     ['a restore action in a reconcile', (j) => (j.plan.actions[1].kind = 'restore-from-backups'), 'plan.actions[1].kind: expected one of move-to-backups'],
-    ['a rule out of the table', (j) => (j.plan.actions[0].rule = 11), 'plan.actions[0].rule: expected a whole number from 1 to 10, got 11'],
+    ['a rollback set that is a path', (j) => (j.plan.rollbackSet = '../x'), 'plan.rollbackSet: expected a backup set name (STAMP-GENERATION), got "../x"'],
+    ['a rule out of the table', (j) => (j.plan.actions[0].rule = 12), 'plan.actions[0].rule: expected a whole number from 1 to 11, got 12'],
     ['no reason', (j) => delete j.plan.actions[0].reason, 'plan.actions[0].reason: expected a string, got nothing'],
     ['an unknown entry kind', (j) => (j.plan.actions[0].entry.kind = 'ghost'), 'plan.actions[0].entry.kind: expected one of state, shadow, merged-dir, opaque-dir, whiteout or foreign, got "ghost"'],
     ['a saved name in another directory', (j) => (j.plan.actions[1].to = 'elsewhere/c.rpmsave'), 'plan.actions[1].to: expected another name in the directory of path'],

@@ -3,6 +3,7 @@ import type { BackupSet } from '../../backups/sets.js';
 import type { RestoreReport } from '../../ops/restore.js';
 import { document, pathFields, pathListFields } from './json.js';
 import { plural } from './words.js';
+import { displayPath } from '../../model/entry.js';
 
 const under = (mountpoint: string, display: string) => `${mountpoint.replace(/\/+$/, '')}/${display}`;
 
@@ -20,14 +21,20 @@ export function backupsJson(name: string, sets: readonly BackupSet[]) {
   });
 }
 
-/** `SET  ORIGIN FROM -> TO  N entries`, then each entry with its rule, kind, path and reason. */
+/**
+ * `SET  ORIGIN FROM -> TO  N entries`, then each entry with its rule, kind, path and reason, then what its
+ * reconcile wrote in the upper (what a rollback undoes).
+ */
 export function backupsText(name: string, sets: readonly BackupSet[], mountpoint: string): string {
   if (sets.length === 0) return `${name}: no backup sets`;
   const lines: string[] = [];
   for (const s of sets) {
     const entries = s.index?.entries ?? [];
-    lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${plural(entries.length, 'entry', 'entries')}`);
+    const wrote = s.index?.wrote ?? [];
+    const written = wrote.length > 0 ? `, ${wrote.length} written` : '';
+    lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${plural(entries.length, 'entry', 'entries')}${written}`);
     for (const e of entries) lines.push(`  rule ${String(e.rule).padStart(2)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
+    for (const w of wrote) lines.push(`  wrote    ${w.kind.padEnd(10)}  ${under(mountpoint, w.display)}  (${w.kind === 'sidecar' ? 'beside' : 'moved aside from'} ${under(mountpoint, displayPath(w.from))})`);
   }
   return lines.join('\n');
 }

@@ -22,6 +22,7 @@ export function configText(config: OverlayConfig, classes: ClassSummary | null =
     `Mode=${config.mode}`,
     `Reconcile=${config.reconcile}`,
     `UnknownBase=${config.unknownBase}`,
+    `Rollback=${config.rollback}`,
     `Generation=${config.generation.kind === 'command' ? `command:${config.generation.command}` : config.generation.kind}`,
     '[Paths]',
     ...p.config.map((g) => `Config=${g}`),

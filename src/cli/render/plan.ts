@@ -63,7 +63,8 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
 /** A report around a plan: its summary, then the plan's steps (`actions` and `conflicts` are the lists here, not the counts). */
 function planReport<K extends 'ReconcileReport' | 'VacuumReport' | 'PreviewReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
   const { plan, ...summary } = r;
-  return document(kind, { name, ...summary, ...planJson(plan) });
+  // rollbackSet: the backup set a rollback's restores come from (rule 11), or null.
+  return document(kind, { name, ...summary, rollbackSet: plan.rollbackSet ?? null, ...planJson(plan) });
 }
 
 export const reconcileJson = (name: string, r: ReconcileReport) => planReport('ReconcileReport', name, r);
@@ -76,7 +77,7 @@ export function reconcileText(name: string, r: ReconcileReport, mountpoint: stri
   const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
   const unlisted = all ? 0 : r.plan.actions.filter(plainKeep).length;
   lines.push(
-    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.kept} kept${unlisted > 0 ? ' (-v lists them)' : ''}, ${plural(r.conflicts, 'warning')}${backups}`,
+    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.restored > 0 ? `${r.restored} restored (rollback), ` : ''}${r.kept} kept${unlisted > 0 ? ' (-v lists them)' : ''}, ${plural(r.conflicts, 'warning')}${backups}`,
   );
   return lines.join('\n');
 }
