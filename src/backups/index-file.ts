@@ -11,12 +11,16 @@ import { isSetName } from '../paths/set-name.js';
 
 export const INDEX_VERSION = 1;
 
+/** What made a set. */
+const ORIGINS = ['reconcile', 'vacuum', 'reset'] as const;
+
 export interface IndexEntry {
   readonly path: RelPath;
   readonly display: string;
   readonly kind: UpperKind;
   readonly type: EntryType;
-  readonly rule: Rule;
+  /** null in a reset's set: the operator asked for it, no rule decided. */
+  readonly rule: Rule | null;
   readonly reason: string;
 }
 
@@ -24,8 +28,7 @@ export interface BackupIndex {
   readonly version: typeof INDEX_VERSION;
   readonly overlay: string;
   readonly set: string;
-  /** 'reconcile' or 'vacuum'. */
-  readonly origin: 'reconcile' | 'vacuum';
+  readonly origin: (typeof ORIGINS)[number];
   readonly mode: ReconcileMode | null;
   readonly from: string | null;
   readonly to: string;
@@ -41,7 +44,6 @@ export function writeIndex(file: string, index: BackupIndex): void {
   writeFileAtomic(file, JSON.stringify(index, null, 1) + '\n');
 }
 
-const ORIGINS = ['reconcile', 'vacuum'] as const;
 
 /** The index in text, every field checked (errors name the file and the field). */
 export function parseIndex(text: string, file: string): BackupIndex {
@@ -50,13 +52,14 @@ export function parseIndex(text: string, file: string): BackupIndex {
     throw new StateOverlayError('corrupt', `${file}: not a version ${INDEX_VERSION} backup index`, { path: file });
   }
   const f = Fields.of(file, raw);
-  // The entries first: they are what a restore acts on.
+  // The entries first: they are what a restore acts on (a reset's have no rule; origin is checked below).
+  const reset = f.value('origin') === 'reset';
   const entries = f.objects('entries').map((e): IndexEntry => ({
     path: e.path('path', `a non-empty binary string (${REL_PATH})`),
     display: e.str('display'),
     kind: e.oneOf('kind', UPPER_KINDS),
     type: e.oneOf('type', ENTRY_TYPES),
-    rule: e.int('rule', 1, 10) as Rule,
+    rule: ruleOf(e, reset ? 'reset' : 'reconcile'),
     reason: e.str('reason'),
   }));
   return {
@@ -70,6 +73,13 @@ export function parseIndex(text: string, file: string): BackupIndex {
     createdAt: f.str('createdAt'),
     entries,
   };
+}
+
+/** A reset's entries have no rule; every other set's have the rule that dropped them. */
+export function ruleOf(f: Fields, origin: BackupIndex['origin'] | 'restore'): Rule | null {
+  if (origin === 'reset') return f.check('rule', (v): v is null => v === null, 'null (a reset decides by no rule)');
+  if (origin === 'restore') return f.check('rule', (v): v is Rule | null => v === null || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 10), 'an integer from 1 to 10, or null');
+  return f.int('rule', 1, 10) as Rule;
 }
 
 export function readIndex(file: string): BackupIndex {

@@ -8,7 +8,8 @@ export type Rule = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
 
 export interface Step {
   readonly path: RelPath;
-  readonly rule: Rule;
+  /** null: no rule of the table decided it, the operator asked for it (`reset`). */
+  readonly rule: Rule | null;
   readonly reason: string;
 }
 

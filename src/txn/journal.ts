@@ -9,7 +9,8 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { isSetName } from '../paths/set-name.js';
-import type { Action, Plan, Rule, Step } from '../plan/types.js';
+import type { Action, Plan, Step } from '../plan/types.js';
+import { ruleOf } from '../backups/index-file.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
 import { Fields, isFileName, isObject, parseJson } from '../state/fields.js';
 
@@ -22,7 +23,7 @@ export interface Journal {
   readonly version: typeof JOURNAL_VERSION;
   readonly overlay: string;
   /** What made the journal; a restore's set is the one its entries come back from. */
-  readonly origin: 'reconcile' | 'vacuum' | 'restore';
+  readonly origin: (typeof ORIGINS)[number];
   readonly mode: ReconcileMode | null;
   readonly from: string | null;
   readonly to: string;
@@ -59,7 +60,7 @@ export function readJournal(layout: Layout): Journal | null {
   return parseJournal(text, layout.journal, layout.name);
 }
 
-const ORIGINS = ['reconcile', 'vacuum', 'restore'] as const;
+const ORIGINS = ['reconcile', 'vacuum', 'restore', 'reset'] as const;
 const PLAN_KINDS = ['move-to-backups', 'rename', 'write-sidecar', 'set-attrs', 'remove-empty-dir', 'keep'] as const satisfies readonly Action['kind'][];
 const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 
@@ -93,12 +94,12 @@ export function parseJournal(text: string, file: string, overlay: string): Journ
     manifest: j.check('manifest', (v): v is string | null => v === null || isFileName(v), 'a file name or null'),
     set: j.check('set', (v): v is string => typeof v === 'string' && isSetName(v), 'a backup set name (STAMP-GENERATION)'),
     startedAt: j.str('startedAt'),
-    plan: { actions: plan.objects('actions').map((a) => actionOf(a, origin)), conflicts: plan.objects('conflicts').map(stepOf) },
+    plan: { actions: plan.objects('actions').map((a) => actionOf(a, origin)), conflicts: plan.objects('conflicts').map((c) => stepOf(c, origin)) },
   };
 }
 
-function stepOf(f: Fields): Step {
-  return ordered(f, { path: f.path('path'), rule: f.int('rule', 1, 10) as Rule, reason: f.str('reason') });
+function stepOf(f: Fields, origin: Journal['origin']): Step {
+  return ordered(f, { path: f.path('path'), rule: ruleOf(f, origin), reason: f.str('reason') });
 }
 
 const attrsOf = (f: Fields) => ({ mode: f.mode('mode'), uid: f.int('uid', 0, 0xffffffff), gid: f.int('gid', 0, 0xffffffff) });
@@ -111,9 +112,9 @@ function besideOf(f: Fields, key: string, beside: Step['path']) {
 }
 
 function actionOf(f: Fields, origin: Journal['origin']): Action {
-  // A restore only brings entries back; a reconcile or vacuum never does.
-  const kind = f.oneOf('kind', origin === 'restore' ? (['restore-from-backups'] as const) : PLAN_KINDS);
-  const step = stepOf(f);
+  // A restore only brings entries back, a reset only moves them away; a reconcile or vacuum never brings one back.
+  const kind = f.oneOf('kind', origin === 'restore' ? (['restore-from-backups'] as const) : origin === 'reset' ? (['move-to-backups'] as const) : PLAN_KINDS);
+  const step = stepOf(f, origin);
   switch (kind) {
     case 'move-to-backups': {
       const e = f.obj('entry');

@@ -2,6 +2,7 @@
 import type { BackupSet } from '../../backups/sets.js';
 import type { RestoreReport } from '../../ops/restore.js';
 import { document, pathFields, pathListFields } from './json.js';
+import { ruleColumn } from './plan.js';
 import { plural } from './words.js';
 
 const under = (mountpoint: string, display: string) => `${mountpoint.replace(/\/+$/, '')}/${display}`;
@@ -27,7 +28,7 @@ export function backupsText(name: string, sets: readonly BackupSet[], mountpoint
   for (const s of sets) {
     const entries = s.index?.entries ?? [];
     lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${plural(entries.length, 'entry', 'entries')}`);
-    for (const e of entries) lines.push(`  rule ${String(e.rule).padStart(2)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
+    for (const e of entries) lines.push(`  ${ruleColumn(e.rule)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
   }
   return lines.join('\n');
 }
