@@ -1,6 +1,6 @@
 // The fault-injection sweep: SIGKILL, EIO and ENOSPC at every mutating syscall (and every open and close)
-// of `index`, `reconcile`, `run`, `restore` and `vacuum` on a tree that makes every kind of action, and of
-// `reconcile` and `restore` with the backups on another filesystem, each delivered by strace at the n-th
+// of `index`, `reconcile`, `run`, `restore`, `vacuum` and `reset` on a tree that makes every kind of action, and
+// of `reconcile`, `restore` and `reset PATH…` with the backups on another filesystem, each delivered by strace at the n-th
 // call of an uninterrupted run. After each, the same command run again converges on the uninterrupted
 // result, nothing the host wrote is lost, the base and everything outside the state dir are untouched,
 // and no mount is left behind. `npm test` runs points spread evenly over each sweep (49 of them);
@@ -66,6 +66,9 @@ const COMMANDS: readonly Command[] = [
   { name: 'run', args: () => ['run', 'opt'], from: () => template, mounts: true },
   { name: 'restore', args: () => ['restore', 'opt', set], from: () => reconciled },
   { name: 'vacuum', args: () => ['vacuum', 'opt'], from: () => vacuumable },
+  // The whole upper, then given paths and globs with the backups on another filesystem.
+  { name: 'reset', args: () => ['reset', 'opt'], from: () => template },
+  { name: 'reset PATH…, EXDEV', args: () => ['reset', 'opt', 'turned', '/opt/bin/w*', 'data', 'opq/sub'], from: () => template, exdev: true },
   // Moves to and from backups on another filesystem: copy, verify, then remove the original.
   { name: 'reconcile, EXDEV', args: () => ['reconcile', 'opt'], from: () => template, exdev: true },
   { name: 'restore, EXDEV', args: () => ['restore', 'opt', set], from: () => reconciled, exdev: true },
@@ -154,7 +157,7 @@ describe.each(COMMANDS)('$name', (cmd) => {
     }
   }
 
-  it.each(FAULTS)('%s at every point', { timeout: ALL ? 6 * 3600_000 : 120_000 }, async (fault) => {
+  it.each(FAULTS)('%s at every point', { timeout: ALL ? 6 * 3600_000 : 600_000 }, async (fault) => {
     const eligible = fault === 'SIGKILL' ? points : points.filter((p) => p.errnoReachesCode);
     const chosen = ALL ? eligible : spread(eligible, BOUNDED[fault], fault === 'ENOSPC');
     expect(chosen.length).toBeGreaterThan(0);

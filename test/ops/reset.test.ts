@@ -10,6 +10,7 @@ import { restoreBackup } from '../../src/ops/restore.js';
 import { planReset } from '../../src/plan/reset.js';
 import { listSets, setIndexFile, setTree } from '../../src/backups/sets.js';
 import type { UpperEntry } from '../../src/model/entry.js';
+import type { Action } from '../../src/plan/types.js';
 import { rel } from '../model/rel.js';
 import { sweepTemplate } from '../hardening/sweep-case.js';
 import { scratchOverlay, snapshotFull } from './scratch.js';
@@ -18,9 +19,12 @@ import { INVALID_UTF8, bpath } from '../tree/fixtures.js';
 const entry = (p: string, kind: UpperEntry['kind'] = 'state', type: UpperEntry['type'] = 'file'): UpperEntry =>
   ({ path: rel(p), kind, type, mode: 0o644, uid: 0, gid: 0, size: 0, digest: '' }) as UpperEntry;
 
+/** `PATH KIND` of a move. */
+const movedKind = (a: Action): string => `${a.path} ${a.kind === 'move-to-backups' ? a.entry.kind : a.kind}`;
+
 describe('planReset', () => {
   const upper = [entry('a', 'merged-dir', 'dir'), entry('a/b', 'merged-dir', 'dir'), entry('a/b/c', 'shadow'), entry('a/b/d', 'whiteout', 'chr'), entry('e', 'opaque-dir', 'dir'), entry('e/f')];
-  const moves = (sel: string[]) => planReset(upper, sel.map((a) => selectorOf('/opt', a))).plan.actions.map((a) => `${a.path} ${a.entry.kind}`);
+  const moves = (sel: string[]) => planReset(upper, sel.map((a) => selectorOf('/opt', a))).plan.actions.map(movedKind);
 
   it('with no PATH moves every top-level entry, each with its subtree, under no rule', () => {
     const r = planReset(upper, []);
@@ -81,7 +85,7 @@ describe('reset', () => {
     const { ov } = scratchOverlay(root);
     const before = snapshotFull(ov.layout.upper);
     const r = await resetOverlay(ov, memoryLog(), ['/opt/bin/wh*', 'turned/sub', 'opq']);
-    expect(r.plan.actions.map((a) => `${a.path} ${a.entry.kind}`)).toEqual(['bin/wh whiteout', 'bin/whx whiteout', 'opq opaque-dir', 'turned/sub state']);
+    expect(r.plan.actions.map(movedKind)).toEqual(['bin/wh whiteout', 'bin/whx whiteout', 'opq opaque-dir', 'turned/sub state']);
     for (const gone of ['bin/wh', 'bin/whx', 'opq', 'turned/sub']) expect(fs.existsSync(path.join(ov.layout.upper, gone)), gone).toBe(false);
     for (const stays of ['bin/edited', 'turned/a', 'data/db']) expect(fs.existsSync(path.join(ov.layout.upper, stays)), stays).toBe(true);
     await restoreBackup(ov, memoryLog(), r.set!, []);
