@@ -59,7 +59,7 @@ export function parseIndex(text: string, file: string): BackupIndex {
     display: e.str('display'),
     kind: e.oneOf('kind', UPPER_KINDS),
     type: e.oneOf('type', ENTRY_TYPES),
-    rule: ruleOf(e, reset ? 'reset' : 'reconcile'),
+    rule: e.rule('rule', reset ? 'none' : 'one'),
     reason: e.str('reason'),
   }));
   return {
@@ -73,13 +73,6 @@ export function parseIndex(text: string, file: string): BackupIndex {
     createdAt: f.str('createdAt'),
     entries,
   };
-}
-
-/** A reset's entries have no rule; every other set's have the rule that dropped them. */
-export function ruleOf(f: Fields, origin: BackupIndex['origin'] | 'restore'): Rule | null {
-  if (origin === 'reset') return f.check('rule', (v): v is null => v === null, 'null (a reset decides by no rule)');
-  if (origin === 'restore') return f.check('rule', (v): v is Rule | null => v === null || (Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= 10), 'an integer from 1 to 10, or null');
-  return f.int('rule', 1, 10) as Rule;
 }
 
 export function readIndex(file: string): BackupIndex {

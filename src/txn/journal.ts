@@ -10,7 +10,6 @@ import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { isSetName } from '../paths/set-name.js';
 import type { Action, Plan, Step } from '../plan/types.js';
-import { ruleOf } from '../backups/index-file.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
 import { Fields, isFileName, isObject, parseJson } from '../state/fields.js';
 
@@ -99,7 +98,8 @@ export function parseJournal(text: string, file: string, overlay: string): Journ
 }
 
 function stepOf(f: Fields, origin: Journal['origin']): Step {
-  return ordered(f, { path: f.path('path'), rule: ruleOf(f, origin), reason: f.str('reason') });
+  // A reset's steps have no rule; a restore's have the rule of the set they come from (none: a reset's).
+  return ordered(f, { path: f.path('path'), rule: f.rule('rule', origin === 'reset' ? 'none' : origin === 'restore' ? 'any' : 'one'), reason: f.str('reason') });
 }
 
 const attrsOf = (f: Fields) => ({ mode: f.mode('mode'), uid: f.int('uid', 0, 0xffffffff), gid: f.int('gid', 0, 0xffffffff) });

@@ -32,7 +32,7 @@ const LOOP_WAKEUP = /^write\(\d+, ("\\1\\0\\0\\0\\0\\0\\0\\0", 8|"\*", 1)\)/;
  * reads R until EOF. An injected error on that close leaves W open, and libuv waits for ever: a point
  * where an errno never reaches the CLI's code.
  */
-const SPAWN_PIPE = /^pipe2\(\[\d+, (\d+)\], O_CLOEXEC\) = 0/;
+const SPAWN_PIPE = /^pipe2\(\[\d+, (\d+)\], O_CLOEXEC\) += 0/;
 
 export interface Point {
   readonly syscall: string;

@@ -3,7 +3,7 @@
 // of `reconcile`, `restore` and `reset PATH…` with the backups on another filesystem, each delivered by strace at the n-th
 // call of an uninterrupted run. After each, the same command run again converges on the uninterrupted
 // result, nothing the host wrote is lost, the base and everything outside the state dir are untouched,
-// and no mount is left behind. `npm test` runs points spread evenly over each sweep (49 of them);
+// and no mount is left behind. `npm test` runs points spread evenly over each sweep (63 of them);
 // STATE_OVERLAY_SWEEP=all runs every point.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -157,7 +157,7 @@ describe.each(COMMANDS)('$name', (cmd) => {
     }
   }
 
-  it.each(FAULTS)('%s at every point', { timeout: ALL ? 6 * 3600_000 : 600_000 }, async (fault) => {
+  it.each(FAULTS)('%s at every point', { timeout: ALL ? 6 * 3600_000 : 120_000 }, async (fault) => {
     const eligible = fault === 'SIGKILL' ? points : points.filter((p) => p.errnoReachesCode);
     const chosen = ALL ? eligible : spread(eligible, BOUNDED[fault], fault === 'ENOSPC');
     expect(chosen.length).toBeGreaterThan(0);
