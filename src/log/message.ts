@@ -43,7 +43,7 @@ export function messageOf(ev: LogEvent, scope?: Scope): string {
     case 'watch.change': return `${ev.name}: base changed at ${ev.path}`;
     case 'watch.deferred': return `${ev.name}: reload deferred: ${ev.reason}`;
     case 'backups.pruned': return `${ev.name}: backup set ${ev.set} pruned`;
-    case 'restore.entry': return `${ruleWord(ev.rule)} restore ${at(ev.path)} from ${ev.backup}`;
+    case 'restore.entry': return `${ev.rule === null ? '' : `rule ${ev.rule} `}restore ${at(ev.path)} from ${ev.backup}`;
     case 'restore.done': return `${ev.name}: ${ev.restored} restored from ${ev.set}`;
     case 'warning': return ev.message;
     case 'failed': return ev.message;
