@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { RECONCILE_MODES, type ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, displayPath, type EntryType, type RelPath, type UpperKind } from '../model/entry.js';
-import { MAX_RULE, type Rule } from '../model/rule.js';
+import type { Rule } from '../model/rule.js';
 import type { Action, MoveToBackups, Written } from '../plan/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { Fields, REL_PATH, isObject, parseJson } from '../state/fields.js';
@@ -13,12 +13,16 @@ import { isSetName } from '../paths/set-name.js';
 
 export const INDEX_VERSION = 1;
 
+/** What made a set. */
+const ORIGINS = ['reconcile', 'vacuum', 'reset'] as const;
+
 export interface IndexEntry {
   readonly path: RelPath;
   readonly display: string;
   readonly kind: UpperKind;
   readonly type: EntryType;
-  readonly rule: Rule;
+  /** null in a reset's set: the operator asked for it, no rule decided. */
+  readonly rule: Rule | null;
   readonly reason: string;
 }
 
@@ -26,8 +30,7 @@ export interface BackupIndex {
   readonly version: typeof INDEX_VERSION;
   readonly overlay: string;
   readonly set: string;
-  /** 'reconcile' or 'vacuum'. */
-  readonly origin: 'reconcile' | 'vacuum';
+  readonly origin: (typeof ORIGINS)[number];
   readonly mode: ReconcileMode | null;
   readonly from: string | null;
   readonly to: string;
@@ -59,7 +62,6 @@ export function writeIndex(file: string, index: BackupIndex): void {
   writeFileAtomic(file, JSON.stringify(index, null, 1) + '\n');
 }
 
-const ORIGINS = ['reconcile', 'vacuum'] as const;
 
 /** The index in text, every field checked (errors name the file and the field). */
 export function parseIndex(text: string, file: string): BackupIndex {
@@ -68,13 +70,14 @@ export function parseIndex(text: string, file: string): BackupIndex {
     throw new StateOverlayError('corrupt', `${file}: not a version ${INDEX_VERSION} backup index`, { path: file });
   }
   const f = Fields.of(file, raw);
-  // The entries first: they are what a restore acts on.
+  // The entries first: they are what a restore acts on (a reset's have no rule; origin is checked below).
+  const reset = f.value('origin') === 'reset';
   const entries = f.objects('entries').map((e): IndexEntry => ({
     path: e.path('path', `a non-empty binary string (${REL_PATH})`),
     display: e.str('display'),
     kind: e.oneOf('kind', UPPER_KINDS),
     type: e.oneOf('type', ENTRY_TYPES),
-    rule: e.int('rule', 1, MAX_RULE) as Rule,
+    rule: e.rule('rule', reset ? 'none' : 'one'),
     reason: e.str('reason'),
   }));
   const wrote = f.has('wrote')

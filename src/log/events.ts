@@ -6,14 +6,17 @@ export type LogEvent =
   | { event: 'reconcile.drop'; path: string; rule: number; reason: string; backup: string }
   | { event: 'reconcile.keep'; path: string; rule: number; reason: string; sidecar?: string }
   | { event: 'reconcile.sidecar'; path: string; rule: number; sidecar: string }
-  | { event: 'reconcile.conflict'; path: string; rule: number; reason: string }
+  | { event: 'reconcile.conflict'; path: string; rule: number | null; reason: string }
   /** An action of the journal set aside: its premise no longer held when it was carried out (nothing lost). */
-  | { event: 'reconcile.skip'; path: string; rule: number; kind: string; reason: string }
+  | { event: 'reconcile.skip'; path: string; rule: number | null; kind: string; reason: string }
   | { event: 'reconcile.done'; name: string; actions: number; dropped: number; kept: number; ms: number }
   | { event: 'reconcile.resume'; name: string; journal: string; done: number; total: number }
   | { event: 'reconcile.rename'; path: string; rule: number; reason: string; to: string }
   | { event: 'reconcile.attrs'; path: string; rule: number; reason: string; mode: string; uid: number; gid: number }
   | { event: 'reconcile.rmdir'; path: string; rule: number; reason: string }
+  /** An entry a reset moved to its backup set (no rule: the operator asked for it). */
+  | { event: 'reset.entry'; path: string; rule: null; reason: string; backup: string }
+  | { event: 'reset.done'; name: string; moved: number; set: string | null }
   | { event: 'vacuum.done'; name: string; dropped: number; set: string | null }
   | { event: 'index.start'; root: string }
   | { event: 'index.done'; entries: number; hashedBytes: number; reusedDigests: number; ms: number }
@@ -28,7 +31,7 @@ export type LogEvent =
   | { event: 'watch.change'; name: string; path: string }
   | { event: 'watch.deferred'; name: string; reason: string }
   | { event: 'backups.pruned'; name: string; set: string }
-  | { event: 'restore.entry'; path: string; rule: number; reason: string; backup: string }
+  | { event: 'restore.entry'; path: string; rule: number | null; reason: string; backup: string }
   | { event: 'restore.done'; name: string; set: string; restored: number }
   /** An entry a rollback brought back from the set of the reconcile away from the current generation (rule 11). */
   | { event: 'rollback.restore'; path: string; rule: number; reason: string; backup: string }

@@ -27,13 +27,14 @@ export const IDENTIFIER = 'state-overlay';
 const fieldName = (key: string): string => `STATE_OVERLAY_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
 
 /** The events whose paths are relative to the mountpoint (the upper's entries). */
-const inUpper = (ev: LogEvent): boolean => ev.event.startsWith('reconcile.') || ev.event === 'restore.entry' || ev.event === 'rollback.restore';
+const inUpper = (ev: LogEvent): boolean => ev.event.startsWith('reconcile.') || ev.event === 'restore.entry' || ev.event === 'rollback.restore' || ev.event === 'reset.entry';
 const UPPER_PATHS = new Set(['path', 'sidecar', 'to']);
 
 /** What a record did to its path (`drop`, `keep`, `sidecar`, …), for the per-path records. */
 function actionOf(ev: LogEvent): string | undefined {
   if (!('rule' in ev) || ev.rule === undefined) return undefined;
-  return ev.event === 'restore.entry' || ev.event === 'rollback.restore' ? 'restore' : ev.event.split('.')[1];
+  if (ev.event === 'restore.entry' || ev.event === 'rollback.restore') return 'restore';
+  return ev.event === 'reset.entry' ? 'reset' : ev.event.split('.')[1];
 }
 
 /** The fields of a record, in order; a list gives one field per element (the journal allows repeats). */

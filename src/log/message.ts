@@ -7,6 +7,9 @@ export interface Scope {
   readonly target: string;
 }
 
+/** `rule 3`, or `reset` for a step no rule decided. */
+const ruleWord = (rule: number | null): string => (rule === null ? 'reset' : `rule ${rule}`);
+
 const under = (scope: Scope | undefined, p: string): string => (scope === undefined ? p : `${scope.target.replace(/\/+$/, '')}/${p}`);
 
 export function messageOf(ev: LogEvent, scope?: Scope): string {
@@ -17,13 +20,15 @@ export function messageOf(ev: LogEvent, scope?: Scope): string {
     case 'reconcile.drop': return `rule ${ev.rule} drop ${at(ev.path)}: ${ev.reason}`;
     case 'reconcile.keep': return `rule ${ev.rule} keep ${at(ev.path)}: ${ev.reason}${ev.sidecar === undefined ? '' : `, new base content in ${at(ev.sidecar)}`}`;
     case 'reconcile.sidecar': return `rule ${ev.rule} sidecar ${at(ev.sidecar)}: the new base content of ${at(ev.path)}`;
-    case 'reconcile.conflict': return `rule ${ev.rule} conflict at ${at(ev.path)}: ${ev.reason}`;
-    case 'reconcile.skip': return `rule ${ev.rule} ${ev.kind} of ${at(ev.path)} skipped: ${ev.reason}`;
+    case 'reconcile.conflict': return `${ruleWord(ev.rule)} conflict at ${at(ev.path)}: ${ev.reason}`;
+    case 'reconcile.skip': return `${ruleWord(ev.rule)} ${ev.kind} of ${at(ev.path)} skipped: ${ev.reason}`;
     case 'reconcile.done': return `${ev.name}: reconciled: ${ev.actions} actions, ${ev.dropped} dropped, ${ev.kept} kept (${ev.ms} ms)`;
     case 'reconcile.resume': return `${ev.name}: finishing an interrupted reconcile (${ev.done} of ${ev.total} done)`;
     case 'reconcile.rename': return `rule ${ev.rule} rename ${at(ev.path)} → ${at(ev.to)}: ${ev.reason}`;
     case 'reconcile.attrs': return `rule ${ev.rule} attrs ${at(ev.path)} mode ${ev.mode} owner ${ev.uid}:${ev.gid}: ${ev.reason}`;
     case 'reconcile.rmdir': return `rule ${ev.rule} rmdir ${at(ev.path)}: ${ev.reason}`;
+    case 'reset.entry': return `reset ${at(ev.path)} to ${ev.backup}`;
+    case 'reset.done': return `${ev.name}: reset moved ${ev.moved}${ev.set === null ? '' : ` into ${ev.set}`}`;
     case 'vacuum.done': return `${ev.name}: vacuum dropped ${ev.dropped}${ev.set === null ? '' : ` into ${ev.set}`}`;
     case 'index.start': return `indexing ${ev.root}`;
     case 'index.done': return `indexed ${ev.entries} entries, ${ev.hashedBytes} bytes hashed, ${ev.reusedDigests} digests reused (${ev.ms} ms)`;
@@ -38,7 +43,7 @@ export function messageOf(ev: LogEvent, scope?: Scope): string {
     case 'watch.change': return `${ev.name}: base changed at ${ev.path}`;
     case 'watch.deferred': return `${ev.name}: reload deferred: ${ev.reason}`;
     case 'backups.pruned': return `${ev.name}: backup set ${ev.set} pruned`;
-    case 'restore.entry': return `rule ${ev.rule} restore ${at(ev.path)} from ${ev.backup}`;
+    case 'restore.entry': return `${ev.rule === null ? '' : `rule ${ev.rule} `}restore ${at(ev.path)} from ${ev.backup}`;
     case 'restore.done': return `${ev.name}: ${ev.restored} restored from ${ev.set}`;
     case 'rollback.restore': return `rule ${ev.rule} restore ${at(ev.path)} from ${ev.backup}: ${ev.reason}`;
     case 'rollback.found': return `${ev.name}: rollback ${ev.from} → ${ev.to}: undoing the reconcile of backup set ${ev.set}`;

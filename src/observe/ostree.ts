@@ -1,9 +1,13 @@
 // The booted ostree deployment, from what an ostree host exposes at boot: /run/ostree-booted and the
-// `ostree=` kernel argument, a symlink chain ending in /ostree/deploy/OS/deploy/CHECKSUM.SERIAL.
+// `ostree=` kernel argument, a symlink chain ending in /ostree/deploy/OS/deploy/CHECKSUM.SERIAL; and the
+// deployment staged for the next boot, from the record ostree keeps of it in /run. That record is read
+// here, not asked of `ostree admin status`: ostree reports a staged deployment only for the sysroot it is
+// booted from, never for one under --root, and 2022.7 has no machine-readable status.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ioError } from '../errors.js';
+import { StateOverlayError, ioError } from '../errors.js';
 import { underRoot } from '../paths/layout.js';
+import { GVariantError, parseVardict, type VardictValue } from './gvariant.js';
 
 /** The value of the `ostree=` karg in a /proc/cmdline text (last one wins, as in the kernel), or undefined. */
 export function parseOstreeKarg(cmdline: string): string | undefined {
@@ -55,4 +59,58 @@ export function bootedOstreeChecksum(root: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** Where ostree records the deployment staged for the next boot (ostree admin deploy --stage, bootc upgrade). */
+export const STAGED_DEPLOYMENT = '/run/ostree/staged-deployment';
+
+export interface StagedDeployment {
+  readonly osname: string;
+  /** CHECKSUM.SERIAL, the deployment's directory name. */
+  readonly name: string;
+  readonly checksum: string;
+  /** The deployment's root on this machine (root-prefixed). */
+  readonly root: string;
+}
+
+/**
+ * The staged deployment named by the state file's bytes (file names it in errors): its `target` entry, as
+ * ostree writes it (`name`, `osname`, `bootcsum`; ostree-sysroot-deploy.c) and reads it back.
+ */
+export function parseStagedDeployment(bytes: Buffer, file: string): { osname: string; name: string; checksum: string } {
+  let target: VardictValue | undefined;
+  try {
+    target = parseVardict(bytes).get('target');
+  } catch (err) {
+    if (!(err instanceof GVariantError)) throw err;
+    throw new StateOverlayError('corrupt', `${file}: not ostree's staged deployment record (a GVariant a{sv}): ${err.message}`, { path: file });
+  }
+  const field = (key: string): string => {
+    const v = target !== undefined && 'dict' in target ? target.dict.get(key) : undefined;
+    if (v === undefined || !('s' in v)) throw new StateOverlayError('corrupt', `${file}: target.${key}: expected a string`, { path: file });
+    return v.s;
+  };
+  const name = field('name');
+  const osname = field('osname');
+  const checksum = parseDeployPath(`deploy/${name}`);
+  if (checksum === undefined || osname === '' || osname.includes('/') || osname === '.' || osname === '..') {
+    throw new StateOverlayError('corrupt', `${file}: target: expected a deployment CHECKSUM.SERIAL of a stateroot, got ${JSON.stringify(`${osname}/${name}`)}`, { path: file });
+  }
+  return { osname, name, checksum };
+}
+
+/** The deployment staged for the next boot on the host at root; a clear error naming what was looked at when there is none. */
+export function stagedDeployment(root: string): StagedDeployment {
+  const file = underRoot(root, STAGED_DEPLOYMENT);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('cannot read', file, err);
+    throw new StateOverlayError('usage', `no staged ostree deployment: ${file} does not exist (stage one with 'bootc upgrade' or 'ostree admin deploy --stage', or give --image-root)`, { path: file });
+  }
+  const staged = parseStagedDeployment(bytes, file);
+  const dir = underRoot(root, `/ostree/deploy/${staged.osname}/deploy/${staged.name}`);
+  if (!fs.existsSync(dir)) throw new StateOverlayError('corrupt', `${file} names the staged deployment ${dir}, which does not exist`, { path: dir });
+  return { ...staged, root: dir };
 }

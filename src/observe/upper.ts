@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { ioError } from '../errors.js';
 import { displayPath, isUnder, type Digest, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
 import { DirHandles } from '../tree/handles.js';
+import { entryType } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
 import type { OverlayXattrs, XattrNamespace } from '../tree/xattr.js';
 import { NO_XATTRS, classifyUpper, type UpperStat } from './classify.js';
@@ -90,6 +91,12 @@ export class UpperTree {
     this.handles.close();
   }
 }
+
+/** The type of the live base's entry at a path, as classify asks it (undefined: absent, or no base to read). */
+export const liveTypeOf = (base: DirHandles | null) => (p: RelPath): EntryType | undefined => {
+  const st = base?.lstat(p);
+  return st === undefined ? undefined : entryType(st);
+};
 
 /** Runs fn on the upper at dir, read once, and closes its handles. */
 export function withUpper<T>(dir: string, opts: ReadUpperOptions, fn: (u: UpperTree) => T): T {

@@ -8,12 +8,11 @@ import { observe } from '../observe/inputs.js';
 import { liveBaseDir } from '../observe/live-base.js';
 import { checkOverlayDirs } from '../mount/preflight.js';
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
-import { topPaths, withUpper } from '../observe/upper.js';
+import { liveTypeOf, topPaths, withUpper } from '../observe/upper.js';
 import { changeUnder, type BaseChange } from '../plan/change.js';
 import { pathClassifier, type PathClass } from '../plan/classes.js';
 import { classesOfGenerations } from '../observe/package-db.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
-import { entryType } from '../tree/fsat.js';
 import { withHandles } from '../tree/handles.js';
 
 export interface DiffRow {
@@ -51,10 +50,7 @@ export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDif
   let change: (e: UpperEntry) => BaseChange | undefined = () => undefined;
   if (manifest === null || recorded === current.generation) {
     // Nothing to compare (or nothing changed): kinds against the live base, no content read.
-    entries = withHandles(baseDir, (base) => withUpper(layout.upper, { onError }, (u) => u.classify((p) => {
-      const st = base.lstat(p);
-      return st === undefined ? undefined : entryType(st);
-    })));
+    entries = withHandles(baseDir, (base) => withUpper(layout.upper, { onError }, (u) => u.classify(liveTypeOf(base))));
     if (manifest !== null) change = () => 'unchanged';
   } else {
     // What a reconcile would observe, judged by the rules' own predicates.

@@ -1,5 +1,5 @@
 // `preview`: the plan the next boot will apply to the upper when the new base is the one given (a staged
-// image's tree, its shipped manifest, or an image root holding either), observed and planned exactly as
+// image's tree, its shipped manifest, an image root holding either, or ostree's staged deployment), observed and planned exactly as
 // `reconcile --dry-run` would then, against the generation recorded now. Read-only, and the overlay may
 // stay mounted: nothing is locked, written or moved.
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import { StateOverlayError } from '../errors.js';
 import { distrust } from '../observe/base-check.js';
 import { manifestGeneration, treeWalk } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
+import { stagedDeployment } from '../observe/ostree.js';
 import { classesOfGenerations } from '../observe/package-db.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { SHIP_DIR, underRoot } from '../paths/layout.js';
@@ -18,8 +19,8 @@ import type { Plan } from '../plan/types.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { planChange, type ReconcileReport } from './reconcile.js';
 
-/** Where the next base is: its tree, its shipped manifest, or an image root holding the overlay's base. */
-export type PreviewTarget = { readonly base: string } | { readonly manifest: string } | { readonly imageRoot: string };
+/** Where the next base is: its tree, its shipped manifest, an image root holding the overlay's base, or ostree's staged deployment. */
+export type PreviewTarget = { readonly base: string } | { readonly manifest: string } | { readonly imageRoot: string } | { readonly ostreeStaged: true };
 
 export interface PreviewReport extends ReconcileReport {
   /** What the next base was read from. */
@@ -60,13 +61,25 @@ function nextBase(ov: Overlay, t: PreviewTarget): NextBase {
     if (!fs.existsSync(t.manifest)) throw new StateOverlayError('usage', `--manifest ${t.manifest} does not exist`, { path: t.manifest });
     return { base: null, manifest: t.manifest, generation: manifestGeneration(t.manifest), packageRoot: null };
   }
-  isDir(t.imageRoot, '--image-root');
-  const base = underRoot(t.imageRoot, ov.config.base ?? ov.config.path);
+  if ('imageRoot' in t) {
+    isDir(t.imageRoot, '--image-root');
+    return imageBase(ov, t.imageRoot);
+  }
+  // The staged deployment is the image the next boot runs: its root is an image root.
+  const staged = stagedDeployment(ov.layout.root);
+  return imageBase(ov, staged.root, staged.checksum);
+}
+
+/** The next base in an image root; ostree: the commit of a staged deployment, the generation that boot records without a shipped manifest. */
+function imageBase(ov: Overlay, imageRoot: string, ostree?: string): NextBase {
+  const base = underRoot(imageRoot, ov.config.base ?? ov.config.path);
   isDir(base, `the image's base`);
-  const shipped = underRoot(t.imageRoot, path.posix.join(SHIP_DIR, `${ov.name}.manifest`));
-  // As the booted image decides (Generation=auto): its shipped manifest when it has one, else its tree.
-  const useManifest = ov.config.generation.kind !== 'tree' && fs.existsSync(shipped);
-  return { base, manifest: useManifest ? shipped : null, ...(useManifest ? { generation: manifestGeneration(shipped) } : treeWalk(base)), packageRoot: t.imageRoot };
+  const shipped = underRoot(imageRoot, path.posix.join(SHIP_DIR, `${ov.name}.manifest`));
+  const kind = ov.config.generation.kind;
+  // As the booted image decides (Generation=auto): its shipped manifest when it has one, else the ostree commit it boots, else its tree.
+  const useManifest = kind !== 'tree' && fs.existsSync(shipped);
+  const generation = useManifest ? { generation: manifestGeneration(shipped) } : ostree !== undefined && (kind === 'auto' || kind === 'ostree') ? { generation: `ostree:${ostree}` } : treeWalk(base);
+  return { base, manifest: useManifest ? shipped : null, ...generation, packageRoot: imageRoot };
 }
 
 /** Counts of what the plan does to the host's changes, as an operator reads them before a reboot. */

@@ -9,10 +9,10 @@ import { readMountinfo } from '../mount/mountinfo.js';
 import { assertMountable, mountOverlay, mountStatus, foreignError } from '../mount/overlay.js';
 import { manifestPath } from '../manifest/store.js';
 import { withSession, type OverlaySession } from '../txn/session.js';
-import { StateOverlayError } from '../errors.js';
 import type { Notifier } from '../systemd/notify.js';
 import { migrateOstree } from './migrate.js';
 import { isRecorded, recordManifest } from './record.js';
+import { unmountUnlessBusy } from './reload.js';
 
 export interface RunOptions {
   readonly notifier: Notifier;
@@ -76,17 +76,15 @@ async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
       deferred = true;
       log.info({ event: 'watch.deferred', name: ov.name, reason: `base changed to ${gen.generation} while mounted: reconciled at the next start or reload` });
     } else {
-      try {
-        await n.status('base changed: unmounting to reconcile');
-        const { unmountOverlay } = await import('../mount/unmount.js');
-        await unmountOverlay(ov, log, { keepEphemeral: true });
+      await n.status('base changed: unmounting to reconcile');
+      const busy = await unmountUnlessBusy(ov, log);
+      if (busy === null) {
         log.info({ event: 'watch.reload', name: ov.name, from: s.state?.generation ?? null, to: gen.generation });
         wasMounted = false;
         gen = await currentGeneration(ov);
-      } catch (err) {
-        if (!(err instanceof StateOverlayError) || err.code !== 'busy') throw err;
+      } else {
         deferred = true;
-        log.warn({ event: 'watch.deferred', name: ov.name, reason: err.message });
+        log.warn({ event: 'watch.deferred', name: ov.name, reason: busy.message });
       }
     }
   }

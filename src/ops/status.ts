@@ -5,15 +5,14 @@ import { setNames } from '../backups/sets.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { currentGeneration } from '../observe/generation.js';
 import { liveBaseDir } from '../observe/live-base.js';
-import { UPPER_KINDS, displayPath, type RelPath, type UpperKind } from '../model/entry.js';
+import { UPPER_KINDS, displayPath, type UpperKind } from '../model/entry.js';
 import { mountsAt, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import { detachedHolders } from '../mount/detached.js';
 import { mountStatus } from '../mount/overlay.js';
 import type { Layout } from '../paths/layout.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
-import { withUpper } from '../observe/upper.js';
+import { liveTypeOf, withUpper } from '../observe/upper.js';
 import { DirHandles } from '../tree/handles.js';
-import { entryType } from '../tree/fsat.js';
 import { knownOverlays } from '../overlay/list.js';
 import { baseSubmounts } from '../observe/submounts.js';
 import { STATUS_API_VERSION, type OverlayStatus, type PendingWork, type Status, type StatusFailure } from './status-model.js';
@@ -38,10 +37,7 @@ function upperSummary(upper: string, baseDir: string | null): OverlayStatus['upp
   let bytes = 0;
   let unreadable = 0;
   const base = baseDir === null ? null : new DirHandles(baseDir);
-  const baseType = (p: RelPath) => {
-    const st = base?.lstat(p);
-    return st === undefined ? undefined : entryType(st);
-  };
+  const baseType = liveTypeOf(base);
   try {
     for (const e of withUpper(upper, { onError: () => void unreadable++ }, (u) => u.classify(baseType))) {
       counts[e.kind]++;

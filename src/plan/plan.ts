@@ -90,7 +90,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
 
   // The decision each Keep= record stands in for: a Keep= entry below another is judged by its own rule,
   // not by the record that the one below it made.
-  const declared = new Map<Action, { rule: Rule; reason: string }>();
+  const declared = new Map<Action, Pick<Action, 'rule' | 'reason'>>();
 
   /** Applies the decision for u into sink; true when something stays at u's path or beside it. */
   function* visit(u: UpperEntry, sink: Sink): Visit {

@@ -8,7 +8,8 @@ export type { Rule } from '../model/rule.js';
 
 export interface Step {
   readonly path: RelPath;
-  readonly rule: Rule;
+  /** null: no rule of the table decided it, the operator asked for it (`reset`). */
+  readonly rule: Rule | null;
   readonly reason: string;
 }
 

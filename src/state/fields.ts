@@ -2,6 +2,7 @@
 // failure is a 'corrupt' error naming the file and the field: `FILE: plan.actions[3].path: expected …`.
 import { StateOverlayError } from '../errors.js';
 import { isEntryPath, relPath, type RelPath } from '../model/entry.js';
+import { MAX_RULE as RULES, type Rule } from '../model/rule.js';
 
 /** What a path field must hold: a binary string (one char per byte) naming an entry below a root. */
 export const REL_PATH = 'a relative path of raw bytes';
@@ -102,6 +103,15 @@ export class Fields {
   /** A whole number from min to max. */
   int(key: string, min: number, max: number, expected = `a whole number from ${min} to ${max}`): number {
     return this.check(key, (v): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max, expected);
+  }
+
+  /** A decision-table rule: 'one' of 1 to MAX_RULE, 'none' (null: no rule decided, a reset's), or 'any' of those. */
+  rule(key: string, which: 'one' | 'none' | 'any'): Rule | null {
+    if (which === 'none') return this.check(key, (v): v is null => v === null, 'null (a reset decides by no rule)');
+    const one = `a whole number from 1 to ${RULES}`;
+    const isRule = (v: unknown): v is Rule => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= RULES;
+    if (which === 'one') return this.check(key, isRule, one);
+    return this.check(key, (v): v is Rule | null => v === null || isRule(v), `${one}, or null`);
   }
 
   /** Permission bits (st_mode & 0o7777). */

@@ -132,6 +132,8 @@ function assertNoSwap(t: ExecuteTarget, tree: string): void {
 
 function eventOf(a: Action, backup: string, source: string): LogEvent {
   const path = displayPath(a.path);
+  // Only a reset's moves have no rule; every other step is a rule's.
+  if (a.rule === null) return a.kind === 'restore-from-backups' ? { event: 'restore.entry', path, rule: null, reason: a.reason, backup } : { event: 'reset.entry', path, rule: null, reason: a.reason, backup };
   const base = { path, rule: a.rule, reason: a.reason };
   switch (a.kind) {
     case 'move-to-backups': return { event: 'reconcile.drop', ...base, backup };

@@ -9,7 +9,6 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';
 import { isSetName } from '../paths/set-name.js';
-import { MAX_RULE, type Rule } from '../model/rule.js';
 import type { Action, Plan, Step } from '../plan/types.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
 import { Fields, isFileName, isObject, parseJson } from '../state/fields.js';
@@ -23,7 +22,7 @@ export interface Journal {
   readonly version: typeof JOURNAL_VERSION;
   readonly overlay: string;
   /** What made the journal; a restore's set is the one its entries come back from. */
-  readonly origin: 'reconcile' | 'vacuum' | 'restore';
+  readonly origin: (typeof ORIGINS)[number];
   readonly mode: ReconcileMode | null;
   readonly from: string | null;
   readonly to: string;
@@ -60,7 +59,7 @@ export function readJournal(layout: Layout): Journal | null {
   return parseJournal(text, layout.journal, layout.name);
 }
 
-const ORIGINS = ['reconcile', 'vacuum', 'restore'] as const;
+const ORIGINS = ['reconcile', 'vacuum', 'restore', 'reset'] as const;
 const PLAN_KINDS = ['move-to-backups', 'rename', 'write-sidecar', 'set-attrs', 'remove-empty-dir', 'keep'] as const satisfies readonly Action['kind'][];
 const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const isSetNameValue = (v: unknown): v is string => typeof v === 'string' && isSetName(v);
@@ -87,7 +86,11 @@ export function parseJournal(text: string, file: string, overlay: string): Journ
   const plan = j.obj('plan');
   // A rollback (a reconcile) restores entries from the set it names; a restore, from the journal's set.
   const rollbackSet = origin === 'reconcile' && plan.has('rollbackSet') ? plan.check('rollbackSet', isSetNameValue, 'a backup set name (STAMP-GENERATION)') : undefined;
-  const kinds = origin === 'restore' ? (['restore-from-backups'] as const) : rollbackSet !== undefined ? ([...PLAN_KINDS, 'restore-from-backups'] as const) : PLAN_KINDS;
+  const kinds =
+    origin === 'restore' ? (['restore-from-backups'] as const)
+    : origin === 'reset' ? (['move-to-backups'] as const)
+    : rollbackSet !== undefined ? ([...PLAN_KINDS, 'restore-from-backups'] as const)
+    : PLAN_KINDS;
   return {
     version: JOURNAL_VERSION,
     overlay,
@@ -98,12 +101,13 @@ export function parseJournal(text: string, file: string, overlay: string): Journ
     manifest: j.check('manifest', (v): v is string | null => v === null || isFileName(v), 'a file name or null'),
     set: j.check('set', isSetNameValue, 'a backup set name (STAMP-GENERATION)'),
     startedAt: j.str('startedAt'),
-    plan: { actions: plan.objects('actions').map((a) => actionOf(a, kinds)), conflicts: plan.objects('conflicts').map(stepOf), ...(rollbackSet === undefined ? {} : { rollbackSet }) },
+    plan: { actions: plan.objects('actions').map((a) => actionOf(a, kinds, origin)), conflicts: plan.objects('conflicts').map((c) => stepOf(c, origin)), ...(rollbackSet === undefined ? {} : { rollbackSet }) },
   };
 }
 
-function stepOf(f: Fields): Step {
-  return ordered(f, { path: f.path('path'), rule: f.int('rule', 1, MAX_RULE) as Rule, reason: f.str('reason') });
+function stepOf(f: Fields, origin: Journal['origin']): Step {
+  // A reset's steps have no rule; a restore's have the rule of the set they come from (none: a reset's).
+  return ordered(f, { path: f.path('path'), rule: f.rule('rule', origin === 'reset' ? 'none' : origin === 'restore' ? 'any' : 'one'), reason: f.str('reason') });
 }
 
 const attrsOf = (f: Fields) => ({ mode: f.mode('mode'), uid: f.int('uid', 0, 0xffffffff), gid: f.int('gid', 0, 0xffffffff) });
@@ -115,10 +119,10 @@ function besideOf(f: Fields, key: string, beside: Step['path']) {
   return p;
 }
 
-function actionOf(f: Fields, kinds: readonly Action['kind'][]): Action {
-  // A restore only brings entries back; a reconcile does only when it is a rollback, a vacuum never.
+function actionOf(f: Fields, kinds: readonly Action['kind'][], origin: Journal['origin']): Action {
+  // A restore only brings entries back, a reset only moves them away; a reconcile brings one back only when it is a rollback, a vacuum never.
   const kind = f.oneOf('kind', kinds);
-  const step = stepOf(f);
+  const step = stepOf(f, origin);
   switch (kind) {
     case 'move-to-backups': {
       const e = f.obj('entry');

@@ -72,6 +72,10 @@ describe('--json', () => {
     });
     await json('VacuumReport', 'vacuum', 'opt');
     await json('ReconcileReport', 'reconcile', 'opt');
+    expect(await json('ResetReport', 'reset', 'opt', '--dry-run')).toMatchObject({ dryRun: true, set: null });
+    const reset = await json('ResetReport', 'reset', 'opt', 'app/bin/*');
+    expect(reset.actions).toEqual([expect.objectContaining({ kind: 'move-to-backups', path: 'app/bin/tool', rule: null })]);
+    expect((await json('BackupSets', 'backups', 'opt')).sets).toContainEqual(expect.objectContaining({ set: reset.set, origin: 'reset', entries: [expect.objectContaining({ rule: null })] }));
     // a failure is a document too, with the exit code it says
     const failure = async (code: string, exitCode: number, ...args: string[]) => {
       const r = await cli(s.root, ['-q', '--json', ...args], ENV);

@@ -14,6 +14,9 @@ const SYSCALLS = [
   'copy_file_range', 'close',
 ] as const;
 
+/** Traced for what they tell of the points, never points themselves. */
+const CONTEXT = ['pipe2'] as const;
+
 /** Calls made only by the programs the CLI runs (mount(8), umount(8)): their n-th call is the point. */
 const CHILD_SYSCALLS = new Set(['mount', 'umount2']);
 
@@ -23,6 +26,13 @@ export type Fault = 'SIGKILL' | 'EIO' | 'ENOSPC';
 
 /** libuv waking its own loop (an eventfd, or the byte of its signal pipe): it aborts when that write fails. */
 const LOOP_WAKEUP = /^write\(\d+, ("\\1\\0\\0\\0\\0\\0\\0\\0", 8|"\*", 1)\)/;
+
+/**
+ * The pipe libuv's spawn makes to hear of a failed exec (`pipe2([R, W], O_CLOEXEC)`): it closes W, then
+ * reads R until EOF. An injected error on that close leaves W open, and libuv waits for ever: a point
+ * where an errno never reaches the CLI's code.
+ */
+const SPAWN_PIPE = /^pipe2\(\[\d+, (\d+)\], O_CLOEXEC\) += 0/;
 
 export interface Point {
   readonly syscall: string;
@@ -79,7 +89,7 @@ function spawnOutcome(file: string, args: readonly string[]): Promise<Outcome> {
  */
 export async function tracePoints(root: string, args: readonly string[]): Promise<Point[]> {
   const file = `${root}.strace`;
-  const r = await spawnOutcome('strace', ['-f', '-qq', '-o', file, '-e', `trace=execve,${SYSCALLS.join(',')}`, ...argv(root, args)]);
+  const r = await spawnOutcome('strace', ['-f', '-qq', '-o', file, '-e', `trace=execve,${[...SYSCALLS, ...CONTEXT].join(',')}`, ...argv(root, args)]);
   if (r.code !== 0) throw new Error(`traced ${args.join(' ')}: exit ${r.code ?? r.signal}: ${r.stderr}`);
   const calls = parse(fs.readFileSync(file, 'utf8'));
   fs.rmSync(file);
@@ -89,15 +99,23 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
   const threadMost = new Map<string, number>();
   const points: Point[] = [];
   let started = false;
+  const spawnPipes = new Set<string>();
   for (const c of calls) {
     if (c.name === 'execve') continue;
+    if (c.name === 'pipe2') {
+      const w = c.tid === main ? SPAWN_PIPE.exec(c.line)?.[1] : undefined;
+      if (w !== undefined) spawnPipes.add(w);
+      continue;
+    }
     const key = `${c.tid} ${c.name}`;
     const n = (counts.get(key) ?? 0) + 1;
     counts.set(key, n);
     if (c.tid !== main && !children.has(c.tid)) threadMost.set(c.name, Math.max(threadMost.get(c.name) ?? 0, n));
     if (c.tid === main) started ||= c.line.includes(root);
     if ((c.tid === main && started) || (children.has(c.tid) && CHILD_SYSCALLS.has(c.name))) {
-      points.push({ syscall: c.name, n, call: c.line.slice(0, 160), errnoReachesCode: !LOOP_WAKEUP.test(c.line) });
+      const fd = c.name === 'close' && c.tid === main ? /^close\((\d+)\)/.exec(c.line)?.[1] : undefined;
+      const spawnPipe = fd !== undefined && spawnPipes.delete(fd);
+      points.push({ syscall: c.name, n, call: c.line.slice(0, 160), errnoReachesCode: !LOOP_WAKEUP.test(c.line) && !spawnPipe });
     }
   }
   // A child's n-th mount(2) is hit in every child: one point per n.

@@ -1,9 +1,10 @@
 // The fault-injection sweep: SIGKILL, EIO and ENOSPC at every mutating syscall (and every open and close)
-// of `index`, `reconcile`, `run`, `restore` and `vacuum` on a tree that makes every kind of action, and of
-// `reconcile` and `restore` with the backups on another filesystem, and of a `reconcile` that is a rollback
-// (rule 11), each delivered by strace at the n-th call of an uninterrupted run. After each, the same command run again converges on the uninterrupted
-// result, nothing the host wrote is lost, the base and everything outside the state dir are untouched,
-// and no mount is left behind. `npm test` runs points spread evenly over each sweep (56 of them);
+// of `index`, `reconcile`, `run`, `restore`, `vacuum` and `reset` on a tree that makes every kind of action, of
+// `reconcile`, `restore` and `reset PATH…` with the backups on another filesystem, and of a `reconcile` that is a
+// rollback (rule 11), each delivered by strace at the n-th call of an uninterrupted run. After each, the same
+// command run again converges on the uninterrupted result, nothing the host wrote is lost, the base and
+// everything outside the state dir are untouched, and no mount is left behind. `npm test` runs points spread
+// evenly over each sweep (70 of them);
 // STATE_OVERLAY_SWEEP=all runs every point.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,6 +69,9 @@ const COMMANDS: readonly Command[] = [
   { name: 'vacuum', args: () => ['vacuum', 'opt'], from: () => vacuumable },
   // A rollback to v1 after v1 → v2: what v1 → v2 dropped comes back, its sidecar goes (rule 11).
   { name: 'reconcile, rollback', args: () => ['reconcile', 'opt'], from: () => rolledBack },
+  // The whole upper, then given paths and globs with the backups on another filesystem.
+  { name: 'reset', args: () => ['reset', 'opt'], from: () => template },
+  { name: 'reset PATH…, EXDEV', args: () => ['reset', 'opt', 'turned', '/opt/bin/w*', 'data', 'opq/sub'], from: () => template, exdev: true },
   // Moves to and from backups on another filesystem: copy, verify, then remove the original.
   { name: 'reconcile, EXDEV', args: () => ['reconcile', 'opt'], from: () => template, exdev: true },
   { name: 'restore, EXDEV', args: () => ['restore', 'opt', set], from: () => reconciled, exdev: true },

@@ -58,7 +58,7 @@ COMP_WORDS=(${quoted}); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _state_overlay; 
 describe('bash completes', () => {
   it.each([
     [['state-overlay', ''], allCommands],
-    [['state-overlay', 're'], ['reconcile', 'restore']],
+    [['state-overlay', 're'], ['reconcile', 'restore', 'reset']],
     [['state-overlay', 'st'], ['status']],
     [['state-overlay', '--j'], ['--json']],
     [['state-overlay', '--log-level', 'w'], ['warn']],
@@ -106,7 +106,7 @@ describe('zsh and fish', () => {
   };
 
   it('zsh completes commands, options (global ones after the command), values, NAMEs and SETs', async () => {
-    expect(await zsh('state-overlay re')).toEqual(['reconcile', 'restore']);
+    expect(await zsh('state-overlay re')).toEqual(['reconcile', 'restore', 'reset']);
     expect(await zsh('state-overlay reconcile --d')).toEqual(['--dry-run']);
     expect(await zsh('state-overlay reconcile --js')).toEqual(['--json']);
     expect(await zsh('state-overlay status --format p')).toEqual(['prometheus']);
@@ -126,7 +126,7 @@ describe('zsh and fish', () => {
   };
 
   it('fish completes commands, options, NAMEs and SETs', async () => {
-    expect(await fish('state-overlay re')).toEqual(['reconcile', 'restore']);
+    expect(await fish('state-overlay re')).toEqual(['reconcile', 'reset', 'restore']);
     expect(await fish('state-overlay reconcile --dr')).toEqual(['--dry-run']);
     expect(await fish('state-overlay reconcile --js')).toEqual(['--json']);
     expect(await fish('state-overlay status --format p')).toEqual(['prometheus']);

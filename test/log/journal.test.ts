@@ -29,6 +29,22 @@ describe('journal records', () => {
     ]);
   });
 
+  it("a reset's move: no rule, so no RULE field, and the action is reset", () => {
+    const fields = journalFields({ event: 'reset.entry', path: 'app/etc', rule: null, reason: 'reset: /opt/app/etc', backup: '20260101-x' }, 'info', scope);
+    expect(fields).toEqual([
+      ['PRIORITY', '6'],
+      ['SYSLOG_IDENTIFIER', 'state-overlay'],
+      ['MESSAGE', 'reset /opt/app/etc to 20260101-x'],
+      ['STATE_OVERLAY_ACTION', 'reset'],
+      ['STATE_OVERLAY_NAME', 'opt'],
+      ['STATE_OVERLAY_EVENT', 'reset.entry'],
+      ['STATE_OVERLAY_PATH', '/opt/app/etc'],
+      ['STATE_OVERLAY_REASON', 'reset: /opt/app/etc'],
+      ['STATE_OVERLAY_BACKUP', '20260101-x'],
+    ]);
+    expect(journalFields({ event: 'restore.entry', path: 'app/etc', rule: null, reason: 'r', backup: 'b' }, 'info', scope)[2]).toEqual(['MESSAGE', 'restore /opt/app/etc from b']);
+  });
+
   it.each([
     ['warn', 4],
     ['error', 3],

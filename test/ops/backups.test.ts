@@ -46,11 +46,15 @@ describe('index files', () => {
   const index = { version: 1, overlay: 'opt', set: '20260101T000000000Z-g', origin: 'reconcile', mode: 'changed', from: null, to: 'g', createdAt: 'now', entries: [entry] };
   it('reads back every field', () => {
     expect(parseIndex(JSON.stringify(index), 'F')).toEqual(index);
+    const reset = { ...index, origin: 'reset', mode: null, entries: [{ ...entry, rule: null }] };
+    expect(parseIndex(JSON.stringify(reset), 'F')).toEqual(reset);
   });
   it.each([
     ['a set name with ..', { ...index, set: '../x' }, 'F: set: expected a backup set name (STAMP-GENERATION), got "../x"'],
-    ['an unknown origin', { ...index, origin: 'restore' }, 'F: origin: expected one of reconcile or vacuum, got "restore"'],
+    ['an unknown origin', { ...index, origin: 'restore' }, 'F: origin: expected one of reconcile, vacuum or reset, got "restore"'],
     ['a rule out of the table', { ...index, entries: [{ ...entry, rule: 0 }] }, 'F: entries[0].rule: expected a whole number from 1 to 11, got 0'],
+    ['no rule in a reconcile set', { ...index, entries: [{ ...entry, rule: null }] }, 'F: entries[0].rule: expected a whole number from 1 to 11, got null'],
+    ['a rule in a reset set', { ...index, origin: 'reset', mode: null, entries: [{ ...entry, rule: 3 }] }, 'F: entries[0].rule: expected null (a reset decides by no rule), got 3'],
     ['an unknown type', { ...index, entries: [{ ...entry, type: 'door' }] }, 'F: entries[0].type: expected one of file, dir, symlink, chr, blk, fifo or socket, got "door"'],
     ['a path with ..', { ...index, entries: [{ ...entry, path: '../../etc/shadow' }] }, 'F: entries[0].path: expected a non-empty binary string (a relative path of raw bytes)'],
     ['no display name', { ...index, entries: [{ ...entry, display: 5 }] }, 'F: entries[0].display: expected a string, got 5'],

@@ -116,7 +116,7 @@ describe('preview', () => {
 
   it('refuses bad arguments, and warns when the next boot would refuse the base', async () => {
     const next = await mountedWithStaged();
-    expect(so('preview', 'opt')).toMatchObject({ code: 2, stderr: 'state-overlay: preview: give exactly one of --base DIR, --manifest FILE or --image-root DIR\n' });
+    expect(so('preview', 'opt')).toMatchObject({ code: 2, stderr: 'state-overlay: preview: give exactly one of --base DIR, --manifest FILE, --image-root DIR or --ostree-staged\n' });
     expect(so('preview', 'opt', '--base', next, '--image-root', next).code).toBe(2);
     expect(so('preview', 'opt', '--base', path.join(root, 'nosuch'))).toMatchObject({ code: 2, stderr: `state-overlay: --base ${path.join(root, 'nosuch')} does not exist\n` });
     expect(so('preview', 'opt', '--base', next, '--fail-on', 'everything')).toMatchObject({ code: 2, stderr: 'state-overlay: --fail-on everything: expected drop, sidecar, aside, conflict\n' });

@@ -4,7 +4,7 @@ import type { BaseChange } from '../../src/plan/change.js';
 
 export interface Decided {
   readonly kind: string;
-  readonly rule: number;
+  readonly rule: number | null;
   readonly reason: string;
 }
 

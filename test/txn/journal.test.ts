@@ -82,7 +82,7 @@ describe('every field of the journal read back is checked, naming the file and t
     ['a set name with ..', (j) => (j.set = '../../../escaped'), 'set: expected a backup set name (STAMP-GENERATION), got "../../../escaped"'],
     ['a set name that is a path', (j) => (j.set = '20260101T000000000Z-a/b'), 'set: expected a backup set name (STAMP-GENERATION), got "20260101T000000000Z-a/b"'],
     ['another overlay', (j) => (j.overlay = 'srv'), 'overlay: expected "opt", the overlay whose state dir holds it, got "srv"'],
-    ['an unknown origin', (j) => (j.origin = 'magic'), 'origin: expected one of reconcile, vacuum or restore, got "magic"'],
+    ['an unknown origin', (j) => (j.origin = 'magic'), 'origin: expected one of reconcile, vacuum, restore or reset, got "magic"'],
     ['an unknown mode', (j) => (j.mode = 'some'), 'mode: expected one of changed, all, none or null, got "some"'],
     ['a manifest path', (j) => (j.manifest = '../state.json'), 'manifest: expected a file name or null, got "../state.json"'],
     ['no target generation', (j) => delete j.to, 'to: expected a string, got nothing'],

@@ -8,10 +8,11 @@ import * as indexCmd from './index.js';
 import * as mount from './mount.js';
 import * as preview from './preview.js';
 import * as reconcile from './reconcile.js';
+import * as reset from './reset.js';
 import * as restore from './restore.js';
 import * as run from './run.js';
 import * as status from './status.js';
 import * as unmount from './unmount.js';
 import * as vacuum from './vacuum.js';
 
-export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status, run, indexCmd, diff, reconcile, preview, backups, restore, vacuum];
+export const commands: ReadonlyArray<{ register(program: Command, env: CommandEnv): void }> = [config, mount, unmount, status, run, indexCmd, diff, reconcile, preview, backups, restore, reset, vacuum];

@@ -2,6 +2,7 @@
 import type { BackupSet } from '../../backups/sets.js';
 import type { RestoreReport } from '../../ops/restore.js';
 import { document, pathFields, pathListFields } from './json.js';
+import { ruleColumn } from './plan.js';
 import { plural } from './words.js';
 import { displayPath } from '../../model/entry.js';
 
@@ -33,7 +34,7 @@ export function backupsText(name: string, sets: readonly BackupSet[], mountpoint
     const wrote = s.index?.wrote ?? [];
     const written = wrote.length > 0 ? `, ${wrote.length} written` : '';
     lines.push(`${s.name}  ${s.index ? `${s.index.origin} ${s.index.from ?? '(none)'} -> ${s.index.to}` : '(no index)'}  ${plural(entries.length, 'entry', 'entries')}${written}`);
-    for (const e of entries) lines.push(`  rule ${String(e.rule).padStart(2)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
+    for (const e of entries) lines.push(`  ${ruleColumn(e.rule)}  ${e.kind.padEnd(10)}  ${under(mountpoint, e.display)}  (${e.reason})`);
     for (const w of wrote) lines.push(`  wrote    ${w.kind.padEnd(10)}  ${under(mountpoint, w.display)}  (${w.kind === 'sidecar' ? 'beside' : 'moved aside from'} ${under(mountpoint, displayPath(w.from))})`);
   }
   return lines.join('\n');

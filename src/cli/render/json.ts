@@ -13,6 +13,7 @@ export const KINDS = [
   'PreviewReport',
   'VacuumReport',
   'RestoreReport',
+  'ResetReport',
   'BackupSets',
   'IndexReport',
   'RunReport',

@@ -1,8 +1,9 @@
-// Plans, and the reconcile and vacuum reports around them, for people (one line per step, with its rule)
+// Plans, and the reconcile, vacuum and reset reports around them, for people (one line per step, with its rule)
 // and for machines (JSON, raw paths in base64 too).
 import { displayPath, type RelPath } from '../../model/entry.js';
 import type { PreviewReport } from '../../ops/preview.js';
 import type { ReconcileReport } from '../../ops/reconcile.js';
+import type { ResetReport } from '../../ops/reset.js';
 import type { VacuumReport } from '../../ops/vacuum.js';
 import type { Action, Conflict, Plan } from '../../plan/types.js';
 import { document, pathFields } from './json.js';
@@ -28,6 +29,9 @@ function target(a: Action): string {
   }
 }
 
+/** `rule  3`, or `reset  ` for a move no rule decided: one column wide. */
+export const ruleColumn = (rule: number | null): string => (rule === null ? 'reset  ' : `rule ${String(rule).padStart(2)}`);
+
 /** A keep that wrote nothing: counted in the summary, listed only with -v (a 10k-entry upper is 10k of them). */
 const plainKeep = (a: Action): boolean => a.kind === 'keep' && a.sidecar === undefined;
 
@@ -37,8 +41,8 @@ const plainKeep = (a: Action): boolean => a.kind === 'keep' && a.sidecar === und
  */
 export function renderPlan(plan: Plan, mountpoint: string, all: boolean): string[] {
   const abs = (p: RelPath) => `${mountpoint.replace(/\/+$/, '')}/${displayPath(p)}`;
-  const lines = (all ? plan.actions : plan.actions.filter((a) => !plainKeep(a))).map((a) => `rule ${String(a.rule).padStart(2)}  ${VERB[a.kind].padEnd(10)}  ${abs(a.path)}${target(a)}  (${a.reason})`);
-  for (const c of plan.conflicts) lines.push(`warning: rule ${c.rule}: ${abs(c.path)}: ${c.reason}`);
+  const lines = (all ? plan.actions : plan.actions.filter((a) => !plainKeep(a))).map((a) => `${ruleColumn(a.rule)}  ${VERB[a.kind].padEnd(10)}  ${abs(a.path)}${target(a)}  (${a.reason})`);
+  for (const c of plan.conflicts) lines.push(`warning: ${c.rule === null ? 'reset' : `rule ${c.rule}`}: ${abs(c.path)}: ${c.reason}`);
   return lines;
 }
 
@@ -61,10 +65,11 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
 }
 
 /** A report around a plan: its summary, then the plan's steps (`actions` and `conflicts` are the lists here, not the counts). */
-function planReport<K extends 'ReconcileReport' | 'VacuumReport' | 'PreviewReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
+function planReport<K extends 'ReconcileReport' | 'VacuumReport' | 'PreviewReport' | 'ResetReport', R extends { readonly plan: Plan; kind?: never; apiVersion?: never }>(kind: K, name: string, r: R) {
   const { plan, ...summary } = r;
-  // rollbackSet: the backup set a rollback's restores come from (rule 11), or null.
-  return document(kind, { name, ...summary, rollbackSet: plan.rollbackSet ?? null, ...planJson(plan) });
+  // rollbackSet: the backup set a rollback's restores come from (rule 11), or null; a reset is never one.
+  const rollback = kind === 'ResetReport' ? {} : { rollbackSet: plan.rollbackSet ?? null };
+  return document(kind, { name, ...summary, ...rollback, ...planJson(plan) });
 }
 
 export const reconcileJson = (name: string, r: ReconcileReport) => planReport('ReconcileReport', name, r);
@@ -96,4 +101,18 @@ export function previewText(name: string, r: PreviewReport, mountpoint: string, 
   const from = r.source.manifest ?? r.source.base ?? '';
   const refused = r.refused === null ? [] : [`warning: the next boot would refuse this base (a boot with --force goes on): ${r.refused}`];
   return [`${name}: next boot with ${from}: ${r.headline}`, ...refused, reconcileText(name, r, mountpoint, all)].join('\n');
+}
+
+export const resetJson = (name: string, r: ResetReport) => planReport('ResetReport', name, { ...r, moved: r.plan.actions.length });
+
+/** The moves, then what became of them: the set they went to and the command that brings them back. */
+export function resetText(name: string, r: ResetReport, mountpoint: string): string {
+  const lines = r.resumed ? [`finished an interrupted transaction of ${name}`] : [];
+  lines.push(...renderPlan(r.plan, mountpoint, true));
+  const n = plural(r.plan.actions.length, 'entry', 'entries');
+  if (r.plan.actions.length === 0) lines.push(`${name}: nothing to reset: the upper holds nothing there`);
+  else if (r.dryRun) lines.push(`${name}: would move ${n} to a backup set`);
+  else lines.push(`${n} moved to backup set ${r.set}; restore with: state-overlay restore ${name} ${r.set}`);
+  if (r.remounted) lines.push(`${name}: mounted again on ${mountpoint}`);
+  return lines.join('\n');
 }
