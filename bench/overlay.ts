@@ -41,8 +41,11 @@ export function scratchOf(baseDir: string): Scratch {
 
 /** Wall time in ms of `state-overlay --root ROOT ARGS…` (program: MAIN or a bundle); fails with its stderr. */
 export async function cli(s: Scratch, args: readonly string[], program = MAIN): Promise<number> {
+  const argv = ['--root', s.root, '--log-level', 'warn', ...args];
+  // A script runs under this Node; the single executable runs itself.
+  const [file, all] = /\.[cm]?js$/.test(program) ? [process.execPath, [program, ...argv]] : [program, argv];
   const t0 = performance.now();
-  await execa(process.execPath, [program, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
+  await execa(file, all, { stdin: 'ignore', stdout: 'ignore' });
   return performance.now() - t0;
 }
 
