@@ -11,6 +11,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * so a rebuild of dist/ while the bench runs cannot change what is measured.
  */
 export const MAIN = path.resolve(here, '../src/main.js');
+/** The compiled src/native/syscalls.js loads the addon from ../../native/build/Release: the checkout's native/, linked beside the build. */
+const NATIVE = path.resolve(here, '../native');
+if (!fs.existsSync(NATIVE)) fs.symlinkSync(path.resolve(here, '../../../../native'), NATIVE);
 
 export interface Scratch {
   readonly root: string;

@@ -162,9 +162,9 @@ function put(dir: string, name: string, data: string | Buffer, mode: number): vo
   fs.chmodSync(path.join(dir, name), mode);
 }
 
-/** Copies the addons the program loads into dir, beside the bundle or the single executable. */
+/** Copies the addons the program loads into dir, beside the bundle or the single executable: shared objects, loaded, never run. */
 export function writeAddons(b: BundleResult, dir: string): void {
-  for (const a of b.addons) put(dir, a.name, fs.readFileSync(a.path), 0o755);
+  for (const a of b.addons) put(dir, a.name, fs.readFileSync(a.path), 0o644);
 }
 
 /** Writes the bundle's files and the addons into dir (which must exist); returns the entry's path. */

@@ -15,7 +15,7 @@ import { bashCompletion, fishCompletion, zshCompletion, type ValueWords } from '
 import { helpTree } from './help-tree.js';
 import { MAN_SOURCES, renderManPage } from './manpage.js';
 import { bundledPackages, nodeLicense, thirdPartyNotices } from './notices.js';
-import { SEA_NAME, buildSea } from './sea.js';
+import { SEA_NAME, buildSea, strip } from './sea.js';
 
 /** sea: one executable holding Node and the program; node: the program for the system's Node. */
 export const LAYOUTS = ['sea', 'node'] as const;
@@ -124,6 +124,8 @@ async function nodeVersion(node: string): Promise<string> {
 async function writeSea(b: BundleResult, dir: string, node: string | undefined): Promise<void> {
   await buildSea({ program: programText(b), out: path.join(dir, SEA_NAME), ...(node === undefined ? {} : { node }) });
   writeAddons(b, dir);
+  // As a package's shared objects are: no symbols beyond the dynamic ones.
+  for (const a of b.addons) await strip(path.join(dir, a.name), ['--strip-unneeded']);
 }
 
 /** Builds everything in a staging directory first, so a failure leaves DESTDIR untouched. */

@@ -58,7 +58,16 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Builds the executable at o.out; the symbols are stripped when strip(1) is there (a tenth of the size), never the dynamic ones the addons link against. */
+/**
+ * strip(1) on an ELF file when binutils is there (else it stays as it is): the symbol table and debug
+ * sections go, never the dynamic symbols, which the addons link against.
+ */
+export async function strip(file: string, args: readonly string[]): Promise<void> {
+  const r = await tryRun('strip', [...args, file]).catch(() => undefined);
+  if (r !== undefined && r.exitCode !== 0) throw new Error(`strip ${file}: ${r.stderr.trim()}`);
+}
+
+/** Builds the executable at o.out, stripped (a tenth of its size). */
 export async function buildSea(o: SeaOptions): Promise<void> {
   const node = o.node ?? process.execPath;
   await checkFuse(node);
@@ -75,8 +84,7 @@ export async function buildSea(o: SeaOptions): Promise<void> {
     const exe = path.join(work, SEA_NAME);
     fs.copyFileSync(node, exe);
     fs.chmodSync(exe, 0o755);
-    const strip = await tryRun('strip', [exe]).catch(() => undefined);
-    if (strip !== undefined && strip.exitCode !== 0) throw new Error(`strip ${exe}: ${strip.stderr.trim()}`);
+    await strip(exe, []);
     await quietly(() => inject(exe, SEA_RESOURCE, fs.readFileSync(blob), { sentinelFuse: SEA_FUSE }));
     fs.copyFileSync(exe, o.out);
     fs.chmodSync(o.out, 0o755);
