@@ -1,6 +1,6 @@
 // The .rpm: a spec whose %install copies the install tree and whose %files lists it, built with
-// rpmbuild -bb. rpm's post-install steps are off: they would strip the executable (its injected
-// program lives in a note section) and split out debug info it does not have.
+// rpmbuild -bb. rpm's post-install steps are off: they would rewrite the executable after the program
+// was injected into it (strip, debug info split out) and compress the man pages a second time.
 import fs from 'node:fs';
 import path from 'node:path';
 import { tryRun } from '../../src/exec.js';
