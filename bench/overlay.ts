@@ -11,6 +11,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
  * so a rebuild of dist/ while the bench runs cannot change what is measured.
  */
 export const MAIN = path.resolve(here, '../src/main.js');
+/** The compiled src/native/syscalls.js loads the addon from ../../native/build/Release: the checkout's native/, linked beside the build. */
+const NATIVE = path.resolve(here, '../native');
+if (!fs.existsSync(NATIVE)) fs.symlinkSync(path.resolve(here, '../../../../native'), NATIVE);
 
 export interface Scratch {
   readonly root: string;
@@ -41,8 +44,11 @@ export function scratchOf(baseDir: string): Scratch {
 
 /** Wall time in ms of `state-overlay --root ROOT ARGS…` (program: MAIN or a bundle); fails with its stderr. */
 export async function cli(s: Scratch, args: readonly string[], program = MAIN): Promise<number> {
+  const argv = ['--root', s.root, '--log-level', 'warn', ...args];
+  // A script runs under this Node; the single executable runs itself.
+  const [file, all] = /\.[cm]?js$/.test(program) ? [process.execPath, [program, ...argv]] : [program, argv];
   const t0 = performance.now();
-  await execa(process.execPath, [program, '--root', s.root, '--log-level', 'warn', ...args], { stdin: 'ignore', stdout: 'ignore' });
+  await execa(file, all, { stdin: 'ignore', stdout: 'ignore' });
   return performance.now() - t0;
 }
 

@@ -12,7 +12,7 @@ export interface FigureRunner {
 }
 
 export const figures: readonly FigureRunner[] = [
-  { names: ['run'], run: async (ctx) => runFigures(ctx, await ctx.manifest()) },
+  { names: ['run', 'run-sea', 'run-unbundled'], run: async (ctx) => runFigures(ctx, await ctx.manifest()) },
   { names: ['index', 'reindex'], run: hashingFigures },
   { names: ['tree-walk'], run: treeFigures },
   { names: ['reconcile', 'reconcile-base'], run: async (ctx) => reconcileFigures(ctx, await ctx.manifest()) },

@@ -1,14 +1,15 @@
 // Unchanged-base `run` with a shipped manifest (no walk of the base, Node start-up included),
 // against `node -e 0` plus a bare mount and unmount of the same overlay. Timed for the installed
-// bundle (what the unit starts) with a warm page cache and with caches dropped before each sample of
-// either side (a boot's first start), and, to inform, for the unbundled build.
+// single executable (what the unit starts) and the bundle for a system Node, with a warm page cache and
+// with caches dropped before each sample of either side (a boot's first start), and, to inform, the
+// unbundled build.
 //
 // Like for like: each side starts Node once, mounts the overlay once and unmounts it. The product's
 // mounts (the overlay, then its private base bind) are taken down by one bare umount(8) process, as
 // the floor's one mount is, not with `state-overlay unmount`: that would add a second Node start-up
 // (and the unmount command's own work) to the product side only, measuring the unmount command too.
 import fs from 'node:fs';
-import { bundledProgram } from '../bundle.js';
+import { bundledProgram, seaProgram } from '../bundle.js';
 import type { BenchContext, Figure } from '../figure.js';
 import { figure } from '../figure.js';
 import { bareMount, bareUmount, nodeStart } from '../floors.js';
@@ -39,6 +40,7 @@ export async function runFigures(ctx: BenchContext, manifest: string): Promise<F
   const s = scratchOf(ctx.base.dir);
   ctx.progress('unchanged-base run');
   const bundle = await bundledProgram(ctx.work);
+  const sea = await seaProgram(ctx.work);
   await resetState(s);
   ship(s, manifest);
   try {
@@ -49,6 +51,7 @@ export async function runFigures(ctx: BenchContext, manifest: string): Promise<F
     return [
       figure({ name: 'run', label: 'unchanged-base `run` (shipped manifest)', floorLabel, unit: 'ms', target: 1.3, samples: await timeRun(ctx, s, bundle) }),
       figure({ name: 'run-cold', label: 'same, caches dropped before each sample', floorLabel: `${floorLabel}, caches dropped`, unit: 'ms', target: 1.5, samples: await timeRun(ctx, s, bundle, true) }),
+      figure({ name: 'run-sea', label: 'same, single executable', floorLabel, unit: 'ms', target: null, samples: await timeRun(ctx, s, sea) }),
       figure({ name: 'run-unbundled', label: 'same, unbundled (tsc output)', floorLabel, unit: 'ms', target: null, samples: await timeRun(ctx, s, MAIN) }),
     ];
   } finally {

@@ -157,13 +157,26 @@ export async function bundle(repo: string, version: string, source?: string): Pr
   };
 }
 
+function put(dir: string, name: string, data: string | Buffer, mode: number): void {
+  fs.writeFileSync(path.join(dir, name), data, { mode });
+  fs.chmodSync(path.join(dir, name), mode);
+}
+
+/** Copies the addons the program loads into dir, beside the bundle or the single executable: shared objects, loaded, never run. */
+export function writeAddons(b: BundleResult, dir: string): void {
+  for (const a of b.addons) put(dir, a.name, fs.readFileSync(a.path), 0o644);
+}
+
 /** Writes the bundle's files and the addons into dir (which must exist); returns the entry's path. */
 export function writeBundle(b: BundleResult, dir: string): string {
-  const put = (name: string, data: string | Buffer, mode: number) => {
-    fs.writeFileSync(path.join(dir, name), data, { mode });
-    fs.chmodSync(path.join(dir, name), mode);
-  };
-  for (const f of b.files) put(f.name, f.data, f.mode);
-  for (const a of b.addons) put(a.name, fs.readFileSync(a.path), 0o755);
+  for (const f of b.files) put(dir, f.name, f.data, f.mode);
+  writeAddons(b, dir);
   return path.join(dir, ENTRY_NAME);
+}
+
+/** The program's text (one function expression), which the single executable embeds. */
+export function programText(b: BundleResult): string {
+  const f = b.files.find((x) => x.name === PROGRAM_NAME);
+  if (f === undefined) throw new Error(`the bundle has no ${PROGRAM_NAME}`);
+  return f.data.toString();
 }

@@ -1,6 +1,7 @@
-// Lays the program down the way an image build or a package would: a self-contained bundle (entry,
-// program, code cache), its native addons, the launcher, the units, a preset, the man pages and the
-// bash, zsh and fish completions, and the bundled packages' licenses, under DESTDIR/PREFIX.
+// Lays the program down the way an image build or a package would: the single executable (or, with the
+// node layout, a bundle for a system Node: entry, program, code cache), its native addons, the
+// launcher, the units, a preset, the man pages and the bash, zsh and fish completions, and the licenses
+// of everything bundled, under DESTDIR/PREFIX.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,11 +10,16 @@ import { LEVELS } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { StateOverlayError } from '../../src/errors.js';
 import { tryRun } from '../../src/exec.js';
-import { CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, writeBundle } from './bundle.js';
+import { CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, programText, writeAddons, writeBundle, type BundleResult } from './bundle.js';
 import { bashCompletion, fishCompletion, zshCompletion, type ValueWords } from './completion.js';
 import { helpTree } from './help-tree.js';
 import { MAN_SOURCES, renderManPage } from './manpage.js';
-import { bundledPackages, thirdPartyNotices } from './notices.js';
+import { bundledPackages, nodeLicense, thirdPartyNotices } from './notices.js';
+import { SEA_NAME, buildSea, strip } from './sea.js';
+
+/** sea: one executable holding Node and the program; node: the program for the system's Node. */
+export const LAYOUTS = ['sea', 'node'] as const;
+export type Layout = (typeof LAYOUTS)[number];
 
 export interface InstallOptions {
   /** The project checkout to build from. */
@@ -24,6 +30,10 @@ export interface InstallOptions {
   readonly prefix: string;
   /** Man page date (YYYY-MM-DD); default: SOURCE_DATE_EPOCH's, else the checkout's last commit's, else today's. */
   readonly date?: string;
+  /** Default sea. */
+  readonly layout?: Layout;
+  /** The Node binary the single executable is made from; default: the running one. */
+  readonly node?: string;
 }
 
 export interface InstallResult {
@@ -35,7 +45,9 @@ export interface InstallResult {
 
 /** Paths relative to PREFIX. */
 export const LIB_DIR = 'lib/state-overlay';
-/** The entry the launcher points at; it runs PROGRAM with its code cache CODE_CACHE. */
+/** The single executable, which the launcher points at in the sea layout. */
+export const SEA = `${LIB_DIR}/${SEA_NAME}`;
+/** The node layout's entry, which the launcher points at there; it runs PROGRAM with its code cache CODE_CACHE. */
 export const BUNDLE = `${LIB_DIR}/${ENTRY_NAME}`;
 export const PROGRAM = `${LIB_DIR}/${PROGRAM_NAME}`;
 export const CODE_CACHE = `${LIB_DIR}/${CACHE_NAME}`;
@@ -74,6 +86,9 @@ function checkOptions(o: InstallOptions): void {
   if (fs.existsSync(o.destdir) && !fs.statSync(o.destdir).isDirectory()) {
     throw new StateOverlayError('usage', `--destdir ${o.destdir}: not a directory`, { path: o.destdir });
   }
+  if (o.layout !== undefined && !LAYOUTS.includes(o.layout)) {
+    throw new StateOverlayError('usage', `--layout ${o.layout}: expected ${LAYOUTS.join(' or ')}`);
+  }
 }
 
 /** The man pages' date, reproducible: the same checkout gives the same pages. */
@@ -99,17 +114,34 @@ function listFiles(dir: string, rel = ''): string[] {
   });
 }
 
+async function nodeVersion(node: string): Promise<string> {
+  const r = await tryRun(node, ['--version']);
+  if (r.exitCode !== 0 || !/^v\d+\.\d+\.\d+/.test(r.stdout)) throw new Error(`${node} --version: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout.trim();
+}
+
+/** The single executable and the addons beside it, in dir. */
+async function writeSea(b: BundleResult, dir: string, node: string | undefined): Promise<void> {
+  await buildSea({ program: programText(b), out: path.join(dir, SEA_NAME), ...(node === undefined ? {} : { node }) });
+  writeAddons(b, dir);
+  // As a package's shared objects are: no symbols beyond the dynamic ones.
+  for (const a of b.addons) await strip(path.join(dir, a.name), ['--strip-unneeded']);
+}
+
 /** Builds everything in a staging directory first, so a failure leaves DESTDIR untouched. */
 export async function installSystem(o: InstallOptions): Promise<InstallResult> {
   checkOptions(o);
   const pkg = JSON.parse(fs.readFileSync(path.join(o.repo, 'package.json'), 'utf8')) as { version: string; license: string };
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-install-'));
   try {
+    const layout = o.layout ?? 'sea';
     const b = await bundle(o.repo, pkg.version);
-    fs.mkdirSync(path.join(stage, LIB_DIR), { recursive: true, mode: 0o755 });
-    writeBundle(b, path.join(stage, LIB_DIR));
+    const lib = path.join(stage, LIB_DIR);
+    fs.mkdirSync(lib, { recursive: true, mode: 0o755 });
+    if (layout === 'node') writeBundle(b, lib);
+    else await writeSea(b, lib, o.node);
     fs.mkdirSync(path.join(stage, 'bin'), { mode: 0o755 });
-    fs.symlinkSync(path.posix.relative('bin', BUNDLE), path.join(stage, LAUNCHER));
+    fs.symlinkSync(path.posix.relative('bin', layout === 'node' ? BUNDLE : SEA), path.join(stage, LAUNCHER));
 
     const unitsDir = path.join(o.repo, 'units');
     const units = fs.existsSync(unitsDir) ? fs.readdirSync(unitsDir).filter((f) => UNIT_SUFFIX.test(f)) : [];
@@ -121,7 +153,8 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     for (const page of MAN_SOURCES) {
       write(stage, manPath(page), renderManPage(fs.readFileSync(path.join(o.repo, 'man', `${page}.in`), 'utf8'), tree, date), 0o644);
     }
-    write(stage, NOTICES, thirdPartyNotices(pkg.license, bundledPackages(o.repo, b.inputs)), 0o644);
+    const node = layout === 'sea' ? nodeLicense(o.node ?? process.execPath, await nodeVersion(o.node ?? process.execPath)) : undefined;
+    write(stage, NOTICES, thirdPartyNotices(pkg.license, bundledPackages(o.repo, b.inputs), node), 0o644);
     write(stage, COMPLETIONS.bash, bashCompletion(tree, VALUE_WORDS), 0o644);
     write(stage, COMPLETIONS.zsh, zshCompletion(tree, VALUE_WORDS), 0o644);
     write(stage, COMPLETIONS.fish, fishCompletion(tree, VALUE_WORDS), 0o644);

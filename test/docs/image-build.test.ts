@@ -1,7 +1,8 @@
 // examples/bootc/Containerfile, as far as this machine goes without a container engine: its build stage's
-// COPY list and install step run on a scratch build context, its state-overlay and systemctl RUN lines
-// run against a scratch image root with the INSTALLED launcher, and the image root ends up with exactly
-// the installed files, the shipped manifest and the enablement symlink. examples/README.md's plain-host
+// COPY list and package step run on a scratch build context, the rpm it makes is installed into a
+// scratch image root (rpm --root, as the image stage's dnf does), its state-overlay and systemctl RUN
+// lines run there with the INSTALLED executable, and the image root ends up with exactly the
+// packaged files, the shipped manifest and the enablement symlink. examples/README.md's plain-host
 // install runs into a scratch root the same way.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { REPO } from './markdown.js';
 const CONTAINERFILE = path.join(REPO, 'examples/bootc/Containerfile');
 const stages = parseContainerfile(fs.readFileSync(CONTAINERFILE, 'utf8'));
 const [build, image] = stages as [Stage, Stage];
+/** Fedora's rpm database, under the image root. */
+const RPMDB = '/usr/lib/sysimage/rpm';
 const bareEnv = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: '/nonexistent', LANG: 'C' };
 
 let scratch: string;
@@ -94,14 +97,16 @@ beforeAll(async () => {
   // What `npm ci` builds beyond node_modules: its prepare step's native addon (the rest of the build, dist/, the install does not use).
   await execa('sh', [inContext('scripts/build-native.sh')], { cwd: inContext('.') });
 
-  // The install step exactly as the build stage runs it, /out (what the image stage copies to /) being the image root.
-  const copyOut = image.instructions.find((i) => i.op === 'COPY' && i.args.startsWith(`--from=${build.name} `))!;
-  const [, out, to] = copyOut.args.split(/\s+/) as [string, string, string];
-  expect(to).toBe('/');
-  const [install] = runsOf(build, 'npm').filter((c) => c[1] === 'run' && c[2] === 'install-system');
-  const args = install!.slice(1).map((w) => (w === out.replace(/\/$/, '') ? imageRoot : w));
+  // The package step exactly as the build stage runs it, into a scratch /out.
+  const out = path.join(scratch, 'out');
+  const [pack] = runsOf(build, 'npm').filter((c) => c[1] === 'run' && c[2] === 'package');
+  const args = pack!.slice(1).map((w) => (w === '/out' ? out : w));
   await execa('npm', args, { cwd: inContext('.'), env: { ...process.env, npm_config_loglevel: 'error' } });
-
+  // The image stage's dnf install of what /out holds: rpm into the image root (the build machine's
+  // rpm has none of Fedora's packages to satisfy its requirements), its database where Fedora keeps it.
+  const rpms = fs.readdirSync(out).filter((f) => f.endsWith('.rpm'));
+  expect(rpms).toHaveLength(1);
+  await execa('rpm', ['--root', imageRoot, '--dbpath', RPMDB, '--nodeps', '-i', path.join(out, rpms[0]!)]);
   launcher = path.join(imageRoot, 'usr/bin/state-overlay');
   makeOpt(imageRoot);
   optBefore = snapshot(path.join(imageRoot, 'opt'));
@@ -112,8 +117,9 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 describe('examples/bootc/Containerfile', () => {
   it('has a builder stage and an image stage that copies what the install step laid down', () => {
     expect(stages.map((s) => s.name)).toEqual(['build', undefined]);
-    expect(runsOf(build, 'npm').map((c) => c.join(' '))).toEqual(['npm ci', 'npm run install-system -- --destdir /out --prefix /usr']);
-    expect(image.instructions.find((i) => i.op === 'COPY')?.args).toBe('--from=build /out/ /');
+    expect(runsOf(build, 'npm').map((c) => c.join(' '))).toEqual(['npm ci', 'npm run package -- --format rpm --out /out']);
+    expect(image.instructions.find((i) => i.op === 'COPY')?.args).toBe('--from=build /out/ /tmp/packages/');
+    expect(runsOf(image, 'dnf').map((c) => c.join(' '))).toEqual(['dnf -y install /tmp/packages/state-overlay-*.rpm', 'dnf clean all']);
     expect(runsOf(image, 'state-overlay').map((c) => c.join(' '))).toEqual(['state-overlay index --root / --ship opt']);
     expect(runsOf(image, 'systemctl').map((c) => c.join(' '))).toEqual(['systemctl enable state-overlay@opt.service']);
   });
@@ -160,22 +166,20 @@ describe('examples/bootc/Containerfile', () => {
       'etc/systemd/system/local-fs.target.wants/state-overlay@opt.service',
       'usr/bin/state-overlay',
       'usr/lib/state-overlay/opt.manifest',
-      'usr/lib/state-overlay/program.cache',
-      'usr/lib/state-overlay/program.cjs',
-      'usr/lib/state-overlay/state-overlay.cjs',
+      'usr/lib/state-overlay/state-overlay',
       'usr/lib/state-overlay/xattr.node',
       'usr/lib/state-overlay/syscalls.node',
       'usr/lib/systemd/system-preset/80-state-overlay.preset',
       'usr/share/bash-completion/completions/state-overlay',
       'usr/share/fish/vendor_completions.d/state-overlay.fish',
       'usr/share/licenses/state-overlay/THIRD-PARTY-NOTICES',
-      'usr/share/man/man5/state-overlay.conf.5',
-      'usr/share/man/man8/state-overlay.8',
-      'usr/share/man/man8/state-overlay@.service.8',
+      'usr/share/man/man5/state-overlay.conf.5.gz',
+      'usr/share/man/man8/state-overlay.8.gz',
+      'usr/share/man/man8/state-overlay@.service.8.gz',
       'usr/share/zsh/site-functions/_state-overlay',
       ...units.map((u) => `usr/lib/systemd/system/${u}`),
     ].sort();
-    expect(files(imageRoot).filter((f) => !f.startsWith('opt/')).sort()).toEqual(expected);
+    expect(files(imageRoot).filter((f) => !f.startsWith('opt/') && !f.startsWith(`${RPMDB.slice(1)}/`)).sort()).toEqual(expected);
     // Nothing else either: no state or run directories made at build time.
     expect(fs.readdirSync(imageRoot).sort()).toEqual(['etc', 'opt', 'usr']);
     expect(fs.readdirSync(path.join(imageRoot, 'etc')).sort()).toEqual(['systemd']);

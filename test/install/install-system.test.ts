@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import vm from 'node:vm';
 import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, SYSCALLS_ADDON_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
-import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult } from '../../scripts/install/install.js';
+import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult, type Layout } from '../../scripts/install/install.js';
 import { roffEscape } from '../../scripts/install/manpage.js';
 import { bundledPackages, thirdPartyNotices } from '../../scripts/install/notices.js';
 
@@ -18,7 +18,7 @@ beforeAll(async () => {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'so-install-'));
   dest = path.join(scratch, 'dest');
   fs.mkdirSync(dest);
-  result = await installSystem({ repo, destdir: dest, prefix: '/usr' });
+  result = await installSystem({ repo, destdir: dest, prefix: '/usr', layout: 'node' });
 });
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
@@ -39,7 +39,7 @@ function isolatedCopy(): string {
 
 const bareEnv = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: '/nonexistent' };
 
-describe('installSystem', () => {
+describe('installSystem --layout node', () => {
   it('lays down exactly the bundle, addon, launcher, units, preset, man pages and completions', () => {
     const units = fs.existsSync(path.join(repo, 'units')) ? fs.readdirSync(path.join(repo, 'units')).filter((f) => f.endsWith('.service')) : [];
     const expected = [
@@ -145,6 +145,7 @@ describe('installSystem', () => {
   it.each([
     [{ prefix: 'usr' }, '--prefix usr: expected an absolute path without ..'],
     [{ prefix: '/usr/../etc' }, '--prefix /usr/../etc: expected an absolute path without ..'],
+    [{ prefix: '/usr', layout: 'tarball' as Layout }, '--layout tarball: expected sea or node'],
   ])('refuses %j and writes nothing', async (bad, message) => {
     const d = fs.mkdtempSync(path.join(scratch, 'bad-'));
     await expect(installSystem({ repo, destdir: d, ...bad })).rejects.toThrow(message);
@@ -155,7 +156,7 @@ describe('installSystem', () => {
 describe('--destdir', () => {
   it('is created when missing', async () => {
     const d = path.join(scratch, 'new', 'dest');
-    const r = await installSystem({ repo, destdir: d, prefix: '/usr', date: '2026-01-01' });
+    const r = await installSystem({ repo, destdir: d, prefix: '/usr', date: '2026-01-01', layout: 'node' });
     expect(tree(d).sort()).toEqual(r.files);
   });
 

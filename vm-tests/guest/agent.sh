@@ -6,6 +6,8 @@ io=/dev/disk/by-id/virtio-vmio
 work=/run/vm-phase
 results=/run/vm-results
 mkdir -p "$work" "$results"
+# The phase scripts read JSON with node; the image's own PATH has none (the product needs none).
+export PATH=/usr/lib/vm-agent/bin:$PATH
 marker() { echo "@@VM $*@@" > /dev/ttyS0; }
 
 marker agent-start
