@@ -34,6 +34,9 @@ const LOOP_WAKEUP = /^write\(\d+, ("\\1\\0\\0\\0\\0\\0\\0\\0", 8|"\*", 1)\)/;
  */
 const SPAWN_PIPE = /^pipe2\(\[\d+, (\d+)\], O_CLOEXEC\) += 0/;
 
+/** A faulted run that has not ended by then hangs (see spawnPipe): the slowest point takes a few seconds. */
+const INJECT_TIMEOUT_MS = 30_000;
+
 export interface Point {
   readonly syscall: string;
   readonly n: number;
@@ -70,9 +73,9 @@ interface Outcome {
   readonly stderr: string;
 }
 
-function spawnOutcome(file: string, args: readonly string[]): Promise<Outcome> {
+function spawnOutcome(file: string, args: readonly string[], timeout = 120_000): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV }, timeout: 120_000 });
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV }, timeout });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -128,19 +131,28 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
 /**
  * Runs the command under strace with the fault delivered at the point's call. `elsewhere`: it was also
  * delivered in another thread of Node's that reached its n-th call of the syscall (its count varies from
- * run to run), where libuv may abort on it.
+ * run to run), where libuv may abort on it. `spawnPipe`: the n-th close of this run (not of the traced
+ * one: the count can shift by a call) was the write end of libuv's spawn pipe, which an errno never
+ * reaches past (libuv then waits for ever: the run is stopped after INJECT_TIMEOUT_MS). `closedInMain`: the
+ * errno went to a close(2) of the main thread: where that close is libuv's own (a child's stdio pipe after
+ * a spawn), libuv aborts the process, which is then a crash like a kill.
  */
-export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { elsewhere: boolean }> {
+export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean }> {
   const how = fault === 'SIGKILL' ? 'signal=SIGKILL' : `error=${fault}`;
   const file = `${root}.inject`;
-  const r = await spawnOutcome('strace', ['-f', '-qq', '-o', file, '-e', `trace=execve,${p.syscall}`, '-e', `inject=${p.syscall}:${how}:when=${p.n}`, ...argv(root, args)]);
+  const trace = p.syscall === 'close' ? 'execve,close,pipe2' : `execve,${p.syscall}`;
+  const r = await spawnOutcome('strace', ['-f', '-qq', '-o', file, '-e', `trace=${trace}`, '-e', `inject=${p.syscall}:${how}:when=${p.n}`, ...argv(root, args)], INJECT_TIMEOUT_MS);
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   fs.rmSync(file);
   const tid = (l: string) => /^\d+/.exec(l)?.[0];
   const main = tid(lines[0] ?? '');
   const children = new Set(lines.filter((l) => / execve\(/.test(l)).map(tid));
   const elsewhere = lines.some((l) => l.endsWith('(INJECTED)') && tid(l) !== main && !children.has(tid(l)));
-  return { ...r, elsewhere };
+  const ofMain = lines.filter((l) => tid(l) === main).map((l) => l.slice(main!.length).trim());
+  const hit = ofMain.findIndex((l) => l.endsWith('(INJECTED)'));
+  const fd = hit < 0 ? undefined : /^close\((\d+)\)/.exec(ofMain[hit]!)?.[1];
+  const spawnPipe = fault !== 'SIGKILL' && fd !== undefined && ofMain.slice(0, hit).some((l) => SPAWN_PIPE.exec(l)?.[1] === fd);
+  return { ...r, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined };
 }
 
 /**

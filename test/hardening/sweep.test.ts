@@ -142,11 +142,14 @@ describe.each(COMMANDS)('$name', (cmd) => {
     try {
       const { layout } = scratchOverlay(root).ov;
       const cut = await injectAt(root, cmd.args(), p, fault);
+      // The call counts of this run shifted onto libuv's spawn pipe: a point no errno reaches past.
+      if (cut.spawnPipe) return;
       if (fault === 'SIGKILL') expect(cut.signal, `not killed (${cut.code}: ${cut.stderr})`).toBe('SIGKILL');
-      else if (cut.elsewhere && cut.signal === 'SIGABRT') {
-        // libuv's own abort on an errno another thread of Node's got: a crash like a kill, recovered the same.
+      else if ((cut.elsewhere || cut.closedInMain) && cut.signal === 'SIGABRT') {
+        // libuv's own abort on an errno another thread of Node's got, or on a close(2) of its own (the product's
+        // closes report their errors): a crash like a kill, recovered the same.
       } else {
-        expect(cut.signal, `died of a signal: ${cut.stderr}`).toBeNull();
+        expect(cut.signal, `died of a signal (${cut.signal}): ${cut.stderr}`).toBeNull();
         noStack(cut.stderr);
         if (cut.code !== 0) expect(cut.stderr, 'failed without a message').toMatch(/^state-overlay: /m);
       }
