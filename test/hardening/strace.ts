@@ -137,7 +137,7 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
  * errno went to a close(2) of the main thread: where that close is libuv's own (a child's stdio pipe after
  * a spawn), libuv aborts the process, which is then a crash like a kill.
  */
-export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean }> {
+export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { injected: boolean; elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean }> {
   const how = fault === 'SIGKILL' ? 'signal=SIGKILL' : `error=${fault}`;
   const file = `${root}.inject`;
   const trace = p.syscall === 'close' ? 'execve,close,pipe2' : `execve,${p.syscall}`;
@@ -152,7 +152,10 @@ export async function injectAt(root: string, args: readonly string[], p: Point, 
   const hit = ofMain.findIndex((l) => l.endsWith('(INJECTED)'));
   const fd = hit < 0 ? undefined : /^close\((\d+)\)/.exec(ofMain[hit]!)?.[1];
   const spawnPipe = fault !== 'SIGKILL' && fd !== undefined && ofMain.slice(0, hit).some((l) => SPAWN_PIPE.exec(l)?.[1] === fd);
-  return { ...r, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined };
+  // A run can make fewer calls than the traced one (the counts vary by a few): then nothing was delivered.
+  // (strace marks an injected errno; a SIGKILL shows as the signal the run died of.)
+  const injected = fault === 'SIGKILL' ? r.signal === 'SIGKILL' : lines.some((l) => l.endsWith('(INJECTED)'));
+  return { ...r, injected, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined };
 }
 
 /**
