@@ -11,6 +11,15 @@ import { devName, fileId } from './identity.js';
 import type { MountEntry } from './mountinfo.js';
 import { overlayXattrs, type XattrNamespace } from '../tree/xattr.js';
 
+/** Whether a layer path another mount names resolves here; one that fails (a dead network mount) does not, and never fails the mount of ours. */
+function reachable(p: string): boolean {
+  try {
+    return fileId(p) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** include/linux/fs.h FILESYSTEM_MAX_STACK_DEPTH. */
 export const MAX_STACK_DEPTH = 2;
 
@@ -67,8 +76,7 @@ export function stackDepth(entries: readonly MountEntry[], dir: string, seen: Re
   if (e === undefined || e.fstype !== 'overlay' || seen.has(e.dev)) return 0;
   const next = new Set([...seen, e.dev]);
   const { layers, dataOnly } = layersOf(e);
-  const reachable = [...layers, ...dataOnly].filter((l) => fileId(l) !== undefined);
-  return 1 + Math.max(0, ...reachable.map((l) => stackDepth(entries, l, next)));
+  return 1 + Math.max(0, ...[...layers, ...dataOnly].filter(reachable).map((l) => stackDepth(entries, l, next)));
 }
 
 /**
@@ -126,7 +134,7 @@ export function lowersFor(entries: readonly MountEntry[], base: string, baseName
       { path: base },
     );
   if (o.dataOnly.length > 0 || e.superOptions.get('metacopy') === 'on') throw refuse('its files are metadata over data-only layers (composefs), which only that overlay can resolve');
-  const unreachable = o.layers.filter((l) => fileId(l) === undefined);
+  const unreachable = o.layers.filter((l) => !reachable(l));
   if (unreachable.length > 0) throw refuse(`its layers ${unreachable.join(', ')} cannot be reached from here`);
   const real = fs.realpathSync(base);
   const within = path.relative(e.mountpoint, real);
