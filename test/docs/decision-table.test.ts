@@ -9,6 +9,7 @@ import { cli } from '../cli/cli.js';
 import type { BaseChange } from '../../src/plan/change.js';
 import { disagreements, type Decided } from '../plan/verdict.js';
 import { DOCS, read, section } from './markdown.js';
+import { okAt, writeAll } from './scratch-root.js';
 
 const CONF = '[Paths]\nConfig=/opt/*/etc/**\nConfigReplace=/opt/app/etc/policy.conf\nConfigReplace=/opt/app/etc/site.conf\n';
 
@@ -38,18 +39,7 @@ let root: string;
 let opt: string;
 let plan: string[];
 
-function writeAll(dir: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text);
-  }
-}
-
-function ok(args: string[]): string {
-  const r = cli(['--root', root, '-q', ...args]);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const ok = (args: string[]): string => okAt(root, args);
 
 beforeAll(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'so-docs-table-'));
@@ -135,11 +125,7 @@ describe('docs/decision-table.md row 10: an upper adopted without a record of it
     writeAll(o, V1);
     fs.mkdirSync(path.join(root10, 'etc/state-overlay'), { recursive: true });
     fs.writeFileSync(path.join(root10, 'etc/state-overlay/opt.conf'), CONF);
-    const run = (args: string[]) => {
-      const r = cli(['--root', root10, '-q', ...args]);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-      return r.stdout;
-    };
+    const run = (args: string[]) => okAt(root10, args);
     run(['run', 'opt']);
     fs.writeFileSync(path.join(o, 'app/bin/tool'), 'tool (local build)\n');
     fs.writeFileSync(path.join(o, 'app/etc/app.conf'), 'port=8080\n');

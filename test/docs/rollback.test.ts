@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
+import { okAt, writeAll } from './scratch-root.js';
 
 const CONF = '[Paths]\nConfig=/opt/app/etc/**\n';
 const V1: Record<string, string> = { 'app/bin/tool': 'tool v1\n', 'app/etc/app.conf': 'port=80\n', 'app/etc/theme.conf': 'colour=blue\n', 'app/share/README': 'docs\n' };
@@ -22,18 +23,7 @@ const opt = () => path.join(root, 'opt');
 const upper = () => path.join(root, 'var/lib/state-overlay/opt/upper');
 const SHIPPED = 'usr/lib/state-overlay/opt.manifest';
 
-function writeAll(dir: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text);
-  }
-}
-
-function ok(args: string[]): string {
-  const r = cli(['--root', root, '-q', ...args]);
-  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout;
-}
+const ok = (args: string[]): string => okAt(root, args);
 
 /** Puts the image of a slot in place, as booting it does: its base and its shipped manifest. */
 function boot(slot: string): void {
