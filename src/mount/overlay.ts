@@ -1,6 +1,7 @@
 // Mounts one overlay: checks first, then the private base bind, then the overlay; undoes its own mounts on failure.
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import type { Overlay } from '../overlay/overlay.js';
 import { ioError, StateOverlayError } from '../errors.js';
 import { capStderr, run, tryRun } from '../exec.js';
@@ -108,9 +109,24 @@ function ensureUpperRoot(upper: string, base: string): void {
 }
 
 /** Unmounts what a failed mount made, innermost first; stops at one that stays (what is below still serves it). */
+/**
+ * Unmounts what a failed mount left, newest first, every one of them: a umount that fails (a transient
+ * EBUSY from a process scanning the tree, a fault in umount's own bookkeeping) is retried, then detached
+ * lazily. Nothing but this run has used these mounts yet, and a lazily detached overlay someone still
+ * holds is what mount and reconcile already refuse with its holders named.
+ */
 async function undoMounts(undo: string[]): Promise<void> {
-  for (const m of undo.reverse()) if ((await tryRun('umount', [m])).exitCode !== 0) return;
+  for (const m of undo.reverse()) {
+    let ok = false;
+    for (let attempt = 0; attempt < UNDO_ATTEMPTS && !ok; attempt++) {
+      if (attempt > 0) await setTimeout(UNDO_BACKOFF_MS * attempt);
+      ok = (await tryRun('umount', [m])).exitCode === 0;
+    }
+    if (!ok) await tryRun('umount', ['-l', m]);
+  }
 }
+const UNDO_ATTEMPTS = 4;
+const UNDO_BACKOFF_MS = 50;
 
 /**
  * What the mount table must allow before NAME is mounted: nothing else on its upper (mounted, or detached

@@ -1,6 +1,7 @@
 // A failure of `run` just after mount(8) mounted the overlay (reading the mount table back, recording the
 // mount: EIO delivered by strace at each call there) leaves nothing mounted, and the next run mounts.
 // Unmounting only the base bind would leave an overlay no run can take over.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +40,57 @@ describe('run failing right after the overlay was mounted', () => {
       await removeScratch(root);
     }
     expect(failed).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A umount(8) that fails, as one does while some process briefly stands inside the new mount: a wrapper
+ * first in PATH fails the first plain umount of each target (or every plain one), then runs the real one.
+ */
+function failingUmount(dir: string, always: boolean): string {
+  const real = execFileSync('sh', ['-c', 'command -v umount'], { encoding: 'utf8' }).trim();
+  fs.mkdirSync(path.join(dir, 'marks'), { recursive: true });
+  const script = `#!/bin/sh
+for a; do last=$a; done
+[ "$1" = -l ] && exec ${real} "$@"
+mark=${dir}/marks/$(printf %s "$last" | md5sum | cut -c1-32)
+if ${always ? 'true' : '[ ! -e "$mark" ]'}; then : > "$mark"; echo "umount: $last: target is busy." >&2; exit 32; fi
+exec ${real} "$@"
+`;
+  fs.writeFileSync(path.join(dir, 'umount'), script, { mode: 0o755 });
+  return dir;
+}
+
+describe('undoing the mounts of a failed run', () => {
+  it.each([
+    ['once', false],
+    ['every time (detached lazily)', true],
+  ])('a umount that fails %s: nothing left mounted, the next run mounts', { timeout: 120_000 }, async (_, always) => {
+    const reference = await t.copy();
+    const points = await tracePoints(reference, ['run', 'opt']);
+    await cli(reference, ['unmount', 'opt']);
+    await removeScratch(reference);
+    const recorded = points.find((p) => p.call.includes('mounted.json') && /O_CREAT|^rename/.test(p.call) && p.errnoReachesCode);
+    expect(recorded).toBeDefined();
+    const root = await t.copy();
+    const { layout } = scratchOverlay(root).ov;
+    const bin = failingUmount(`${root}.bin`, always);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${bin}:${savedPath}`;
+    try {
+      const r = await injectAt(root, ['run', 'opt'], recorded!, 'EIO');
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(fs.readdirSync(path.join(bin, 'marks')).length, 'the wrapper saw the undo').toBeGreaterThan(0);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    expect(mountsUnder(root)).toEqual([]);
+    const again = await cli(root, ['run', 'opt']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(layout.target, 'data/db'), 'utf8')).toBe('state\n');
+    expect((await cli(root, ['unmount', 'opt'])).exitCode).toBe(0);
+    assertNothingLost('disk faults', 'run: EIO at the mount record, umount failing', layout, t.original());
+    fs.rmSync(bin, { recursive: true });
+    await removeScratch(root);
   });
 });
