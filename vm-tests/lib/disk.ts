@@ -49,3 +49,17 @@ export async function readIoDisk(image: string, into: string): Promise<boolean> 
   await run('tar', ['-xf', image, '-C', into]);
   return fs.existsSync(path.join(into, 'status'));
 }
+
+/**
+ * Why an ext4 image was not left clean, or undefined: after a guest's orderly power-off its /var must be
+ * unmounted (or remounted read-only) with the journal recovered, as `dumpe2fs -h` reads the superblock.
+ */
+export async function uncleanExt4(image: string): Promise<string | undefined> {
+  const r = await run('dumpe2fs', ['-h', image]);
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+  const state = field('Filesystem state');
+  const features = field('Filesystem features').split(/\s+/);
+  if (state !== 'clean') return `filesystem state "${state}"`;
+  if (features.includes('needs_recovery')) return 'its journal needs recovery';
+  return undefined;
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { run } from '../../src/exec.js';
 import { ARTIFACTS, CACHE, VM_TESTS } from './cache.js';
 import { baseDisk } from './bases.js';
-import { readIoDisk, writeIoDisk } from './disk.js';
+import { readIoDisk, uncleanExt4, writeIoDisk } from './disk.js';
 import type { GuestImage } from './image.js';
 import { boot, pickAccel, type Accel } from './qemu.js';
 import type { Phase, Scenario } from './scenario.js';
@@ -106,6 +106,9 @@ export class ScenarioRun {
     if (!(await readIoDisk(io, results))) failed(`the guest wrote no results (QEMU exit ${r.exitCode})`, tail(consoleLog, 60));
     const status = fs.readFileSync(path.join(results, 'status'), 'utf8').trim();
     if (status !== '0') failed(`phase script exit status ${status}`, tail(path.join(results, 'output.log'), 80));
+    // The orderly power-off unmounted the overlays before /var: the /var disk is clean, as fsck sees it.
+    const unclean = await uncleanExt4(path.join(this.work, 'var.img'));
+    if (unclean !== undefined) failed(`/var was not left clean at shutdown: ${unclean}`, tail(consoleLog, 60));
     const notes = fs.readFileSync(path.join(results, 'output.log'), 'utf8').split('\n').filter((l) => l.startsWith('note: '));
     return { phase: phase.name, outcome: 'passed', ms: r.ms, notes };
   }
