@@ -10,8 +10,8 @@ const STATE_FILES = 200;
 const WATCH_SCRIPT = `p=/var/lib/state-overlay/opt/journal.progress
 # the progress file holds one cumulative count of done actions per durable checkpoint
 until n=$(tail -n 1 $p 2>/dev/null) && [ "$n" -ge 512 ] 2>/dev/null; do sleep 0.1; done
+# No sync before the cut: what the page cache holds then is lost, as in a real power failure.
 echo "$n" > /var/lib/vm-test/cut-at
-sync
 echo '${RECONCILE_IN_FLIGHT}' > /dev/ttyS0
 `;
 
@@ -60,10 +60,10 @@ finish`,
       base: 'v2',
       timeoutMs: 900_000,
       script: `
-cut=$(cat /var/lib/vm-test/cut-at)
-check "the power cut came mid-reconcile ($cut of ${BULK} moves done)" test "$cut" -gt 0 -a "$cut" -lt ${BULK}
+# The watcher's note of the count may itself be lost in the cut; the resume is the proof.
+note "power cut after $(cat /var/lib/vm-test/cut-at 2>/dev/null || echo '(not on disk)') of ${BULK} moves"
 resume=$(journal_events state-overlay@opt.service reconcile.resume)
-check 'this boot resumed the interrupted reconcile' test -n "$resume"
+check 'this boot resumed the interrupted reconcile (the cut came mid-reconcile)' test -n "$resume"
 expect 'no journal left' "$(ls $STATE_OPT | grep -c '^journal')" 0
 expect '/opt shows v2' "$(content /opt/big/VERSION)" 2
 expect 'v2 shows through every shadowed file' "$(cat /opt/big/files/* | grep -vc '^base v2 ')" 0
