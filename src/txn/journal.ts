@@ -164,4 +164,21 @@ export function removeJournal(layout: Layout, between?: () => void): void {
   fsyncDir(path.dirname(layout.journal));
   between?.();
   remove(progressFile(layout));
+  fsyncDir(path.dirname(layout.journal));
+}
+
+/**
+ * Removes the progress file a finished journal left behind (a cut between removeJournal's two steps, or
+ * before the second was durable); the caller holds the overlay's lock. Harmless to keep (the next journal
+ * starts by removing it), but a run should leave the state dir as a finished transaction does.
+ */
+export function removeOrphanProgress(layout: Layout): boolean {
+  if (fs.existsSync(layout.journal) || !fs.existsSync(progressFile(layout))) return false;
+  try {
+    fs.rmSync(progressFile(layout), { force: true });
+  } catch (err) {
+    throw ioError('remove', progressFile(layout), err);
+  }
+  fsyncDir(path.dirname(layout.journal));
+  return true;
 }

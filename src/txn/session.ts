@@ -9,7 +9,7 @@ import type { Layout } from '../paths/layout.js';
 import { acquireLock, type Lock } from '../state/lock.js';
 import { ensureStateDir } from '../state/state-dir.js';
 import { emptyState, readState, stateManifestFile, writeState, type State } from '../state/state-file.js';
-import { readJournal, removeJournal, writeJournal, type Journal } from './journal.js';
+import { readJournal, removeJournal, removeOrphanProgress, writeJournal, type Journal } from './journal.js';
 import { assertSafePaths } from './safe-paths.js';
 
 export interface SessionOptions {
@@ -73,7 +73,10 @@ export class OverlaySession {
 
   /** The journal of a transaction not finished yet (interrupted, or under way), or null; read once. */
   get journal(): Journal | null {
-    if (this.#journal === undefined) this.#journal = readJournal(this.layout);
+    if (this.#journal === undefined) {
+      this.#journal = readJournal(this.layout);
+      if (this.#journal === null && this.lock !== null) removeOrphanProgress(this.layout);
+    }
     return this.#journal;
   }
 

@@ -117,6 +117,8 @@ describe('cuts between the durable steps of a transaction', () => {
     const again = await reconcile(s);
     expect(again.upToDate).toBe(true);
     expect(fs.existsSync(layout.journal)).toBe(false);
+    // Nor the progress a cut between the journal's removal and its progress file's left behind.
+    expect(fs.existsSync(progressFile(layout))).toBe(false);
     expect(outcome(s)).toEqual(want);
     for (const set of listSets(layout)) {
       const held = snapshot(path.join(set.dir, 'upper'));
