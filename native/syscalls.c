@@ -157,12 +157,24 @@ static napi_value JournalSend(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// syncfs(fd): writes back every dirty inode and data block of the filesystem fd is on and waits for it
+// (one call per checkpoint instead of an fsync per touched directory). Linux >= 5.8 reports a writeback
+// error of that filesystem seen since fd was opened, so the caller learns that the data did not land.
+static napi_value Syncfs(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (syncfs(fd) < 0) return throw_errno(env, errno, "syncfs");
+  return NULL;
+}
+
 // The exports; a new call is one more line here and one function above.
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor calls[] = {
     {"flock", NULL, Flock, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalOpen", NULL, JournalOpen, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalSend", NULL, JournalSend, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));
   return exports;

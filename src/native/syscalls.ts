@@ -1,7 +1,7 @@
 // The one loader of the project's own N-API addon (native/syscalls.c): system calls Node has no binding
 // for. Loaded on first use, so a command that never needs it starts without it.
 import { createRequire } from 'node:module';
-import { StateOverlayError } from '../errors.js';
+import { StateOverlayError, ioError } from '../errors.js';
 
 /** What flock(2) is asked to do; every call is non-blocking (LOCK_NB). */
 export type FlockOp = 'exclusive' | 'shared' | 'unlock';
@@ -10,6 +10,7 @@ interface Syscalls {
   flock(fd: number, op: FlockOp): boolean;
   journalOpen(path: string): number;
   journalSend(fd: number, entry: Buffer): void;
+  syncfs(fd: number): void;
 }
 
 /**
@@ -48,4 +49,16 @@ export function journalOpen(path: string): number {
 /** Sends one encoded journal entry on a socket from journalOpen(); one too large for a datagram goes as a sealed memfd. */
 export function journalSend(fd: number, entry: Buffer): void {
   syscalls().journalSend(fd, entry);
+}
+
+/**
+ * syncfs(2) on the filesystem of fd (a handle on path): every dirty inode and block of that filesystem is
+ * written back before it returns. A failure throws an io error naming path, its cause the errno error.
+ */
+export function syncfs(fd: number, path: string): void {
+  try {
+    syscalls().syncfs(fd);
+  } catch (err) {
+    throw ioError('syncfs', path, err);
+  }
 }

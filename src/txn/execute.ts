@@ -1,6 +1,6 @@
 // Runs a journaled plan from where the last run stopped. Actions are applied idempotently in batches that
 // never span two phases of the plan (moves, renames, sidecars, attrs, rmdirs); at the end of a batch the
-// directories it touched are fsynced, then its last index is recorded durably. Re-running a batch is safe:
+// filesystems it touched are synced (syncfs), then its last index is recorded durably. Re-running a batch is safe:
 // within a phase no action recreates a name another one moved away, and an action finds itself done
 // already even when later ones ran too. An action whose premise no longer holds (a StaleAction) is set
 // aside, recorded in the progress file and reported as a warning: the rest of the plan still runs.
@@ -9,7 +9,8 @@ import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import type { LogEvent } from '../log/events.js';
 import type { Log } from '../log/logger.js';
-import { displayPath, type RelPath } from '../model/entry.js';
+import { TREE_ROOT, displayPath, type RelPath } from '../model/entry.js';
+import { syncfs } from '../native/syscalls.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
 import { StaleAction, TreeHandles, goneFrom, makeParents, moveBetween, presentIn, removeEmptyDir, renameWithin, setAttrs, show, type ApplyContext } from './apply.js';
@@ -90,18 +91,28 @@ async function apply(t: ExecuteTarget, journal: Journal, a: Action, c: ApplyCont
   }
 }
 
-/** Directory handles of the batch under way, and the directories it touched, fsynced once each at its end. */
+/**
+ * Directory handles of the batch under way, and the trees it touched. At its end one syncfs(2) per
+ * filesystem of those trees (the upper, the backup set) makes every rename, creation and attribute change
+ * of the batch durable at once, before the checkpoint is recorded (docs/concepts.md, "Durability").
+ */
 class Batch implements ApplyContext {
   readonly dirs = new TreeHandles();
-  private readonly pending = new Map<string, [string, RelPath]>();
+  private readonly roots = new Set<string>();
   constructor(private readonly synced: () => void) {}
-  readonly touch = (root: string, rel: RelPath): void => void this.pending.set(`${root}\0${rel}`, [root, rel]);
+  readonly touch = (root: string): void => void this.roots.add(root);
   flush(): void {
-    for (const [root, rel] of this.pending.values()) {
-      this.dirs.sync(root, rel);
+    const devices = new Set<number>();
+    for (const root of this.roots) {
+      const fd = this.dirs.open(root, TREE_ROOT);
+      if (fd === undefined) continue;
+      const { dev } = fs.fstatSync(fd);
+      if (devices.has(dev)) continue;
+      devices.add(dev);
+      syncfs(fd, root);
       this.synced();
     }
-    this.pending.clear();
+    this.roots.clear();
     this.dirs.close();
   }
 }

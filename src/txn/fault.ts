@@ -17,7 +17,7 @@ export type FaultPoint = keyof typeof POINTS;
 
 /**
  * Where to stop: after action k is applied and before anything after it is recorded (`k`), after the n-th
- * directory fsync at the end of a batch (`sync:n`), or at a named point.
+ * syncfs at the end of a batch (`sync:n`), or at a named point.
  */
 export type Fault = { readonly after: number } | { readonly sync: number } | { readonly at: FaultPoint };
 
@@ -45,11 +45,11 @@ export function faultAfterAction(k: number, total: number, fault: Fault | undefi
   if (fault !== undefined && 'after' in fault && fault.after === k) throw stop(String(k), `after action ${k} of ${total}`);
 }
 
-/** Counts the directory fsyncs of a run and stops after the n-th when the fault asks for it. */
+/** Counts the checkpoint syncfs calls of a run and stops after the n-th when the fault asks for it. */
 export function syncCounter(fault: Fault | undefined): () => void {
   let n = 0;
   return () => {
     n++;
-    if (fault !== undefined && 'sync' in fault && fault.sync === n) throw stop(`sync:${n}`, `after directory fsync ${n}, before the batch was recorded`);
+    if (fault !== undefined && 'sync' in fault && fault.sync === n) throw stop(`sync:${n}`, `after syncfs ${n} of a checkpoint, before the batch was recorded`);
   };
 }

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { flock } from '../../src/native/syscalls.js';
+import { ADDON_FROM_MODULE, flock, syncfs } from '../../src/native/syscalls.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
 let root: string;
@@ -63,5 +64,48 @@ describe('flock', () => {
     [['0', 'shared'], 'ERR_INVALID_ARG_TYPE', 'fd: expected an integer'],
   ])('refuses arguments %j: %s, %s', (args, code, message) => {
     expect(() => (flock as (...a: unknown[]) => boolean)(...args)).toThrow(expect.objectContaining({ name: 'TypeError', code, message }));
+  });
+});
+
+describe('syncfs', () => {
+  const addon = new URL(`../../src/native/${ADDON_FROM_MODULE}`, import.meta.url).pathname;
+  /** A node process that syncfs()es the filesystem of dir through the addon, under strace with extra arguments. */
+  const traced = (dir: string, ...strace: string[]) =>
+    spawnSync('strace', ['-f', '-qq', '-e', 'trace=syncfs', ...strace, process.execPath, '-e', `
+      const fd = require('node:fs').openSync(${JSON.stringify(dir)}, 'r');
+      try { require(${JSON.stringify(addon)}).syncfs(fd); console.log('done'); }
+      catch (err) { console.log(JSON.stringify({ code: err.code, errno: err.errno, syscall: err.syscall, message: err.message })); }`], { encoding: 'utf8' });
+
+  it('makes exactly one syncfs(2) call on the fd it is given', () => {
+    const r = traced(root);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('done\n');
+    const calls = r.stderr.split('\n').filter((l) => /syncfs\(/.test(l));
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toMatch(/syncfs\(\d+\) += 0$/);
+  });
+
+  it('throws a failure of the call itself (EIO injected by strace) as Node does', () => {
+    const r = traced(root, '-e', 'inject=syncfs:error=EIO');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ code: 'EIO', errno: -5, syscall: 'syncfs', message: 'EIO: Input/output error, syncfs' });
+  });
+
+  it('names the path in an io error, the errno error its cause', () => {
+    const fd = open(root, 'r');
+    fs.closeSync(fds.pop()!);
+    let thrown: unknown;
+    try {
+      syncfs(fd, root);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'io', path: root, message: `syncfs ${root}: EBADF`, cause: { code: 'EBADF', syscall: 'syncfs' } });
+  });
+
+  it('returns once the filesystem of an open fd is written back', () => {
+    const file = path.join(root, 'f');
+    fs.writeFileSync(file, 'data');
+    expect(syncfs(open(file, 'r'), file)).toBeUndefined();
   });
 });

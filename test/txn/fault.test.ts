@@ -23,6 +23,6 @@ describe('STATE_OVERLAY_FAULT_AFTER', () => {
     expect(() => faultAfterAction(3, 9, { after: 3 })).toThrow(`${FAULT_ENV}=3: stopped after action 3 of 9 (test-only fault point)`);
     const synced = syncCounter({ sync: 2 });
     synced();
-    expect(synced).toThrow(`${FAULT_ENV}=sync:2: stopped after directory fsync 2, before the batch was recorded (test-only fault point)`);
+    expect(synced).toThrow(`${FAULT_ENV}=sync:2: stopped after syncfs 2 of a checkpoint, before the batch was recorded (test-only fault point)`);
   });
 });
