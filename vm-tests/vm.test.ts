@@ -29,7 +29,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const r of reports) {
-    console.log([`${r.scenario} / ${r.phase}: ${r.outcome} in ${(r.ms / 1000).toFixed(1)} s`, ...r.notes.map((n) => `  ${n}`)].join('\n'));
+    console.log([`${r.scenario} / ${r.phase}: ${r.outcome} in ${(r.ms / 1000).toFixed(1)} s`, ...(r.retried === undefined ? [] : [`  retried: ${r.retried}`]), ...r.notes.map((n) => `  ${n}`)].join('\n'));
   }
 });
 

@@ -7,7 +7,7 @@ import { ARTIFACTS, CACHE, VM_TESTS } from './cache.js';
 import { baseDisk } from './bases.js';
 import { readIoDisk, uncleanExt4, writeIoDisk } from './disk.js';
 import type { GuestImage } from './image.js';
-import { boot, pickAccel, type Accel } from './qemu.js';
+import { bootRetrying, pickAccel, type Accel } from './qemu.js';
 import type { Phase, Scenario } from './scenario.js';
 
 export const DEFAULT_PHASE_TIMEOUT_MS = Number(process.env.VM_BOOT_TIMEOUT_MS ?? 600_000);
@@ -18,6 +18,8 @@ export interface PhaseReport {
   readonly ms: number;
   /** Lines the phase printed as `note: ...` (figures measured in the guest). */
   readonly notes: readonly string[];
+  /** Why the first boot was retried, when QEMU died before the guest started. */
+  readonly retried?: string;
 }
 
 const APPEND = [
@@ -78,7 +80,7 @@ export class ScenarioRun {
     fs.writeFileSync(path.join(input, 'phase.sh'), phaseScript(phase));
     await writeIoDisk(input, io);
 
-    const r = await boot({
+    const r = await bootRetrying({
       kernel: this.image.kernel,
       initrd: this.image.initrd,
       append: APPEND,
@@ -94,13 +96,16 @@ export class ScenarioRun {
       ...(phase.cutOn === undefined ? {} : { cutOn: phase.cutOn }),
     });
     const label = `${this.scenario.name} phase ${index + 1} (${phase.name}, ${this.accel})`;
+    if (r.retried !== undefined) console.log(`${this.scenario.name} phase ${index + 1}: retried the boot: ${r.retried}`);
+    const retried = r.retried === undefined ? {} : { retried: r.retried };
     const failed = (why: string, detail: string): never => {
       const kept = keepArtifacts(this.scenario.name, index, [consoleLog, results]);
-      throw new Error(`${label}: ${why}\n${detail}\nconsole and results kept in ${kept}`);
+      const again = r.retried === undefined ? '' : ` (after a retry: ${r.retried})`;
+      throw new Error(`${label}: ${why}${again}\n${detail}\nconsole and results kept in ${kept}`);
     };
     if (phase.cutOn !== undefined) {
       if (r.outcome !== 'cut') failed(`expected a power cut at ${JSON.stringify(phase.cutOn)}, got ${r.outcome}`, tail(consoleLog, 60));
-      return { phase: phase.name, outcome: 'power cut', ms: r.ms, notes: [] };
+      return { phase: phase.name, outcome: 'power cut', ms: r.ms, notes: [], ...retried };
     }
     if (r.outcome === 'timeout') failed(`no poweroff within ${phase.timeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS} ms`, tail(consoleLog, 60));
     if (!(await readIoDisk(io, results))) failed(`the guest wrote no results (QEMU exit ${r.exitCode})`, tail(consoleLog, 60));
@@ -110,7 +115,7 @@ export class ScenarioRun {
     const unclean = await uncleanExt4(path.join(this.work, 'var.img'));
     if (unclean !== undefined) failed(`/var was not left clean at shutdown: ${unclean}`, tail(consoleLog, 60));
     const notes = fs.readFileSync(path.join(results, 'output.log'), 'utf8').split('\n').filter((l) => l.startsWith('note: '));
-    return { phase: phase.name, outcome: 'passed', ms: r.ms, notes };
+    return { phase: phase.name, outcome: 'passed', ms: r.ms, notes, ...retried };
   }
 
   /** Removes the scenario's disks (kept on failure for a look at them). */

@@ -2,6 +2,7 @@
 // is streamed to a file and watched for markers; a power cut is a SIGKILL of QEMU.
 import fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
+import { retryDecision } from './retry.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -32,6 +33,8 @@ export type Outcome = 'exited' | 'timeout' | 'cut';
 export interface BootResult {
   readonly outcome: Outcome;
   readonly exitCode: number | undefined;
+  /** The signal that ended QEMU (SIGABRT on an assertion, SIGKILL on a cut or timeout). */
+  readonly signal: string | undefined;
   readonly ms: number;
 }
 
@@ -74,7 +77,21 @@ export async function boot(o: BootOptions): Promise<BootResult> {
   const r = await child;
   clearTimeout(timer);
   await new Promise<void>((resolve) => out.end(resolve));
-  return { outcome, exitCode: r.exitCode, ms: Date.now() - start };
+  return { outcome, exitCode: r.exitCode, signal: r.signal, ms: Date.now() - start };
+}
+
+export interface RetriedBootResult extends BootResult {
+  /** Set when the first boot died in QEMU before the guest started and this result is the retry's. */
+  readonly retried?: string;
+}
+
+/** Boots; a boot QEMU aborted before the guest printed anything is retried once (see retry.ts). */
+export async function bootRetrying(o: BootOptions): Promise<RetriedBootResult> {
+  const first = await boot(o);
+  const decision = retryDecision(fs.readFileSync(o.console, 'latin1'), first);
+  if (!decision.retry) return first;
+  fs.renameSync(o.console, `${o.console}.aborted`);
+  return { ...(await boot(o)), retried: decision.reason };
 }
 
 let probed: Accel | undefined;
