@@ -8,7 +8,7 @@ export interface Phase {
   readonly base: string;
   /** Bash run by the agent after boot; it sources lib.sh, asserts, and ends with `finish`. */
   readonly script?: string;
-  /** Power cut: QEMU is killed as soon as the console shows this text (no script runs). */
+  /** Power cut: QEMU is killed as soon as the console shows this text (a script, if any, runs until then). */
   readonly cutOn?: string;
   readonly timeoutMs?: number;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { uncleanExt4 } from '../../vm-tests/lib/disk.js';
+import { uncleanExt4 } from '../../../vm-tests/lib/disk.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'so-vm-disk-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
