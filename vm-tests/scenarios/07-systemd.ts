@@ -71,7 +71,7 @@ check 'the base is not mounted' bash -c '! findmnt --mountpoint /usr/lib/opt'
 check 'the unit failed' systemctl is-failed --quiet state-overlay@opt.service
 expect '/opt is not overlaid' "$(findmnt -n -o FSTYPE --mountpoint /opt)" ''
 check 'the journal says the base looks unmounted' bash -c 'journalctl -b -u state-overlay@opt.service -p err -o cat --no-pager | grep -q "/usr/lib/opt"'
-note "its error: $(journalctl -b -u state-overlay@opt.service -p err -o cat --no-pager | tail -n 1)"
+note "its error: $(journalctl -b -u state-overlay@opt.service -p err -o cat --no-pager | grep -m 1 /usr/lib/opt)"
 expect 'the upper is untouched' "$(find /var/lib/state-overlay/opt/upper -printf '%P %y %s\\n' | sort | diff - /var/upper-before.txt && echo same)" same
 check 'the other instance still came up (boot went on)' systemctl is-active --quiet 'state-overlay@${DASHED}.service'
 systemctl unmask usr-lib-opt.mount
