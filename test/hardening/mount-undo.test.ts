@@ -28,7 +28,10 @@ describe('run failing right after the overlay was mounted', () => {
       const { layout } = scratchOverlay(root).ov;
       const r = await injectAt(root, ['run', 'opt'], p, 'EIO');
       expect(r.stderr).not.toMatch(/^ {4}at /m);
-      if (r.code !== 0) {
+      // The call counts of a run vary by a few (log lines, timing): the errno may land past mountOverlay,
+      // on a write of state.json once the mount is complete, where the mount rightly stays.
+      const inMount = !/state\.json|manifests\//.test(r.stderr);
+      if (r.code !== 0 && inMount) {
         failed++;
         expect(mountsUnder(root), `EIO at ${p.syscall} #${p.n} (${p.call}): ${r.stderr}`).toEqual([]);
       }
