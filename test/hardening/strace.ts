@@ -150,12 +150,27 @@ export async function injectAt(root: string, args: readonly string[], p: Point, 
   const elsewhere = lines.some((l) => l.endsWith('(INJECTED)') && tid(l) !== main && !children.has(tid(l)));
   const ofMain = lines.filter((l) => tid(l) === main).map((l) => l.slice(main!.length).trim());
   const hit = ofMain.findIndex((l) => l.endsWith('(INJECTED)'));
-  const fd = hit < 0 ? undefined : /^close\((\d+)\)/.exec(ofMain[hit]!)?.[1];
+  const fd = hit < 0 ? undefined : closedFd(ofMain, hit);
   const spawnPipe = fault !== 'SIGKILL' && fd !== undefined && ofMain.slice(0, hit).some((l) => SPAWN_PIPE.exec(l)?.[1] === fd);
   // A run can make fewer calls than the traced one (the counts vary by a few): then nothing was delivered.
   // (strace marks an injected errno; a SIGKILL shows as the signal the run died of.)
   const injected = fault === 'SIGKILL' ? r.signal === 'SIGKILL' : lines.some((l) => l.endsWith('(INJECTED)'));
   return { ...r, injected, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined };
+}
+
+/**
+ * The fd of the close(2) at lines[hit], or undefined when that call is no close. With other threads running,
+ * strace splits a call in two: `close(22 <unfinished ...>`, then `<... close resumed>) = -1 … (INJECTED)`.
+ */
+function closedFd(lines: readonly string[], hit: number): string | undefined {
+  const whole = /^close\((\d+)\)/.exec(lines[hit]!);
+  if (whole) return whole[1];
+  if (!lines[hit]!.startsWith('<... close resumed>')) return undefined;
+  for (let i = hit - 1; i >= 0; i--) {
+    const start = /^close\((\d+) <unfinished \.\.\.>$/.exec(lines[i]!);
+    if (start) return start[1];
+  }
+  return undefined;
 }
 
 /**
