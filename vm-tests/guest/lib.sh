@@ -58,6 +58,19 @@ journal_events() { journalctl -b -u "$1" STATE_OVERLAY_EVENT="$2" -o cat --no-pa
 # unit_active_enter UNIT: monotonic µs at which UNIT last became active (0: never)
 active_enter() { systemctl show -P ActiveEnterTimestampMonotonic "$1"; }
 
+# save_upper_sums: the sha256 of every file in /opt's upper, kept on /var for a later boot to compare.
+save_upper_sums() { (cd $UPPER_OPT && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) > /var/lib/vm-test/upper.sha256; }
+
+# expect_upper_kept: every file save_upper_sums saw is, byte for byte, in the upper or in a backup set,
+# exactly once (a cut may move it, never lose or copy it).
+expect_upper_kept() {
+  sums() { (cd "$1" && find . -type f -print0 | xargs -0 -r sha256sum); }
+  { sums $UPPER_OPT; for set in $STATE_OPT/backups/*/upper; do sums "$set"; done; } | LC_ALL=C sort > /tmp/now.sha256
+  LC_ALL=C sort /var/lib/vm-test/upper.sha256 > /tmp/want.sha256
+  LC_ALL=C comm -3 /tmp/want.sha256 /tmp/now.sha256 | head -n 20
+  expect 'every upper entry kept exactly once, byte-identical' "$(LC_ALL=C comm -3 /tmp/want.sha256 /tmp/now.sha256 | wc -l)" 0
+}
+
 # wait_manifest NAME: waits (90 s at most) until the manifest of the current base is recorded: it is
 # built after the mount, and the next update's reconcile needs it. Not recorded in time is a failure.
 wait_manifest() {
