@@ -1,12 +1,12 @@
 // index.json of a backup set: what was moved there, from which path, why and under which rule, and what the
-// reconcile wrote in the upper (its sidecars and saved names: what a rollback undoes, plan/rollback.ts).
+// reconcile wrote in the upper (its sidecars, saved names and merged files: what a rollback undoes, plan/rollback.ts).
 // Paths are binary strings (one char per byte) in JSON, which round-trips any byte; `display` is for people.
 import fs from 'node:fs';
 import { RECONCILE_MODES, type ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, displayPath, type EntryType, type RelPath, type UpperKind } from '../model/entry.js';
 import type { Rule } from '../model/rule.js';
-import type { Action, MoveToBackups, Written } from '../plan/types.js';
+import type { Action, MergeFile, MoveToBackups, Written } from '../plan/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { Fields, REL_PATH, isObject, parseJson } from '../state/fields.js';
 import { isSetName } from '../paths/set-name.js';
@@ -44,16 +44,18 @@ export interface WrittenEntry extends Written {
   readonly display: string;
 }
 
-export function indexEntries(moves: readonly MoveToBackups[]): IndexEntry[] {
+/** The entries a plan puts in its set: what it moves there, and the host's versions of the files it merges. */
+export function indexEntries(moves: readonly (MoveToBackups | MergeFile)[]): IndexEntry[] {
   return moves.map((m) => ({ path: m.path, display: displayPath(m.path), kind: m.entry.kind, type: m.entry.type, rule: m.rule, reason: m.reason }));
 }
 
-/** The sidecars and saved names a plan writes. */
+/** The sidecars, saved names and merged files a plan writes. */
 export function writtenEntries(actions: readonly Action[]): WrittenEntry[] {
   const out: WrittenEntry[] = [];
   for (const a of actions) {
     if (a.kind === 'write-sidecar') out.push({ path: a.path, display: displayPath(a.path), kind: 'sidecar', from: a.from });
     else if (a.kind === 'rename') out.push({ path: a.to, display: displayPath(a.to), kind: 'rename', from: a.path });
+    else if (a.kind === 'merge') out.push({ path: a.path, display: displayPath(a.path), kind: 'merge', from: a.path });
   }
   return out;
 }
@@ -81,7 +83,7 @@ export function parseIndex(text: string, file: string): BackupIndex {
     reason: e.str('reason'),
   }));
   const wrote = f.has('wrote')
-    ? f.objects('wrote').map((w): WrittenEntry => ({ path: w.path('path'), display: w.str('display'), kind: w.oneOf('kind', ['sidecar', 'rename'] as const), from: w.path('from') }))
+    ? f.objects('wrote').map((w): WrittenEntry => ({ path: w.path('path'), display: w.str('display'), kind: w.oneOf('kind', ['sidecar', 'rename', 'merge'] as const), from: w.path('from') }))
     : undefined;
   return {
     version: INDEX_VERSION,

@@ -5,7 +5,8 @@ import { globError } from '../model/glob.js';
 import { RUN_ROOT } from '../paths/layout.js';
 import { STATE_ROOT, checkMountpoint } from '../systemd/instance.js';
 import { configError, type IniEntry } from './ini.js';
-import { CONFIG_FROM, RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
+import { DRIVER_NAMES } from '../merge/drivers.js';
+import { CONFIG_FROM, CONFIG_MERGES, RECONCILE_MODES, defaultConfig, type GenerationSource, type OverlayConfig } from './schema.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] extends object ? Mutable<T[K]> : T[K] };
 type Draft = Mutable<OverlayConfig>;
@@ -49,6 +50,24 @@ function glob(e: IniEntry): string {
   const why = globError(e.value);
   if (why !== undefined) throw bad(e, `expected a glob such as /opt/*/etc/** (${why})`);
   return e.value;
+}
+
+/** `Merge=GLOB:DRIVER`: the glob up to the last colon, a driver name after it. */
+function mergeRule(e: IniEntry): { glob: string; driver: string } {
+  const at = e.value.lastIndexOf(':');
+  const driver = at < 0 ? '' : e.value.slice(at + 1);
+  if (at < 0 || !DRIVER_NAMES.includes(driver)) throw bad(e, `expected GLOB:DRIVER, DRIVER one of ${listWords(DRIVER_NAMES)}`);
+  return { glob: glob({ ...e, value: e.value.slice(0, at) }), driver };
+}
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 1 << 10, M: 1 << 20, G: 1 << 30 };
+
+/** A size in bytes with an optional K, M or G suffix (powers of 1024), at most 1 GiB: a merge reads the whole file. */
+function byteSize(e: IniEntry): number {
+  const m = /^([0-9]{1,10})([KMG]?)$/i.exec(e.value);
+  const n = m ? Number(m[1]) * UNITS[m[2]!.toUpperCase()]! : NaN;
+  if (!(n >= 0 && n <= UNITS.G!)) throw bad(e, 'expected a size in bytes with an optional K, M or G suffix, at most 1G');
+  return n;
 }
 
 function generation(e: IniEntry): GenerationSource {
@@ -113,6 +132,16 @@ const handlers: Record<string, Record<string, (d: Draft, e: IniEntry) => void>> 
       d.paths.suffixStyle = oneOf(['rpm', 'dpkg'] as const)(e);
     },
     Keep: (d, e) => listKey(d.paths.keep, e),
+    ConfigMerge: (d, e) => {
+      d.paths.configMerge = oneOf(CONFIG_MERGES)(e);
+    },
+    Merge: (d, e) => {
+      if (e.value === '') d.paths.merge.length = 0;
+      else d.paths.merge.push(mergeRule(e));
+    },
+    MergeMaxSize: (d, e) => {
+      d.paths.mergeMaxSize = e.value === '' ? defaultConfig('', '/').paths.mergeMaxSize : byteSize(e);
+    },
   },
   Backups: {
     Keep: (d, e) => {

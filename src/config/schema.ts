@@ -8,6 +8,13 @@ export type UnknownBase = 'prune' | 'keep';
 export type Rollback = 'restore' | 'ignore';
 export type ConfigPolicy = 'noreplace' | 'replace';
 export type SuffixStyle = 'rpm' | 'dpkg';
+export const CONFIG_MERGES = ['none', 'three-way'] as const;
+export type ConfigMerge = (typeof CONFIG_MERGES)[number];
+/** A `Merge=GLOB:DRIVER` entry: files matching glob are merged three ways by the named driver (src/merge/drivers.ts). */
+export interface MergeRule {
+  readonly glob: string;
+  readonly driver: string;
+}
 export const CONFIG_FROM = ['none', 'dpkg', 'rpm', 'auto'] as const;
 export type ConfigFrom = (typeof CONFIG_FROM)[number];
 export type GenerationSource =
@@ -34,6 +41,11 @@ export interface OverlayConfig {
     readonly configFrom: ConfigFrom;
     readonly suffixStyle: SuffixStyle;
     readonly keep: readonly string[];
+    /** `three-way`: a config file both the host and the base changed is merged (the text driver) where that is clean. */
+    readonly configMerge: ConfigMerge;
+    readonly merge: readonly MergeRule[];
+    /** Largest file (bytes) whose base content is kept for merges, and that is merged at all. */
+    readonly mergeMaxSize: number;
   };
   readonly backups: { readonly keep: number };
   /** Files that were read, in order of application. */
@@ -59,6 +71,9 @@ export function defaultConfig(name: string, path: string): OverlayConfig {
       configFrom: 'none',
       suffixStyle: 'rpm',
       keep: [],
+      configMerge: 'none',
+      merge: [],
+      mergeMaxSize: 1 << 20,
     },
     backups: { keep: 5 },
     sources: [],

@@ -6,6 +6,10 @@ export type LogEvent =
   | { event: 'reconcile.drop'; path: string; rule: number; reason: string; backup: string }
   | { event: 'reconcile.keep'; path: string; rule: number; reason: string; sidecar?: string }
   | { event: 'reconcile.sidecar'; path: string; rule: number; sidecar: string }
+  /** Base files kept for later merges (manifest/pristine.ts). */
+  | { event: 'run.pristine'; name: string; stored: number; bytes: number }
+  /** A file replaced by its three-way merge; the host's version went to backup. */
+  | { event: 'reconcile.merge'; path: string; rule: number; reason: string; driver: string; backup: string }
   | { event: 'reconcile.conflict'; path: string; rule: number | null; reason: string }
   /** An action of the journal set aside: its premise no longer held when it was carried out (nothing lost). */
   | { event: 'reconcile.skip'; path: string; rule: number | null; kind: string; reason: string }

@@ -20,6 +20,8 @@ export function messageOf(ev: LogEvent, scope?: Scope): string {
     case 'reconcile.drop': return `rule ${ev.rule} drop ${at(ev.path)}: ${ev.reason}`;
     case 'reconcile.keep': return `rule ${ev.rule} keep ${at(ev.path)}: ${ev.reason}${ev.sidecar === undefined ? '' : `, new base content in ${at(ev.sidecar)}`}`;
     case 'reconcile.sidecar': return `rule ${ev.rule} sidecar ${at(ev.sidecar)}: the new base content of ${at(ev.path)}`;
+    case 'reconcile.merge': return `rule ${ev.rule} merge ${at(ev.path)}: ${ev.reason}; the host's version in ${ev.backup}`;
+    case 'run.pristine': return `${ev.name}: kept the base content of ${ev.stored} files for later merges (${ev.bytes} bytes)`;
     case 'reconcile.conflict': return `${ruleWord(ev.rule)} conflict at ${at(ev.path)}: ${ev.reason}`;
     case 'reconcile.skip': return `${ruleWord(ev.rule)} ${ev.kind} of ${at(ev.path)} skipped: ${ev.reason}`;
     case 'reconcile.done': return `${ev.name}: reconciled: ${ev.actions} actions, ${ev.dropped} dropped, ${ev.kept} kept (${ev.ms} ms)`;

@@ -17,7 +17,7 @@ import { summarize } from '../plan/summary.js';
 import { ROLLBACK_RULE } from '../model/rule.js';
 import type { Plan } from '../plan/types.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
-import { planChange, type ReconcileReport } from './reconcile.js';
+import { mergesOf, planChange, type ReconcileReport } from './reconcile.js';
 
 /** Where the next base is: its tree, its shipped manifest, an image root holding the overlay's base, or ostree's staged deployment. */
 export type PreviewTarget = { readonly base: string } | { readonly manifest: string } | { readonly imageRoot: string } | { readonly ostreeStaged: true };
@@ -91,10 +91,12 @@ export function headline(plan: Plan): string {
   const sidecars = n((a) => a.kind === 'write-sidecar');
   const aside = n((a) => a.kind === 'rename' && a.rule !== ROLLBACK_RULE);
   const restored = n((a) => a.kind === 'restore-from-backups');
+  const merged = n((a) => a.kind === 'merge');
   const parts = [
     dropped > 0 ? `${dropped} local ${dropped === 1 ? 'change' : 'changes'} will be dropped to backups` : '',
     aside > 0 ? `${aside} config ${aside === 1 ? 'file' : 'files'} moved aside (.rpmsave/.dpkg-old)` : '',
     sidecars > 0 ? `${sidecars} config ${sidecars === 1 ? 'file gets' : 'files get'} the new version beside it (.rpmnew/.dpkg-dist)` : '',
+    merged > 0 ? `${merged} ${merged === 1 ? 'file is' : 'files are'} merged with the new base (the host's version to backups)` : '',
     restored > 0 ? `${restored} ${restored === 1 ? 'entry comes' : 'entries come'} back from backup set ${plan.rollbackSet ?? ''} (rollback)` : '',
     redundant > 0 ? `${redundant} redundant ${redundant === 1 ? 'copy' : 'copies'} of the base removed` : '',
     plan.conflicts.length > 0 ? `${plan.conflicts.length} ${plan.conflicts.length === 1 ? 'warning' : 'warnings'}` : '',
@@ -149,5 +151,6 @@ export async function previewOverlay(ov: Overlay, target: PreviewTarget): Promis
     subtrees: config.reconcile === 'changed',
     besides: namesBeside(config, classes),
   });
-  return report(planChange(ov, { ...inputs, ...(classes ? { classes } : {}) }, { from, to: next.generation }), false);
+  const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, next.base).views : undefined;
+  return report(planChange(ov, { ...inputs, ...(classes ? { classes } : {}), ...(merges ? { merges } : {}) }, { from, to: next.generation }), false);
 }

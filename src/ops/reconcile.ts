@@ -10,6 +10,10 @@ import { OLD_MANIFEST_NOTE, classesOfGenerations } from '../observe/package-db.j
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
+import { observeMerges, type Merges } from '../observe/merges.js';
+import { putBlob } from '../manifest/pristine.js';
+import { pathClassifier } from '../plan/classes.js';
+import { StateOverlayError } from '../errors.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { planReconcile } from '../plan/plan.js';
 import { namesBeside } from '../plan/suffix.js';
@@ -45,11 +49,17 @@ export interface ReconcileReport extends ReconcileSummary {
   readonly resumed: boolean;
 }
 
+/** A plan, and the merged contents its merge actions write (staged before the journal). */
+interface Planned {
+  readonly plan: Plan;
+  readonly merged: ReadonlyMap<string, Buffer>;
+}
+
 /** The plan of the current base against the recorded one: observe, then plan once. */
-async function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Promise<Plan> {
+async function planFor(s: OverlaySession, current: Pick<Generation, 'generation' | 'shipped'>): Promise<Planned> {
   const { overlay: ov } = s;
   const { config, layout } = ov;
-  if (config.reconcile === 'none') return planReconcile({ b0: null, b1: viewOf([]), upper: [], config });
+  if (config.reconcile === 'none') return { plan: planReconcile({ b0: null, b1: viewOf([]), upper: [], config }), merged: new Map() };
   const from = config.paths.configFrom;
   const { classes, b0Unrecorded } = await classesOfGenerations({ b0Manifest: s.manifestFile, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from });
   if (b0Unrecorded) s.log.warn({ event: 'warning', message: `ConfigFrom=${from}: ${OLD_MANIFEST_NOTE}`, path: s.manifestFile ?? layout.manifestsDir });
@@ -62,7 +72,26 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
     besides: namesBeside(config, classes),
     skip: inSubmount(baseSubmounts(ov)),
   });
-  return planChange(ov, { ...inputs, ...(classes ? { classes } : {}) }, { from: s.state?.generation ?? null, to: current.generation }, s.log);
+  const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, ov.base) : { views: new Map(), contents: new Map() };
+  const plan = planChange(ov, { ...inputs, ...(classes ? { classes } : {}), merges: merges.views }, { from: s.state?.generation ?? null, to: current.generation }, s.log);
+  return { plan, merged: merges.contents };
+}
+
+/** The three-way merges the upper's files under a merge driver would get (observe/merges.ts). */
+export function mergesOf(ov: Overlay, inputs: Pick<PlanInput, 'b0' | 'b1' | 'upper'>, classes: PlanInput['classes'], base: string | null): Merges {
+  const { config } = ov;
+  if (config.paths.configMerge === 'none' && config.paths.merge.length === 0) return { views: new Map(), contents: new Map() };
+  return observeMerges({ layout: ov.layout, base, ...inputs, classify: pathClassifier(config.path, config.paths, classes), maxSize: config.paths.mergeMaxSize });
+}
+
+/** Stores the merged contents the plan's merge actions write, durably, before its journal names them. */
+function stageMerges(s: OverlaySession, planned: Planned): void {
+  for (const a of planned.plan.actions) {
+    if (a.kind !== 'merge') continue;
+    const content = planned.merged.get(a.digest);
+    if (content === undefined) throw new StateOverlayError('internal', `merge of ${a.path}: no merged content staged`, { path: s.layout.upper });
+    putBlob(s.layout, content);
+  }
 }
 
 /**
@@ -108,7 +137,8 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
   const warn = (message: string) => log.warn({ event: 'warning', message, path: ov.base });
   if (config.reconcile !== 'none' && !opts.baseTrusted) assertBaseTrusted({ base: ov.base, recorded: s.manifestFile, shipped: current.shipped, entries: current.entries }, Boolean(opts.force), warn);
   log.info({ event: 'reconcile.start', name: ov.name, from, to, mode: config.reconcile });
-  const plan = await planFor(s, current);
+  const planned = await planFor(s, current);
+  const { plan } = planned;
   for (const c of plan.conflicts) log.warn({ event: 'reconcile.conflict', path: c.path, rule: c.rule, reason: c.reason });
   if (dryRun) return { ...summarize(plan, { ...meta, ms: Date.now() - started }), plan, upToDate: false, dryRun, resumed };
   const newManifest = manifestPath(layout, to);
@@ -125,6 +155,7 @@ async function reconcileTo(s: OverlaySession, current: Pick<Generation, 'generat
     startedAt: new Date().toISOString(),
     plan,
   };
+  stageMerges(s, planned);
   beginTransaction(s, journal);
   const done = await finishTransaction(s, journal, opts.onProgress ? { onProgress: opts.onProgress } : {});
   const { summary } = done;

@@ -98,6 +98,12 @@ export async function recordManifest(s: OverlaySession, gen: Generation, opts: R
   }
   s.updateState((state) => ({ ...state, generation: gen.generation, manifest: path.basename(file) }));
   pruneManifests(layout.manifestsDir, path.basename(file));
+  // Loaded only where merges are configured, or were (their copies to drop): an unchanged base never gets here.
+  const { paths } = ov.config;
+  if (paths.configMerge !== 'none' || paths.merge.length > 0 || fs.existsSync(layout.pristineDir)) {
+    const { keepPristine } = await import('./pristine.js');
+    keepPristine(s, file, opts.baseDir);
+  }
   log.info({ event: 'run.manifest', name: ov.name, generation: gen.generation, file, entries, ms: Date.now() - started });
   return { file, built: true, entries };
 }

@@ -23,6 +23,8 @@ export interface Layout {
   readonly work: string;
   readonly stateFile: string;
   readonly manifestsDir: string;
+  /** Content-addressed copies of base files a later update may merge, and staged merge results (manifest/pristine.ts). */
+  readonly pristineDir: string;
   readonly journal: string;
   readonly backupsDir: string;
   readonly lockFile: string;
@@ -49,6 +51,7 @@ export function layoutFor(root: string, name: string, mountpoint: string, epheme
     work: path.join(dataDir, 'work'),
     stateFile: path.join(stateDir, 'state.json'),
     manifestsDir: path.join(stateDir, 'manifests'),
+    pristineDir: path.join(stateDir, 'pristine'),
     journal: path.join(stateDir, 'journal'),
     backupsDir: path.join(stateDir, 'backups'),
     lockFile: path.join(stateDir, 'lock'),

@@ -15,6 +15,8 @@ export interface PathClass {
   readonly keep?: string;
   /** Where the config class came from (`Config=GLOB`, `dpkg conffile of PKG`, …). */
   readonly from?: string;
+  /** The merge driver a changed file is merged with (`Merge=GLOB:DRIVER`, or `text` for a config file under ConfigMerge=three-way). */
+  readonly merge?: string;
 }
 
 function matchers(globs: readonly string[]): Array<[string, (s: string) => boolean]> {
@@ -55,6 +57,7 @@ export function pathClassifier(mountpoint: string, paths: OverlayConfig['paths']
   const keep = bin(paths.keep);
   const replace = bin(paths.configReplace);
   const config = bin(paths.config);
+  const merges = paths.merge.map((m) => [m.driver, picomatch(Buffer.from(m.glob, 'utf8').toString('latin1'), { dot: true, flags: 's' })] as const);
   const text = (g: string) => Buffer.from(g, 'latin1').toString('utf8');
   const plain: PathClass = Object.freeze({ cls: 'default', policy: paths.configPolicy });
   const db = (rel: RelPath): PackageClass | undefined => {
@@ -71,6 +74,8 @@ export function pathClassifier(mountpoint: string, paths: OverlayConfig['paths']
     let c = (pkg && fromDb(pkg, paths.configPolicy)) ?? plain;
     if (r) c = { cls: 'config', policy: 'replace', ...(c.missingok ? { missingok: true } : {}), from: `ConfigReplace=${text(r[0])}` };
     else if (g && c.cls !== 'config') c = { cls: 'config', policy: paths.configPolicy, from: `Config=${text(g[0])}` };
+    const merge = merges.find(([, m]) => m(abs))?.[0] ?? (c.cls === 'config' && paths.configMerge === 'three-way' ? 'text' : undefined);
+    if (merge !== undefined) c = { ...c, merge };
     const why = k ? `Keep=${text(k[0])}` : pkg?.ghost ? describeClass(pkg) : undefined;
     return why === undefined ? c : { ...c, keep: why };
   };

@@ -32,7 +32,7 @@ function childrenIndex(upper: readonly UpperEntry[]): Map<RelPath, UpperEntry[]>
  * The order actions run in: moves first (they free sidecar names), then renames, restores (a rollback's:
  * into names the moves and renames freed), sidecars, attrs, rmdirs deepest first.
  */
-const PHASE: Record<Action['kind'], number> = { 'move-to-backups': 0, rename: 1, 'restore-from-backups': 2, 'write-sidecar': 3, 'set-attrs': 4, 'remove-empty-dir': 5, keep: 6 };
+const PHASE: Record<Action['kind'], number> = { 'move-to-backups': 0, rename: 1, 'restore-from-backups': 2, 'write-sidecar': 3, merge: 4, 'set-attrs': 5, 'remove-empty-dir': 6, keep: 7 };
 export function order(a: Action, b: Action): number {
   const d = PHASE[a.kind] - PHASE[b.kind];
   if (d !== 0) return d;
@@ -60,6 +60,7 @@ export function planReconcile(input: PlanInput): Plan {
       missingok: cls.missingok === true,
       style: config.paths.suffixStyle,
       unknownBase: config.unknownBase,
+      merge: input.merges?.get(u.path),
       subtreeUnchanged: () => (b0 === null ? false : subtreeUnchanged(b0, b1, u.path)),
     });
   };
@@ -113,6 +114,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   function* visit0(u: UpperEntry, cls: PathClass, sink: Sink): Visit {
     const d = decider(u, cls);
     const { path } = u;
+    if ('notMerged' in d && d.notMerged !== undefined) sink.conflicts.push({ path, rule: d.rule, reason: `${d.notMerged}; ${d.reason}` });
     switch (d.do) {
       case 'state':
         return true;
@@ -129,6 +131,9 @@ function planWith(input: PlanInput, decider: Decider): Plan {
       case 'keep':
         if (d.sidecar) return keepWithSidecar(u, d.rule, d.reason, sink);
         sink.actions.push({ kind: 'keep', path, rule: d.rule, reason: d.reason });
+        return true;
+      case 'merge':
+        sink.actions.push({ kind: 'merge', path, rule: d.rule, reason: d.reason, driver: d.driver, digest: d.digest, host: d.host, entry: { kind: u.kind, type: 'file' } });
         return true;
       case 'recurse':
         return yield* recurse(u, d, sink);

@@ -96,12 +96,23 @@ function undoSidecars(plan: Plan, source: RollbackSource): { plan: Plan; moved: 
   return { plan: { ...plan, actions }, moved: [...undone] };
 }
 
+/**
+ * A file that reconcile merged: the rollback puts the host's version back, so whatever the ordinary plan
+ * would do to the merged file (merge it again, a sidecar beside it, move it aside) is left out.
+ */
+function undoMerges(plan: Plan, source: RollbackSource): Plan {
+  const merged = new Set(source.wrote.filter((w) => w.kind === 'merge').map((w) => w.path));
+  if (merged.size === 0) return plan;
+  const at = (a: Action) => merged.has(a.path) || (a.kind === 'write-sidecar' && merged.has(a.from));
+  return { ...plan, actions: plan.actions.filter((a) => !at(a)), conflicts: plan.conflicts.filter((c) => !merged.has(c.path)) };
+}
+
 const sidecarReason = (source: RollbackSource) => `rollback: sidecar written by the reconcile of backup set ${source.set}`;
 
 /** The ordinary plan with the rollback's steps (rule 11), in the order they run. */
 export function planRollback(input: RollbackInput): Plan {
   const { source } = input;
-  const { plan, moved } = undoSidecars(input.plan, source);
+  const { plan, moved } = undoSidecars(undoMerges(input.plan, source), source);
   const after = new After(plan, input.upper);
   for (const p of moved) after.freed.add(p);
   const steps: Action[] = [];
@@ -114,6 +125,10 @@ export function planRollback(input: RollbackInput): Plan {
     if (!e || e.type === 'dir') continue;
     if (w.kind === 'sidecar') {
       steps.push({ kind: 'move-to-backups', path: w.path, rule, reason: sidecarReason(source), entry: { kind: e.kind, type: e.type } });
+      after.freed.add(w.path);
+    } else if (w.kind === 'merge') {
+      // The merged file goes to the new set; the host's version, among the set's entries, comes back below.
+      steps.push({ kind: 'move-to-backups', path: w.path, rule, reason: `rollback: merged by ${from}`, entry: { kind: e.kind, type: e.type } });
       after.freed.add(w.path);
     } else if (parentOf(w.from) === parentOf(w.path) && !after.holds(w.from)) {
       steps.push({ kind: 'rename', path: w.path, to: w.from, rule, reason: `rollback: moved aside by ${from}, name given back` });

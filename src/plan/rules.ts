@@ -1,7 +1,7 @@
 // The decision table (DESIGN section 4) for one upper entry in Reconcile=changed mode: pure, no I/O.
 import type { ConfigPolicy, SuffixStyle, UnknownBase } from '../config/schema.js';
 import { identical, sameAttrs, sameContent, type BaseEntry, type UpperEntry } from '../model/entry.js';
-import type { Rule } from './types.js';
+import type { MergeView, Rule } from './types.js';
 
 export interface Situation {
   readonly u: UpperEntry;
@@ -16,17 +16,22 @@ export interface Situation {
   readonly missingok: boolean;
   readonly style: SuffixStyle;
   readonly unknownBase: UnknownBase;
+  /** The three-way merge tried for this file (ConfigMerge=three-way, Merge=), if any. */
+  readonly merge?: MergeView | undefined;
   /** Rule 7: true when no entry below the path differs between B0 and B1. */
   readonly subtreeUnchanged: () => boolean;
 }
 
+/** notMerged: why the merge tried for the file did not replace this decision (its conflicts, or why it could not run). */
 export type Decision =
   /** Pure state (no base entry at the path either side): nothing to decide, nothing to log. */
   | { readonly do: 'state' }
-  | { readonly do: 'drop'; readonly rule: Rule; readonly reason: string; readonly warn?: boolean }
-  | { readonly do: 'keep'; readonly rule: Rule; readonly reason: string; readonly sidecar?: boolean }
+  | { readonly do: 'drop'; readonly rule: Rule; readonly reason: string; readonly warn?: boolean; readonly notMerged?: string }
+  | { readonly do: 'keep'; readonly rule: Rule; readonly reason: string; readonly sidecar?: boolean; readonly notMerged?: string }
   /** Move the entry to its saved name (`.rpmsave`/`.dpkg-old`; as 'orig': `.rpmorig`/`.dpkg-old`) so the new base shows. */
-  | { readonly do: 'save'; readonly rule: Rule; readonly reason: string; readonly as?: 'orig' }
+  | { readonly do: 'save'; readonly rule: Rule; readonly reason: string; readonly as?: 'orig'; readonly notMerged?: string }
+  /** Replace the host's file by the clean three-way merge of it with the base's change. */
+  | { readonly do: 'merge'; readonly rule: Rule; readonly reason: string; readonly driver: string; readonly digest: string; readonly host: string }
   | { readonly do: 'conflict'; readonly rule: Rule; readonly reason: string }
   /**
    * A directory whose children are decided one by one. attrs: give it B1's mode/owner (rule 8, or 6 when
@@ -37,15 +42,36 @@ export type Decision =
 
 const isDir = (e: { type: string } | undefined): boolean => e?.type === 'dir';
 const STATE: Decision = Object.freeze({ do: 'state' });
-const drop = (rule: Rule, reason: string, warn = false): Decision => (warn ? { do: 'drop', rule, reason, warn } : { do: 'drop', rule, reason });
-const keep = (rule: Rule, reason: string, sidecar = false): Decision => (sidecar ? { do: 'keep', rule, reason, sidecar } : { do: 'keep', rule, reason });
+/** A decision a clean merge may replace. */
+type Fallback = Extract<Decision, { do: 'drop' | 'keep' | 'save' }>;
+const drop = (rule: Rule, reason: string, warn = false): Extract<Decision, { do: 'drop' }> => (warn ? { do: 'drop', rule, reason, warn } : { do: 'drop', rule, reason });
+const keep = (rule: Rule, reason: string, sidecar = false): Extract<Decision, { do: 'keep' }> => (sidecar ? { do: 'keep', rule, reason, sidecar } : { do: 'keep', rule, reason });
+
+/**
+ * A file the host changed and the base changed too, under a merge driver: the clean merge replaces the
+ * table's decision; a conflict (or a merge that could not run) leaves that decision, saying why.
+ */
+function mergedOr(s: Situation, rule: Rule, fallback: Fallback): Decision {
+  const m = s.merge;
+  if (m === undefined || s.u.type !== 'file' || s.u.kind === 'whiteout') return fallback;
+  const what = s.cls === 'config' ? 'config file' : 'file';
+  const change = rule === 6 ? 'the new base now ships this path too' : 'the base changed it';
+  if (m.kind === 'merged' && m.digest === m.host) return keep(rule, `modified ${what}, ${change}: the change is in the host's copy already (${m.driver} merge)`);
+  if (m.kind === 'merged') return { do: 'merge', rule, reason: `modified ${what}, ${change}: merged (${m.driver})`, driver: m.driver, digest: m.digest, host: m.host };
+  return { ...fallback, notMerged: `not merged (${m.driver}): ${m.kind === 'conflict' ? m.conflicts.join('; ') : m.why}` };
+}
 
 /** Row 3 (and rule 10's pruning, and shadows over a type change): the base changed what U shadows. */
 function changedShadow(s: Situation, rule: Rule): Decision {
-  if (s.cls === 'default') return drop(rule, rule === 10 ? 'shadows the base and the recorded base is unknown' : 'the base changed this path');
+  if (s.cls === 'default') {
+    const d = drop(rule, rule === 10 ? 'shadows the base and the recorded base is unknown' : 'the base changed this path');
+    return rule === 3 && !(s.b0 && sameContent(s.u, s.b0)) ? mergedOr(s, rule, d) : d;
+  }
   if (s.b0 && sameContent(s.u, s.b0)) return drop(rule, 'unmodified config file the base changed');
-  if (s.policy === 'noreplace') return keep(rule, 'modified config file the base changed: new base content written beside it', true);
-  return { do: 'save', rule, reason: 'modified config file the base changed (replace): moved aside, new base shows' };
+  const d: Fallback = s.policy === 'noreplace'
+    ? keep(rule, 'modified config file the base changed: new base content written beside it', true)
+    : { do: 'save', rule, reason: 'modified config file the base changed (replace): moved aside, new base shows' };
+  return rule === 3 ? mergedOr(s, rule, d) : d;
 }
 
 /** Row 4: the user deleted a path whose base content changed. */
@@ -60,10 +86,10 @@ function changedWhiteout(s: Situation): Decision {
 /** Row 6: the new base ships a path the host had as state. */
 function newInBase(s: Situation): Decision {
   if (s.cls === 'config' && s.u.kind !== 'whiteout') {
-    if (s.policy === 'replace' && s.u.type !== 'dir') return { do: 'save', rule: 6, reason: 'the new base now ships this config path (replace): local entry moved aside, new base shows', as: 'orig' };
-    return keep(6, 'the new base now ships this config path: local entry kept, base content beside it', true);
+    if (s.policy === 'replace' && s.u.type !== 'dir') return mergedOr(s, 6, { do: 'save', rule: 6, reason: 'the new base now ships this config path (replace): local entry moved aside, new base shows', as: 'orig' });
+    return mergedOr(s, 6, keep(6, 'the new base now ships this config path: local entry kept, base content beside it', true));
   }
-  return drop(6, 'the new base now ships this path: base wins', true);
+  return mergedOr(s, 6, drop(6, 'the new base now ships this path: base wins', true));
 }
 
 const flipped = (b0: BaseEntry, b1: BaseEntry): string => `the base turned this ${b0.type} into a ${b1.type} under upper content`;

@@ -14,6 +14,8 @@ export interface ReconcileSummary {
   readonly dropped: number;
   readonly renamed: number;
   readonly sidecars: number;
+  /** Files replaced by a clean three-way merge (their host versions in the backup set). */
+  readonly merged: number;
   readonly attrs: number;
   readonly removedDirs: number;
   /** Entries a rollback brought back from the backup set of the reconcile it undoes (rule 11). */
@@ -29,6 +31,7 @@ export interface ReconcileSummary {
 export function summarize(plan: Plan, meta: { from: string | null; to: string; mode: ReconcileMode; backupSet: string | null; ms: number; at?: Date }): ReconcileSummary {
   const count = (k: string) => plan.actions.filter((a) => a.kind === k).length;
   const dropped = count('move-to-backups');
+  const merged = count('merge');
   return {
     at: (meta.at ?? new Date()).toISOString(),
     from: meta.from,
@@ -38,12 +41,13 @@ export function summarize(plan: Plan, meta: { from: string | null; to: string; m
     dropped,
     renamed: count('rename'),
     sidecars: count('write-sidecar'),
+    merged,
     attrs: count('set-attrs'),
     removedDirs: count('remove-empty-dir'),
     restored: count('restore-from-backups'),
     kept: count('keep'),
     conflicts: plan.conflicts.length,
-    backupSet: dropped > 0 ? meta.backupSet : null,
+    backupSet: dropped > 0 || merged > 0 ? meta.backupSet : null,
     ms: meta.ms,
   };
 }

@@ -44,6 +44,18 @@ export interface SetAttrs extends Step {
 export interface RemoveEmptyDir extends Step {
   readonly kind: 'remove-empty-dir';
 }
+/**
+ * Replace the upper file at path by the three-way merge of the old base, the new base and the host's copy
+ * (`host`: the digest the plan was made with). The merged bytes (`digest`) are staged in the pristine store
+ * before the journal; the host's version goes to the backup set.
+ */
+export interface MergeFile extends Step {
+  readonly kind: 'merge';
+  readonly driver: string;
+  readonly digest: string;
+  readonly host: string;
+  readonly entry: { readonly kind: UpperKind; readonly type: 'file' };
+}
 /** A decision to leave the entry as it is, recorded for logs and dry runs. */
 export interface Keep extends Step {
   readonly kind: 'keep';
@@ -60,7 +72,7 @@ export interface RestoreFromBackups extends Step {
   readonly kind: 'restore-from-backups';
 }
 
-export type Action = MoveToBackups | Rename | WriteSidecar | SetAttrs | RemoveEmptyDir | Keep | RestoreFromBackups;
+export type Action = MoveToBackups | Rename | WriteSidecar | MergeFile | SetAttrs | RemoveEmptyDir | Keep | RestoreFromBackups;
 
 /** Something the operator should look at; the entry is left as the accompanying action says. */
 export type Conflict = Step;
@@ -72,12 +84,12 @@ export interface Plan {
   readonly rollbackSet?: string;
 }
 
-/** What a reconcile wrote in the upper, as its backup set's index records it: a sidecar, or a saved name. */
+/** What a reconcile wrote in the upper, as its backup set's index records it: a sidecar, a saved name, or a merged file. */
 export interface Written {
-  /** The name written: the sidecar (`.rpmnew`), or the saved name (`.rpmsave`) an entry was renamed to. */
+  /** The name written: the sidecar (`.rpmnew`), the saved name (`.rpmsave`) an entry was renamed to, or a merged file. */
   readonly path: RelPath;
-  readonly kind: 'sidecar' | 'rename';
-  /** The entry it was written beside, or renamed from. */
+  readonly kind: 'sidecar' | 'rename' | 'merge';
+  /** The entry it was written beside, or renamed from (a merged file: its own path). */
   readonly from: RelPath;
 }
 
@@ -92,6 +104,17 @@ export interface RollbackSource {
 /** The configuration a plan depends on. */
 export type PlanConfig = Pick<OverlayConfig, 'path' | 'reconcile' | 'unknownBase' | 'paths'>;
 
+/**
+ * What a three-way merge of one upper file would give (observe/merges.ts): the merged content's digest,
+ * the conflicts that stop it, or why it could not be tried (no pristine copy of the old base, a size cap).
+ */
+export type MergeView = { readonly driver: string } & (
+  /** host: the digest of the host's copy the merge was made from. */
+  | { readonly kind: 'merged'; readonly digest: string; readonly host: string }
+  | { readonly kind: 'conflict'; readonly conflicts: readonly string[] }
+  | { readonly kind: 'unavailable'; readonly why: string }
+);
+
 export interface PlanInput {
   /** The recorded generation's manifest; null when there is none (rule 10). */
   readonly b0: BaseView | null;
@@ -102,4 +125,6 @@ export interface PlanInput {
   readonly config: PlanConfig;
   /** The package classes of both generations at the upper's paths (ConfigFrom=). */
   readonly classes?: GenerationClasses;
+  /** The merges tried for upper files under a merge driver (ConfigMerge=, Merge=), by path. */
+  readonly merges?: ReadonlyMap<RelPath, MergeView>;
 }

@@ -34,6 +34,8 @@ function summaryOf(f: Fields): ReconcileSummary {
     dropped: count('dropped'),
     renamed: count('renamed'),
     sidecars: count('sidecars'),
+    // Recorded since three-way merges; none before.
+    merged: f.has('merged') ? count('merged') : 0,
     attrs: count('attrs'),
     removedDirs: count('removedDirs'),
     // Recorded since rollbacks (rule 11); none before.

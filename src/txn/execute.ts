@@ -17,6 +17,7 @@ import { StaleAction, TreeHandles, goneFrom, makeParents, moveBetween, presentIn
 import { faultAfterAction, syncCounter, type Fault } from './fault.js';
 import { progressFile, type Journal } from './journal.js';
 import { ProgressWriter, readProgress } from './progress.js';
+import { applyMerge } from './merge.js';
 import { writeSidecar } from './sidecar.js';
 import { ROLLBACK_RULE } from '../model/rule.js';
 import type { Action } from '../plan/types.js';
@@ -82,6 +83,7 @@ async function apply(t: ExecuteTarget, journal: Journal, a: Action, c: ApplyCont
     }
     case 'rename': return renameWithin(upper, a.path, a.to, c);
     case 'write-sidecar': return writeSidecar(t.base, upper, a, c, set);
+    case 'merge': return applyMerge(t.layout, setTree(t.layout, set), a, c, set);
     case 'set-attrs': return setAttrs(upper, a, c);
     case 'remove-empty-dir': return removeEmptyDir(upper, a.path, c);
     case 'restore-from-backups':
@@ -150,6 +152,7 @@ function eventOf(a: Action, backup: string, source: string): LogEvent {
     case 'move-to-backups': return { event: 'reconcile.drop', ...base, backup };
     case 'rename': return { event: 'reconcile.rename', ...base, to: displayPath(a.to) };
     case 'write-sidecar': return { event: 'reconcile.sidecar', path: displayPath(a.from), rule: a.rule, sidecar: path };
+    case 'merge': return { event: 'reconcile.merge', ...base, driver: a.driver, backup };
     case 'set-attrs': return { event: 'reconcile.attrs', ...base, mode: a.mode.toString(8), uid: a.uid, gid: a.gid };
     case 'remove-empty-dir': return { event: 'reconcile.rmdir', ...base };
     case 'restore-from-backups': return a.rule === ROLLBACK_RULE ? { event: 'rollback.restore', ...base, backup: source } : { event: 'restore.entry', ...base, backup: source };

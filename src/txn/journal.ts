@@ -7,6 +7,7 @@ import path from 'node:path';
 import { RECONCILE_MODES, type ReconcileMode } from '../config/schema.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { ENTRY_TYPES, UPPER_KINDS, parentOf } from '../model/entry.js';
+import { DRIVER_NAMES } from '../merge/drivers.js';
 import type { Layout } from '../paths/layout.js';
 import { isSetName } from '../paths/set-name.js';
 import type { Action, Plan, Step } from '../plan/types.js';
@@ -60,7 +61,7 @@ export function readJournal(layout: Layout): Journal | null {
 }
 
 const ORIGINS = ['reconcile', 'vacuum', 'restore', 'reset'] as const;
-const PLAN_KINDS = ['move-to-backups', 'rename', 'write-sidecar', 'set-attrs', 'remove-empty-dir', 'keep'] as const satisfies readonly Action['kind'][];
+const PLAN_KINDS = ['move-to-backups', 'rename', 'write-sidecar', 'merge', 'set-attrs', 'remove-empty-dir', 'keep'] as const satisfies readonly Action['kind'][];
 const isSha256 = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 const isSetNameValue = (v: unknown): v is string => typeof v === 'string' && isSetName(v);
 
@@ -132,6 +133,10 @@ function actionOf(f: Fields, kinds: readonly Action['kind'][], origin: Journal['
       return ordered(f, { kind, ...step, to: besideOf(f, 'to', step.path) });
     case 'write-sidecar':
       return ordered(f, { kind, ...step, from: besideOf(f, 'from', step.path), type: f.oneOf('type', ['file', 'symlink'] as const), digest: f.check('digest', isSha256, 'a sha256 in hex'), ...attrsOf(f) });
+    case 'merge': {
+      const e = f.obj('entry');
+      return ordered(f, { kind, ...step, driver: f.oneOf('driver', DRIVER_NAMES), digest: f.check('digest', isSha256, 'a sha256 in hex'), host: f.check('host', isSha256, 'a sha256 in hex'), entry: ordered(e, { kind: e.oneOf('kind', UPPER_KINDS), type: e.oneOf('type', ['file'] as const) }) });
+    }
     case 'set-attrs':
       return ordered(f, { kind, ...step, ...attrsOf(f) });
     case 'keep':

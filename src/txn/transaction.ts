@@ -8,7 +8,7 @@ import { noteRestored, readRestored } from '../backups/restored.js';
 import { isEmptied, removeSet, setDir, setIndexFile, setTree } from '../backups/sets.js';
 import type { Layout } from '../paths/layout.js';
 import { summarize, type ReconcileSummary } from '../plan/summary.js';
-import type { MoveToBackups, Plan } from '../plan/types.js';
+import type { MergeFile, MoveToBackups, Plan } from '../plan/types.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { concerns, executeJournal, type ExecuteOptions } from './execute.js';
 import { faultAt, faultFromEnv } from './fault.js';
@@ -22,7 +22,7 @@ import type { OverlaySession } from './session.js';
  */
 function makeSet(layout: Layout, journal: Journal): void {
   if (journal.origin === 'restore') return;
-  const moves = journal.plan.actions.filter((a): a is MoveToBackups => a.kind === 'move-to-backups');
+  const moves = journal.plan.actions.filter((a): a is MoveToBackups | MergeFile => a.kind === 'move-to-backups' || a.kind === 'merge');
   const wrote = journal.origin === 'reconcile' ? writtenEntries(journal.plan.actions) : [];
   if (moves.length === 0 && wrote.length === 0) return;
   const file = setIndexFile(layout, journal.set);

@@ -27,6 +27,7 @@ export const mounted: OverlayStatus = {
     dropped: 3,
     renamed: 0,
     sidecars: 1,
+    merged: 0,
     attrs: 0,
     removedDirs: 0,
     restored: 0,

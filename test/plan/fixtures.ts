@@ -49,6 +49,7 @@ export function lines(plan: Plan): string[] {
       case 'move-to-backups': return `move ${a.path} ${a.rule}`;
       case 'rename': return `rename ${a.path}>${a.to} ${a.rule}`;
       case 'write-sidecar': return `sidecar ${a.path}<${a.from} ${a.rule}`;
+      case 'merge': return `merge ${a.path} ${a.driver} ${a.rule}`;
       case 'set-attrs': return `attrs ${a.path} ${a.mode.toString(8)} ${a.rule}`;
       case 'remove-empty-dir': return `rmdir ${a.path} ${a.rule}`;
       case 'keep': return `keep ${a.path} ${a.rule}`;

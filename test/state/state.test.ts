@@ -27,7 +27,7 @@ describe('state.json', () => {
     expect(fs.statSync(layout.stateFile).mode & 0o777).toBe(0o600);
   });
 
-  const LAST = { at: '2026-01-01T00:00:00.000Z', from: null, to: 'g', mode: 'changed', actions: 2, dropped: 1, renamed: 0, sidecars: 1, attrs: 0, removedDirs: 0, restored: 1, kept: 1, conflicts: 0, backupSet: '20260101T000000000Z-g', ms: 12 };
+  const LAST = { at: '2026-01-01T00:00:00.000Z', from: null, to: 'g', mode: 'changed', actions: 2, dropped: 1, renamed: 0, sidecars: 1, merged: 0, attrs: 0, removedDirs: 0, restored: 1, kept: 1, conflicts: 0, backupSet: '20260101T000000000Z-g', ms: 12 };
 
   it('reads back the last reconcile field for field', () => {
     const layout = layoutFor(root, 'opt', '/opt');
@@ -41,6 +41,13 @@ describe('state.json', () => {
     const { restored: _, ...older } = LAST;
     writeState(layout, { ...emptyState(), generation: 'g', lastReconcile: older as never });
     expect(readState(layout)?.lastReconcile).toEqual({ ...LAST, restored: 0 });
+  });
+
+  it('reads a last reconcile recorded before three-way merges as having merged nothing', () => {
+    const layout = layoutFor(root, 'opt', '/opt');
+    const { merged: _, ...older } = { ...LAST, merged: 3 };
+    writeState(layout, { ...emptyState(), generation: 'g', lastReconcile: older as never });
+    expect(readState(layout)?.lastReconcile).toEqual({ ...LAST, merged: 0 });
   });
 
   const bad: Array<[string, string]> = [

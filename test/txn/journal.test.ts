@@ -91,7 +91,7 @@ describe('every field of the journal read back is checked, naming the file and t
     ['a path with ..', (j) => (j.plan.actions[0].path = 'a/../../b'), 'plan.actions[0].path: expected a relative path of raw bytes'],
     ['an absolute path', (j) => (j.plan.actions[0].path = '/etc/passwd'), 'plan.actions[0].path: expected a relative path of raw bytes'],
     ['a path that is not raw bytes', (j) => (j.plan.actions[0].path = 'caf\u00e9\u0100'), 'plan.actions[0].path: expected a relative path of raw bytes'],
-    ['an unknown kind', (j) => (j.plan.actions[1].kind = 'explode'), 'plan.actions[1].kind: expected one of move-to-backups, rename, write-sidecar, set-attrs, remove-empty-dir or keep, got "explode"'],
+    ['an unknown kind', (j) => (j.plan.actions[1].kind = 'explode'), 'plan.actions[1].kind: expected one of move-to-backups, rename, write-sidecar, merge, set-attrs, remove-empty-dir or keep, got "explode"'],
     ['a restore action in a reconcile', (j) => (j.plan.actions[1].kind = 'restore-from-backups'), 'plan.actions[1].kind: expected one of move-to-backups'],
     ['a rollback set that is a path', (j) => (j.plan.rollbackSet = '../x'), 'plan.rollbackSet: expected a backup set name (STAMP-GENERATION), got "../x"'],
     ['a rule out of the table', (j) => (j.plan.actions[0].rule = 12), 'plan.actions[0].rule: expected a whole number from 1 to 11, got 12'],

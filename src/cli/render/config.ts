@@ -12,6 +12,12 @@ function classLines(c: ClassSummary | null): string[] {
   return [`# classes from ${c.source} (${c.dbs === null ? 'none recorded' : c.dbs.length === 0 ? 'no database' : c.dbs.join(', ')}): ${counts.length ? counts.join(', ') : 'none'}; globs add to them`];
 }
 
+/** Bytes as MergeMaxSize= takes them: the largest unit that divides them (1048576 → 1M). */
+const size = (n: number): string => {
+  for (const [unit, b] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) if (n > 0 && n % b === 0) return `${n / b}${unit}`;
+  return String(n);
+};
+
 export function configText(config: OverlayConfig, classes: ClassSummary | null = null): string {
   const p = config.paths;
   return [
@@ -32,6 +38,9 @@ export function configText(config: OverlayConfig, classes: ClassSummary | null =
     ...classLines(classes),
     `SuffixStyle=${p.suffixStyle}`,
     ...p.keep.map((g) => `Keep=${g}`),
+    `ConfigMerge=${p.configMerge}`,
+    ...p.merge.map((m) => `Merge=${m.glob}:${m.driver}`),
+    `MergeMaxSize=${size(p.mergeMaxSize)}`,
     '[Backups]',
     `Keep=${config.backups.keep}`,
   ].join('\n');

@@ -6,7 +6,7 @@ import type { OverlayStatus, PendingWork } from '../../ops/status-model.js';
 
 const PENDING: readonly PendingWork[] = ['journal', 'reconcile', 'manifest', 'foreign-entries'];
 const RESULTS = ['ok', 'interrupted', 'never'] as const;
-const COUNTS = ['dropped', 'renamed', 'sidecars', 'attrs', 'removedDirs', 'restored', 'kept', 'conflicts'] as const;
+const COUNTS = ['dropped', 'renamed', 'sidecars', 'merged', 'attrs', 'removedDirs', 'restored', 'kept', 'conflicts'] as const;
 
 type Labels = Readonly<Record<string, string>>;
 interface Sample {
@@ -70,7 +70,7 @@ function families(m: Metrics): Family[] {
     { name: 'state_overlay_last_reconcile_duration_seconds', help: 'How long the last completed reconcile took.', samples: last((r) => r.ms / 1000) },
     {
       name: 'state_overlay_last_reconcile_entries',
-      help: 'What the last completed reconcile did, by action: dropped, renamed, sidecars, attrs, removedDirs, restored, kept, conflicts.',
+      help: 'What the last completed reconcile did, by action: dropped, renamed, sidecars, merged, attrs, removedDirs, restored, kept, conflicts.',
       samples: reconciled.flatMap((o) => COUNTS.map((action) => ({ labels: { name: o.name, action }, value: o.lastReconcile![action] }))),
     },
     {

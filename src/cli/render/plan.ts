@@ -13,6 +13,7 @@ const VERB: Record<Action['kind'], string> = {
   'move-to-backups': 'drop',
   rename: 'move aside',
   'write-sidecar': 'sidecar',
+  merge: 'merge',
   'set-attrs': 'attrs',
   'remove-empty-dir': 'rmdir',
   'restore-from-backups': 'restore',
@@ -55,6 +56,7 @@ export function planJson(plan: Plan): { actions: object[]; conflicts: object[] }
       switch (a.kind) {
         case 'rename': return { ...base, ...pathFields('to', a.to) };
         case 'write-sidecar': return { ...base, ...pathFields('from', a.from) };
+        case 'merge': return { ...base, driver: a.driver, digest: a.digest };
         case 'set-attrs': return { ...base, mode: a.mode, uid: a.uid, gid: a.gid };
         case 'keep': return a.sidecar === undefined ? base : { ...base, ...pathFields('sidecar', a.sidecar) };
         default: return base;
@@ -82,7 +84,7 @@ export function reconcileText(name: string, r: ReconcileReport, mountpoint: stri
   const backups = r.backupSet && !r.dryRun ? `; backups in ${r.backupSet}` : '';
   const unlisted = all ? 0 : r.plan.actions.filter(plainKeep).length;
   lines.push(
-    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.restored > 0 ? `${r.restored} restored (rollback), ` : ''}${r.kept} kept${unlisted > 0 ? ' (-v lists them)' : ''}, ${plural(r.conflicts, 'warning')}${backups}`,
+    `${r.dropped} dropped, ${r.renamed} moved aside, ${plural(r.sidecars, 'sidecar')}, ${r.merged > 0 ? `${r.merged} merged, ` : ''}${plural(r.attrs, 'attr')}, ${plural(r.removedDirs, 'empty dir')} removed, ${r.restored > 0 ? `${r.restored} restored (rollback), ` : ''}${r.kept} kept${unlisted > 0 ? ' (-v lists them)' : ''}, ${plural(r.conflicts, 'warning')}${backups}`,
   );
   return lines.join('\n');
 }

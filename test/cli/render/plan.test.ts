@@ -27,7 +27,7 @@ const plan: Plan = {
   ],
   conflicts: [{ path: rel('x'), rule: 5, reason: 'r5' }],
 };
-const summary = { at: '2026-01-01T00:00:00.000Z', from: 'g1', to: 'g2', mode: 'changed', actions: 5, dropped: 1, renamed: 1, sidecars: 1, attrs: 1, removedDirs: 1, restored: 0, kept: 2, conflicts: 1, backupSet: null, ms: 3 } as const;
+const summary = { at: '2026-01-01T00:00:00.000Z', from: 'g1', to: 'g2', mode: 'changed', actions: 5, dropped: 1, renamed: 1, sidecars: 1, merged: 0, attrs: 1, removedDirs: 1, restored: 0, kept: 2, conflicts: 1, backupSet: null, ms: 3 } as const;
 const report: ReconcileReport = { ...summary, plan, upToDate: false, dryRun: true, resumed: false };
 
 describe('plan documents', () => {

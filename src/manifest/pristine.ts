@@ -1,0 +1,110 @@
+// Pristine copies: the base content of the files a later update may merge three ways (the paths under a
+// merge driver, ConfigMerge= and Merge=, of at most MergeMaxSize= bytes), kept in the state dir by their
+// sha256 (the manifest's own digest), so that the old base's content is there once the old base is gone.
+// The same store holds a merge's result between its plan and its journaled write. Every blob read back is
+// hashed again: one that does not match its name is not the content it claims and is never used.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ioError } from '../errors.js';
+import type { RelPath } from '../model/entry.js';
+import type { Layout } from '../paths/layout.js';
+import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
+import { ensureStateSubdir } from '../state/state-dir.js';
+import { FILE_FLAGS, closeQuietly, isAbsent } from '../tree/fsat.js';
+import { openBeneath } from '../tree/handles.js';
+import type { ManifestEntry } from './format.js';
+
+const DIGEST = /^[0-9a-f]{64}$/;
+export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
+const blobFile = (layout: Layout, digest: string): string => path.join(layout.pristineDir, digest);
+
+/** Stores content durably under its digest (already there: nothing written); returns the digest. */
+export function putBlob(layout: Layout, content: Buffer): string {
+  const digest = sha256(content);
+  if (readBlob(layout, digest) !== undefined) return digest;
+  ensureStateSubdir(layout, layout.pristineDir);
+  writeFileAtomic(blobFile(layout, digest), content);
+  return digest;
+}
+
+/** The blob of digest, or undefined when the store lacks it or holds other bytes under its name. */
+export function readBlob(layout: Layout, digest: string): Buffer | undefined {
+  if (!DIGEST.test(digest)) return undefined;
+  let b: Buffer;
+  try {
+    b = fs.readFileSync(blobFile(layout, digest));
+  } catch (err) {
+    if (isAbsent(err)) return undefined;
+    throw ioError('read', blobFile(layout, digest), err);
+  }
+  return sha256(b) === digest ? b : undefined;
+}
+
+/**
+ * Reads root/rel (a regular file, no symlink followed on the way) whole when it has at most max bytes;
+ * undefined when it is larger, or not a regular file.
+ */
+export function readCapped(root: string, rel: RelPath, max: number): Buffer | undefined {
+  const fd = openBeneath(root, rel, FILE_FLAGS);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.size > max) return undefined;
+    const b = Buffer.alloc(st.size);
+    let n = 0;
+    for (let r: number; n < b.length && (r = fs.readSync(fd, b, n, b.length - n, null)) > 0; ) n += r;
+    // Grown since the fstat: more than the cap, or not the size recorded; either way not this content.
+    return n === b.length && fs.readSync(fd, Buffer.alloc(1), 0, 1, null) === 0 ? b : undefined;
+  } finally {
+    closeQuietly(fd);
+  }
+}
+
+export interface Captured {
+  /** Blobs written now. */
+  readonly stored: number;
+  readonly bytes: number;
+}
+
+/**
+ * Keeps the content of the entries `wanted` holds for (regular files of at most max bytes) from the base at
+ * baseDir, each only when its bytes still have the manifest's digest (a file changed since it was indexed
+ * is not that generation's content). Unreadable files are left out: a merge then says it has no copy.
+ */
+export function captureBlobs(layout: Layout, baseDir: string, entries: Iterable<ManifestEntry>, wanted: (p: RelPath) => boolean, max: number): Captured {
+  let stored = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    if (e.type !== 'file' || e.size > max || !wanted(e.path) || readBlob(layout, e.digest) !== undefined) continue;
+    let b: Buffer | undefined;
+    try {
+      b = readCapped(baseDir, e.path, max);
+    } catch {
+      continue;
+    }
+    if (b === undefined || sha256(b) !== e.digest) continue;
+    putBlob(layout, b);
+    stored++;
+    bytes += b.length;
+  }
+  return { stored, bytes };
+}
+
+/** Removes the blobs whose digests are not in keep (and temp files writers left); returns how many went. */
+export function pruneBlobs(layout: Layout, keep: ReadonlySet<string>): number {
+  let names: string[];
+  try {
+    names = fs.readdirSync(layout.pristineDir);
+  } catch (err) {
+    if (isAbsent(err)) return 0;
+    throw ioError('read', layout.pristineDir, err);
+  }
+  let removed = 0;
+  for (const n of names) {
+    if (keep.has(n) || (!DIGEST.test(n) && !n.startsWith('.'))) continue;
+    fs.rmSync(path.join(layout.pristineDir, n), { force: true });
+    removed++;
+  }
+  if (removed > 0) fsyncDir(layout.pristineDir);
+  return removed;
+}
