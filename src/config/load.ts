@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ioError } from '../errors.js';
 import { CONFIG_DIRS, underRoot } from '../paths/layout.js';
 import type { Instance } from '../systemd/instance.js';
+import { listDir } from '../tree/list.js';
 import { parseIni, type IniEntry } from './ini.js';
 import { normalizeConfig } from './normalize.js';
 import type { OverlayConfig } from './schema.js';
@@ -17,16 +18,6 @@ function readIfExists(file: string): string | undefined {
   }
 }
 
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw ioError('cannot list', dir, err);
-  }
-}
-
 /** The files that configure NAME, in application order: the first NAME.conf found, then drop-ins by file name. */
 export function configFiles(root: string, name: string): string[] {
   const dirs = CONFIG_DIRS.map((d) => underRoot(root, d));
@@ -35,7 +26,7 @@ export function configFiles(root: string, name: string): string[] {
   const dropins = new Map<string, string>();
   for (const dir of [...dirs].reverse()) {
     const dd = path.join(dir, `${name}.conf.d`);
-    for (const f of listDir(dd)) if (f.endsWith('.conf')) dropins.set(f, path.join(dd, f));
+    for (const { name: f } of listDir(dd)) if (f.endsWith('.conf')) dropins.set(f, path.join(dd, f));
   }
   const ordered = [...dropins.keys()].sort().map((k) => dropins.get(k)!);
   return main ? [main, ...ordered] : ordered;

@@ -27,7 +27,11 @@ export type LogEvent =
   | { event: 'mount.done'; name: string; target: string; lower: string; upper: string; flattened?: { overlay: string; lowers: string[] } }
   | { event: 'mount.already'; name: string; target: string }
   | { event: 'unmount.done'; name: string; target: string; lazy: boolean }
-  | { event: 'migrate.ostree'; name: string; from: string; to: string }
+  /**
+   * ostree's upper adopted; `deployment`: the commit its user.ostree.deploymentcsum names (null: none);
+   * `base`: that deployment's checkout, whose manifest is now the recorded base (null: not on disk).
+   */
+  | { event: 'migrate.ostree'; name: string; from: string; to: string; deployment: string | null; base: string | null }
   | { event: 'run.ready'; name: string; generation: string; reconciled: boolean; changed: boolean }
   | { event: 'run.manifest'; name: string; generation: string; file: string; entries: number; ms: number }
   | { event: 'watch.reload'; name: string; from: string | null; to: string }

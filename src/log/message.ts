@@ -12,6 +12,13 @@ const ruleWord = (rule: number | null): string => (rule === null ? 'reset' : `ru
 
 const under = (scope: Scope | undefined, p: string): string => (scope === undefined ? p : `${scope.target.replace(/\/+$/, '')}/${p}`);
 
+/** What an adopted ostree upper is reconciled against first. */
+function migratedBase(ev: Extract<LogEvent, { event: 'migrate.ostree' }>): string {
+  if (ev.deployment === null) return 'made against no deployment ostree recorded: the first reconcile applies UnknownBase=';
+  if (ev.base === null) return `made against deployment ${ev.deployment}, not on disk any more: the first reconcile applies UnknownBase=`;
+  return `made against deployment ${ev.deployment}: its ${ev.base} recorded as the base`;
+}
+
 export function messageOf(ev: LogEvent, scope?: Scope): string {
   const at = (p: string) => under(scope, p);
   switch (ev.event) {
@@ -37,7 +44,7 @@ export function messageOf(ev: LogEvent, scope?: Scope): string {
     case 'mount.done': return `${ev.name}: mounted on ${ev.target}`;
     case 'mount.already': return `${ev.name}: already mounted on ${ev.target}`;
     case 'unmount.done': return `${ev.name}: unmounted from ${ev.target}${ev.lazy ? ' (lazily)' : ''}`;
-    case 'migrate.ostree': return `${ev.name}: adopted ostree's upper ${ev.from} as ${ev.to}`;
+    case 'migrate.ostree': return `${ev.name}: adopted ostree's upper ${ev.from} as ${ev.to}, ${migratedBase(ev)}`;
     case 'run.ready': return `${ev.name}: ready, generation ${ev.generation}${ev.reconciled ? ', after a reconcile' : ''}${ev.changed ? '' : ', was mounted already'}`;
     case 'run.manifest': return `${ev.name}: manifest of ${ev.generation} recorded: ${ev.entries} entries (${ev.ms} ms)`;
     case 'watch.reload': return `${ev.name}: base changed ${ev.from ?? 'unknown'} → ${ev.to}: reloading`;

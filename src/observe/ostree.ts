@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import { underRoot } from '../paths/layout.js';
+import { listDir } from '../tree/list.js';
 import { GVariantError, parseVardict, type VardictValue } from './gvariant.js';
 
 /** The value of the `ostree=` karg in a /proc/cmdline text (last one wins, as in the kernel), or undefined. */
@@ -60,6 +61,26 @@ export function bootedOstreeChecksum(root: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The checkout of a deployment of commit checksum on the host at root (root-prefixed), or undefined when
+ * no stateroot has one any more. A booted host sees the physical root's /ostree at /sysroot/ostree; a
+ * sysroot itself has it at /ostree. Of several deployments of one commit (CHECKSUM.0, CHECKSUM.1, in
+ * stateroots in name order), the first: they check out the same tree.
+ */
+export function deploymentOf(root: string, checksum: string): string | undefined {
+  for (const prefix of ['/sysroot/ostree', '/ostree']) {
+    const deploy = underRoot(root, `${prefix}/deploy`);
+    for (const os of byName(listDir(deploy))) {
+      const dir = path.join(deploy, os.name, 'deploy');
+      const found = byName(listDir(dir)).find((d) => d.isDirectory() && parseDeployPath(`deploy/${d.name}`) === checksum);
+      if (found !== undefined) return path.join(dir, found.name);
+    }
+  }
+  return undefined;
+}
+
+const byName = (ds: fs.Dirent[]): fs.Dirent[] => ds.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
 /** Where ostree records the deployment staged for the next boot (ostree admin deploy --stage, bootc upgrade). */
 export const STAGED_DEPLOYMENT = '/run/ostree/staged-deployment';

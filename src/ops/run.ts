@@ -62,7 +62,7 @@ function keptManifest(s: OverlaySession): { kept?: KeptManifest } {
 async function runIn(s: OverlaySession, opts: RunOptions): Promise<RunResult> {
   const { overlay: ov, log, layout } = s;
   const n = opts.notifier;
-  migrateOstree(ov, log);
+  await migrateOstree(s);
   const mounts = readMountinfo();
   const status = mountStatus(ov, mounts);
   if (status.state === 'foreign') throw foreignError(ov, status.entry);

@@ -1,24 +1,15 @@
 // Which overlays exist on this host: those with a state dir, a run dir, or a configuration file.
-import fs from 'node:fs';
-import { ioError, StateOverlayError } from '../errors.js';
+import { StateOverlayError } from '../errors.js';
 import { CONFIG_DIRS, RUN_ROOT, underRoot } from '../paths/layout.js';
 import { parseInstance, STATE_ROOT } from '../systemd/instance.js';
-
-function names(dir: string): fs.Dirent[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw ioError('cannot list', dir, err);
-  }
-}
+import { listDir } from '../tree/list.js';
 
 /** NAMEs that are valid instances, sorted; stray files that are not escaped paths are ignored. */
 export function knownOverlays(root: string): string[] {
   const found = new Set<string>();
-  for (const d of names(underRoot(root, STATE_ROOT))) if (d.isDirectory()) found.add(d.name);
+  for (const d of listDir(underRoot(root, STATE_ROOT))) if (d.isDirectory()) found.add(d.name);
   for (const dir of CONFIG_DIRS) {
-    for (const d of names(underRoot(root, dir))) {
+    for (const d of listDir(underRoot(root, dir))) {
       if (d.isFile() && d.name.endsWith('.conf')) found.add(d.name.slice(0, -'.conf'.length));
       else if (d.isDirectory() && d.name.endsWith('.conf.d')) found.add(d.name.slice(0, -'.conf.d'.length));
       // /run/state-overlay holds both configuration and the run dirs of overlays (base binds, ephemeral uppers)

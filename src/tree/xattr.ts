@@ -189,6 +189,20 @@ export function setOverlayXattr(file: string, key: OverlayKey, value: Buffer | s
   }
 }
 
+/** The value of xattr `name` of a path (its last component not followed), or null when it has none. */
+export function xattrOf(file: string, name: string): Buffer | null {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, O_PATH | fs.constants.O_NOFOLLOW);
+    return getAttributeSync(`/proc/self/fd/${fd}`, name);
+  } catch (err) {
+    if (isAbsent(err)) return null;
+    throw ioError(`read xattr ${name} of`, file, err);
+  } finally {
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
 export const SELINUX_XATTR = 'security.selinux';
 
 /**

@@ -9,6 +9,7 @@ import { tryRun } from '../../src/exec.js';
 import { parseStagedDeployment } from '../../src/observe/ostree.js';
 import { cli } from '../cli/cli.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
+import { commitTree, deploy, initSysroot, unlockDeployments } from './ostree-sysroot.js';
 import { writeTree } from './scratch.js';
 
 let root: string;
@@ -18,14 +19,11 @@ beforeEach(() => {
 afterEach(async () => {
   await tryRun('umount', ['-R', path.join(root, 'opt')]);
   await tryRun('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')]);
-  // ostree makes each deployment's root immutable.
-  const deploys = path.join(root, 'ostree/deploy/debian/deploy');
-  if (fs.existsSync(deploys)) for (const d of fs.readdirSync(deploys)) await tryRun('chattr', ['-i', path.join(deploys, d)]);
+  await unlockDeployments(root);
   await removeTree(root);
 });
 
 const so = (...args: string[]) => cli(['--root', root, '-q', ...args]);
-const ostree = (...args: string[]) => execFileSync('ostree', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 /** ostree's staged-deployment record (a{sv}), serialized by GLib itself through python3-gi. */
 function stagedRecord(target: Record<string, string>): Buffer {
@@ -40,13 +38,9 @@ sys.stdout.buffer.write(v.get_data_as_bytes().get_data())`;
 
 /** root as an ostree sysroot holding a deployment of v2 (its /opt), with root/opt the booted v1. */
 async function sysrootWithNext(): Promise<{ name: string; checksum: string }> {
-  ostree('admin', 'init-fs', root);
-  ostree('admin', 'os-init', 'debian', `--sysroot=${root}`);
-  const tree = path.join(root, 'tmp-tree');
-  await writeTree(tree, { 'usr/etc/os-release': 'ID=debian\n', 'usr/lib/modules/6.1.0/vmlinuz': 'k\n', 'usr/lib/modules/6.1.0/initramfs.img': 'i\n', 'opt/app/bin/tool': 'tool v2\n', 'opt/app/lib/lib.so': 'lib v1\n' });
-  const checksum = ostree(`--repo=${root}/ostree/repo`, 'commit', '-b', 'debian/next', `--tree=dir=${tree}`);
-  fs.rmSync(tree, { recursive: true });
-  ostree('admin', 'deploy', `--sysroot=${root}`, '--os=debian', 'debian/next');
+  initSysroot(root);
+  const checksum = await commitTree(root, 'debian/next', { 'opt/app/bin/tool': 'tool v2\n', 'opt/app/lib/lib.so': 'lib v1\n' });
+  deploy(root, 'debian/next');
   await writeTree(path.join(root, 'opt'), { 'app/bin/tool': 'tool v1\n', 'app/lib/lib.so': 'lib v1\n' });
   expect(so('run', 'opt')).toMatchObject({ code: 0 });
   fs.writeFileSync(path.join(root, 'opt/app/bin/tool'), 'tool (local build)\n');

@@ -2,6 +2,7 @@
 // separate Base=, reload (and deferred when busy), ostree migration.
 import fs from 'node:fs';
 import path from 'node:path';
+import { setAttributeSync } from 'fs-xattr';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/exec.js';
 import { readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
@@ -185,7 +186,7 @@ describe('run', () => {
     });
   });
 
-  it('migrates an ostree state overlay on first run; its shadows fall under rule 10', async () => {
+  it('migrates an ostree state overlay on first run; with no deployment recorded on it, its shadows fall under rule 10', async () => {
     const old = path.join(s.root, 'var/ostree/state-overlays/opt');
     s.write('var/ostree/state-overlays/opt/upper/app/bin/tool', 'ostree-era copy\n');
     s.write('var/ostree/state-overlays/opt/upper/state.db', 'kept');
@@ -194,10 +195,38 @@ describe('run', () => {
     const r = await runOverlay(ov, s.log, { notifier });
     expect(r.mounted).toBe(true);
     expect(fs.existsSync(old)).toBe(false);
-    expect(s.log.events).toContainEqual({ event: 'migrate.ostree', name: 'opt', from: path.join(old, 'upper'), to: ov.layout.upper });
+    expect(s.log.events).toContainEqual({ event: 'migrate.ostree', name: 'opt', from: path.join(old, 'upper'), to: ov.layout.upper, deployment: null, base: null });
     // UnknownBase=prune: the shadow goes to backups (ostree's rule), pure state stays
     expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('v1\n');
     expect(read(path.join(ov.layout.target, 'state.db'))).toBe('kept');
+  });
+
+  it("migration: the deployment ostree's xattr names, on disk, is the recorded base; a value ostree would not read is none", async () => {
+    const sum = 'c'.repeat(64);
+    // The deployment the upper was made against, on the sysroot itself (/ostree, not /sysroot/ostree): its tool is the base's.
+    const checkout = path.join(s.root, `ostree/deploy/debian/deploy/${sum}.0`);
+    s.write(`ostree/deploy/debian/deploy/${sum}.0/opt/app/bin/tool`, 'v1\n');
+    const upper = path.dirname(path.dirname(path.dirname(s.write('var/ostree/state-overlays/opt/upper/app/bin/tool', 'ostree-era copy\n'))));
+    setAttributeSync(upper, 'user.ostree.deploymentcsum', sum);
+    const ov = s.ctx().overlay('opt');
+    await runOverlay(ov, s.log, { notifier });
+    expect(s.log.events).toContainEqual(expect.objectContaining({ event: 'migrate.ostree', deployment: sum, base: path.join(checkout, 'opt') }));
+    // B0 (the deployment's tool) is B1: the edit is kept (rule 2), where rule 10 would have dropped it.
+    expect(readState(ov.layout)?.lastReconcile).toMatchObject({ from: `ostree:${sum}` });
+    expect(read(path.join(ov.layout.target, 'app/bin/tool'))).toBe('ostree-era copy\n');
+    await unmountOverlay(ov, s.log);
+
+    const t = makeScratch();
+    try {
+      const bad = path.dirname(path.dirname(path.dirname(t.write('var/ostree/state-overlays/opt/upper/app/bin/tool', 'ostree-era copy\n'))));
+      t.write(`ostree/deploy/debian/deploy/${sum}.0/opt/app/bin/tool`, 'v1\n');
+      setAttributeSync(bad, 'user.ostree.deploymentcsum', `${sum}\n`);
+      await runOverlay(t.ctx().overlay('opt'), t.log, { notifier });
+      expect(t.log.events).toContainEqual(expect.objectContaining({ event: 'migrate.ostree', deployment: null, base: null }));
+      expect(read(path.join(t.ctx().overlay('opt').layout.target, 'app/bin/tool'))).toBe('v1\n');
+    } finally {
+      await t.cleanup();
+    }
   });
 
   it("migration removes ostree's whole NAME dir, but keeps it for a file that is not ostree's", async () => {
