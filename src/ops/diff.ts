@@ -14,6 +14,8 @@ import { pathClassifier, type PathClass } from '../plan/classes.js';
 import { classesOfGenerations } from '../observe/package-db.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import { withHandles } from '../tree/handles.js';
+import type { MergeView } from '../plan/types.js';
+import { mergesOf } from './reconcile.js';
 
 export interface DiffRow {
   readonly entry: UpperEntry;
@@ -21,6 +23,8 @@ export interface DiffRow {
   readonly base?: BaseChange;
   /** The path's class, as a reconcile would classify it (globs and package classes of both generations). */
   readonly cls: PathClass;
+  /** The three-way merge a reconcile would try for the file (ConfigMerge=, Merge=), when it would try one. */
+  readonly merge?: MergeView;
 }
 
 export interface UpperDiff {
@@ -48,6 +52,9 @@ export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDif
   const recorded = state?.generation ?? null;
   let entries: UpperEntry[];
   let change: (e: UpperEntry) => BaseChange | undefined = () => undefined;
+  let merges: ReadonlyMap<RelPath, MergeView> = new Map();
+  const { config } = ov;
+  const { classes } = await classesOfGenerations({ b0Manifest: manifest, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from: config.paths.configFrom });
   if (manifest === null || recorded === current.generation) {
     // Nothing to compare (or nothing changed): kinds against the live base, no content read.
     entries = withHandles(baseDir, (base) => withUpper(layout.upper, { onError }, (u) => u.classify(liveTypeOf(base))));
@@ -58,15 +65,15 @@ export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDif
     entries = inputs.upper;
     const b0 = inputs.b0!;
     change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);
+    if (config.reconcile === 'changed') merges = mergesOf(ov, inputs, classes, baseDir).views;
   }
-  const { config } = ov;
-  const { classes } = await classesOfGenerations({ b0Manifest: manifest, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from: config.paths.configFrom });
   const classify = pathClassifier(config.path, config.paths, classes);
   const top = topPaths(entries);
   const rows = entries.map((entry) => {
     const base = top.has(entry.path) ? change(entry) : undefined;
     const cls = classify(entry.path);
-    return base === undefined ? { entry, cls } : { entry, base, cls };
+    const merge = merges.get(entry.path);
+    return { entry, cls, ...(base === undefined ? {} : { base }), ...(merge === undefined ? {} : { merge }) };
   });
   return { name: ov.name, recorded, current, manifest, rows, unreadable };
 }

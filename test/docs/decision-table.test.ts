@@ -35,18 +35,14 @@ const V2: Record<string, string> = {
   'app/etc/site.conf': 'site from the vendor\n',
 };
 
-let root: string;
-let opt: string;
-let plan: string[];
-
-const ok = (args: string[]): string => okAt(root, args);
-
-beforeAll(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'so-docs-table-'));
-  opt = path.join(root, 'opt');
+/** The worked examples' scratch root: image v1 run, the admin's changes through the mount, image v2 in place. */
+function workedRoot(conf: string): { root: string; opt: string; plan: string[] } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'so-docs-table-'));
+  const ok = (args: string[]): string => okAt(root, args);
+  const opt = path.join(root, 'opt');
   writeAll(opt, V1);
   fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), CONF);
+  fs.writeFileSync(path.join(root, 'etc/state-overlay/opt.conf'), conf);
   ok(['run', 'opt']);
   // The admin's changes, through the mounted overlay.
   const t = new Date('2030-01-01T00:00:00Z');
@@ -74,13 +70,20 @@ beforeAll(() => {
   fs.rmSync(path.join(opt, 'app/conf.d'), { recursive: true });
   fs.symlinkSync('etc', path.join(opt, 'app/conf.d'));
   fs.chmodSync(path.join(opt, 'app/data'), 0o700);
-  plan = ok(['-v', 'reconcile', 'opt', '--dry-run']).split('\n');
-});
+  return { root, opt, plan: ok(['-v', 'reconcile', 'opt', '--dry-run']).split('\n') };
+}
 
-afterAll(() => {
+function removeRoot(root: string): void {
   cli(['--root', root, '-q', 'unmount', 'opt', '--lazy']);
   fs.rmSync(root, { recursive: true, force: true });
-});
+}
+
+let root: string;
+let opt: string;
+let plan: string[];
+const ok = (args: string[]): string => okAt(root, args);
+beforeAll(() => void ({ root, opt, plan } = workedRoot(CONF)));
+afterAll(() => removeRoot(root));
 
 const printed = (l: string) => l.startsWith('rule ') || l.startsWith('warning: ');
 const worked = section(read(path.join(DOCS, 'decision-table.md')), '## Worked examples')!.split('\n');
@@ -112,6 +115,27 @@ describe('docs/decision-table.md worked examples', () => {
     expect(fs.readFileSync(path.join(upper, 'app/bin/tool'), 'utf8')).toBe('tool (local build)\n');
     expect(fs.existsSync(path.join(upper, 'app/etc/app.conf.rpmnew'))).toBe(false);
     expect(fs.readFileSync(path.join(opt, 'app/bin/tool'), 'utf8')).toBe('tool v2\n');
+  });
+});
+
+describe('the same trees with ConfigMerge=three-way', () => {
+  let merged: { root: string; plan: string[] };
+  beforeAll(() => void (merged = workedRoot(`${CONF}ConfigMerge=three-way\n`)));
+  afterAll(() => removeRoot(merged.root));
+
+  it.each(examples)('%s', (line) => {
+    expect(merged.plan).toContain(line);
+  });
+
+  it('merges nothing there: both edited config files and the one both sides added conflict, and the warnings say where', () => {
+    expect(merged.plan.filter((l) => /^rule +\d+ +merge /.test(l))).toEqual([]);
+    const notMerged = merged.plan.filter((l) => l.includes('not merged'));
+    expect(notMerged).toEqual([
+      expect.stringMatching(/^warning: rule 3: \/opt\/app\/etc\/app\.conf: not merged \(text\): both changed line 1 of the old base/),
+      expect.stringMatching(/^warning: rule 3: \/opt\/app\/etc\/policy\.conf: not merged \(text\): both changed line 1 of the old base/),
+      // Rule 6: the old base had no such file, so both sides added their own first line.
+      expect.stringMatching(/^warning: rule 6: \/opt\/app\/etc\/site\.conf: not merged \(text\): both changed before line 1 of the old base/),
+    ]);
   });
 });
 
