@@ -1,0 +1,132 @@
+// The dpkg-status driver and the info/ verdicts, table-tested on hand-written stanzas; test/oracle/
+// dpkg-merge.test.ts checks the same against real dpkg databases.
+import { describe, expect, it } from 'vitest';
+import { parseStatus, type StatusDb } from '../../src/merge/dpkg-db.js';
+import { infoFollowStatus } from '../../src/merge/dpkg-info.js';
+import { dpkgStatusMerge, mergeStatus } from '../../src/merge/dpkg-status.js';
+
+/** A stanza's text: Package, Status, Architecture and Version, then any further lines as given. */
+const S = (pkg: string, version: string, opts: { arch?: string | null; status?: string; extra?: string[] } = {}) =>
+  [`Package: ${pkg}`, `Status: ${opts.status ?? 'install ok installed'}`, ...(opts.arch === null ? [] : [`Architecture: ${opts.arch ?? 'amd64'}`]), `Version: ${version}`, ...(opts.extra ?? [])].map((l) => `${l}\n`).join('');
+const F = (...stanzas: string[]) => Buffer.from(stanzas.map((s) => `${s}\n`).join(''), 'latin1');
+const merged = (b0: Buffer, b1: Buffer, u: Buffer) => {
+  const r = dpkgStatusMerge(b0, b1, u);
+  if (r.kind !== 'merged') throw new Error(r.conflicts.join('; '));
+  return { text: r.content.toString('latin1'), notes: r.notes ?? [] };
+};
+
+const DPKG = S('dpkg', '1.21.22');
+const LIBC = S('libc6', '2.36-9');
+const CURL = S('curl', '7.88.1-10');
+const B0 = F(DPKG, LIBC);
+
+describe('dpkg-status: the table', () => {
+  it.each([
+    ['a package the host installed is kept', F(DPKG, LIBC), F(DPKG, LIBC, CURL), F(CURL, DPKG, LIBC)],
+    ['a package the host removed stays removed', F(DPKG, LIBC), F(DPKG), F(DPKG)],
+    ['a package the host purged to config-files keeps that stanza', F(DPKG, LIBC), F(DPKG, S('libc6', '2.36-9', { status: 'deinstall ok config-files' })), F(DPKG, S('libc6', '2.36-9', { status: 'deinstall ok config-files' }))],
+    ["the host's upgrade is applied", F(DPKG, LIBC), F(DPKG, S('libc6', '2.36-10')), F(DPKG, S('libc6', '2.36-10'))],
+    ["the base's upgrade of a package the host left alone is kept", F(S('dpkg', '1.22.0'), LIBC), F(DPKG, LIBC), F(S('dpkg', '1.22.0'), LIBC)],
+    ["the base's new package and the host's both stay", F(DPKG, LIBC, S('zlib1g', '1.2.13')), F(DPKG, LIBC, CURL), F(CURL, DPKG, LIBC, S('zlib1g', '1.2.13'))],
+    ['a package the base removed and the host left alone is gone', F(DPKG), F(DPKG, LIBC), F(DPKG)],
+    ['the same upgrade made by both is no clash', F(DPKG, S('libc6', '2.36-10')), F(DPKG, S('libc6', '2.36-10')), F(DPKG, S('libc6', '2.36-10'))],
+  ])('%s', (_, b1, u, want) => {
+    expect(merged(B0, b1, u)).toEqual({ text: want.toString('latin1'), notes: [] });
+  });
+
+  it.each([
+    ['both upgraded it, to different versions', F(DPKG, S('libc6', '2.36-11')), F(DPKG, S('libc6', '2.36-10')), F(DPKG, S('libc6', '2.36-11'))],
+    ['the host removed it, the base upgraded it', F(DPKG, S('libc6', '2.36-11')), F(DPKG), F(DPKG, S('libc6', '2.36-11'))],
+    ['the host upgraded it, the base removed it', F(DPKG), F(DPKG, S('libc6', '2.36-10')), F(DPKG)],
+    ['the host deconfigured it, the base upgraded it', F(DPKG, S('libc6', '2.36-11')), F(DPKG, S('libc6', '2.36-9', { status: 'install ok half-configured' })), F(DPKG, S('libc6', '2.36-11'))],
+  ])('the base wins, and says so, when %s', (_, b1, u, want) => {
+    expect(merged(B0, b1, u)).toEqual({ text: want.toString('latin1'), notes: ["libc6:amd64: changed by the host and by the new base; the new base's stanza wins"] });
+  });
+
+  it('both installed the same new package at different versions: the base wins', () => {
+    const r = mergeStatus(B0, F(DPKG, LIBC, S('curl', '8.0')), F(DPKG, LIBC, CURL));
+    expect(r.kind === 'merged' && [r.content.toString('latin1'), r.baseWon]).toEqual([F(S('curl', '8.0'), DPKG, LIBC).toString('latin1'), ['curl:amd64']]);
+  });
+});
+
+describe('dpkg-status: keys and order', () => {
+  it('Package alone keys a stanza without Architecture; Architecture: all is a value like another', () => {
+    const old = S('oldpkg', '1', { arch: null, status: 'purge ok not-installed' });
+    const r = merged(F(DPKG, old), F(DPKG, old, S('tzdata', '2024a', { arch: 'all' })), F(DPKG, S('tzdata', '2023c', { arch: 'all' })));
+    expect(r).toEqual({ text: F(DPKG, S('tzdata', '2024a', { arch: 'all' })).toString('latin1'), notes: ["tzdata:all: changed by the host and by the new base; the new base's stanza wins"] });
+  });
+
+  it("multi-arch instances: the native one first (dpkg's own architecture), then the foreign ones by name, as dpkg sorts", () => {
+    const same = (arch: string) => S('libz', '1', { arch, extra: ['Multi-Arch: same'] });
+    const tool = (arch: string) => S('tool', '1', { arch });
+    const r = merged(F(), F(S('dpkg', '1', { arch: 'arm64' }), tool('arm64'), same('i386')), F(tool('armhf'), same('arm64'), same('amd64')));
+    expect(r.text).toBe(F(S('dpkg', '1', { arch: 'arm64' }), same('amd64'), same('arm64'), same('i386'), tool('arm64'), tool('armhf')).toString('latin1'));
+  });
+
+  it('continuation lines (Conffiles, Description) and odd spacing are kept byte for byte', () => {
+    const odd = 'Package:   weird\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\nConffiles:\n /etc/weird.conf 0123456789abcdef0123456789abcdef\n /etc/old.conf 0123 obsolete\nDescription: a weird\n  package\n .\n with \t tabs \xe9\n';
+    expect(merged(F(DPKG), F(DPKG), F(DPKG, odd)).text).toBe(F(DPKG, odd).toString('latin1'));
+    expect(merged(F(DPKG), F(DPKG), F(DPKG, odd)).text.includes('\xe9')).toBe(true);
+  });
+
+  it('empty files, blank lines between stanzas and a missing last newline', () => {
+    expect(merged(F(), F(), F())).toEqual({ text: '', notes: [] });
+    expect(merged(Buffer.alloc(0), Buffer.from(`\n\n${LIBC}\n\n\n${DPKG.slice(0, -1)}`), Buffer.alloc(0)).text).toBe(F(DPKG, LIBC).toString('latin1'));
+  });
+});
+
+describe('dpkg-status: malformed input is a conflict naming the file and the stanza', () => {
+  it.each([
+    ['a stanza without Package', F(DPKG, 'Status: install ok installed\nVersion: 1\n'), ['the new base: the stanza at line 6 ("Status: install ok installed") has no Package field']],
+    ['a line neither a field nor a continuation', F(DPKG, 'Package: bad\nthis is not a field\n'), ['the new base: the stanza at line 6 ("Package: bad") has line 7 "this is not a field", neither "Field: value" nor a continuation line']],
+    ['a continuation with no field before it', Buffer.from(' orphan\nPackage: x\n'), ['the new base: the stanza at line 1 (" orphan") has line 1 " orphan", neither "Field: value" nor a continuation line']],
+    ['CRLF line ends (dpkg cannot read them)', Buffer.from('Package: x\r\nVersion: 1\r\n'), ['the new base: the stanza at line 1 ("Package: x\\r") has a carriage return at line 1: dpkg neither writes nor reads one', 'the new base: the stanza at line 1 ("Package: x\\r") has a carriage return at line 2: dpkg neither writes nor reads one', 'the new base: the stanza at line 1 ("Package: x\\r") has no Package field']],
+    ['two stanzas of one key', F(DPKG, LIBC, S('libc6', '2')), ['the new base: the stanza at line 11 ("Package: libc6") is a second stanza for libc6:amd64']],
+  ])('%s', (_, b1, want) => {
+    expect(dpkgStatusMerge(B0, b1, B0)).toEqual({ kind: 'conflict', conflicts: want });
+  });
+
+  it("each source is named: the old base, the host's copy", () => {
+    const bad = Buffer.from('Version: 1\n');
+    expect(dpkgStatusMerge(bad, B0, bad)).toEqual({ kind: 'conflict', conflicts: ['the old base: the stanza at line 1 ("Version: 1") has no Package field', 'the host\'s copy: the stanza at line 1 ("Version: 1") has no Package field'] });
+  });
+});
+
+describe('infoFollowStatus', () => {
+  const db = (b: Buffer): StatusDb => {
+    const p = parseStatus(b, 'test');
+    if (p.kind !== 'parsed') throw new Error(p.problems.join('; '));
+    return p.db;
+  };
+  const verdicts = (b0: Buffer, b1: Buffer, u: Buffer, names: string[]) => {
+    const r = mergeStatus(b0, b1, u);
+    if (r.kind !== 'merged') throw new Error(r.conflicts.join('; '));
+    return Object.fromEntries(infoFollowStatus({ b0: db(b0), b1: db(b1), upper: db(u), merged: r.db }, names));
+  };
+  const ZLIB = (v: string, arch = 'amd64') => S('zlib1g', v, { arch, extra: ['Multi-Arch: same'] });
+
+  it("a package whose merged stanza is the host's keeps the upper's files; the base's, or nobody's, drops them", () => {
+    const b1 = F(DPKG, S('libc6', '2.36-11'), ZLIB('1.3'));
+    const u = F(DPKG, S('libc6', '2.36-10'), CURL, ZLIB('1.2', 'i386'));
+    expect(verdicts(F(DPKG, LIBC), b1, u, ['curl.list', 'curl.md5sums', 'libc6.list', 'libc6.postinst', 'zlib1g:i386.list', 'zlib1g:amd64.list', 'stray.list', 'format'])).toEqual({
+      'curl.list': 'keep',
+      'curl.md5sums': 'keep',
+      'libc6.list': 'drop',
+      'libc6.postinst': 'drop',
+      'zlib1g:i386.list': 'keep',
+      'zlib1g:amd64.list': 'drop',
+      'stray.list': 'drop',
+      format: 'other',
+    });
+  });
+
+  it("a package the host removed and the base left alone: its whiteouts stay; the base's upgrade of it: they go", () => {
+    expect(verdicts(F(DPKG, LIBC), F(DPKG, LIBC), F(DPKG), ['libc6.list'])).toEqual({ 'libc6.list': 'keep' });
+    expect(verdicts(F(DPKG, LIBC), F(DPKG, S('libc6', '2.36-11')), F(DPKG), ['libc6.list'])).toEqual({ 'libc6.list': 'drop' });
+  });
+
+  it('a package name with dots splits at the last dot', () => {
+    const lib = S('libgtk-3.0', '3.24', { arch: 'all' });
+    expect(verdicts(F(DPKG), F(DPKG), F(DPKG, lib), ['libgtk-3.0.list', 'libgtk-3.list'])).toEqual({ 'libgtk-3.0.list': 'keep', 'libgtk-3.list': 'drop' });
+  });
+});
