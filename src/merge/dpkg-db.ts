@@ -25,42 +25,54 @@ interface Draft {
   readonly lines: string[];
   readonly fields: Map<string, string>;
   readonly problems: string[];
+  /** The first line with a carriage return, if any. */
+  cr?: number;
 }
 
 /**
  * The stanzas of a status file; `source` names the file in problems ('the new base'). A stanza without
- * Package, a line neither `Field: value` nor a continuation, a carriage return (dpkg neither writes nor
- * reads one) and two stanzas of one key are problems, each naming the stanza's first line.
+ * Package, a line neither `Field: value` nor a continuation, a line of white space only, a carriage return, a
+ * last line without its newline (dpkg reads none of these) and two stanzas of one key are problems, each naming the stanza's first line.
  */
 export function parseStatus(b: Buffer, source: string): ParsedStatus {
   const db = new Map<string, Stanza>();
   const problems: string[] = [];
   let draft: Draft | undefined;
+  /** The stanza being read ends: kept, or its problems noted. */
   const close = () => {
-    if (draft === undefined) return;
     const d = draft;
     draft = undefined;
-    const where = `${source}: the stanza at line ${d.start} (${JSON.stringify(d.lines[0]!.replace(/\n$/, ''))})`;
-    const pkg = d.fields.get('package');
-    if (pkg === undefined || pkg === '') d.problems.push('has no Package field');
-    if (d.problems.length > 0) return void problems.push(...d.problems.map((p) => `${where} ${p}`));
+    if (d === undefined) return;
+    const where = `${source}: the stanza at line ${d.start} (${JSON.stringify(d.lines[0]!.slice(0, -1))})`;
+    const pkg = d.fields.get('package') ?? '';
     const architecture = d.fields.get('architecture') || undefined;
-    const key = architecture === undefined ? pkg! : `${pkg}:${architecture}`;
-    if (db.has(key)) return void problems.push(`${where} is a second stanza for ${key}`);
-    db.set(key, { key, package: pkg!, architecture, multiArchSame: d.fields.get('multi-arch') === 'same', text: d.lines.join('') });
+    const key = architecture === undefined ? pkg : `${pkg}:${architecture}`;
+    // A CRLF file: dpkg never writes one, and does not take a "\r\n" line for the end of a stanza.
+    const found =
+      d.cr !== undefined
+        ? [`has a carriage return at line ${d.cr} (CRLF line ends): dpkg neither writes nor reads them`]
+        : [...d.problems, ...(pkg === '' ? ['has no Package field'] : db.has(key) ? [`is a second stanza for ${key}`] : [])];
+    if (found.length > 0) problems.push(...found.map((p) => `${where} ${p}`));
+    else db.set(key, { key, package: pkg, architecture, multiArchSame: d.fields.get('multi-arch') === 'same', text: d.lines.join('') });
   };
   const text = b.toString('latin1');
   const lines = text === '' ? [] : text.split(/(?<=\n)/);
-  lines.forEach((raw, i) => {
+  for (const [i, raw] of lines.entries()) {
     const line = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
-    if (line === '' || (draft === undefined && line.trim() === '')) return close();
+    if (line === '') {
+      close();
+      continue;
+    }
     draft ??= { start: i + 1, lines: [], fields: new Map(), problems: [] };
     draft.lines.push(`${line}\n`);
     const field = FIELD.exec(line);
-    if (line.includes('\r')) draft.problems.push(`has a carriage return at line ${i + 1}: dpkg neither writes nor reads one`);
+    if (!raw.endsWith('\n')) draft.problems.push(`has no newline at the end of line ${i + 1}, the file's last: dpkg cannot read that`);
+    else if (line.includes('\r')) draft.cr ??= i + 1;
+    // dpkg takes such a line for neither the end of a stanza nor a value: it stops, or warns and reads on.
+    else if (line.trim() === '') draft.problems.push(`has line ${i + 1} of white space only, which dpkg does not read as a blank line`);
     else if (field) draft.fields.set(field[1]!.toLowerCase(), field[2]!.trim());
     else if (!/^[ \t]/.test(line) || draft.lines.length === 1) draft.problems.push(`has line ${i + 1} ${JSON.stringify(line)}, neither "Field: value" nor a continuation line`);
-  });
+  }
   close();
   return problems.length > 0 ? { kind: 'malformed', problems } : { kind: 'parsed', db };
 }
@@ -69,7 +81,7 @@ export function parseStatus(b: Buffer, source: string): ParsedStatus {
  * dpkg's order of the status file: by package name, then the instance dpkg names without its architecture
  * first, then by architecture. `native` is dpkg's architecture (that of the `dpkg` package's stanza).
  */
-export function dpkgOrder(native: string | undefined): (a: Stanza, b: Stanza) => number {
+function dpkgOrder(native: string | undefined): (a: Stanza, b: Stanza) => number {
   const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
   const needsArch = (s: Stanza) => s.architecture !== undefined && (s.multiArchSame || (s.architecture !== native && s.architecture !== 'all'));
   return (a, b) => {

@@ -1,13 +1,20 @@
-// The dpkg-status driver and the info/ verdicts, table-tested on hand-written stanzas; test/oracle/
-// dpkg-merge.test.ts checks the same against real dpkg databases.
-import { describe, expect, it } from 'vitest';
+// The dpkg-status driver and the info/ verdicts, table-tested on hand-written stanzas, with dpkg-query
+// reading the tables' files; test/oracle/dpkg-merge.test.ts merges real dpkg databases.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tryRun } from '../../src/exec.js';
 import { parseStatus, type StatusDb } from '../../src/merge/dpkg-db.js';
 import { infoFollowStatus } from '../../src/merge/dpkg-info.js';
 import { dpkgStatusMerge, mergeStatus } from '../../src/merge/dpkg-status.js';
+import { dpkgRoot } from '../oracle/dpkg-tools.js';
+import { removeTree, scratch } from '../tree/fixtures.js';
 
-/** A stanza's text: Package, Status, Architecture and Version, then any further lines as given. */
+/** A stanza's text: Package, Status, Architecture, Version, Maintainer and Description, then any further lines as given. */
 const S = (pkg: string, version: string, opts: { arch?: string | null; status?: string; extra?: string[] } = {}) =>
-  [`Package: ${pkg}`, `Status: ${opts.status ?? 'install ok installed'}`, ...(opts.arch === null ? [] : [`Architecture: ${opts.arch ?? 'amd64'}`]), `Version: ${version}`, ...(opts.extra ?? [])].map((l) => `${l}\n`).join('');
+  [`Package: ${pkg}`, `Status: ${opts.status ?? 'install ok installed'}`, ...(opts.arch === null ? [] : [`Architecture: ${opts.arch ?? 'amd64'}`]), `Version: ${version}`, 'Maintainer: Test <test@example.org>', `Description: ${pkg}`, ...(opts.extra ?? [])]
+    .map((l) => `${l}\n`)
+    .join('');
 const F = (...stanzas: string[]) => Buffer.from(stanzas.map((s) => `${s}\n`).join(''), 'latin1');
 const merged = (b0: Buffer, b1: Buffer, u: Buffer) => {
   const r = dpkgStatusMerge(b0, b1, u);
@@ -69,26 +76,50 @@ describe('dpkg-status: keys and order', () => {
     expect(merged(F(DPKG), F(DPKG), F(DPKG, odd)).text.includes('\xe9')).toBe(true);
   });
 
-  it('empty files, blank lines between stanzas and a missing last newline', () => {
+  it('empty files, and blank lines before and between stanzas (dpkg skips them)', () => {
     expect(merged(F(), F(), F())).toEqual({ text: '', notes: [] });
-    expect(merged(Buffer.alloc(0), Buffer.from(`\n\n${LIBC}\n\n\n${DPKG.slice(0, -1)}`), Buffer.alloc(0)).text).toBe(F(DPKG, LIBC).toString('latin1'));
+    expect(merged(Buffer.alloc(0), Buffer.from(`\n\n${LIBC}\n\n\n${DPKG}`), Buffer.alloc(0)).text).toBe(F(DPKG, LIBC).toString('latin1'));
   });
 });
 
+/** Files dpkg cannot read (or reads with a warning), and what the driver says of each as the new base. */
+const MALFORMED: [string, Buffer, string[]][] = [
+  ['a stanza without Package', F(DPKG, 'Status: install ok installed\nVersion: 1\n'), ['the new base: the stanza at line 8 ("Status: install ok installed") has no Package field']],
+  ['a line neither a field nor a continuation', F(DPKG, 'Package: bad\nthis is not a field\n'), ['the new base: the stanza at line 8 ("Package: bad") has line 9 "this is not a field", neither "Field: value" nor a continuation line']],
+  ['a continuation with no field before it', Buffer.from(` orphan\n${DPKG}`), ['the new base: the stanza at line 1 (" orphan") has line 1 " orphan", neither "Field: value" nor a continuation line']],
+  ['CRLF line ends', Buffer.from(F(DPKG, LIBC).toString('latin1').replace(/\n/g, '\r\n')), ['the new base: the stanza at line 1 ("Package: dpkg\\r") has a carriage return at line 1 (CRLF line ends): dpkg neither writes nor reads them']],
+  ['a line of white space between stanzas', Buffer.from(`${DPKG}\n \t\n${LIBC}`), ['the new base: the stanza at line 8 (" \\t") has line 8 of white space only, which dpkg does not read as a blank line']],
+  ['a line of white space in a stanza', Buffer.from(`${DPKG} \n${LIBC}`), ['the new base: the stanza at line 1 ("Package: dpkg") has line 7 of white space only, which dpkg does not read as a blank line']],
+  ['no newline at the end', Buffer.from(DPKG.slice(0, -1)), ["the new base: the stanza at line 1 (\"Package: dpkg\") has no newline at the end of line 6, the file's last: dpkg cannot read that"]],
+  ['two stanzas of one key', F(DPKG, LIBC, S('libc6', '2')), ['the new base: the stanza at line 15 ("Package: libc6") is a second stanza for libc6:amd64']],
+];
+
 describe('dpkg-status: malformed input is a conflict naming the file and the stanza', () => {
-  it.each([
-    ['a stanza without Package', F(DPKG, 'Status: install ok installed\nVersion: 1\n'), ['the new base: the stanza at line 6 ("Status: install ok installed") has no Package field']],
-    ['a line neither a field nor a continuation', F(DPKG, 'Package: bad\nthis is not a field\n'), ['the new base: the stanza at line 6 ("Package: bad") has line 7 "this is not a field", neither "Field: value" nor a continuation line']],
-    ['a continuation with no field before it', Buffer.from(' orphan\nPackage: x\n'), ['the new base: the stanza at line 1 (" orphan") has line 1 " orphan", neither "Field: value" nor a continuation line']],
-    ['CRLF line ends (dpkg cannot read them)', Buffer.from('Package: x\r\nVersion: 1\r\n'), ['the new base: the stanza at line 1 ("Package: x\\r") has a carriage return at line 1: dpkg neither writes nor reads one', 'the new base: the stanza at line 1 ("Package: x\\r") has a carriage return at line 2: dpkg neither writes nor reads one', 'the new base: the stanza at line 1 ("Package: x\\r") has no Package field']],
-    ['two stanzas of one key', F(DPKG, LIBC, S('libc6', '2')), ['the new base: the stanza at line 11 ("Package: libc6") is a second stanza for libc6:amd64']],
-  ])('%s', (_, b1, want) => {
+  it.each(MALFORMED)('%s', (_, b1, want) => {
     expect(dpkgStatusMerge(B0, b1, B0)).toEqual({ kind: 'conflict', conflicts: want });
   });
 
   it("each source is named: the old base, the host's copy", () => {
     const bad = Buffer.from('Version: 1\n');
     expect(dpkgStatusMerge(bad, B0, bad)).toEqual({ kind: 'conflict', conflicts: ['the old base: the stanza at line 1 ("Version: 1") has no Package field', 'the host\'s copy: the stanza at line 1 ("Version: 1") has no Package field'] });
+  });
+});
+
+describe('dpkg-query agrees on what is malformed', () => {
+  const work = scratch('so-merge-dpkg-status-');
+  afterAll(() => removeTree(work));
+  const query = async (status: Buffer) => {
+    const root = dpkgRoot(fs.mkdtempSync(path.join(work, 'r-')));
+    fs.writeFileSync(path.join(root, 'var/lib/dpkg/status'), status);
+    return tryRun('dpkg-query', [`--root=${root}`, '-W']);
+  };
+  it('reads the valid files of the tables without a word', async () => {
+    for (const f of [B0, F(S('dpkg', '1', { arch: 'arm64' }), S('libz', '1', { arch: 'amd64', extra: ['Multi-Arch: same'] }), S('libz', '1', { arch: 'arm64', extra: ['Multi-Arch: same'] }))]) {
+      expect(await query(f)).toMatchObject({ exitCode: 0, stderr: '' });
+    }
+  });
+  it.each(MALFORMED)('%s: an error or a warning', async (_, b1) => {
+    expect((await query(b1)).stderr).toMatch(/dpkg-query: (error|warning): parsing file/);
   });
 });
 
