@@ -1,5 +1,6 @@
 // The dpkg status database as data: deb822 stanzas keyed by Package and Architecture, each kept as the
-// bytes it was read as, and dpkg's own order of them (lib/dpkg/pkg-show.c, pkg_sorter_by_nonambig_name_arch).
+// bytes it was read as, and dpkg's own order of them (lib/dpkg/dump.c sorts with pkg-show.c's
+// pkg_sorter_by_nonambig_name_arch).
 
 /** One package's stanza. */
 export interface Stanza {
@@ -77,26 +78,15 @@ export function parseStatus(b: Buffer, source: string): ParsedStatus {
   return problems.length > 0 ? { kind: 'malformed', problems } : { kind: 'parsed', db };
 }
 
-/**
- * dpkg's order of the status file: by package name, then the instance dpkg names without its architecture
- * first, then by architecture. `native` is dpkg's architecture (that of the `dpkg` package's stanza).
- */
-function dpkgOrder(native: string | undefined): (a: Stanza, b: Stanza) => number {
-  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
-  const needsArch = (s: Stanza) => s.architecture !== undefined && (s.multiArchSame || (s.architecture !== native && s.architecture !== 'all'));
-  return (a, b) => {
-    if (a.package !== b.package) return cmp(a.package, b.package);
-    if (a.architecture === b.architecture || (!needsArch(a) && !needsArch(b))) return 0;
-    if (needsArch(a) && needsArch(b)) return cmp(a.architecture!, b.architecture!);
-    return needsArch(a) ? 1 : -1;
-  };
-}
+const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 
-/** Stanzas in the order dpkg writes them; `native` taken from the `dpkg` package's own stanza among them. */
-export function inDpkgOrder(stanzas: Iterable<Stanza>): Stanza[] {
-  const all = [...stanzas];
-  return all.sort(dpkgOrder(all.find((s) => s.package === 'dpkg')?.architecture));
-}
+/**
+ * Stanzas in the order dpkg writes them: by package name, then by architecture. dpkg's sorter puts the one
+ * instance it names without an architecture first, but dpkg reads no database where a package has several
+ * instances unless all are Multi-Arch: same, which it always names with theirs: the architecture decides.
+ */
+export const inDpkgOrder = (stanzas: Iterable<Stanza>): Stanza[] =>
+  [...stanzas].sort((a, b) => cmp(a.package, b.package) || cmp(a.architecture ?? '', b.architecture ?? ''));
 
 /** The status file of these stanzas, in the order given: each stanza followed by a blank line, as dpkg writes. */
 export const renderStatus = (stanzas: Iterable<Stanza>): Buffer => Buffer.from([...stanzas].map((s) => `${s.text}\n`).join(''), 'latin1');
