@@ -1,7 +1,8 @@
 // The `dpkg-status` merge driver for /var/lib/dpkg/status: stanza by stanza, keyed by Package and
 // Architecture. A package the host installed, removed or changed relative to the old base is applied on top
 // of the new base, unless the new base changed that package too: then the base's stanza wins (the rule,
-// not a conflict; the packages it decided are reported). Stanzas keep their bytes; the file is in dpkg's order.
+// not a conflict; the packages it decided are reported), and so do its instances of a package where the
+// host's would make a set dpkg refuses. Stanzas keep their bytes; the file is in dpkg's order.
 import { inDpkgOrder, parseStatus, renderStatus, type Stanza, type StatusDb } from './dpkg-db.js';
 import { decide } from './keyed.js';
 import type { MergeDriver } from './types.js';
@@ -12,7 +13,7 @@ export type StatusMerge =
       readonly content: Buffer;
       /** The merged database, as `content` parses. */
       readonly db: StatusDb;
-      /** The keys whose host change lost to the new base's change of the same package. */
+      /** The keys whose host change lost to the new base: its change of the same key, or its instances of a package dpkg would not hold beside the host's. */
       readonly baseWon: readonly string[];
       /** Why, a sentence per key of `baseWon`. */
       readonly notes: readonly string[];
@@ -43,8 +44,10 @@ export function mergeStatus(b0: Buffer, b1: Buffer, upper: Buffer): StatusMerge 
   const baseWon: string[] = [];
   const notes: string[] = [];
   for (const d of decide(texts(o), texts(b), texts(u))) {
-    if (d.clash) baseWon.push(d.key);
-    if (d.clash) notes.push(`${d.key}: changed by the host and by the new base; the new base's stanza wins`);
+    if (d.clash) {
+      baseWon.push(d.key);
+      notes.push(`${d.key}: changed by the host and by the new base; the new base's stanza wins`);
+    }
     if (d.text !== undefined) kept.push((d.from === 'host' ? u : b).get(d.key)!);
   }
   const { stanzas, displaced } = coinstallable(kept, b);
