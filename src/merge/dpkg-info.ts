@@ -45,3 +45,27 @@ export function infoFollowStatus(dbs: StatusDbs, names: readonly string[]): Map<
   }
   return out;
 }
+
+/** The name of a package's control file in info/: `PKG.EXT`, or `PKG:ARCH.EXT` for Multi-Arch: same. */
+export const infoName = (s: Stanza, ext: string): string => `${s.multiArchSame ? s.key : s.package}.${ext}`;
+
+/** A side's info/ file by name (its bytes), or undefined where it has none. */
+export type InfoReader = (name: string) => Buffer | undefined;
+
+/**
+ * The paths whose entries in the upper (copies and whiteouts alike) must give way to the new base because a
+ * package the base won owns them: every path the `.list` file names, the new base's and the host's, of
+ * each key in `baseWon` (as mergeStatus returns it). Lists name directories too, which other packages
+ * share: the caller applies this to non-directories only.
+ */
+export function baseWonPaths(baseWon: readonly string[], dbs: Pick<StatusDbs, 'b1' | 'upper'>, read: { readonly b1: InfoReader; readonly upper: InfoReader }): Set<string> {
+  const out = new Set<string>();
+  for (const key of baseWon) {
+    for (const side of ['b1', 'upper'] as const) {
+      const s = dbs[side].get(key);
+      const list = s === undefined ? undefined : read[side](infoName(s, 'list'));
+      for (const p of list?.toString('latin1').split('\n') ?? []) if (p !== '') out.add(p);
+    }
+  }
+  return out;
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tryRun } from '../../src/exec.js';
 import { parseStatus, type StatusDb } from '../../src/merge/dpkg-db.js';
-import { infoFollowStatus } from '../../src/merge/dpkg-info.js';
+import { baseWonPaths, infoFollowStatus } from '../../src/merge/dpkg-info.js';
 import { dpkgStatusMerge, mergeStatus } from '../../src/merge/dpkg-status.js';
 import { dpkgRoot } from '../oracle/dpkg-tools.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
@@ -170,6 +170,17 @@ describe('infoFollowStatus', () => {
 
   it("a cross-grade the base's upgrade undid: the host's files of the package go", () => {
     expect(verdicts(F(DPKG, TOOL('amd64')), F(DPKG, TOOL('amd64', '2')), F(DPKG, TOOL('arm64')), ['tool.list'])).toEqual({ 'tool.list': 'drop' });
+  });
+
+  it("baseWonPaths: what the base's and the host's .list of each package the base won name", () => {
+    const [b1, u] = [F(DPKG, S('libc6', '2.36-11'), ZLIB('1.3')), F(DPKG, S('libc6', '2.36-10'), ZLIB('1.2'))];
+    const lists: Record<string, Record<string, string>> = {
+      b1: { 'libc6.list': '/.\n/usr/lib/libc.so.6\n', 'zlib1g:amd64.list': '/usr/lib/libz.so.1.3\n' },
+      upper: { 'libc6.list': '/.\n/usr/lib/libc.so.6\n/usr/lib/libc-old.so\n', 'zlib1g:amd64.list': '/usr/lib/libz.so.1.2\n', 'curl.list': '/usr/bin/curl\n' },
+    };
+    const read = (side: string) => (name: string) => (lists[side]![name] === undefined ? undefined : Buffer.from(lists[side]![name]!));
+    const paths = baseWonPaths(['libc6:amd64', 'zlib1g:amd64'], { b1: db(b1), upper: db(u) }, { b1: read('b1'), upper: read('upper') });
+    expect([...paths].sort()).toEqual(['/.', '/usr/lib/libc-old.so', '/usr/lib/libc.so.6', '/usr/lib/libz.so.1.2', '/usr/lib/libz.so.1.3']);
   });
 
   it('a package name with dots splits at the last dot', () => {

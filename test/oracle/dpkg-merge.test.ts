@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, tryRun } from '../../src/exec.js';
 import { parseStatus, type StatusDb } from '../../src/merge/dpkg-db.js';
-import { infoFollowStatus, type InfoVerdict } from '../../src/merge/dpkg-info.js';
+import { baseWonPaths, infoFollowStatus, type InfoVerdict } from '../../src/merge/dpkg-info.js';
 import { mergeStatus } from '../../src/merge/dpkg-status.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { dpkg, dpkgRoot, repack } from './dpkg-tools.js';
@@ -39,16 +39,24 @@ afterAll(async () => {
   await removeTree(work);
 });
 
-/** A root dpkg installed each group of .debs into, one dpkg run per group. */
-async function root(name: string, ...installs: string[][]): Promise<string> {
+type Step = { readonly install: readonly string[] } | { readonly remove: string };
+
+/** A root dpkg made by the steps, one dpkg run each. */
+async function root(name: string, ...steps: Step[]): Promise<string> {
   const r = dpkgRoot(path.join(work, name));
-  for (const group of installs) await dpkg(r, '-i', ...group.map((k) => debs[k]!));
+  for (const step of steps) await ('install' in step ? dpkg(r, '-i', ...step.install.map((k) => debs[k]!)) : dpkg(r, '-r', step.remove));
   return r;
 }
 
-const entries = (dir: string): string[] => (fs.readdirSync(dir, { recursive: true }) as string[]).sort();
-const exists = (f: string) => fs.lstatSync(f, { throwIfNoEntry: false }) !== undefined;
-const same = (a: string, b: string) => exists(b) && fs.readFileSync(a).equals(fs.readFileSync(b));
+const entries = (dir: string): string[] => (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f !== DB && !f.startsWith(`${DB}/`)).sort();
+const lstat = (f: string) => fs.lstatSync(f, { throwIfNoEntry: false });
+/** Two entries alike: both directories, the same symlink target, or the same file content. */
+function alike(a: string, b: string): boolean {
+  const [x, y] = [lstat(a), lstat(b)];
+  if (x === undefined || y === undefined || x.isDirectory() !== y.isDirectory() || x.isSymbolicLink() !== y.isSymbolicLink()) return false;
+  if (x.isDirectory()) return true;
+  return x.isSymbolicLink() ? fs.readlinkSync(a) === fs.readlinkSync(b) : fs.readFileSync(a).equals(fs.readFileSync(b));
+}
 const status = (r: string) => fs.readFileSync(path.join(r, DB, 'status'));
 const db = (b: Buffer): StatusDb => {
   const p = parseStatus(b, 'test');
@@ -56,83 +64,148 @@ const db = (b: Buffer): StatusDb => {
   return p.db;
 };
 
-/** The info/ names in the host's upper: files it added or changed, and whiteouts (null) for those it removed. */
+/** The info/ names in the host's upper: files it added or changed, and whiteouts for those it removed. */
 function infoUpper(b0: string, u: string): Map<string, 'file' | 'whiteout'> {
   const [o, h] = [path.join(b0, DB, 'info'), path.join(u, DB, 'info')];
   const out = new Map<string, 'file' | 'whiteout'>();
-  for (const f of fs.readdirSync(h)) if (!same(path.join(h, f), path.join(o, f))) out.set(f, 'file');
-  for (const f of fs.readdirSync(o)) if (!exists(path.join(h, f))) out.set(f, 'whiteout');
+  for (const f of fs.readdirSync(h)) if (!alike(path.join(h, f), path.join(o, f))) out.set(f, 'file');
+  for (const f of fs.readdirSync(o)) if (lstat(path.join(h, f)) === undefined) out.set(f, 'whiteout');
   return out;
 }
 
+interface View {
+  /** The verdict on each upper info/ entry. */
+  readonly verdict: (name: string) => InfoVerdict | undefined;
+  /** Paths (absolute) where the upper's entries give way to the new base: baseWonPaths. */
+  readonly followBase: ReadonlySet<string>;
+}
+
 /**
- * The merged view: the new base; the host's files no base has (a path the new base ships is the base's);
- * the merged status; each upper info/ entry applied where `verdict` keeps it.
+ * The merged view as the overlay's per-path rules make it: the new base; where it left a path as the old
+ * base had it, the host's change of it (a copy or a deletion); a path both added is the base's. Then the
+ * merged status, and the upper's info/ entries that `verdict` keeps.
  */
-function assemble(name: string, b0: string, b1: string, u: string, merged: Buffer, verdict: (f: string) => InfoVerdict | undefined): string {
+function assemble(name: string, [b0, b1, u]: readonly [string, string, string], merged: Buffer, view: View): string {
   const r = path.join(work, name);
   fs.cpSync(b1, r, { recursive: true, verbatimSymlinks: true });
+  const untouchedByBase = (f: string) => (lstat(path.join(b0, f)) === undefined ? lstat(path.join(b1, f)) === undefined : alike(path.join(b0, f), path.join(b1, f)));
+  const hostRules = (f: string) => untouchedByBase(f) && (fs.lstatSync(path.join(b1, f), { throwIfNoEntry: false })?.isDirectory() || !view.followBase.has(`/${f}`));
   for (const f of entries(u)) {
-    if (f.startsWith(`${DB}/`) || exists(path.join(b0, f)) || exists(path.join(b1, f))) continue;
-    if (fs.lstatSync(path.join(u, f)).isDirectory()) fs.mkdirSync(path.join(r, f), { mode: fs.statSync(path.join(u, f)).mode });
-    else fs.cpSync(path.join(u, f), path.join(r, f), { verbatimSymlinks: true, preserveTimestamps: true });
+    if (alike(path.join(u, f), path.join(b0, f)) || !hostRules(f)) continue;
+    if (fs.lstatSync(path.join(u, f)).isDirectory()) fs.mkdirSync(path.join(r, f), { recursive: true });
+    else fs.cpSync(path.join(u, f), path.join(r, f), { verbatimSymlinks: true });
+  }
+  // The host's deletions, deepest first, so that a directory it emptied can go after its files.
+  for (const f of entries(b0).reverse()) {
+    if (lstat(path.join(u, f)) !== undefined || !hostRules(f) || lstat(path.join(r, f)) === undefined) continue;
+    if (!fs.lstatSync(path.join(r, f)).isDirectory()) fs.rmSync(path.join(r, f));
+    else if (fs.readdirSync(path.join(r, f)).length === 0) fs.rmdirSync(path.join(r, f));
   }
   fs.writeFileSync(path.join(r, DB, 'status'), merged);
   for (const [f, kind] of infoUpper(b0, u)) {
-    if (verdict(f) !== 'keep') continue;
+    if (view.verdict(f) !== 'keep') continue;
     if (kind === 'file') fs.copyFileSync(path.join(u, DB, 'info', f), path.join(r, DB, 'info', f));
     else fs.rmSync(path.join(r, DB, 'info', f));
   }
   return r;
 }
 
-/** The merge of the three roots' status files and the verdicts for the host's info/ entries. */
-function merge(b0: string, b1: string, u: string) {
+/** The merge of the three roots' status files, the verdicts on the host's info/ entries, the paths that follow the base. */
+function merge([b0, b1, u]: readonly [string, string, string]) {
   const m = mergeStatus(status(b0), status(b1), status(u));
   if (m.kind !== 'merged') throw new Error(m.conflicts.join('; '));
-  const verdicts = infoFollowStatus({ b0: db(status(b0)), b1: db(status(b1)), upper: db(status(u)), merged: m.db }, [...infoUpper(b0, u).keys()]);
-  return { ...m, verdicts };
+  const dbs = { b0: db(status(b0)), b1: db(status(b1)), upper: db(status(u)), merged: m.db };
+  const verdicts = infoFollowStatus(dbs, [...infoUpper(b0, u).keys()]);
+  const reader = (r: string) => (f: string) => (lstat(path.join(r, DB, 'info', f)) === undefined ? undefined : fs.readFileSync(path.join(r, DB, 'info', f)));
+  const followBase = baseWonPaths(m.baseWon, dbs, { b1: reader(b1), upper: reader(u) });
+  return { ...m, verdicts, view: { verdict: (f: string) => verdicts.get(f), followBase } };
 }
 
 const audit = async (r: string) => (await dpkg(r, '--audit')).stdout;
 /** dpkg --verify's report (its exit status is 1 when it has one). */
 const verify = async (r: string, pkg: string) => (await tryRun('dpkg', [`--root=${r}`, '--verify', pkg])).stdout;
-const installed = async (r: string) => (await run('dpkg-query', [`--root=${r}`, '-W'])).stdout.split('\n');
+const installed = async (r: string) => (await run('dpkg-query', [`--root=${r}`, '-W', '-f', '${binary:Package} ${Version} ${db:Status-Abbrev}\n'])).stdout.split('\n').map((l) => l.trim());
+
+interface Case {
+  readonly name: string;
+  readonly b0: Step[];
+  readonly b1: Step[];
+  readonly u: Step[];
+  readonly baseWon: string[];
+  /** dpkg-query -W of the merged root: package, version, status. */
+  readonly installed: string[];
+  /** Packages dpkg --verify must find clean in the merged root. */
+  readonly verify: string[];
+  /** The merged root built wrongly, and what dpkg says of it: so that the clean reports above say something. */
+  readonly wrong?: { readonly view: (v: View) => View; readonly check: (r: string) => Promise<void> };
+}
+
+const NR3: Step = { install: ['nr3'] };
+const CASES: Case[] = [
+  {
+    name: 'the base upgrades needrestart and adds a package; the host installed postgresql-common: all three there',
+    b0: [NR3],
+    b1: [{ install: ['nr4', 'extra'] }],
+    u: [NR3, { install: ['pg1'] }],
+    baseWon: [],
+    installed: ['needrestart 3.6-4+deb12u4 ii', 'postgresql-common 248+deb12u1 ii', 'so-base-extra 1.0 ii'],
+    verify: ['postgresql-common', 'needrestart', 'so-base-extra'],
+    wrong: { view: (v) => ({ ...v, verdict: () => 'drop' }), check: async (r) => expect(await audit(r)).toContain('missing the list control file') },
+  },
+  {
+    name: "the base ships the host's package at another version: the base's wins",
+    b0: [NR3],
+    b1: [{ install: ['nr4', 'pg2'] }],
+    u: [NR3, { install: ['pg1'] }],
+    baseWon: ['postgresql-common:all'],
+    installed: ['needrestart 3.6-4+deb12u4 ii', 'postgresql-common 248+deb12u2 ii'],
+    verify: ['postgresql-common', 'needrestart'],
+    wrong: { view: (v) => ({ ...v, verdict: () => 'keep' }), check: async (r) => expect(await verify(r, 'postgresql-common')).toMatch(/^\?\?5\?{6} {3}\/usr\/share\/doc\/postgresql-common\/changelog\.gz$/m) },
+  },
+  {
+    name: "the host removed needrestart, the base upgraded it: the base's wins, with the files the host deleted",
+    b0: [NR3],
+    b1: [{ install: ['nr4'] }],
+    u: [NR3, { remove: 'needrestart' }],
+    baseWon: ['needrestart:all'],
+    installed: ['needrestart 3.6-4+deb12u4 ii'],
+    verify: ['needrestart'],
+    wrong: { view: (v) => ({ ...v, followBase: new Set() }), check: async (r) => expect(await verify(r, 'needrestart')).toMatch(/^missing {5}\/usr\/lib\/needrestart\/apt-pinvoke$/m) },
+  },
+  {
+    name: 'the host removed postgresql-common, which the base left alone: it stays removed, its conffiles kept',
+    b0: [{ install: ['nr3', 'pg1'] }],
+    b1: [{ install: ['nr4', 'pg1'] }],
+    u: [{ install: ['nr3', 'pg1'] }, { remove: 'postgresql-common' }],
+    baseWon: [],
+    installed: ['needrestart 3.6-4+deb12u4 ii', 'postgresql-common 248+deb12u1 rc'],
+    verify: ['needrestart'],
+  },
+];
 
 describe('oracle: dpkg reads the merged database', () => {
-  it("the base upgrades needrestart and adds a package; the host installed postgresql-common: dpkg finds all three, consistent", async () => {
-    const [b0, b1, u] = [await root('b0', ['nr3']), await root('b1', ['nr4', 'extra']), await root('u', ['nr3'], ['pg1'])];
-    const m = merge(b0, b1, u);
-    expect(m.baseWon).toEqual([]);
-    expect(Object.fromEntries(m.verdicts)).toEqual({ 'postgresql-common.conffiles': 'keep', 'postgresql-common.list': 'keep', 'postgresql-common.md5sums': 'keep' });
-    const r = assemble('merged-1', b0, b1, u, m.content, (f) => m.verdicts.get(f));
-    expect(await audit(r)).toBe('');
-    expect(await installed(r)).toEqual(['needrestart\t3.6-4+deb12u4', 'postgresql-common\t248+deb12u1', 'so-base-extra\t1.0']);
-    expect(await verify(r, 'postgresql-common')).toBe('');
-    expect(await verify(r, 'needrestart')).toBe('');
-    // dpkg rewriting the database (a new file renamed over it) leaves the merged bytes as they are: its
-    // order (postgresql-common before the base's so-base-extra) and its format.
-    const ino = fs.statSync(path.join(r, DB, 'status')).ino;
-    await run('dpkg', [`--root=${r}`, '--log=/dev/null', '--set-selections'], { input: 'needrestart install\n' });
-    expect(fs.statSync(path.join(r, DB, 'status')).ino).not.toBe(ino);
-    expect(status(r).toString('latin1')).toBe(m.content.toString('latin1'));
-    expect(m.content.equals(status(b1)) || m.content.equals(status(u))).toBe(false);
-    // The same root with the host's info files dropped: dpkg notices, so the clean audit above says something.
-    const wrong = assemble('wrong-1', b0, b1, u, m.content, () => 'drop');
-    expect(await audit(wrong)).toContain('missing the list control file');
-  });
+  for (const [i, c] of CASES.entries()) {
+    it(c.name, async () => {
+      const roots = [await root(`b0-${i}`, ...c.b0), await root(`b1-${i}`, ...c.b1), await root(`u-${i}`, ...c.u)] as const;
+      const m = merge(roots);
+      expect(m.baseWon).toEqual(c.baseWon);
+      const r = assemble(`merged-${i}`, roots, m.content, m.view);
+      expect(await audit(r)).toBe('');
+      expect(await installed(r)).toEqual(c.installed);
+      for (const pkg of c.verify) expect(await verify(r, pkg), pkg).toBe('');
+      // dpkg rewriting the database (a new file renamed over it) leaves the merged bytes as they are.
+      const ino = fs.statSync(path.join(r, DB, 'status')).ino;
+      await run('dpkg', [`--root=${r}`, '--log=/dev/null', '--set-selections'], { input: 'needrestart install\n' });
+      expect(fs.statSync(path.join(r, DB, 'status')).ino).not.toBe(ino);
+      expect(status(r).toString('latin1')).toBe(m.content.toString('latin1'));
+      if (c.wrong) await c.wrong.check(assemble(`wrong-${i}`, roots, m.content, c.wrong.view(m.view)));
+    });
+  }
 
-  it("the base ships the host's package at another version: the base's wins, is reported, and dpkg finds it consistent", async () => {
-    const [b0, b1, u] = [await root('b0-2', ['nr3']), await root('b1-2', ['nr4', 'pg2']), await root('u-2', ['nr3'], ['pg1'])];
-    const m = merge(b0, b1, u);
-    expect(m.baseWon).toEqual(['postgresql-common:all']);
-    expect([...m.verdicts.values()]).toEqual(['drop', 'drop', 'drop']);
-    const r = assemble('merged-2', b0, b1, u, m.content, (f) => m.verdicts.get(f));
-    expect(await audit(r)).toBe('');
-    expect(await installed(r)).toEqual(['needrestart\t3.6-4+deb12u4', 'postgresql-common\t248+deb12u2']);
-    expect(await verify(r, 'postgresql-common')).toBe('');
-    // Keeping the host's info files instead: dpkg --verify finds the base's files do not match them.
-    const wrong = assemble('wrong-2', b0, b1, u, m.content, () => 'keep');
-    expect(await verify(wrong, 'postgresql-common')).toMatch(/^\?\?5\?\?\?\?\?\? {3}\/usr\/share\/doc\/postgresql-common\/changelog\.gz$/m);
+  it("the merge is neither side's file: postgresql-common sorts before the base-added so-base-extra", async () => {
+    const roots = [await root('b0-order', NR3), await root('b1-order', { install: ['nr4', 'extra'] }), await root('u-order', NR3, { install: ['pg1'] })] as const;
+    const { content } = merge(roots);
+    expect([...db(content).keys()]).toEqual(['needrestart:all', 'postgresql-common:all', 'so-base-extra:all']);
+    expect(content.equals(status(roots[1])) || content.equals(status(roots[2]))).toBe(false);
   });
 });
