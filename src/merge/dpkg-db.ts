@@ -32,8 +32,9 @@ interface Draft {
 
 /**
  * The stanzas of a status file; `source` names the file in problems ('the new base'). A stanza without
- * Package, a line neither `Field: value` nor a continuation, a line of white space only, a carriage return, a
- * last line without its newline (dpkg reads none of these) and two stanzas of one key are problems, each naming the stanza's first line.
+ * Package, a line neither `Field: value` nor a continuation, a line of white space only, a carriage
+ * return, a last line without its newline (dpkg reads none of these) and two stanzas of one key are
+ * problems, each naming the stanza's first line.
  */
 export function parseStatus(b: Buffer, source: string): ParsedStatus {
   const db = new Map<string, Stanza>();
@@ -68,7 +69,7 @@ export function parseStatus(b: Buffer, source: string): ParsedStatus {
     draft.lines.push(`${line}\n`);
     const field = FIELD.exec(line);
     if (!raw.endsWith('\n')) draft.problems.push(`has no newline at the end of line ${i + 1}, the file's last: dpkg cannot read that`);
-    else if (line.includes('\r')) draft.cr ??= i + 1;
+    if (line.includes('\r')) draft.cr ??= i + 1;
     // dpkg takes such a line for neither the end of a stanza nor a value: it stops, or warns and reads on.
     else if (line.trim() === '') draft.problems.push(`has line ${i + 1} of white space only, which dpkg does not read as a blank line`);
     else if (field) draft.fields.set(field[1]!.toLowerCase(), field[2]!.trim());
