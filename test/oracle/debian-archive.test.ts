@@ -3,16 +3,12 @@
 // conffile /etc/needrestart/notify.d/400-notify-send; postgresql-common 248+deb12u1 (bookworm) →
 // +deb12u2 (bookworm-security) adds the conffile /etc/postgresql-common/minor_versions, which the
 // rollback drops again. The overlay is /etc; conffiles come from the images' shipped manifests.
-//
-// The packages are repacked without their maintainer scripts and triggers: dpkg --root runs those
-// chrooted into a root that holds nothing but the package (no shell, none of their dependencies).
-// Their files and conffiles lists are the archive's, byte for byte.
+// The packages are repacked without their maintainer scripts (dpkg-tools.ts, repack).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/exec.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
-import { dpkg, dpkgImage, dpkgRoot } from './dpkg-tools.js';
+import { dpkg, dpkgImage, dpkgRoot, repack } from './dpkg-tools.js';
 import { applyEdits, contents, expectSameExceptKnown, ours, type Edits, type Image, type KnownDifference } from './oracle.js';
 
 const DATA = path.join(import.meta.dirname, 'data');
@@ -28,19 +24,10 @@ let work: string;
 const debs: Partial<Record<Deb, string>> = {};
 const images: Partial<Record<Deb, Image>> = {};
 
-async function repack(name: Deb): Promise<string> {
-  const dir = path.join(work, `src-${name}`);
-  await run('dpkg-deb', ['-R', path.join(DATA, DEBS[name]), dir]);
-  for (const f of ['preinst', 'postinst', 'prerm', 'postrm', 'config', 'templates', 'triggers']) fs.rmSync(path.join(dir, 'DEBIAN', f), { force: true });
-  const deb = path.join(work, DEBS[name]);
-  await run('dpkg-deb', ['--root-owner-group', '--build', dir, deb]);
-  return deb;
-}
-
 beforeAll(async () => {
   work = scratch('so-oracle-debian-');
   for (const name of Object.keys(DEBS) as Deb[]) {
-    debs[name] = await repack(name);
+    debs[name] = await repack(path.join(DATA, DEBS[name]), work);
     images[name] = await dpkgImage(path.join(work, `image-${name}`), debs[name], 'etc');
   }
 });

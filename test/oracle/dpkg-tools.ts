@@ -1,4 +1,5 @@
-// dpkg in scratch roots for the oracle tests: an empty database, dpkg itself, an image of one package.
+// dpkg in scratch roots for the oracle tests: an empty database, dpkg itself, an image of one package,
+// a real package repacked without its maintainer scripts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../../src/exec.js';
@@ -17,4 +18,18 @@ export const dpkg = (root: string, ...args: string[]) => run('dpkg', [`--root=${
 export async function dpkgImage(root: string, deb: string, mount: string): Promise<Image> {
   await dpkg(dpkgRoot(root), '-i', deb);
   return shipImage(root, mount, 'dpkg');
+}
+
+/**
+ * A .deb repacked into dir without its maintainer scripts and triggers: dpkg --root runs those chrooted
+ * into a root that holds nothing but the package (no shell, none of their dependencies). Its files and
+ * conffiles lists stay the archive's, byte for byte.
+ */
+export async function repack(deb: string, dir: string): Promise<string> {
+  const src = path.join(dir, `src-${path.basename(deb, '.deb')}`);
+  await run('dpkg-deb', ['-R', deb, src]);
+  for (const f of ['preinst', 'postinst', 'prerm', 'postrm', 'config', 'templates', 'triggers']) fs.rmSync(path.join(src, 'DEBIAN', f), { force: true });
+  const out = path.join(dir, path.basename(deb));
+  await run('dpkg-deb', ['--root-owner-group', '--build', src, out]);
+  return out;
 }
