@@ -9,6 +9,7 @@ import { readBlob, readCapped, sha256 } from '../manifest/pristine.js';
 import type { Layout } from '../paths/layout.js';
 import type { PathClass } from '../plan/classes.js';
 import type { MergeView } from '../plan/types.js';
+import { dpkgFollow, reader } from './dpkg-follow.js';
 
 export interface MergeInputs {
   readonly layout: Layout;
@@ -19,20 +20,27 @@ export interface MergeInputs {
   readonly upper: readonly UpperEntry[];
   readonly classify: (p: RelPath) => PathClass;
   readonly maxSize: number;
+  /** The overlay's mountpoint as the host sees it (the dpkg lists name paths in that view). */
+  readonly mountpoint: string;
 }
 
 /** Merges tried, by path, and the merged bytes by their digest (what a reconcile stages). */
 export interface Merges {
   readonly views: ReadonlyMap<RelPath, MergeView>;
   readonly contents: ReadonlyMap<string, Buffer>;
+  /** Upper entries that give way to the new base because a merge decided their owner (observe/dpkg-follow.ts), with why. */
+  readonly follow: ReadonlyMap<RelPath, string>;
 }
+
+export const NO_MERGES: Merges = Object.freeze({ views: new Map(), contents: new Map(), follow: new Map() });
 
 const message = (err: unknown): string => (err instanceof Error ? ((err as NodeJS.ErrnoException).code ?? err.message) : String(err));
 
 export function observeMerges(o: MergeInputs): Merges {
   const views = new Map<RelPath, MergeView>();
   const contents = new Map<string, Buffer>();
-  if (o.b0 === null) return { views, contents };
+  const follow = new Map<RelPath, string>();
+  if (o.b0 === null) return NO_MERGES;
   for (const u of o.upper) {
     if (u.type !== 'file' || u.kind === 'whiteout' || u.kind === 'foreign') continue;
     const cls = o.classify(u.path);
@@ -43,13 +51,13 @@ export function observeMerges(o: MergeInputs): Merges {
     if (b1?.type !== 'file' || (typeof b1.digest === 'string' && b1.digest === u.digest)) continue;
     // The base left it as it was (rule 2), or the host's copy is the old base's (nothing of the host's to merge).
     if (b0 !== undefined && (b0.type !== 'file' || b0.digest === b1.digest || (typeof u.digest === 'string' && b0.digest === u.digest))) continue;
-    const view = tryMerge(o, cls.merge, u, b0?.digest, typeof b1.digest === 'string' ? b1.digest : undefined, contents);
+    const view = tryMerge(o, cls.merge, u, b0?.digest, typeof b1.digest === 'string' ? b1.digest : undefined, contents, follow);
     views.set(u.path, view);
   }
-  return { views, contents };
+  return { views, contents, follow };
 }
 
-function tryMerge(o: MergeInputs, driverName: string, u: UpperEntry, b0Digest: unknown, b1Digest: string | undefined, contents: Map<string, Buffer>): MergeView {
+function tryMerge(o: MergeInputs, driverName: string, u: UpperEntry, b0Digest: unknown, b1Digest: string | undefined, contents: Map<string, Buffer>, follow: Map<RelPath, string>): MergeView {
   const unavailable = (why: string): MergeView => ({ driver: driverName, kind: 'unavailable', why });
   const driver = driverFor(driverName, u.path.slice(u.path.lastIndexOf('/') + 1));
   if (typeof driver === 'string') return unavailable(driver);
@@ -86,5 +94,9 @@ function tryMerge(o: MergeInputs, driverName: string, u: UpperEntry, b0Digest: u
   if (outcome.kind === 'conflict') return { driver: driverName, kind: 'conflict', conflicts: outcome.conflicts };
   const digest = sha256(outcome.content);
   contents.set(digest, outcome.content);
-  return { driver: driverName, kind: 'merged', digest, host: sha256(host) };
+  if (driverName === 'dpkg-status') {
+    const read = { b1: reader(o.base, o.maxSize), upper: reader(o.layout.upper, o.maxSize) };
+    for (const [p, why] of dpkgFollow({ status: u.path, b0, b1, host, upper: o.upper, mountpoint: o.mountpoint, read })) follow.set(p, why);
+  }
+  return { driver: driverName, kind: 'merged', digest, host: sha256(host), ...(outcome.notes?.length ? { notes: outcome.notes } : {}) };
 }

@@ -151,6 +151,6 @@ export async function previewOverlay(ov: Overlay, target: PreviewTarget): Promis
     subtrees: config.reconcile === 'changed',
     besides: namesBeside(config, classes),
   });
-  const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, next.base).views : undefined;
-  return report(planChange(ov, { ...inputs, ...(classes ? { classes } : {}), ...(merges ? { merges } : {}) }, { from, to: next.generation }), false);
+  const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, next.base) : undefined;
+  return report(planChange(ov, { ...inputs, ...(classes ? { classes } : {}), ...(merges ? { merges: merges.views, follow: merges.follow } : {}) }, { from, to: next.generation }), false);
 }

@@ -10,7 +10,7 @@ import { OLD_MANIFEST_NOTE, classesOfGenerations } from '../observe/package-db.j
 import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
-import { observeMerges, type Merges } from '../observe/merges.js';
+import { NO_MERGES, observeMerges, type Merges } from '../observe/merges.js';
 import { putBlob } from '../manifest/pristine.js';
 import { pathClassifier } from '../plan/classes.js';
 import { StateOverlayError } from '../errors.js';
@@ -72,16 +72,16 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
     besides: namesBeside(config, classes),
     skip: inSubmount(baseSubmounts(ov)),
   });
-  const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, ov.base) : { views: new Map(), contents: new Map() };
-  const plan = planChange(ov, { ...inputs, ...(classes ? { classes } : {}), merges: merges.views }, { from: s.state?.generation ?? null, to: current.generation }, s.log);
+  const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, ov.base) : NO_MERGES;
+  const plan = planChange(ov, { ...inputs, ...(classes ? { classes } : {}), merges: merges.views, follow: merges.follow }, { from: s.state?.generation ?? null, to: current.generation }, s.log);
   return { plan, merged: merges.contents };
 }
 
 /** The three-way merges the upper's files under a merge driver would get (observe/merges.ts). */
 export function mergesOf(ov: Overlay, inputs: Pick<PlanInput, 'b0' | 'b1' | 'upper'>, classes: PlanInput['classes'], base: string | null): Merges {
   const { config } = ov;
-  if (config.paths.configMerge === 'none' && config.paths.merge.length === 0) return { views: new Map(), contents: new Map() };
-  return observeMerges({ layout: ov.layout, base, ...inputs, classify: pathClassifier(config.path, config.paths, classes), maxSize: config.paths.mergeMaxSize });
+  if (config.paths.configMerge === 'none' && config.paths.merge.length === 0) return NO_MERGES;
+  return observeMerges({ layout: ov.layout, base, ...inputs, classify: pathClassifier(config.path, config.paths, classes), maxSize: config.paths.mergeMaxSize, mountpoint: config.path });
 }
 
 /** Stores the merged contents the plan's merge actions write, durably, before its journal names them. */

@@ -112,7 +112,8 @@ function planWith(input: PlanInput, decider: Decider): Plan {
   }
 
   function* visit0(u: UpperEntry, cls: PathClass, sink: Sink): Visit {
-    const d = decider(u, cls);
+    const follows = u.type === 'dir' || u.kind === 'foreign' ? undefined : input.follow?.get(u.path);
+    const d: Decision = follows === undefined ? decider(u, cls) : { do: 'drop', rule: 3, reason: follows };
     const { path } = u;
     if ('notMerged' in d && d.notMerged !== undefined) sink.conflicts.push({ path, rule: d.rule, reason: `${d.notMerged}; ${d.reason}` });
     switch (d.do) {
@@ -133,6 +134,7 @@ function planWith(input: PlanInput, decider: Decider): Plan {
         sink.actions.push({ kind: 'keep', path, rule: d.rule, reason: d.reason });
         return true;
       case 'merge':
+        for (const n of d.notes ?? []) sink.conflicts.push({ path, rule: d.rule, reason: `merged (${d.driver}), the host's change not kept: ${n}` });
         sink.actions.push({ kind: 'merge', path, rule: d.rule, reason: d.reason, driver: d.driver, digest: d.digest, host: d.host, entry: { kind: u.kind, type: 'file' } });
         return true;
       case 'recurse':

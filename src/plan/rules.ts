@@ -31,7 +31,8 @@ export type Decision =
   /** Move the entry to its saved name (`.rpmsave`/`.dpkg-old`; as 'orig': `.rpmorig`/`.dpkg-old`) so the new base shows. */
   | { readonly do: 'save'; readonly rule: Rule; readonly reason: string; readonly as?: 'orig'; readonly notMerged?: string }
   /** Replace the host's file by the clean three-way merge of it with the base's change. */
-  | { readonly do: 'merge'; readonly rule: Rule; readonly reason: string; readonly driver: string; readonly digest: string; readonly host: string }
+  /** notes: what the driver's own rules decided against the host's change (the new base's package won). */
+  | { readonly do: 'merge'; readonly rule: Rule; readonly reason: string; readonly driver: string; readonly digest: string; readonly host: string; readonly notes?: readonly string[] }
   | { readonly do: 'conflict'; readonly rule: Rule; readonly reason: string }
   /**
    * A directory whose children are decided one by one. attrs: give it B1's mode/owner (rule 8, or 6 when
@@ -57,7 +58,7 @@ function mergedOr(s: Situation, rule: Rule, fallback: Fallback): Decision {
   const what = s.cls === 'config' ? 'config file' : 'file';
   const change = rule === 6 ? 'the new base now ships this path too' : 'the base changed it';
   if (m.kind === 'merged' && m.digest === m.host) return keep(rule, `modified ${what}, ${change}: the change is in the host's copy already (${m.driver} merge)`);
-  if (m.kind === 'merged') return { do: 'merge', rule, reason: `modified ${what}, ${change}: merged (${m.driver})`, driver: m.driver, digest: m.digest, host: m.host };
+  if (m.kind === 'merged') return { do: 'merge', rule, reason: `modified ${what}, ${change}: merged (${m.driver})`, driver: m.driver, digest: m.digest, host: m.host, ...(m.notes ? { notes: m.notes } : {}) };
   return { ...fallback, notMerged: `not merged (${m.driver}): ${m.kind === 'conflict' ? m.conflicts.join('; ') : m.why}` };
 }
 

@@ -110,7 +110,7 @@ export type PlanConfig = Pick<OverlayConfig, 'path' | 'reconcile' | 'unknownBase
  */
 export type MergeView = { readonly driver: string } & (
   /** host: the digest of the host's copy the merge was made from. */
-  | { readonly kind: 'merged'; readonly digest: string; readonly host: string }
+  | { readonly kind: 'merged'; readonly digest: string; readonly host: string; readonly notes?: readonly string[] }
   | { readonly kind: 'conflict'; readonly conflicts: readonly string[] }
   | { readonly kind: 'unavailable'; readonly why: string }
 );
@@ -127,4 +127,6 @@ export interface PlanInput {
   readonly classes?: GenerationClasses;
   /** The merges tried for upper files under a merge driver (ConfigMerge=, Merge=), by path. */
   readonly merges?: ReadonlyMap<RelPath, MergeView>;
+  /** Upper entries (non-directories) that give way to the new base because a merge decided their owner, with why (rule 3). */
+  readonly follow?: ReadonlyMap<RelPath, string>;
 }

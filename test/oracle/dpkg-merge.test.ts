@@ -10,30 +10,18 @@ import { parseStatus, type StatusDb } from '../../src/merge/dpkg-db.js';
 import { baseWonPaths, infoFollowStatus, type InfoVerdict } from '../../src/merge/dpkg-info.js';
 import { mergeStatus } from '../../src/merge/dpkg-status.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
-import { dpkg, dpkgRoot, repack } from './dpkg-tools.js';
+import { dpkg, dpkgRoot, repack, toyDeb } from './dpkg-tools.js';
 
 const DATA = path.join(import.meta.dirname, 'data');
 const DB = 'var/lib/dpkg';
 let work: string;
 const debs: Record<string, string> = {};
 
-/** A toy package the new base adds, built with dpkg-deb. */
-async function toyDeb(): Promise<string> {
-  const dir = path.join(work, 'so-base-extra');
-  fs.mkdirSync(path.join(dir, 'DEBIAN'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'usr/share/so-base-extra'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'usr/share/so-base-extra/data'), 'base data\n');
-  fs.writeFileSync(path.join(dir, 'DEBIAN/control'), 'Package: so-base-extra\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <test@example.org>\nDescription: a package only the new base has\n');
-  const deb = path.join(work, 'so-base-extra_1.0_all.deb');
-  await run('dpkg-deb', ['--root-owner-group', '--build', dir, deb]);
-  return deb;
-}
-
 beforeAll(async () => {
   work = scratch('so-oracle-dpkg-merge-');
   const names = { nr3: 'needrestart_3.6-4+deb12u3_all.deb', nr4: 'needrestart_3.6-4+deb12u4_all.deb', pg1: 'postgresql-common_248+deb12u1_all.deb', pg2: 'postgresql-common_248+deb12u2_all.deb' };
   for (const [k, deb] of Object.entries(names)) debs[k] = await repack(path.join(DATA, deb), work);
-  debs.extra = await toyDeb();
+  debs.extra = await toyDeb(work);
 });
 afterAll(async () => {
   await removeTree(work);

@@ -33,3 +33,15 @@ export async function repack(deb: string, dir: string): Promise<string> {
   await run('dpkg-deb', ['--root-owner-group', '--build', src, out]);
   return out;
 }
+
+/** A toy package only a new base has (so-base-extra 1.0, one data file), built with dpkg-deb in dir. */
+export async function toyDeb(dir: string): Promise<string> {
+  const src = path.join(dir, 'so-base-extra');
+  fs.mkdirSync(path.join(src, 'DEBIAN'), { recursive: true });
+  fs.mkdirSync(path.join(src, 'usr/share/so-base-extra'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'usr/share/so-base-extra/data'), 'base data\n');
+  fs.writeFileSync(path.join(src, 'DEBIAN/control'), 'Package: so-base-extra\nVersion: 1.0\nArchitecture: all\nMaintainer: Test <test@example.org>\nDescription: a package only the new base has\n');
+  const deb = path.join(dir, 'so-base-extra_1.0_all.deb');
+  await run('dpkg-deb', ['--root-owner-group', '--build', src, deb]);
+  return deb;
+}
