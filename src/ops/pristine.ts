@@ -1,7 +1,9 @@
 // After a manifest is recorded: the pristine copies the next update's merges need (manifest/pristine.ts).
 import type { RelPath } from '../model/entry.js';
 import { readClasses, readManifest } from '../manifest/store.js';
-import { captureBlobs, pruneBlobs } from '../manifest/pristine.js';
+import { captureBlobs, pruneBlobs, type Captured } from '../manifest/pristine.js';
+import type { Overlay } from '../overlay/overlay.js';
+import type { Journal } from '../txn/journal.js';
 import { pathClassifier } from '../plan/classes.js';
 import type { OverlaySession } from '../txn/session.js';
 
@@ -11,10 +13,17 @@ import type { OverlaySession } from '../txn/session.js';
  * results staged for a journal that is finished (one still pending keeps its own).
  */
 export function keepPristine(s: OverlaySession, file: string, baseDir: string): void {
-  const { layout, overlay: ov } = s;
+  const r = pristineOf(s.overlay, file, baseDir, s.journal);
+  if (r.stored > 0) s.log.info({ event: 'run.pristine', name: s.overlay.name, stored: r.stored, bytes: r.bytes });
+}
+
+/** keepPristine for an overlay whose lock the caller holds; pending: the journal not finished yet, if any. */
+export function pristineOf(ov: Overlay, file: string, baseDir: string, pending: Journal | null): Captured {
+  const { layout } = ov;
   const { paths } = ov.config;
   const keep = new Set<string>();
-  for (const a of s.journal?.plan.actions ?? []) if (a.kind === 'merge') keep.add(a.digest);
+  let r: Captured = { stored: 0, bytes: 0 };
+  for (const a of pending?.plan.actions ?? []) if (a.kind === 'merge') keep.add(a.digest);
   if (paths.configMerge !== 'none' || paths.merge.length > 0) {
     const classes = readClasses(file).byPath;
     const classify = pathClassifier(ov.config.path, paths, { b0: classes, b1: classes });
@@ -23,10 +32,10 @@ export function keepPristine(s: OverlaySession, file: string, baseDir: string): 
       return c.merge !== undefined && c.keep === undefined;
     };
     const entries = [...readManifest(file)].filter((e) => e.type === 'file' && e.size <= paths.mergeMaxSize && wanted(e.path));
-    const r = captureBlobs(layout, baseDir, entries, () => true, paths.mergeMaxSize);
+    r = captureBlobs(layout, baseDir, entries, () => true, paths.mergeMaxSize);
     for (const e of entries) keep.add(e.digest);
-    if (r.stored > 0) s.log.info({ event: 'run.pristine', name: ov.name, stored: r.stored, bytes: r.bytes });
   }
   pruneBlobs(layout, keep);
+  return r;
 }
 

@@ -86,7 +86,10 @@ export async function restoreBackup(ov: Overlay, log: Log, setName: string, args
       for (let p: RelPath = e.path; p !== ''; p = parentOf(p)) {
         const st = lstatBeneath(layout.upper, p);
         if (p === e.path && st) {
-          throw new StateOverlayError('usage', `cannot restore ${e.display}: the upper holds ${layout.upper}/${e.display} again; move it away first (nothing was restored)`, { path: `${layout.upper}/${e.display}` });
+          // The file that set's reconcile merged there: the host's version in the set is what it was made from.
+          const merged = set.index.wrote?.some((w) => w.kind === 'merge' && w.path === e.path);
+          const what = merged ? `the merge that reconcile wrote at ${layout.upper}/${e.display}; move it away first (\`state-overlay reset ${ov.name} ${ov.config.path.replace(/\/+$/, '')}/${e.display}\` moves it to a backup set of its own)` : `${layout.upper}/${e.display} again; move it away first`;
+          throw new StateOverlayError('usage', `cannot restore ${e.display}: the upper holds ${what} (nothing was restored)`, { path: `${layout.upper}/${e.display}` });
         }
         if (p !== e.path && st && !st.isDirectory()) {
           throw new StateOverlayError('usage', `cannot restore ${e.display}: ${layout.upper}/${displayPath(p)} is not a directory (nothing was restored)`, { path: `${layout.upper}/${displayPath(p)}` });

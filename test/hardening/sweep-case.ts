@@ -1,6 +1,7 @@
 // The tree of the fault-injection sweep: one base change that makes a reconcile take every kind of action
 // (drops of each entry kind, whiteouts, an opaque dir, a subtree the base turned into a file with every
-// attribute, .rpmnew and .rpmsave sidecars, a directory's mode, a directory left empty, declared state).
+// attribute, .rpmnew and .rpmsave sidecars, a three-way merge, a directory's mode, a directory left empty,
+// declared state).
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -11,10 +12,12 @@ import { buildCliCase, tree, type CaseSpec } from './cases.js';
 import { cli, mountTmpfs, removeScratch, scratchDir } from './harness.js';
 import { attributeRich } from './xfs-cases.js';
 
-export const SWEEP_CONF = '[Paths]\nConfig=/opt/etc/**\nConfigReplace=/opt/etc/replace/**\nKeep=/opt/keep/**\n';
+export const SWEEP_CONF = '[Paths]\nConfig=/opt/etc/**\nConfigReplace=/opt/etc/replace/**\nKeep=/opt/keep/**\nMerge=/opt/merge/*:text\n';
 
 export const SWEEP_CASE: CaseSpec = {
   name: 'every action kind',
+  // The merge driver of SWEEP_CONF, for the pristine copies the template's recorded manifest keeps.
+  config: { paths: { merge: [{ glob: '/opt/merge/*', driver: 'text' }] } },
   v1: tree({
     'bin/same': 'same v1\n',
     'bin/edited': 'edited v1\n',
@@ -32,6 +35,7 @@ export const SWEEP_CASE: CaseSpec = {
     'keep/k': 'k v1\n',
     'share/s1': 's1\n',
     'share/s2': 's2\n',
+    'merge/m': 'a\nb\nc\n',
   }),
   upper: async (u) => {
     await writeTree(u, {
@@ -53,6 +57,7 @@ export const SWEEP_CASE: CaseSpec = {
       'keep/k': 'k, declared state\n',
       'data/db': { file: 'state\n', mode: 0o600, uid: 7, gid: 8 },
       'data/fifo': { fifo: true },
+      'merge/m': { file: 'A, the host\'s\nb\nc\n', mode: 0o640, uid: 5, gid: 6 },
     });
     fs.linkSync(path.join(u, 'data/db'), path.join(u, 'data/db-link'));
     await attributeRich(u);
@@ -75,6 +80,7 @@ export const SWEEP_CASE: CaseSpec = {
       'etc/deleted.conf': 'deleted v2\n',
       'opq/x': 'x v2\n',
       'keep/k': 'k v2\n',
+      'merge/m': 'a\nb\nC, the base\'s\n',
     })(b);
     fs.rmSync(path.join(b, 'turned'), { recursive: true });
     fs.writeFileSync(path.join(b, 'turned'), 'now a file\n');

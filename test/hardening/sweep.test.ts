@@ -100,6 +100,11 @@ beforeAll(async () => {
   expect(r.exitCode, r.stderr).toBe(0);
   const { layout } = scratchOverlay(reconciled).ov;
   set = fs.readdirSync(layout.backupsDir)[0]!;
+  // The merged file moved away as restore asks, into a set of its own: the host's version can come back.
+  const refused = await cli(reconciled, ['restore', 'opt', set]);
+  expect(refused.stderr).toContain('cannot restore merge/m: the upper holds the merge that reconcile wrote');
+  const reset = await cli(reconciled, ['reset', 'opt', '/opt/merge/m']);
+  expect(reset.exitCode, reset.stderr).toBe(0);
   vacuumable = path.join(top, 'vacuumable');
   fs.mkdirSync(vacuumable);
   await run('cp', ['-a', '--', `${reconciled}/.`, vacuumable]);

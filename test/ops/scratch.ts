@@ -8,6 +8,7 @@ import type { Overlay } from '../../src/overlay/overlay.js';
 import { defaultConfig, type OverlayConfig } from '../../src/config/schema.js';
 import { buildManifest } from '../../src/manifest/build.js';
 import { manifestPath } from '../../src/manifest/store.js';
+import { pristineOf } from '../../src/ops/pristine.js';
 import { layoutFor } from '../../src/paths/layout.js';
 import { ensureStateSubdir } from '../../src/state/state-dir.js';
 import { writeState } from '../../src/state/state-file.js';
@@ -70,6 +71,8 @@ export function scratchOverlay(root: string, over: Partial<Omit<OverlayConfig, '
       const file = manifestPath(layout, generation);
       await buildManifest(ov.base, file);
       writeState(layout, { schemaVersion: 1, generation, manifest: path.basename(file), lastReconcile: null });
+      // As run records a manifest: the base content merges will need (nothing without a merge driver).
+      pristineOf(ov, file, ov.base, null);
     },
   };
 }

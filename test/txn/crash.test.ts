@@ -13,7 +13,12 @@ import { bpath, removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, snapshot, sorted, writeTree, type Spec } from '../ops/scratch.js';
 import { prng } from '../prng.js';
 
-const CONFIG = { paths: { config: ['/opt/etc/**'], configReplace: ['/opt/etcr/**'] } };
+const CONFIG = { paths: { config: ['/opt/etc/**'], configReplace: ['/opt/etcr/**'], merge: [{ glob: '/opt/merge/**', driver: 'text' }] } };
+/** The merged files: both sides changed a different line, so each merges cleanly. */
+const mergeV = (i: string, host: string, base: string) => `${i} ${host}
+middle
+${i} ${base}
+`;
 const ODD = Buffer.from([0x62, 0xff, 0xfe, 0x80]); // not UTF-8
 
 // Scratch roots live on a tmpfs: fsync is free there, and the test runs the executor some 150 times.
@@ -40,6 +45,7 @@ beforeAll(async () => {
     'attrs2/f': 'a2 v1\n',
     'opq/x': 'x v1\n',
     ...range(3, (i) => [[`gone/g${i}`, `g${i}\n`]]),
+    ...range(6, (i) => [[`merge/m${i}`, mergeV(i, 'v1', 'v1')]]),
   };
   await writeTree(s.ov.base, v1);
   fs.writeFileSync(bpath(s.ov.base, 'bin', ODD), 'odd v1\n');
@@ -63,6 +69,7 @@ beforeAll(async () => {
     'opq/mine': 'mine\n',
     ...range(3, (i) => [[`gone/g${i}`, `g${i} edited\n`]]),
     'data/db': 'pure state\n',
+    ...range(6, (i) => [[`merge/m${i}`, { file: mergeV(i, 'host', 'v1'), mode: 0o600 }]]),
   });
   fs.writeFileSync(bpath(s.ov.layout.upper, 'bin', ODD), 'odd edited\n');
   // The new base.
@@ -73,6 +80,7 @@ beforeAll(async () => {
     ...range(5, (i) => [[`wh/w${i}`, `w${i} v2\n`]]),
     'opq/x': 'x v2\n',
     'attrs2/f': 'a2 v2\n',
+    ...range(6, (i) => [[`merge/m${i}`, mergeV(i, 'v1', 'v2')]]),
   });
   fs.chmodSync(path.join(s.ov.base, 'attrs2'), 0o750);
   fs.unlinkSync(path.join(s.ov.base, 'bin/l0'));
@@ -118,6 +126,12 @@ function assertNothingLost(s: ReturnType<typeof scratchOverlay>, original: Map<s
     const found = upper.get(p) === d || upper.get(`${p}.rpmsave`) === d || sets.some((b) => b.get(p) === d);
     expect(found, `${p} (${d}) is neither in the upper nor in backups`).toBe(true);
   }
+  // A merged file is the host's or the merge's, whole, or not there yet (the host's in the set): never half of one.
+  for (let i = 0; i < 6; i++) {
+    const f = path.join(layout.upper, `merge/m0${i}`);
+    const text = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined;
+    expect([undefined, mergeV(`0${i}`, 'host', 'v1'), mergeV(`0${i}`, 'host', 'v2')], `merge/m0${i}`).toContain(text);
+  }
 }
 
 describe('crash safety of the reconcile executor', () => {
@@ -127,7 +141,7 @@ describe('crash safety of the reconcile executor', () => {
     const report = await reconcileOverlay(ref.ov, memoryLog(), { current: { generation: 'gen2' } });
     const total = report.plan.actions.length;
     expect(total).toBeGreaterThanOrEqual(50);
-    expect(new Set(report.plan.actions.map((a) => a.kind))).toEqual(new Set(['move-to-backups', 'rename', 'write-sidecar', 'set-attrs', 'remove-empty-dir', 'keep']));
+    expect(new Set(report.plan.actions.map((a) => a.kind))).toEqual(new Set(['move-to-backups', 'rename', 'write-sidecar', 'merge', 'set-attrs', 'remove-empty-dir', 'keep']));
     assertNothingLost(ref, original);
     const want = result(ref);
 
