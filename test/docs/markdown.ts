@@ -50,7 +50,12 @@ export function section(text: string, prefix: string): string | undefined {
   const start = lines.findIndex((l) => l.startsWith(prefix));
   if (start < 0) return undefined;
   const level = /^#+/.exec(lines[start]!)?.[0].length ?? 1;
-  const end = lines.findIndex((l, i) => i > start && /^#+\s/.test(l) && (/^#+/.exec(l)?.[0].length ?? 0) <= level);
+  // A `#` line inside a fence (a shell comment, a config file's) is no heading.
+  let fenced = false;
+  const end = lines.findIndex((l, i) => {
+    if (l.startsWith('```')) fenced = !fenced;
+    return i > start && !fenced && /^#+\s/.test(l) && (/^#+/.exec(l)?.[0].length ?? 0) <= level;
+  });
   return lines.slice(start, end < 0 ? undefined : end).join('\n');
 }
 

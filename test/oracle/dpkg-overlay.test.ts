@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/exec.js';
 import { cli } from '../cli/cli.js';
+import { DOCS, read, section } from '../docs/markdown.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { dpkg, dpkgRoot, repack, toyDeb } from './dpkg-tools.js';
 
@@ -74,6 +75,12 @@ describe('a dpkg database under a state overlay, Merge=…:dpkg-status', () => {
 
   it('the new base shipping the host\'s package at another version wins: its version listed, --audit clean, and a warning says so', async () => {
     await scenario('b', ['nr4', 'pg2']);
+    // docs/operations.md shows this case's lines.
+    const printed = so('reconcile', NAME, '--dry-run').split('\n');
+    const doc = section(read(path.join(DOCS, 'operations.md')), '## The dpkg database under an overlay')!;
+    const shown = doc.split('\n').filter((l) => l.startsWith('rule ') || l.startsWith('warning: '));
+    expect(shown).toHaveLength(3);
+    for (const l of shown) expect(printed).toContain(l);
     const r = JSON.parse(so('--json', 'reconcile', NAME)) as { merged: number; conflicts: { path: string; reason: string }[] };
     expect(r.merged).toBe(1);
     expect(r.conflicts).toEqual([expect.objectContaining({ path: 'status', reason: expect.stringContaining("postgresql-common:all: changed by the host and by the new base; the new base's stanza wins") })]);
