@@ -17,26 +17,42 @@ import type { ManifestEntry } from './format.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
 export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
-const blobFile = (layout: Layout, digest: string): string => path.join(layout.pristineDir, digest);
+
+/** A directory of blobs named by their sha256, and how to make it. */
+export interface BlobStore {
+  readonly dir: string;
+  make(): void;
+}
+
+/** The state dir's store (made as a state subdirectory, private). */
+export const stateStore = (layout: Layout): BlobStore => ({ dir: layout.pristineDir, make: () => ensureStateSubdir(layout, layout.pristineDir) });
+
+/** The image's store beside its shipped manifest (`NAME.pristine/`, `index --ship`). */
+export const shippedStore = (layout: Layout): BlobStore => {
+  const dir = layout.shippedManifest.replace(/\.manifest$/, '.pristine');
+  return { dir, make: () => fs.mkdirSync(dir, { recursive: true, mode: 0o755 }) };
+};
+
+const blobFile = (store: BlobStore, digest: string): string => path.join(store.dir, digest);
 
 /** Stores content durably under its digest (already there: nothing written); returns the digest. */
-export function putBlob(layout: Layout, content: Buffer): string {
+export function putBlob(store: BlobStore, content: Buffer): string {
   const digest = sha256(content);
-  if (readBlob(layout, digest) !== undefined) return digest;
-  ensureStateSubdir(layout, layout.pristineDir);
-  writeFileAtomic(blobFile(layout, digest), content);
+  if (readBlob(store, digest) !== undefined) return digest;
+  store.make();
+  writeFileAtomic(blobFile(store, digest), content, 0o644);
   return digest;
 }
 
 /** The blob of digest, or undefined when the store lacks it or holds other bytes under its name. */
-export function readBlob(layout: Layout, digest: string): Buffer | undefined {
+export function readBlob(store: BlobStore, digest: string): Buffer | undefined {
   if (!DIGEST.test(digest)) return undefined;
   let b: Buffer;
   try {
-    b = fs.readFileSync(blobFile(layout, digest));
+    b = fs.readFileSync(blobFile(store, digest));
   } catch (err) {
     if (isAbsent(err)) return undefined;
-    throw ioError('read', blobFile(layout, digest), err);
+    throw ioError('read', blobFile(store, digest), err);
   }
   return sha256(b) === digest ? b : undefined;
 }
@@ -67,23 +83,24 @@ export interface Captured {
 }
 
 /**
- * Keeps the content of the entries `wanted` holds for (regular files of at most max bytes) from the base at
- * baseDir, each only when its bytes still have the manifest's digest (a file changed since it was indexed
- * is not that generation's content). Unreadable files are left out: a merge then says it has no copy.
+ * Keeps in store the content of the entries (regular files of at most max bytes): from the store shipped
+ * beside the image's manifest when it has them, else from the base at baseDir, each only when its bytes have
+ * the manifest's digest (a file changed since it was indexed is not that generation's content). Unreadable
+ * files are left out: a merge then says it has no copy.
  */
-export function captureBlobs(layout: Layout, baseDir: string, entries: Iterable<ManifestEntry>, wanted: (p: RelPath) => boolean, max: number): Captured {
+export function captureBlobs(store: BlobStore, baseDir: string, entries: Iterable<ManifestEntry>, max: number, shipped?: BlobStore): Captured {
   let stored = 0;
   let bytes = 0;
   for (const e of entries) {
-    if (e.type !== 'file' || e.size > max || !wanted(e.path) || readBlob(layout, e.digest) !== undefined) continue;
-    let b: Buffer | undefined;
+    if (e.type !== 'file' || e.size > max || readBlob(store, e.digest) !== undefined) continue;
+    let b: Buffer | undefined = shipped === undefined ? undefined : readBlob(shipped, e.digest);
     try {
-      b = readCapped(baseDir, e.path, max);
+      b ??= readCapped(baseDir, e.path, max);
     } catch {
       continue;
     }
     if (b === undefined || sha256(b) !== e.digest) continue;
-    putBlob(layout, b);
+    putBlob(store, b);
     stored++;
     bytes += b.length;
   }
@@ -91,20 +108,20 @@ export function captureBlobs(layout: Layout, baseDir: string, entries: Iterable<
 }
 
 /** Removes the blobs whose digests are not in keep (and temp files writers left); returns how many went. */
-export function pruneBlobs(layout: Layout, keep: ReadonlySet<string>): number {
+export function pruneBlobs(store: BlobStore, keep: ReadonlySet<string>): number {
   let names: string[];
   try {
-    names = fs.readdirSync(layout.pristineDir);
+    names = fs.readdirSync(store.dir);
   } catch (err) {
     if (isAbsent(err)) return 0;
-    throw ioError('read', layout.pristineDir, err);
+    throw ioError('read', store.dir, err);
   }
   let removed = 0;
   for (const n of names) {
     if (keep.has(n) || (!DIGEST.test(n) && !n.startsWith('.'))) continue;
-    fs.rmSync(path.join(layout.pristineDir, n), { force: true });
+    fs.rmSync(path.join(store.dir, n), { force: true });
     removed++;
   }
-  if (removed > 0) fsyncDir(layout.pristineDir);
+  if (removed > 0) fsyncDir(store.dir);
   return removed;
 }

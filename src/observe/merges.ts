@@ -5,7 +5,7 @@
 import { StateOverlayError } from '../errors.js';
 import type { BaseView, RelPath, UpperEntry } from '../model/entry.js';
 import { driverFor } from '../merge/drivers.js';
-import { readBlob, readCapped, sha256 } from '../manifest/pristine.js';
+import { readBlob, readCapped, sha256, stateStore } from '../manifest/pristine.js';
 import type { Layout } from '../paths/layout.js';
 import type { PathClass } from '../plan/classes.js';
 import type { MergeView } from '../plan/types.js';
@@ -65,7 +65,7 @@ function tryMerge(o: MergeInputs, driverName: string, u: UpperEntry, b0Digest: u
   let b0: Buffer;
   if (b0Digest === undefined) b0 = Buffer.alloc(0);
   else {
-    const kept = typeof b0Digest === 'string' ? readBlob(o.layout, b0Digest) : undefined;
+    const kept = typeof b0Digest === 'string' ? readBlob(stateStore(o.layout), b0Digest) : undefined;
     if (kept === undefined) return unavailable("no copy of the old base's content was kept (it was recorded before a merge driver applied to it, or was larger than MergeMaxSize=)");
     b0 = kept;
   }

@@ -51,6 +51,12 @@ export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): P
   const r = gen === undefined
     ? await buildManifest(base, out, { skip, classes: await classes(), ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })
     : await keepManifest(gen, out, base, [out, stateManifestFile(ov.layout, readState(ov.layout))], opts.onProgress, skip, classes);
+  if (ship) {
+    // The base content merges will need on the host, beside the manifest (none without a merge driver).
+    const { shipPristine } = await import('./pristine.js');
+    const p = shipPristine(ov, out, base);
+    if (p.stored > 0) log.info({ event: 'run.pristine', name: ov.name, stored: p.stored, bytes: p.bytes });
+  }
   const ms = Date.now() - started;
   log.info({ event: 'index.done', entries: r.entries, hashedBytes: r.hashedBytes, reusedDigests: r.reusedDigests, ms } satisfies LogEvent);
   const g = gen ?? { generation: manifestGeneration(out), source: 'manifest' };

@@ -1,7 +1,8 @@
 // After a manifest is recorded: the pristine copies the next update's merges need (manifest/pristine.ts).
 import type { RelPath } from '../model/entry.js';
 import { readClasses, readManifest } from '../manifest/store.js';
-import { captureBlobs, pruneBlobs, type Captured } from '../manifest/pristine.js';
+import { captureBlobs, pruneBlobs, shippedStore, stateStore, type BlobStore, type Captured } from '../manifest/pristine.js';
+import type { ManifestEntry } from '../manifest/format.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Journal } from '../txn/journal.js';
 import { pathClassifier } from '../plan/classes.js';
@@ -22,20 +23,36 @@ export function pristineOf(ov: Overlay, file: string, baseDir: string, pending: 
   const { layout } = ov;
   const { paths } = ov.config;
   const keep = new Set<string>();
-  let r: Captured = { stored: 0, bytes: 0 };
   for (const a of pending?.plan.actions ?? []) if (a.kind === 'merge') keep.add(a.digest);
-  if (paths.configMerge !== 'none' || paths.merge.length > 0) {
-    const classes = readClasses(file).byPath;
-    const classify = pathClassifier(ov.config.path, paths, { b0: classes, b1: classes });
-    const wanted = (p: RelPath) => {
-      const c = classify(p);
-      return c.merge !== undefined && c.keep === undefined;
-    };
-    const entries = [...readManifest(file)].filter((e) => e.type === 'file' && e.size <= paths.mergeMaxSize && wanted(e.path));
-    r = captureBlobs(layout, baseDir, entries, () => true, paths.mergeMaxSize);
-    for (const e of entries) keep.add(e.digest);
-  }
-  pruneBlobs(layout, keep);
+  const entries = mergeable(ov, file);
+  const r = captureBlobs(stateStore(layout), baseDir, entries, paths.mergeMaxSize, shippedStore(layout));
+  for (const e of entries) keep.add(e.digest);
+  pruneBlobs(stateStore(layout), keep);
+  return r;
+}
+
+/** The manifest's regular files under a merge driver (ConfigMerge=, Merge=), at most MergeMaxSize= bytes. */
+function mergeable(ov: Overlay, file: string): ManifestEntry[] {
+  const { paths } = ov.config;
+  if (paths.configMerge === 'none' && paths.merge.length === 0) return [];
+  const classes = readClasses(file).byPath;
+  const classify = pathClassifier(ov.config.path, paths, { b0: classes, b1: classes });
+  const wanted = (p: RelPath) => {
+    const c = classify(p);
+    return c.merge !== undefined && c.keep === undefined;
+  };
+  return [...readManifest(file)].filter((e) => e.type === 'file' && e.size <= paths.mergeMaxSize && wanted(e.path));
+}
+
+/**
+ * `index --ship`: the base content the host's merges will need, shipped beside the image's manifest (the
+ * store's older blobs removed), so a host keeps them without reading its base. Only with a merge driver.
+ */
+export function shipPristine(ov: Overlay, file: string, baseDir: string): Captured {
+  const store: BlobStore = shippedStore(ov.layout);
+  const entries = mergeable(ov, file);
+  const r = entries.length === 0 ? { stored: 0, bytes: 0 } : captureBlobs(store, baseDir, entries, ov.config.paths.mergeMaxSize);
+  pruneBlobs(store, new Set(entries.map((e) => e.digest)));
   return r;
 }
 

@@ -11,7 +11,7 @@ import { baseSubmounts, inSubmount } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import { NO_MERGES, observeMerges, type Merges } from '../observe/merges.js';
-import { putBlob } from '../manifest/pristine.js';
+import { putBlob, stateStore } from '../manifest/pristine.js';
 import { pathClassifier } from '../plan/classes.js';
 import { StateOverlayError } from '../errors.js';
 import type { Overlay } from '../overlay/overlay.js';
@@ -90,7 +90,7 @@ function stageMerges(s: OverlaySession, planned: Planned): void {
     if (a.kind !== 'merge') continue;
     const content = planned.merged.get(a.digest);
     if (content === undefined) throw new StateOverlayError('internal', `merge of ${a.path}: no merged content staged`, { path: s.layout.upper });
-    putBlob(s.layout, content);
+    putBlob(stateStore(s.layout), content);
   }
 }
 

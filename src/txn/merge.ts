@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { parentOf } from '../model/entry.js';
-import { readBlob } from '../manifest/pristine.js';
+import { readBlob, stateStore } from '../manifest/pristine.js';
 import type { Layout } from '../paths/layout.js';
 import type { MergeFile } from '../plan/types.js';
 import { closeQuietly, fdPath } from '../tree/fsat.js';
@@ -32,7 +32,7 @@ export async function applyMerge(layout: Layout, tree: string, a: MergeFile, c: 
   } else if (kept === undefined) {
     throw new StaleAction(`${show(upper, a.path)} is gone and not in ${show(tree, a.path)} either: nothing to merge`, show(upper, a.path));
   }
-  const content = readBlob(layout, a.digest);
+  const content = readBlob(stateStore(layout), a.digest);
   // The host's version is in the set; without the merged bytes the path shows the new base, as a drop would.
   if (content === undefined) throw new StaleAction(`the merged content of ${show(upper, a.path)} (${a.digest}) is missing from ${layout.pristineDir}: the host's version is in ${show(tree, a.path)}`, show(upper, a.path));
   // The host's version gives the merged file its mode, owner and xattrs (an ACL, the SELinux label), not overlay's own.

@@ -6,7 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listSets } from '../../src/backups/sets.js';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
+import { indexOverlay } from '../../src/ops/index.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
+import { sha256 } from '../../src/manifest/pristine.js';
 import { readState } from '../../src/state/state-file.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, writeTree } from './scratch.js';
@@ -168,5 +170,24 @@ describe('a rollback after a merge', () => {
     expect(sets).toHaveLength(1);
     expect(sets[0]!.index!.entries.map((e) => [e.path, e.rule])).toEqual([['etc/app.conf', 11]]);
     expect(fs.readFileSync(path.join(sets[0]!.dir, 'upper/etc/app.conf'), 'utf8')).toBe(lines(4, { 1: 'h', 4: 'b' }));
+  });
+});
+
+describe('pristine copies shipped with the image (index --ship)', () => {
+  it('are written beside the shipped manifest; the host keeps them, digest-checked', async () => {
+    const s = scratchOverlay(root, { paths: { config: ['/opt/etc/**'], configMerge: 'three-way' } });
+    await writeTree(s.ov.base, { 'etc/app.conf': lines(3), 'bin/tool': 'tool\n' });
+    await indexOverlay(s.ov, memoryLog(), { ship: true });
+    const shipped = s.ov.layout.shippedManifest.replace(/\.manifest$/, '.pristine');
+    const digest = sha256(Buffer.from(lines(3)));
+    expect(fs.readdirSync(shipped)).toEqual([digest]);
+    // A shipped blob that does not have its name's digest is never taken: the base's bytes are.
+    fs.writeFileSync(path.join(shipped, digest), 'forged\n');
+    const r = await reconcileOverlay(s.ov, memoryLog());
+    expect(r.upToDate).toBe(false);
+    expect(fs.readFileSync(path.join(s.ov.layout.pristineDir, digest), 'utf8')).toBe(lines(3));
+    // Shipping again replaces the store: the forged blob goes, the right one is written.
+    await indexOverlay(s.ov, memoryLog(), { ship: true });
+    expect(fs.readFileSync(path.join(shipped, digest), 'utf8')).toBe(lines(3));
   });
 });
