@@ -1,7 +1,8 @@
-// The dpkg database under a state overlay, end to end and judged by real dpkg: /var/lib/dpkg overlaid with
-// Merge=/var/lib/dpkg/status:dpkg-status, the host installing a real package through the mount, then a new
-// base that upgrades one package and adds another (and, in the second case, ships the host's package at
-// another version). After the reconcile dpkg must find the database consistent with the files.
+// The dpkg database under state overlays, end to end and judged by real dpkg: /usr, /etc and /var/lib/dpkg
+// each overlaid (the last with Merge=/var/lib/dpkg/status:dpkg-status, /etc with ConfigFrom=dpkg), the host
+// installing a real package through the mounts, then a new base that upgrades one package and adds another
+// (and, in the second case, ships the host's package at another version). After the reconciles dpkg must
+// find the database consistent with the files.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,8 @@ import { dpkg, dpkgRoot, repack, toyDeb } from './dpkg-tools.js';
 const DATA = path.join(import.meta.dirname, 'data');
 const DEBS = { nr3: 'needrestart_3.6-4+deb12u3_all.deb', nr4: 'needrestart_3.6-4+deb12u4_all.deb', pg1: 'postgresql-common_248+deb12u1_all.deb', pg2: 'postgresql-common_248+deb12u2_all.deb' };
 const NAME = 'var-lib-dpkg';
+/** The three overlays, by instance name: what dpkg writes. */
+const OVERLAYS = { usr: '[Paths]\n', etc: '[Paths]\nConfigFrom=dpkg\nSuffixStyle=dpkg\n', [NAME]: '[Paths]\nMerge=/var/lib/dpkg/status:dpkg-status\n' };
 let work: string;
 const debs: Record<string, string> = {};
 
@@ -28,7 +31,7 @@ afterAll(async () => {
 
 let root: string;
 afterEach(() => {
-  cli(['--root', root, '-q', 'unmount', NAME, '--lazy']);
+  for (const name of Object.keys(OVERLAYS)) cli(['--root', root, '-q', 'unmount', name, '--lazy']);
 });
 
 const so = (...args: string[]) => {
@@ -50,13 +53,25 @@ async function scenario(tag: string, v2: string[]): Promise<void> {
   const [v1Root, v2Root] = [await image(`v1-${tag}`, 'nr3'), await image(`v2-${tag}`, ...v2)];
   await run('cp', ['-a', `${v1Root}/.`, root]);
   fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'etc/state-overlay', `${NAME}.conf`), '[Paths]\nMerge=/var/lib/dpkg/status:dpkg-status\n');
-  so('run', NAME);
+  for (const [name, conf] of Object.entries(OVERLAYS)) fs.writeFileSync(path.join(root, 'etc/state-overlay', `${name}.conf`), conf);
+  for (const name of Object.keys(OVERLAYS)) so('run', name);
   await dpkg(root, '-i', debs.pg1!);
-  so('unmount', NAME);
-  // The update: the new image's files and database (the overlay's base is the mountpoint's own directory).
-  fs.rmSync(path.join(root, 'var/lib/dpkg'), { recursive: true });
+  for (const name of Object.keys(OVERLAYS)) so('unmount', name);
+  // The host's install went into the uppers only.
+  expect(fs.existsSync(path.join(root, 'usr/share/postgresql-common'))).toBe(false);
+  // The update: the new image's files and database in each overlay's base (the mountpoint's own
+  // directory); /etc keeps the overlays' configuration, as an image would ship it.
+  for (const d of ['usr', 'var/lib/dpkg']) fs.rmSync(path.join(root, d), { recursive: true });
   await run('cp', ['-a', `${v2Root}/.`, root]);
+}
+
+/** Reconciles the three overlays (the dpkg database's as JSON), then mounts them again. */
+function update(): { merged: number; actions: { kind: string; path: string }[]; conflicts: { path: string; reason: string }[] } {
+  so('reconcile', 'usr');
+  so('reconcile', 'etc');
+  const r = JSON.parse(so('--json', 'reconcile', NAME)) as ReturnType<typeof update>;
+  for (const name of Object.keys(OVERLAYS)) so('run', name);
+  return r;
 }
 
 const versions = async () => (await run('dpkg-query', [`--root=${root}`, '-W', '-f', '${Package} ${Version} ${db:Status-Abbrev}\\n'])).stdout.split('\n').sort();
@@ -64,10 +79,9 @@ const versions = async () => (await run('dpkg-query', [`--root=${root}`, '-W', '
 describe('a dpkg database under a state overlay, Merge=…:dpkg-status', () => {
   it('keeps the host-installed package and takes the new base\'s upgrade and new package: --audit and --verify clean', async () => {
     await scenario('a', ['nr4', 'extra']);
-    const r = JSON.parse(so('--json', 'reconcile', NAME)) as { merged: number; actions: { kind: string; path: string }[] };
+    const r = update();
     expect(r.merged).toBe(1);
     expect(r.actions.filter((a) => a.kind === 'merge').map((a) => a.path)).toEqual(['status']);
-    so('run', NAME);
     expect((await run('dpkg', [`--root=${root}`, '--audit'])).stdout).toBe('');
     expect(await versions()).toEqual(['needrestart 3.6-4+deb12u4 ii ', 'postgresql-common 248+deb12u1 ii ', 'so-base-extra 1.0 ii ']);
     expect((await run('dpkg', [`--root=${root}`, '--verify', 'postgresql-common'])).stdout).toBe('');
@@ -81,10 +95,9 @@ describe('a dpkg database under a state overlay, Merge=…:dpkg-status', () => {
     const shown = doc.split('\n').filter((l) => l.startsWith('rule ') || l.startsWith('warning: '));
     expect(shown).toHaveLength(3);
     for (const l of shown) expect(printed).toContain(l);
-    const r = JSON.parse(so('--json', 'reconcile', NAME)) as { merged: number; conflicts: { path: string; reason: string }[] };
+    const r = update();
     expect(r.merged).toBe(1);
     expect(r.conflicts).toEqual([expect.objectContaining({ path: 'status', reason: expect.stringContaining("postgresql-common:all: changed by the host and by the new base; the new base's stanza wins") })]);
-    so('run', NAME);
     expect((await run('dpkg', [`--root=${root}`, '--audit'])).stdout).toBe('');
     expect(await versions()).toEqual(['needrestart 3.6-4+deb12u4 ii ', 'postgresql-common 248+deb12u2 ii ']);
     expect((await run('dpkg', [`--root=${root}`, '--verify', 'postgresql-common'])).stdout).toBe('');
