@@ -191,3 +191,19 @@ describe('pristine copies shipped with the image (index --ship)', () => {
     expect(fs.readFileSync(path.join(shipped, digest), 'utf8')).toBe(lines(3));
   });
 });
+
+describe('merges from shipped manifests', () => {
+  it('a base shipped with its manifest (index --ship) both times merges as a host-built one does', async () => {
+    const s = scratchOverlay(root, { paths: { config: ['/opt/etc/**'], configMerge: 'three-way' } });
+    await writeTree(s.ov.base, { 'etc/app.conf': lines(5) });
+    await indexOverlay(s.ov, memoryLog(), { ship: true });
+    await reconcileOverlay(s.ov, memoryLog());
+    expect(readState(s.ov.layout)?.generation).toMatch(/^manifest:/);
+    await writeTree(s.ov.layout.upper, { 'etc/app.conf': lines(5, { 1: 'host' }) });
+    fs.writeFileSync(path.join(s.ov.base, 'etc/app.conf'), lines(5, { 5: 'base' }));
+    await indexOverlay(s.ov, memoryLog(), { ship: true });
+    const r = await reconcileOverlay(s.ov, memoryLog());
+    expect(r).toMatchObject({ merged: 1, to: expect.stringMatching(/^manifest:/) });
+    expect(fs.readFileSync(path.join(s.ov.layout.upper, 'etc/app.conf'), 'utf8')).toBe(lines(5, { 1: 'host', 5: 'base' }));
+  });
+});
