@@ -56,3 +56,39 @@ describe('docs/decision-table.md three-way merges', () => {
     expect(fs.readFileSync(path.join(upper, 'limits.conf.rpmnew'), 'utf8')).toBe(limitsV1!.replace('max_open=1024', 'max_open=65536'));
   });
 });
+
+describe('docs/configuration.md: the same user id on both sides', () => {
+  const example = section(read(path.join(DOCS, 'configuration.md')), '#### Example: the same user id on both sides')!;
+  const [exConf, diffBlock, exPlan] = [...example.matchAll(/^```(?:ini)?\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  let exRoot: string;
+  const at = (args: string[]) => okAt(exRoot, args);
+  const file = () => path.join(exRoot, 'opt/app/etc/passwd');
+  const ROOT_USER = 'root:x:0:0:root:/root:/bin/sh\n';
+
+  beforeAll(() => {
+    exRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'so-docs-passwd-'));
+    writeAll(exRoot, { 'opt/app/etc/passwd': ROOT_USER, 'etc/state-overlay/opt.conf': exConf! });
+    at(['run', 'opt']);
+    fs.appendFileSync(file(), 'alice:x:1000:1000::/home/alice:/bin/sh\n');
+    at(['unmount', 'opt']);
+  });
+  afterAll(() => {
+    cli(['--root', exRoot, '-q', 'unmount', 'opt', '--lazy']);
+    fs.rmSync(exRoot, { recursive: true, force: true });
+  });
+
+  it('prints the diff line and the plan the page shows', () => {
+    fs.writeFileSync(file(), `${ROOT_USER}bob:x:1000:1000::/home/bob:/bin/sh\n`);
+    expect(at(['diff', 'opt']).split('\n')).toContain(diffBlock!.trim());
+    const printed = at(['reconcile', 'opt', '--dry-run']).split('\n');
+    for (const l of exPlan!.trim().split('\n')) expect(printed).toContain(l);
+  });
+
+  it('with id 1001 for bob, merges root, bob and alice, and writes no .rpmnew', () => {
+    fs.writeFileSync(file(), `${ROOT_USER}bob:x:1001:1001::/home/bob:/bin/sh\n`);
+    at(['reconcile', 'opt']);
+    const upper = path.join(exRoot, 'var/lib/state-overlay/opt/upper/app/etc');
+    expect(fs.readFileSync(path.join(upper, 'passwd'), 'utf8')).toBe(`${ROOT_USER}bob:x:1001:1001::/home/bob:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n`);
+    expect(fs.existsSync(path.join(upper, 'passwd.rpmnew'))).toBe(false);
+  });
+});
