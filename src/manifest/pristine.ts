@@ -107,8 +107,8 @@ export function captureBlobs(store: BlobStore, baseDir: string, entries: Iterabl
   return { stored, bytes };
 }
 
-/** Removes the blobs whose digests are not in keep (and temp files writers left); returns how many went. */
-export function pruneBlobs(store: BlobStore, keep: ReadonlySet<string>): number {
+/** Removes the blobs whose digests are not in keep, and the other dot files (temp files writers left, old marks) but `mark`. */
+export function pruneBlobs(store: BlobStore, keep: ReadonlySet<string>, mark?: string): number {
   let names: string[];
   try {
     names = fs.readdirSync(store.dir);
@@ -118,7 +118,7 @@ export function pruneBlobs(store: BlobStore, keep: ReadonlySet<string>): number 
   }
   let removed = 0;
   for (const n of names) {
-    if (keep.has(n) || (!DIGEST.test(n) && !n.startsWith('.'))) continue;
+    if (keep.has(n) || n === mark || (!DIGEST.test(n) && !n.startsWith('.'))) continue;
     fs.rmSync(path.join(store.dir, n), { force: true });
     removed++;
   }

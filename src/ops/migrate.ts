@@ -8,7 +8,6 @@ import { manifestPath } from '../manifest/store.js';
 import { readMountinfo } from '../mount/mountinfo.js';
 import { mountsOfUpper } from '../mount/in-use.js';
 import { deploymentOf } from '../observe/ostree.js';
-import { readPackageDbs } from '../observe/package-db.js';
 import { underRoot } from '../paths/layout.js';
 import { ensureStateDir, ensureStateSubdir } from '../state/state-dir.js';
 import { xattrOf } from '../tree/xattr.js';
@@ -55,7 +54,11 @@ async function recordDeploymentBase(s: OverlaySession, checksum: string): Promis
   // Recorded already: a run cut between this and the move.
   if (s.state?.generation === generation && fs.existsSync(file)) return base;
   ensureStateSubdir(layout, layout.manifestsDir);
-  await keepManifest({ generation, source: 'ostree' }, file, base, [], undefined, undefined, () => readPackageDbs(deployment, ov.config.path, ov.config.paths.configFrom));
+  await keepManifest({ generation, source: 'ostree' }, file, base, [], undefined, undefined, async () => {
+    // Loaded only to migrate: a run with nothing to adopt never reads a package database.
+    const { readPackageDbs } = await import('../observe/package-db.js');
+    return readPackageDbs(deployment, ov.config.path, ov.config.paths.configFrom);
+  });
   s.updateState((state) => ({ ...state, generation, manifest: path.basename(file) }));
   return base;
 }

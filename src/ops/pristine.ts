@@ -7,6 +7,9 @@ import type { Overlay } from '../overlay/overlay.js';
 import type { Journal } from '../txn/journal.js';
 import { pathClassifier } from '../plan/classes.js';
 import type { OverlaySession } from '../txn/session.js';
+import path from 'node:path';
+import { mergesConfigured, pristineMark } from '../manifest/pristine-mark.js';
+import { writeFileAtomic } from '../state/atomic.js';
 
 /**
  * Keeps the base content of the recorded manifest's files under a merge driver (ConfigMerge=, Merge=) for
@@ -27,14 +30,19 @@ export function pristineOf(ov: Overlay, file: string, baseDir: string, pending: 
   const entries = mergeable(ov, file);
   const r = captureBlobs(stateStore(layout), baseDir, entries, paths.mergeMaxSize, shippedStore(layout));
   for (const e of entries) keep.add(e.digest);
-  pruneBlobs(stateStore(layout), keep);
+  const mark = pristineMark(layout, ov.config, file);
+  pruneBlobs(stateStore(layout), keep, path.basename(mark));
+  if (mergesConfigured(ov.config)) {
+    stateStore(layout).make();
+    writeFileAtomic(mark, '');
+  }
   return r;
 }
 
 /** The manifest's regular files under a merge driver (ConfigMerge=, Merge=), at most MergeMaxSize= bytes. */
 function mergeable(ov: Overlay, file: string): ManifestEntry[] {
   const { paths } = ov.config;
-  if (paths.configMerge === 'none' && paths.merge.length === 0) return [];
+  if (!mergesConfigured(ov.config)) return [];
   const classes = readClasses(file).byPath;
   const classify = pathClassifier(ov.config.path, paths, { b0: classes, b1: classes });
   const wanted = (p: RelPath) => {

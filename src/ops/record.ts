@@ -9,6 +9,7 @@ import type { BuildResult } from '../manifest/build.js';
 import type { PackageClasses } from '../model/package-class.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { manifestPath } from '../manifest/store.js';
+import { mergesConfigured, pristineMark } from '../manifest/pristine-mark.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import type { OverlaySession } from '../txn/session.js';
 
@@ -74,7 +75,14 @@ export function isRecorded(s: OverlaySession, gen: Generation): boolean {
 export async function recordManifest(s: OverlaySession, gen: Generation, opts: RecordOptions): Promise<Recorded> {
   const { layout, overlay: ov, log } = s;
   const file = manifestPath(layout, gen.generation);
-  if (isRecorded(s, gen)) return { file, built: false, entries: 0 };
+  if (isRecorded(s, gen)) {
+    // Recorded before a merge driver applied (or another one): its copies are kept now, once.
+    if (mergesConfigured(ov.config) && !fs.existsSync(pristineMark(layout, ov.config, file))) {
+      const { keepPristine } = await import('./pristine.js');
+      keepPristine(s, file, opts.baseDir);
+    }
+    return { file, built: false, entries: 0 };
+  }
   ensureStateSubdir(layout, layout.manifestsDir);
   const started = Date.now();
   let entries = 0;
@@ -98,9 +106,8 @@ export async function recordManifest(s: OverlaySession, gen: Generation, opts: R
   }
   s.updateState((state) => ({ ...state, generation: gen.generation, manifest: path.basename(file) }));
   pruneManifests(layout.manifestsDir, path.basename(file));
-  // Loaded only where merges are configured, or were (their copies to drop): an unchanged base never gets here.
-  const { paths } = ov.config;
-  if (paths.configMerge !== 'none' || paths.merge.length > 0 || fs.existsSync(layout.pristineDir)) {
+  // Loaded only where merges are configured, or were (their copies to drop).
+  if (mergesConfigured(ov.config) || fs.existsSync(layout.pristineDir)) {
     const { keepPristine } = await import('./pristine.js');
     keepPristine(s, file, opts.baseDir);
   }

@@ -7,6 +7,9 @@ import { listSets } from '../../src/backups/sets.js';
 import { run } from '../../src/exec.js';
 import { memoryLog } from '../../src/log/logger.js';
 import { indexOverlay } from '../../src/ops/index.js';
+import { recordManifest } from '../../src/ops/record.js';
+import { currentGeneration } from '../../src/observe/generation.js';
+import { withSession } from '../../src/txn/session.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { sha256 } from '../../src/manifest/pristine.js';
 import { readState } from '../../src/state/state-file.js';
@@ -69,7 +72,7 @@ describe('ConfigMerge=three-way', () => {
     expect(log.events.filter((e) => e.event === 'reconcile.merge')).toEqual([expect.objectContaining({ path: 'etc/app.conf', rule: 3, driver: 'text' })]);
     expect(readState(s.ov.layout)?.lastReconcile).toMatchObject({ merged: 1, backupSet: set!.name });
     // The staged result is not kept once the next base is recorded; the next base's content is.
-    const kept = fs.readdirSync(s.ov.layout.pristineDir);
+    const kept = fs.readdirSync(s.ov.layout.pristineDir).filter((n) => !n.startsWith('.'));
     expect(kept).toHaveLength(2);
   });
 
@@ -111,6 +114,27 @@ describe('ConfigMerge=three-way', () => {
     const r = await reconcileOverlay(ov, memoryLog());
     expect(r).toMatchObject({ merged: 0, sidecars: 1 });
     expect(r.plan.conflicts[0]!.reason).toMatch(/^not merged \(text\): no copy of the old base's content was kept/);
+  });
+
+  it('enabled on a host whose base is recorded already: the copies are kept at the next start, once, and the update merges', async () => {
+    const files = { base: lines(5), host: lines(5, { 1: 'h' }), next: lines(5, { 5: 'b' }) };
+    const s = scratchOverlay(root, { paths: { config: ['/opt/etc/**'] } });
+    await writeTree(s.ov.base, { 'etc/app.conf': files.base });
+    await reconcileOverlay(s.ov, memoryLog());
+    expect(fs.existsSync(s.ov.layout.pristineDir)).toBe(false);
+    const ov = { ...s.ov, config: { ...s.ov.config, paths: { ...s.ov.config.paths, configMerge: 'three-way' as const } } };
+    // What run does after its mount on an unchanged base: the generation is recorded, its copies are not.
+    const start = async () => {
+      const log = memoryLog();
+      await withSession(ov, log, { offline: true }, async (sess) => void (await recordManifest(sess, await currentGeneration(ov), { baseDir: ov.base })));
+      return log.events.filter((e) => e.event === 'run.pristine').length;
+    };
+    expect(await start()).toBe(1);
+    expect(await start()).toBe(0);
+    await writeTree(ov.layout.upper, { 'etc/app.conf': files.host });
+    fs.writeFileSync(path.join(ov.base, 'etc/app.conf'), files.next);
+    const r = await reconcileOverlay(ov, memoryLog());
+    expect(r.merged).toBe(1);
   });
 
   it('the default (ConfigMerge=none) changes nothing: a sidecar, no pristine copies', async () => {
