@@ -190,17 +190,6 @@ export function viewOf(entries: Iterable<BaseEntry>): BaseView {
   };
 }
 
-/**
- * The entries of a manifest for which select() holds (all when omitted), as a BaseView. sha256: the
- * digest the file must have (see readRecords).
- */
-export function manifestView(file: string, select?: (p: RelPath) => boolean, opts: { sha256?: string } = {}): BaseView {
-  const all = readManifest(file, opts);
-  return viewOf(listedOnce(file, select === undefined ? all : (function* () {
-    for (const e of all) if (select(e.path)) yield e;
-  })()));
-}
-
 /** A path listed twice would be decided by whichever record came last: a damaged or forged manifest. */
 export function* listedOnce(file: string, entries: Iterable<ManifestEntry>): Generator<ManifestEntry> {
   const seen = new Set<RelPath>();
