@@ -13,6 +13,7 @@
 // Package class records may come between the header and the first entry record (classes.ts).
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
 import crypto from 'node:crypto';
+import os from 'node:os';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
 import { decodeClassRecord } from './classes.js';
@@ -98,13 +99,17 @@ export function decodeLayout(head: Buffer, tail: Buffer, size: number, file = 'm
  */
 export function decodeTable(bytes: Buffer, layout: ManifestLayout, file = 'manifest'): Uint32Array {
   const table = new Uint32Array(layout.count);
+  // Copied whole, in the host's byte order: a read per entry cost more than the rest of a lookup.
+  const raw = Buffer.from(table.buffer);
+  bytes.copy(raw, 0, 0, raw.length);
+  if (os.endianness() === 'BE') raw.swap32();
   let last = layout.bodyAt - 1;
   for (let i = 0; i < table.length; i++) {
-    const at = bytes.readUInt32LE(i * TABLE_ENTRY);
+    const at = table[i]!;
     if (at <= last || at >= layout.recordsEnd) {
       throw corrupt(file, `table: entry ${i}: offset ${at}: expected after ${last} and before the table at byte ${layout.recordsEnd}`);
     }
-    table[i] = last = at;
+    last = at;
   }
   return table;
 }
@@ -135,19 +140,12 @@ export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buff
   return b;
 }
 
-interface Checked {
-  readonly path: RelPath;
-  readonly type: EntryType;
-  readonly mode: number;
-  readonly size: number;
-  /** Where the digest starts, and its length. */
-  readonly at: number;
-  readonly dlen: number;
-  readonly next: number;
-}
-
-/** Checks the record at `offset` of buf: undefined when buf ends before it does, throws when it is malformed. */
-function checkRecord(buf: Buffer, offset: number, file: string, bufAt: number): Checked | undefined {
+/**
+ * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a
+ * streaming reader then reads more); throws on a malformed record. bufAt: the file offset of buf[0],
+ * so that errors name the record's byte in the file.
+ */
+export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', bufAt = 0): { record: ManifestRecord; next: number } | undefined {
   if (buf.length - offset < 4) return undefined;
   const len = buf.readUInt32LE(offset);
   const bad = (what: string) => corrupt(file, `record at byte ${bufAt + offset}: ${what}`);
@@ -166,32 +164,31 @@ function checkRecord(buf: Buffer, offset: number, file: string, bufAt: number): 
   const size = buf.readBigUInt64LE(o + 13);
   if (size > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`size: expected at most ${Number.MAX_SAFE_INTEGER}, got ${size}`);
   const at = o + FIXED;
-  const next = offset + 4 + len;
-  if (at + dlen >= next) throw bad('empty path');
-  const path = fromBytes(buf, at + dlen, next);
+  const end = offset + 4 + len;
+  if (at + dlen >= end) throw bad('empty path');
+  const path = fromBytes(buf, at + dlen, end);
   if (!isEntryPath(path)) throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
-  return { path, type, mode, size: Number(size), at, dlen, next };
+  const entry = {
+    path,
+    type,
+    mode,
+    uid: buf.readUInt32LE(o + 5),
+    gid: buf.readUInt32LE(o + 9),
+    size: Number(size),
+    digest: buf.toString('hex', at, at + dlen),
+  };
+  const stamp = { ino: buf.readBigUInt64LE(o + 21), mtimeNs: buf.readBigInt64LE(o + 29), ctimeNs: buf.readBigInt64LE(o + 37) };
+  return { record: { entry, stamp }, next: end };
 }
 
 /**
- * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a
- * streaming reader then reads more); throws on a malformed record. bufAt: the file offset of buf[0],
- * so that errors name the record's byte in the file.
+ * The path of the record of `len` bytes at `offset` of buf, its other fields unchecked: a search only
+ * compares paths, and decodeRecord checks each record it returns. undefined: not a path's place.
  */
-export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', bufAt = 0): { record: ManifestRecord; next: number } | undefined {
-  const c = checkRecord(buf, offset, file, bufAt);
-  if (c === undefined) return undefined;
-  const o = offset + 4;
-  const entry = { path: c.path, type: c.type, mode: c.mode, uid: buf.readUInt32LE(o + 5), gid: buf.readUInt32LE(o + 9), size: c.size, digest: buf.toString('hex', c.at, c.at + c.dlen) };
-  const stamp = { ino: buf.readBigUInt64LE(o + 21), mtimeNs: buf.readBigInt64LE(o + 29), ctimeNs: buf.readBigInt64LE(o + 37) };
-  return { record: { entry, stamp }, next: c.next };
-}
-
-/** The path of the whole record at `offset` of buf, checked as decodeRecord checks the record. */
-export function recordPath(buf: Buffer, offset: number, file: string, bufAt: number): RelPath {
-  const c = checkRecord(buf, offset, file, bufAt);
-  if (c === undefined) throw corrupt(file, `truncated record at byte ${bufAt + offset}`);
-  return c.path;
+export function recordPath(buf: Buffer, offset: number, len: number): RelPath | undefined {
+  const dlen = buf[offset + 4 + 45];
+  const at = offset + 4 + FIXED + (dlen === 32 ? 32 : 0);
+  return (dlen === 0 || dlen === 32) && at < offset + len ? fromBytes(buf, at, offset + len) : undefined;
 }
 
 /** Refuses a v2 manifest whose bytes do not hash to the digest its trailer records. */
