@@ -4,7 +4,7 @@
 // state files the host dropped into base dirs are recorded as shipped by the old base (it removed them).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { encodeEntry, encodeHeader } from '../src/manifest/format.js';
+import { encodeManifest } from '../src/manifest/encode.js';
 import { readRecords } from '../src/manifest/store.js';
 import type { ManifestEntry as BaseEntry } from '../src/manifest/format.js';
 import { relPath } from '../src/model/entry.js';
@@ -28,14 +28,10 @@ export function writeB0(current: string, upper: UpperPlan, out: string): B0Summa
     .filter((e) => e.kind === 'file' && e.variant === 9 && hash32(e.path) % 10 === 3 && inCurrent.has(dirOf(e.path)) && !inCurrent.has(e.path))
     .map((e): BaseEntry => ({ path: relPath(e.path), type: 'file', mode: 0o644, uid: 0, gid: 0, size: 100, digest: sha(`b0:${e.path}`) }))
     .sort((a, b) => comparePaths(a.path, b.path));
-  const chunks: Buffer[] = [];
-  let count = 0;
+  const entries: BaseEntry[] = [];
   let next = 0;
   const sum = { changed: 0, added: 0, removed: removed.length };
-  const push = (e: BaseEntry): void => {
-    chunks.push(encodeEntry(e));
-    count++;
-  };
+  const push = (e: BaseEntry): void => void entries.push(e);
   for (const { entry: e } of readRecords(current)) {
     while (next < removed.length && comparePaths((removed[next] as BaseEntry).path, e.path) < 0) push(removed[next++] as BaseEntry);
     const h = hash32(e.path) % 100;
@@ -52,6 +48,6 @@ export function writeB0(current: string, upper: UpperPlan, out: string): B0Summa
     } else push(e);
   }
   while (next < removed.length) push(removed[next++] as BaseEntry);
-  fs.writeFileSync(out, Buffer.concat([encodeHeader(count), ...chunks]));
+  fs.writeFileSync(out, encodeManifest(entries));
   return sum;
 }

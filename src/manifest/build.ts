@@ -10,8 +10,8 @@ import { comparePaths } from '../model/order.js';
 import { walk } from '../tree/walk.js';
 import { digestOfSpecial } from '../tree/digest.js';
 import type { PackageClasses } from '../model/package-class.js';
-import { encodeClasses } from './classes.js';
-import { HEADER_SIZE, encodeEntry, encodeHeader, type ManifestRecord, type Stamp } from './format.js';
+import { ManifestEncoder } from './encode.js';
+import type { ManifestRecord, Stamp } from './format.js';
 import { HashPool, NOT_A_FILE, type HashResult } from './pool.js';
 import { manifestCount, readRecords } from './store.js';
 
@@ -90,6 +90,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   const pool = new HashPool(opts.threads);
   const result: BuildResult = { entries: 0, hashedBytes: 0, reusedDigests: 0, bytes: 0 };
   const queue: Slot[] = [];
+  const enc = new ManifestEncoder();
   let chunks: Buffer[] = [];
   let chunked = 0;
   let written = 0;
@@ -118,7 +119,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
       digest = slot.result.digest;
       result.hashedBytes += slot.result.bytes;
     }
-    const rec = encodeEntry({ ...slot.entry, digest: digest ?? '' }, slot.stamp);
+    const rec = enc.entry({ ...slot.entry, digest: digest ?? '' }, slot.stamp);
     chunks.push(rec);
     chunked += rec.length;
     if (chunked >= WRITE_CHUNK) flushChunks();
@@ -138,8 +139,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   const prev = previousRecords(opts.previous);
   let walkError: { path: RelPath; err: Error } | undefined;
   try {
-    writeOut(encodeHeader(0));
-    if (opts.classes) writeOut(Buffer.concat(encodeClasses(opts.classes)));
+    writeOut(enc.head(opts.classes));
     // A full index opens every file: open them as their directory is read (a re-index opens few).
     const openFiles = prev.total === undefined ? FILE_FLAGS : undefined;
     for (const w of walk(baseDir, { bigint: true, openFiles, skip: opts.skip ?? (() => false), onError: (p, err) => void (walkError ??= { path: p, err }) })) {
@@ -177,7 +177,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
       throw new StateOverlayError('io', `index ${baseDir}: cannot read ${where}`, { path: where, cause: walkError.err });
     }
     flushChunks();
-    fs.writeSync(out, encodeHeader(result.entries), 0, HEADER_SIZE, 0);
+    writeOut(enc.end());
     fs.fsyncSync(out);
     fs.closeSync(out);
     out = -1;

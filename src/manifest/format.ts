@@ -1,21 +1,33 @@
-// The manifest file format: a 16-byte header, then one length-prefixed binary record per base entry.
-// Names are stored as raw bytes, so any byte survives; records stream in walk order.
+// The manifest file format: a header, one length-prefixed binary record per base entry in walk order,
+// then (version 2) a table of the records' offsets and a trailer with the file's digest. Names are
+// stored as raw bytes, so any byte survives.
 //
-// header:  "SOVM" | u8 version (1) | 3 reserved zero bytes | u64 entry count (patched when complete)
+// v2:      "SOVM" | u8 version (2) | 3 reserved zero bytes | records | table | trailer
+//   table:   u32 byte offset of each entry record, in the order of their paths (the walk's, comparePaths),
+//            which is the order they are written in: looked up by binary search, never decoded whole
+//   trailer: u64 entry count | u64 byte offset of the table | sha256 of every byte before it (the
+//            digest, `head -c -32 FILE | sha256sum`): the manifest's id, checked by whoever reads it
+// v1:      "SOVM" | u8 version (1) | 3 reserved zero bytes | u64 entry count | records (read, never written)
 // record:  u32 length of what follows | u8 type | u32 mode | u32 uid | u32 gid | u64 size |
 //          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
 // Package class records may come between the header and the first entry record (classes.ts).
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
+import crypto from 'node:crypto';
+import os from 'node:os';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
 import { decodeClassRecord } from './classes.js';
 
 export const MAGIC = Buffer.from('SOVM', 'latin1');
-export const VERSION = 1;
-export const HEADER_SIZE = 16;
+export const VERSION = 2;
+/** Bytes a reader takes from the start of a manifest: the whole of a v1 header, which is the longer. */
+export const HEAD_SIZE = 16;
+export const TRAILER_SIZE = 48;
+export const V2_HEADER = 8;
+export const TABLE_ENTRY = 4;
 const FIXED = 1 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 1;
 /** Largest record accepted: a path of 64 KiB is far past anything a kernel hands out. */
-const MAX_RECORD = FIXED + 32 + 65536;
+export const MAX_RECORD = FIXED + 32 + 65536;
 
 const TYPES: readonly EntryType[] = ['file', 'dir', 'symlink', 'chr', 'blk', 'fifo', 'socket'];
 const HAS_DIGEST: ReadonlySet<EntryType> = new Set(['file', 'symlink', 'chr', 'blk']);
@@ -36,27 +48,70 @@ export interface ManifestRecord {
   readonly stamp: Stamp;
 }
 
-export function encodeHeader(count = 0): Buffer {
-  const b = Buffer.alloc(HEADER_SIZE);
-  MAGIC.copy(b, 0);
-  b.writeUInt8(VERSION, 4);
-  b.writeBigUInt64LE(BigInt(count), 8);
-  return b;
+/** Where the parts of a manifest file are, from its first HEAD_SIZE bytes, its last TRAILER_SIZE and its size. */
+export interface ManifestLayout {
+  readonly version: 1 | 2;
+  readonly count: number;
+  /** The first byte after the header: class records, then entry records. */
+  readonly bodyAt: number;
+  /** Where the records end: the table (v2), the end of the file (v1). */
+  readonly recordsEnd: number;
+  /** v2: the digest the trailer records (hex), over the bytes before digestAt. */
+  readonly digest?: string;
+  readonly digestAt?: number;
 }
 
-/** The entry count of a header (0 while a manifest is being written). */
-export function decodeHeader(b: Buffer, file = 'manifest'): { count: number } {
-  if (b.length < HEADER_SIZE || !b.subarray(0, 4).equals(MAGIC)) {
-    throw new StateOverlayError('corrupt', `${file}: not a state-overlay manifest`, { path: file });
+const corrupt = (file: string, what: string) => new StateOverlayError('corrupt', `${file}: ${what}`, { path: file });
+
+function checkedCount(n: bigint, file: string, where: string): number {
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(file, `${where}: entry count ${n}: expected at most ${Number.MAX_SAFE_INTEGER}`);
+  return Number(n);
+}
+
+/** True when head starts as a version 2 manifest does. */
+export const isVersion2 = (head: Buffer): boolean => head.length >= V2_HEADER && head.subarray(0, 4).equals(MAGIC) && head.readUInt8(4) === VERSION;
+
+/** The layout of a manifest of `size` bytes; head and tail are its first and last bytes (as many as it has). */
+export function decodeLayout(head: Buffer, tail: Buffer, size: number, file = 'manifest'): ManifestLayout {
+  if (head.length < V2_HEADER || !head.subarray(0, 4).equals(MAGIC)) throw corrupt(file, 'not a state-overlay manifest');
+  const version = head.readUInt8(4);
+  if (version !== 1 && version !== VERSION) throw corrupt(file, `manifest version ${version}, expected 1 or ${VERSION}`);
+  if (head.readUIntLE(5, 3) !== 0) throw corrupt(file, 'header: reserved bytes: expected zeros');
+  if (version === 1) {
+    if (head.length < 16) throw corrupt(file, 'not a state-overlay manifest');
+    return { version, count: checkedCount(head.readBigUInt64LE(8), file, 'header'), bodyAt: 16, recordsEnd: size };
   }
-  const version = b.readUInt8(4);
-  if (version !== VERSION) {
-    throw new StateOverlayError('corrupt', `${file}: manifest version ${version}, expected ${VERSION}`, { path: file });
+  if (size < V2_HEADER + TRAILER_SIZE || tail.length < TRAILER_SIZE) throw corrupt(file, `${size} bytes: too short for a version 2 manifest (a truncated file?)`);
+  const t = tail.subarray(tail.length - TRAILER_SIZE);
+  const count = checkedCount(t.readBigUInt64LE(0), file, 'trailer');
+  const table = t.readBigUInt64LE(8);
+  const digestAt = size - 32;
+  // The table fills the space between the records and the trailer: a truncated file never adds up.
+  if (table < V2_HEADER || table + BigInt(count * TABLE_ENTRY) !== BigInt(size - TRAILER_SIZE)) {
+    throw corrupt(file, `trailer: a table of ${count} entries at byte ${table} does not end where the trailer starts, at byte ${size - TRAILER_SIZE} (a truncated or damaged manifest)`);
   }
-  if (b.readUIntLE(5, 3) !== 0) throw new StateOverlayError('corrupt', `${file}: header: reserved bytes: expected zeros`, { path: file });
-  const count = b.readBigUInt64LE(8);
-  if (count > BigInt(Number.MAX_SAFE_INTEGER)) throw new StateOverlayError('corrupt', `${file}: header: entry count ${count}: expected at most ${Number.MAX_SAFE_INTEGER}`, { path: file });
-  return { count: Number(count) };
+  return { version, count, bodyAt: V2_HEADER, recordsEnd: Number(table), digest: t.toString('hex', 16), digestAt };
+}
+
+/**
+ * The table of a v2 manifest (its bytes from layout.recordsEnd): offsets strictly increasing, all within
+ * the records. That each one is where the record before it ends is checked as records are read.
+ */
+export function decodeTable(bytes: Buffer, layout: ManifestLayout, file = 'manifest'): Uint32Array {
+  const table = new Uint32Array(layout.count);
+  // Copied whole, in the host's byte order: a read per entry cost more than the rest of a lookup.
+  const raw = Buffer.from(table.buffer);
+  bytes.copy(raw, 0, 0, raw.length);
+  if (os.endianness() === 'BE') raw.swap32();
+  let last = layout.bodyAt - 1;
+  for (let i = 0; i < table.length; i++) {
+    const at = table[i]!;
+    if (at <= last || at >= layout.recordsEnd) {
+      throw corrupt(file, `table: entry ${i}: offset ${at}: expected after ${last} and before the table at byte ${layout.recordsEnd}`);
+    }
+    last = at;
+  }
+  return table;
 }
 
 export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buffer {
@@ -87,16 +142,13 @@ export function encodeEntry(entry: ManifestEntry, stamp: Stamp = NO_STAMP): Buff
 
 /**
  * Decodes the record at `offset` of buf. Returns undefined when buf ends before the record does (a
- * streaming reader then reads more); throws on a malformed record. select: the record's entry is built
- * only when it holds for the path (record null otherwise); every record is checked all the same.
+ * streaming reader then reads more); throws on a malformed record. bufAt: the file offset of buf[0],
+ * so that errors name the record's byte in the file.
  */
-export function decodeRecord(buf: Buffer, offset: number, file?: string, select?: undefined, bufAt?: number): { record: ManifestRecord; next: number } | undefined;
-export function decodeRecord(buf: Buffer, offset: number, file: string, select: (p: RelPath) => boolean, bufAt?: number): { record: ManifestRecord | null; next: number } | undefined;
-/** bufAt: the file offset of buf[0], so that errors name the record's byte in the file. */
-export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', select?: (p: RelPath) => boolean, bufAt = 0): { record: ManifestRecord | null; next: number } | undefined {
+export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', bufAt = 0): { record: ManifestRecord; next: number } | undefined {
   if (buf.length - offset < 4) return undefined;
   const len = buf.readUInt32LE(offset);
-  const bad = (what: string) => new StateOverlayError('corrupt', `${file}: record at byte ${bufAt + offset}: ${what}`, { path: file });
+  const bad = (what: string) => corrupt(file, `record at byte ${bufAt + offset}: ${what}`);
   if (len < FIXED + 1 || len > MAX_RECORD) throw bad(`length ${len} out of range`);
   if (buf.length - offset - 4 < len) return undefined;
   const o = offset + 4;
@@ -116,7 +168,6 @@ export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', sel
   if (at + dlen >= end) throw bad('empty path');
   const path = fromBytes(buf, at + dlen, end);
   if (!isEntryPath(path)) throw bad(`invalid path ${JSON.stringify(displayPath(path))}`);
-  if (select !== undefined && !select(path)) return { record: null, next: end };
   const entry = {
     path,
     type,
@@ -130,26 +181,54 @@ export function decodeRecord(buf: Buffer, offset: number, file = 'manifest', sel
   return { record: { entry, stamp }, next: end };
 }
 
+/**
+ * The path of the record of `len` bytes at `offset` of buf, its other fields unchecked: a search only
+ * compares paths, and decodeRecord checks each record it returns. undefined: not a path's place.
+ */
+export function recordPath(buf: Buffer, offset: number, len: number): RelPath | undefined {
+  const dlen = buf[offset + 4 + 45];
+  const at = offset + 4 + FIXED + (dlen === 32 ? 32 : 0);
+  return (dlen === 0 || dlen === 32) && at < offset + len ? fromBytes(buf, at, offset + len) : undefined;
+}
+
+/** Refuses a v2 manifest whose bytes do not hash to the digest its trailer records. */
+export function checkDigest(layout: ManifestLayout, hash: crypto.Hash, file: string): void {
+  const got = hash.digest('hex');
+  if (got !== layout.digest) throw corrupt(file, `digest: the trailer records ${layout.digest ?? ''}, the bytes before it hash to ${got} (a damaged manifest)`);
+}
+
+/** Refuses a manifest whose header or trailer counts another number of entries than it holds. */
+export function checkCount(layout: ManifestLayout, seen: number, file: string): void {
+  if (seen !== layout.count) throw corrupt(file, `${layout.version === 1 ? 'header' : 'trailer'} counts ${layout.count} entries, found ${seen}`);
+}
+
+/** Refuses a record that is not where the table (if any) lists entry i. */
+export function checkListed(table: Uint32Array | undefined, i: number, at: number, file: string): void {
+  if (table !== undefined && table[i] !== at) throw corrupt(file, `table: entry ${i}: offset ${table[i] ?? 'none'}, but the record is at byte ${at}`);
+}
+
 /** Every record of a whole manifest held in memory. */
 export function parseRecords(bytes: Buffer, file = 'manifest'): ManifestRecord[] {
-  const { count } = decodeHeader(bytes, file);
+  const layout = decodeLayout(bytes.subarray(0, HEAD_SIZE), bytes.subarray(Math.max(0, bytes.length - TRAILER_SIZE)), bytes.length, file);
+  if (layout.digestAt !== undefined) checkDigest(layout, crypto.createHash('sha256').update(bytes.subarray(0, layout.digestAt)), file);
+  const table = layout.version === 1 ? undefined : decodeTable(bytes.subarray(layout.recordsEnd), layout, file);
+  const records = bytes.subarray(0, layout.recordsEnd);
   const out: ManifestRecord[] = [];
-  let o = HEADER_SIZE;
-  while (o < bytes.length) {
-    const c = decodeClassRecord(bytes, o, file);
+  let o = layout.bodyAt;
+  while (o < records.length) {
+    const c = decodeClassRecord(records, o, file);
     if (c) {
-      if (out.length > 0) throw new StateOverlayError('corrupt', `${file}: record at byte ${o}: a class record after the entries`, { path: file });
+      if (out.length > 0) throw corrupt(file, `record at byte ${o}: a class record after the entries`);
       o = c.next;
       continue;
     }
-    const r = c === undefined ? undefined : decodeRecord(bytes, o, file);
-    if (r === undefined) throw new StateOverlayError('corrupt', `${file}: truncated record at byte ${o}`, { path: file });
+    const r = c === undefined ? undefined : decodeRecord(records, o, file);
+    if (r === undefined) throw corrupt(file, `truncated record at byte ${o}`);
+    checkListed(table, out.length, o, file);
     out.push(r.record);
     o = r.next;
   }
-  if (out.length !== count) {
-    throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${out.length}`, { path: file });
-  }
+  checkCount(layout, out.length, file);
   return out;
 }
 

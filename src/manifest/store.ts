@@ -1,4 +1,4 @@
-// Manifest files on disk: streaming reads, selective in-memory views, file names and file digests.
+// Manifest files on disk: reads at any offset, streaming reads, in-memory views, file names and digests.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,22 +8,37 @@ import type { Layout } from '../paths/layout.js';
 import { lastAtOrBefore } from '../model/order.js';
 import type { PackageClasses } from '../model/package-class.js';
 import { ClassCollector, decodeClassRecord, type ClassItem } from './classes.js';
-import { HEADER_SIZE, decodeHeader, decodeRecord, type ManifestEntry, type ManifestRecord } from './format.js';
+import { HEAD_SIZE, TRAILER_SIZE, checkCount, checkDigest, checkListed, decodeLayout, decodeRecord, decodeTable, isVersion2, type ManifestLayout, type ManifestEntry, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
 
-/** A manifest file opened for sequential reads; errors name the file. */
-export function openManifest(file: string): { read(buf: Buffer, at: number, len: number): number; close(): void } {
+/** A manifest file opened for reads at any offset; errors name the file. */
+export interface ManifestFile {
+  readonly size: number;
+  /** Reads into buf[at, at + len) from the file's byte `position`; the number of bytes read. */
+  read(buf: Buffer, at: number, len: number, position: number): number;
+  close(): void;
+}
+
+export function openManifest(file: string): ManifestFile {
   let fd: number;
+  let size: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch (err) {
     throw ioError('open manifest', file, err);
   }
+  try {
+    size = fs.fstatSync(fd).size;
+  } catch (err) {
+    fs.closeSync(fd);
+    throw ioError('stat manifest', file, err);
+  }
   return {
-    read(buf, at, len) {
+    size,
+    read(buf, at, len, position) {
       try {
-        return fs.readSync(fd, buf, at, len, null);
+        return fs.readSync(fd, buf, at, len, position);
       } catch (err) {
         throw ioError('read manifest', file, err);
       }
@@ -32,44 +47,77 @@ export function openManifest(file: string): { read(buf: Buffer, at: number, len:
   };
 }
 
-/** The entry count a manifest's header declares. */
-export function manifestCount(file: string): number {
+/** The bytes [from, from + len) of the file, fewer where it ends first. */
+export function readAt(f: ManifestFile, from: number, len: number): Buffer {
+  const buf = Buffer.allocUnsafe(Math.max(0, Math.min(len, f.size - from)));
+  let n = 0;
+  for (let r; n < buf.length && (r = f.read(buf, n, buf.length - n, from + n)) > 0; ) n += r;
+  return buf.subarray(0, n);
+}
+
+/** Where the parts of an open manifest are (format.ts). */
+export function readLayout(f: ManifestFile, file: string): ManifestLayout {
+  return decodeLayout(readAt(f, 0, HEAD_SIZE), readAt(f, Math.max(0, f.size - TRAILER_SIZE), TRAILER_SIZE), f.size, file);
+}
+
+/** Feeds the bytes [from, to) of the file to hash. */
+export function hashRange(f: ManifestFile, hash: crypto.Hash, from: number, to: number): void {
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(0, to - from)));
+  for (let at = from, n; at < to; at += n) {
+    n = f.read(buf, 0, Math.min(buf.length, to - at), at);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+  }
+}
+
+/** The error for a manifest read as the one of a generation whose digest it does not have. */
+export const notTheGeneration = (file: string, sha256: string) =>
+  new StateOverlayError('corrupt', `${file}: not the manifest of generation manifest:${sha256} (changed since the generation was read)`, { path: file });
+
+function layoutOf(file: string): ManifestLayout {
   const f = openManifest(file);
   try {
-    const head = Buffer.alloc(HEADER_SIZE);
-    return decodeHeader(head.subarray(0, f.read(head, 0, HEADER_SIZE)), file).count;
+    return readLayout(f, file);
   } finally {
     f.close();
   }
 }
 
+/** The entry count a manifest's header (v1) or trailer (v2) declares. */
+export const manifestCount = (file: string): number => layoutOf(file).count;
+
 export interface ReadOptions {
-  /** The hex digest the file's bytes must have (a `manifest:` generation), checked at the end. */
+  /** The digest of a `manifest:` generation (manifestDigest) the file must have, checked at the end. */
   readonly sha256?: string;
-  /** Only the records at paths for which this holds are yielded (all are checked). */
-  readonly select?: (p: RelPath) => boolean;
   /** Receives the package class records (classes.ts), which come before the entries. */
   readonly onClass?: (item: ClassItem) => void;
 }
 
-/** Every record of a manifest file, streamed in bounded memory; the header's count is checked at the end. */
+/**
+ * Every record of a manifest file, streamed in bounded memory; the entry count is checked at the end,
+ * and so is a v2 manifest's digest. Its table must list the records where they are.
+ */
 export function* readRecords(file: string, opts: ReadOptions = {}): Generator<ManifestRecord> {
   const f = openManifest(file);
-  const hash = opts.sha256 === undefined ? undefined : crypto.createHash('sha256');
-  const read = hash === undefined
-    ? f.read
-    : (buf: Buffer, at: number, len: number) => {
-        const n = f.read(buf, at, len);
-        hash.update(buf.subarray(at, at + n));
-        return n;
-      };
   try {
-    const head = Buffer.alloc(HEADER_SIZE);
-    const { count } = decodeHeader(head.subarray(0, read(head, 0, HEADER_SIZE)), file);
+    const layout = readLayout(f, file);
+    if (opts.sha256 !== undefined && layout.digest !== undefined && layout.digest !== opts.sha256) throw notTheGeneration(file, opts.sha256);
+    // A v2 manifest is always hashed (its trailer's digest); a v1 manifest only for a generation's digest.
+    const hash = layout.digest !== undefined || opts.sha256 !== undefined ? crypto.createHash('sha256') : undefined;
+    // The table is checked against the records as they come (4 bytes an entry).
+    const table = layout.version === 1 ? undefined : decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
+    let pos = 0;
+    const read = (buf: Buffer, at: number, len: number) => {
+      const n = f.read(buf, at, Math.min(len, layout.recordsEnd - pos), pos);
+      hash?.update(buf.subarray(at, at + n));
+      pos += n;
+      return n;
+    };
+    read(Buffer.alloc(layout.bodyAt), 0, layout.bodyAt);
     let buf = Buffer.alloc(CHUNK);
     let start = 0;
     let end = 0;
-    let offset = HEADER_SIZE; // file offset of buf[start]
+    let offset = layout.bodyAt; // file offset of buf[start]
     let seen = 0;
     while (true) {
       const c = decodeClassRecord(buf.subarray(0, end), start, file, offset - start);
@@ -81,12 +129,13 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
         continue;
       }
       // offset - start: the file offset of buf[0], for the errors.
-      const r = c === undefined ? undefined : opts.select === undefined ? decodeRecord(buf.subarray(0, end), start, file, undefined, offset - start) : decodeRecord(buf.subarray(0, end), start, file, opts.select, offset - start);
+      const r = c === undefined ? undefined : decodeRecord(buf.subarray(0, end), start, file, offset - start);
       if (r !== undefined) {
+        checkListed(table, seen, offset, file);
         seen++;
         offset += r.next - start;
         start = r.next;
-        if (r.record !== null) yield r.record;
+        yield r.record;
         continue;
       }
       // Keep the partial record, make room (grow for a record longer than the buffer), read more.
@@ -107,9 +156,12 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
       }
       end += n;
     }
-    if (seen !== count) throw new StateOverlayError('corrupt', `${file}: header counts ${count} entries, found ${seen}`, { path: file });
-    if (hash !== undefined && hash.digest('hex') !== opts.sha256) {
-      throw new StateOverlayError('corrupt', `${file}: not the manifest of generation manifest:${opts.sha256 ?? ''} (changed since the generation was read)`, { path: file });
+    checkCount(layout, seen, file);
+    if (layout.digestAt !== undefined) {
+      hashRange(f, hash!, layout.recordsEnd, layout.digestAt);
+      checkDigest(layout, hash!, file);
+    } else if (hash !== undefined && hash.digest('hex') !== opts.sha256) {
+      throw notTheGeneration(file, opts.sha256 ?? '');
     }
   } finally {
     f.close();
@@ -120,7 +172,7 @@ export function* readManifest(file: string, opts: ReadOptions = {}): Generator<M
   for (const r of readRecords(file, opts)) yield r.entry;
 }
 
-/** A BaseView holding the given entries (built by manifestView, or by tests and the live-base hasher). */
+/** A BaseView holding the given entries (of a v1 manifest, the observation, tests and the live-base hasher). */
 export function viewOf(entries: Iterable<BaseEntry>): BaseView {
   const map = new Map<RelPath, BaseEntry>();
   for (const e of entries) map.set(e.path, e);
@@ -138,16 +190,8 @@ export function viewOf(entries: Iterable<BaseEntry>): BaseView {
   };
 }
 
-/**
- * The entries of a manifest for which select() holds (all when omitted), as a BaseView. sha256: the
- * digest the file must have (see readRecords).
- */
-export function manifestView(file: string, select?: (p: RelPath) => boolean, opts: { sha256?: string } = {}): BaseView {
-  return viewOf(once(file, readManifest(file, select === undefined ? opts : { ...opts, select })));
-}
-
 /** A path listed twice would be decided by whichever record came last: a damaged or forged manifest. */
-function* once(file: string, entries: Iterable<ManifestEntry>): Generator<ManifestEntry> {
+export function* listedOnce(file: string, entries: Iterable<ManifestEntry>): Generator<ManifestEntry> {
   const seen = new Set<RelPath>();
   for (const e of entries) {
     if (seen.has(e.path)) throw new StateOverlayError('corrupt', `${file}: ${JSON.stringify(displayPath(e.path))} is listed twice`, { path: file });
@@ -167,14 +211,27 @@ export function manifestPath(layout: Layout, generation: string): string {
   return path.join(layout.manifestsDir, `${name}.manifest`);
 }
 
-/** sha256 of a manifest file's bytes (the id of a `manifest:` generation). */
+/** The digest a v2 manifest's trailer records; undefined for any other file (a v1 manifest, or none). */
+export function trailerDigest(file: string): string | undefined {
+  const f = openManifest(file);
+  try {
+    return isVersion2(readAt(f, 0, HEAD_SIZE)) ? readLayout(f, file).digest : undefined;
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * The id of a `manifest:` generation: the digest a v2 manifest's trailer records (checked by whoever
+ * reads the manifest), or the sha256 of the file's bytes.
+ */
 export function manifestDigest(file: string): string {
+  const recorded = trailerDigest(file);
+  if (recorded !== undefined) return recorded;
   const h = crypto.createHash('sha256');
   const f = openManifest(file);
   try {
-    const buf = Buffer.alloc(CHUNK);
-    let n: number;
-    while ((n = f.read(buf, 0, CHUNK)) > 0) h.update(buf.subarray(0, n));
+    hashRange(f, h, 0, f.size);
   } finally {
     f.close();
   }

@@ -11,7 +11,7 @@ import { walk } from '../tree/walk.js';
 import type { RelPath } from '../model/entry.js';
 import { bootedOstreeChecksum } from './ostree.js';
 import { baseSubmounts, inSubmount } from './submounts.js';
-import { manifestDigest, openManifest } from '../manifest/store.js';
+import { manifestDigest, openManifest, trailerDigest } from '../manifest/store.js';
 
 export type GenerationSourceKind = 'manifest' | 'ostree' | 'tree' | 'command';
 export interface Generation {
@@ -122,11 +122,12 @@ function sameBytes(shipped: string, kept: string): boolean {
     try {
       const bs = Buffer.allocUnsafe(1 << 20);
       const bk = Buffer.allocUnsafe(1 << 20);
-      for (;;) {
+      for (let at = 0; ; ) {
         // Whole chunks until the end of either: a shorter file reads fewer bytes.
-        const n = s.read(bs, 0, bs.length);
-        if (n !== k.read(bk, 0, bk.length) || !bs.subarray(0, n).equals(bk.subarray(0, n))) return false;
+        const n = s.read(bs, 0, bs.length, at);
+        if (n !== k.read(bk, 0, bk.length, at) || !bs.subarray(0, n).equals(bk.subarray(0, n))) return false;
         if (n === 0) return true;
+        at += n;
       }
     } finally {
       s.close();
@@ -137,13 +138,14 @@ function sameBytes(shipped: string, kept: string): boolean {
 }
 
 /**
- * The generation of a shipped manifest. When its bytes equal the kept copy of the recorded
- * `manifest:` generation, that is its generation (a byte comparison costs less than a sha256 of a
- * large manifest, on every start); otherwise it is hashed. Never judged by stat data: reproducible
- * images give an updated manifest the same size, mtime and even inode number.
+ * The generation of a shipped manifest. A v2 manifest's trailer holds its digest: read, never
+ * recomputed (whoever reads the manifest checks it). A v1 manifest whose bytes equal the kept copy of
+ * the recorded `manifest:` generation has that generation (a byte comparison costs less than a sha256
+ * of a large manifest, on every start); otherwise it is hashed. Never judged by stat data:
+ * reproducible images give an updated manifest the same size, mtime and even inode number.
  */
 export function shippedGeneration(shipped: string, kept?: KeptManifest): string {
-  if (kept !== undefined && kept.generation.startsWith(MANIFEST) && sameBytes(shipped, kept.file)) return kept.generation;
+  if (kept !== undefined && kept.generation.startsWith(MANIFEST) && trailerDigest(shipped) === undefined && sameBytes(shipped, kept.file)) return kept.generation;
   return manifestGeneration(shipped);
 }
 

@@ -5,8 +5,9 @@
 // The planner then runs once on what this returns.
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
-import { manifestView, viewOf } from '../manifest/store.js';
-import { NAME_MAX, TREE_ROOT, UNREAD, displayPath, joinRel, sameAttrs, sameContent, type BaseEntry, type BaseView, type Digest, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
+import { openManifestView, type ManifestLookup } from '../manifest/lookup.js';
+import { viewOf } from '../manifest/store.js';
+import { NAME_MAX, UNREAD, displayPath, joinRel, sameAttrs, sameContent, type BaseEntry, type BaseView, type Digest, type EntryType, type RelPath, type UpperEntry } from '../model/entry.js';
 import { underAnyOf } from '../model/order.js';
 import { DirHandles } from '../tree/handles.js';
 import { DIR_FLAGS, closeQuietly, entryType, isAbsent } from '../tree/fsat.js';
@@ -48,6 +49,12 @@ export interface Observation {
   readonly skip?: (p: RelPath) => boolean;
   /** Unreadable upper entries are reported here and left out (diff), instead of failing the observation. */
   readonly onError?: ReadUpperOptions['onError'];
+}
+
+/** The dirs not below another of them. */
+function outermost(dirs: readonly RelPath[]): RelPath[] {
+  const below = underAnyOf(dirs);
+  return dirs.filter((d) => !below(d));
 }
 
 /** Paths and lstat of the live base below dir (dir itself excluded), never following a symlink. */
@@ -105,15 +112,23 @@ export function observe(o: Observation): PlanInputs {
   if (o.base !== null) assertBase(o.base);
   const base = o.base === null ? null : new DirHandles(o.base);
   const up = UpperTree.read(o.upper, o.onError ? { onError: o.onError } : {});
+  // Each manifest opened once, its digest checked once; looked up by path from then on.
+  const manifests: ManifestLookup[] = [];
+  const open = (file: string, sha256?: string): ManifestLookup => {
+    const m = openManifestView(file, sha256 === undefined ? {} : { sha256 });
+    manifests.push(m);
+    return m;
+  };
   try {
-    return observeWith(o, base, up);
+    return observeWith(o, base, up, open);
   } finally {
     base?.close();
     up.close();
+    for (const m of manifests) m.close();
   }
 }
 
-function observeWith(o: Observation, live: DirHandles | null, up: UpperTree): PlanInputs {
+function observeWith(o: Observation, live: DirHandles | null, up: UpperTree, open: (file: string, sha256?: string) => BaseView): PlanInputs {
   const current = o.current ?? null;
   const besides = o.besides ?? (() => []);
   const walked = up.walked;
@@ -127,7 +142,7 @@ function observeWith(o: Observation, live: DirHandles | null, up: UpperTree): Pl
     // A name past NAME_MAX can neither be in the base nor be written: the planner says so itself.
     for (const n of names) if (n.length - n.lastIndexOf('/') - 1 <= NAME_MAX) wanted.add(n);
   }
-  const b1m = current === null ? null : manifestView(current.file, (p) => wanted.has(p), { sha256: current.sha256 });
+  const b1m = current === null ? null : open(current.file, current.sha256);
   const skip = o.skip ?? (() => false);
   const b1 = new CurrentBase(live, b1m, skip);
   let upper = up.classify((p) => b1.type(p));
@@ -135,8 +150,10 @@ function observeWith(o: Observation, live: DirHandles | null, up: UpperTree): Pl
 
   let b0: BaseView | null = null;
   if (o.b0Manifest !== null && fs.existsSync(o.b0Manifest)) {
-    const belowOpaque = underAnyOf(opaque);
-    b0 = manifestView(o.b0Manifest, (p) => paths.has(p) || belowOpaque(p));
+    // B0 at the upper's paths and below its opaque dirs: the planner asks about no others.
+    const m = open(o.b0Manifest);
+    const at = [...paths].map((p) => m.get(p)).filter((e) => e !== undefined);
+    b0 = viewOf([...at, ...outermost(opaque).flatMap((d) => [...m.under(d)])]);
     // A directory the new base no longer has hid its children from classification: read them again against B0 too.
     const b0v = b0;
     if (upper.some((e) => e.type === 'dir' && e.kind === 'state' && b0v.get(e.path)?.type === 'dir')) {
@@ -154,9 +171,8 @@ function observeWith(o: Observation, live: DirHandles | null, up: UpperTree): Pl
   }
   if (o.subtrees) {
     const dirs = opaque.filter((d) => b1Entries.get(d)?.type === 'dir');
-    if (current !== null && dirs.length > 0) {
-      const below = underAnyOf(dirs);
-      for (const e of manifestView(current.file, below, { sha256: current.sha256 }).under(TREE_ROOT)) b1Entries.set(e.path, e);
+    if (b1m !== null) {
+      for (const d of outermost(dirs)) for (const e of b1m.under(d)) b1Entries.set(e.path, e);
     } else {
       for (const d of dirs) for (const [p, st] of baseBelow(live!, d, skip)) b1Entries.set(p, entryFor(live!, p, st, [b0?.get(p)])!);
     }

@@ -1,5 +1,6 @@
 // docs/troubleshooting.md quotes real messages: each error provoked here must match a message the page
 // lists under its exit code (CAPITALS and … in the page stand for the variable parts).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,9 @@ import { buildCliCase, tree } from '../hardening/cases.js';
 import { cli } from '../cli/cli.js';
 import { DOCS, read, section } from './markdown.js';
 import { parseIndex } from '../../src/backups/index-file.js';
-import { encodeEntry, encodeHeader, parseManifest } from '../../src/manifest/format.js';
+import { encodeEntry, parseManifest } from '../../src/manifest/format.js';
+import { encodeManifest } from '../../src/manifest/encode.js';
+import { v1Header } from '../manifest/v1.js';
 import { parseState } from '../../src/state/state-file.js';
 import { sha256 } from '../../src/tree/digest.js';
 import { StaleAction, removeEmptyDir, renameWithin, setAttrs } from '../../src/txn/apply.js';
@@ -202,7 +205,7 @@ const damaged: Array<[string, () => unknown]> = [
   ['a journal without its conflicts', () => parseJournal(JSON.stringify({ ...JOURNAL, plan: { actions: [] } }), '/var/lib/state-overlay/opt/journal', 'opt')],
   ['a backup index entry path with ..', () => parseIndex(JSON.stringify({ version: 1, overlay: 'opt', set: 'x', entries: [{ path: '../x' }] }), '/b/index.json')],
   ['a state file with a damaged last reconcile', () => parseState('{"schemaVersion":1,"generation":null,"manifest":null,"lastReconcile":{"at":1}}', '/s/state.json')],
-  ['a manifest record with type bits in its mode', () => parseManifest(Buffer.concat([encodeHeader(1), encodeEntry({ path: rel('d'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' })]).fill(0x81, 22, 23), '/m.manifest')],
+  ['a manifest record with type bits in its mode', () => parseManifest(Buffer.concat([v1Header(1), encodeEntry({ path: rel('d'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' })]).fill(0x81, 22, 23), '/m.manifest')],
   ['a progress record past the plan', () => {
     const layout = layoutFor(fs.mkdtempSync(path.join(root, 'progress-')), 'opt', '/opt');
     fs.mkdirSync(path.dirname(layout.journal), { recursive: true });
@@ -215,7 +218,21 @@ const damaged: Array<[string, () => unknown]> = [
     fs.writeFileSync(progressFile(layout), '1\nx\n');
     return readProgress(layout, 3);
   }],
-  ['a manifest header with reserved bytes set', () => parseManifest(encodeHeader(0).fill(1, 6, 7), '/m.manifest')],
+  ['a manifest header with reserved bytes set', () => parseManifest(v1Header(0).fill(1, 6, 7), '/m.manifest')],
+  ['a manifest of a future version', () => parseManifest(Buffer.from('SOVM\x03\0\0\0', 'latin1'), '/m.manifest')],
+  ['a manifest cut short', () => parseManifest(encodeManifest([]).subarray(0, 30), '/m.manifest')],
+  ['a manifest whose trailer does not add up', () => {
+    const bytes = encodeManifest([{ path: rel('d'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' }]);
+    return parseManifest(bytes.subarray(0, bytes.length - 3), '/m.manifest');
+  }],
+  ['a manifest with a changed byte', () => parseManifest(encodeManifest([{ path: rel('d'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' }]).fill(1, 13, 14), '/m.manifest')],
+  ['a manifest whose table is out of order', () => {
+    const [a, b] = [{ path: rel('a'), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' }, { path: rel('b'), type: 'dir' as const, mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' }];
+    const bytes = encodeManifest([a, b]);
+    bytes.copy(bytes, bytes.length - 52, bytes.length - 56, bytes.length - 52);
+    crypto.createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest().copy(bytes, bytes.length - 32);
+    return parseManifest(bytes, '/m.manifest');
+  }],
 ];
 
 /** The reasons the executor's steps give for an action whose premise no longer holds. */

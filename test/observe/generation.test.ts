@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +7,9 @@ import { memoryLog } from '../../src/log/logger.js';
 import { buildManifest } from '../../src/manifest/build.js';
 import { commandGeneration, currentGeneration, manifestGeneration, shippedGeneration, treeGeneration, treeIdentity } from '../../src/observe/generation.js';
 import { bootedOstreeChecksum, parseDeployPath, parseOstreeKarg } from '../../src/observe/ostree.js';
-import { manifestDigest } from '../../src/manifest/store.js';
+import { parseManifest } from '../../src/manifest/format.js';
+import { manifestDigest, readRecords } from '../../src/manifest/store.js';
+import { v1Bytes } from '../manifest/v1.js';
 import { scratch } from '../tree/fixtures.js';
 import { run } from '../../src/exec.js';
 
@@ -150,10 +153,33 @@ describe('generations', () => {
     await expect(currentGeneration(overlay(`[Overlay]\n${line}\n`))).rejects.toThrow(message.replace('ROOT', root));
   });
 
-  it('a shipped manifest byte-identical to the kept copy of the recorded one keeps its generation, unhashed; any other is hashed', async () => {
+  /** The shipped manifest, written as a version 1 manifest (an image built by an older release). */
+  const shipV1 = async (): Promise<string> => {
     const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
     await buildManifest(path.join(root, 'opt'), shipped);
+    fs.writeFileSync(shipped, v1Bytes(parseManifest(fs.readFileSync(shipped))));
+    return shipped;
+  };
+
+  it('a version 2 manifest: the digest its trailer records, never hashed, the kept copy never compared', async () => {
+    const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
+    await buildManifest(path.join(root, 'opt'), shipped);
+    const bytes = fs.readFileSync(shipped);
+    const recorded = `manifest:${bytes.toString('hex', bytes.length - 32)}`;
+    expect(shippedGeneration(shipped)).toBe(recorded);
+    expect(shippedGeneration(shipped, { generation: 'manifest:recorded', file: shipped })).toBe(recorded);
+    // A changed record leaves the trailer as it was: the generation is what the manifest claims, and
+    // reading it is refused.
+    bytes[8 + 4 + 5]! ^= 1; // the first record's uid
+    fs.writeFileSync(shipped, bytes);
+    expect(shippedGeneration(shipped)).toBe(recorded);
+    expect(() => [...readRecords(shipped, { sha256: recorded.slice('manifest:'.length) })]).toThrow(`${shipped}: digest: the trailer records`);
+  });
+
+  it('a version 1 manifest byte-identical to the kept copy of the recorded one keeps its generation, unhashed; any other is hashed', async () => {
+    const shipped = await shipV1();
     const hashed = `manifest:${manifestDigest(shipped)}`;
+    expect(hashed).toBe(`manifest:${crypto.createHash('sha256').update(fs.readFileSync(shipped)).digest('hex')}`);
     const kept = path.join(root, 'kept.manifest');
     fs.copyFileSync(shipped, kept);
     // A recorded generation that is not the copy's digest shows the comparison stood in for the hash.
@@ -172,8 +198,7 @@ describe('generations', () => {
   });
 
   it('a kept copy that cannot be read is an error naming it, not a different manifest', async () => {
-    const shipped = path.join(root, 'usr/lib/state-overlay/opt.manifest');
-    await buildManifest(path.join(root, 'opt'), shipped);
+    const shipped = await shipV1();
     const kept = path.join(root, 'kept.manifest');
     fs.mkdirSync(kept); // reads fail with EISDIR, as a failing disk's would with EIO
     expect(() => shippedGeneration(shipped, { generation: 'manifest:recorded', file: kept })).toThrow(`read manifest ${kept}: EISDIR`);
