@@ -2,6 +2,7 @@
 // durable steps, a damaged journal, progress file or set index, and a plan whose premises changed before it
 // was finished (a rollback, a mismatched manifest). Each converges, refuses naming the file and field, or
 // completes what is safe with a warning; nothing is ever lost.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -240,15 +241,22 @@ describe('damaged state files other than the journal', () => {
     assertNothingLost('corrupt state', 'state.json: a count that is not a number', s.ov.layout, original);
   });
 
-  it('a manifest record with file type bits in its mode: refused naming the record, the upper untouched', async () => {
+  it('a manifest record with file type bits in its mode: refused naming the record (the digest resealed) or the digest, the upper untouched', async () => {
     const { s, original, root } = await buildCliCase(scratch.next(), KINDS, CONF_TEXT);
     const file = stateManifestFile(s.ov.layout, readState(s.ov.layout))!;
     const bytes = fs.readFileSync(file);
-    bytes[22]! |= 0x80;
+    // Version 2: an 8-byte header, then the first record (u32 length, u8 type, u32 mode).
+    bytes[14]! |= 0x80;
+    fs.writeFileSync(file, bytes);
+    const damaged = await cli(root, ['reconcile', 'opt']);
+    expect(damaged.exitCode, damaged.stderr).toBe(1);
+    expect(damaged.stderr.split('\n')[0]).toMatch(new RegExp(`^state-overlay: ${file}: digest: the trailer records [0-9a-f]{64}, the bytes before it hash to [0-9a-f]{64} \\(a damaged manifest\\)$`));
+    // A forger who fixes the trailer's digest too meets the record's own check.
+    crypto.createHash('sha256').update(bytes.subarray(0, bytes.length - 32)).digest().copy(bytes, bytes.length - 32);
     fs.writeFileSync(file, bytes);
     const r = await cli(root, ['reconcile', 'opt']);
     expect(r.exitCode, r.stderr).toBe(1);
-    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^state-overlay: ${file}: record at byte 16: mode: expected permission bits \\(at most 0o7777\\), got 0o10\\d{4}$`));
+    expect(r.stderr.split('\n')[0]).toMatch(new RegExp(`^state-overlay: ${file}: record at byte 8: mode: expected permission bits \\(at most 0o7777\\), got 0o10\\d{4}$`));
     expect(snapshot(s.ov.layout.upper)).toEqual(original);
     assertNothingLost('corrupt state', 'manifest: a mode with file type bits', s.ov.layout, original);
   });

@@ -42,7 +42,8 @@ export function resultOf(root: string, since: number) {
   const { layout } = scratchOverlay(root).ov;
   const sets = fs.existsSync(layout.backupsDir) ? fs.readdirSync(layout.backupsDir).sort() : [];
   const held = sets.filter((s) => snapshot(path.join(layout.backupsDir, s, 'upper')).size > 0);
-  const manifests = fs.existsSync(layout.manifestsDir) ? fs.readdirSync(layout.manifestsDir).sort() : [];
+  // A writer's temp (a cut mid-write) is a leftover, below: not a manifest to read.
+  const manifests = fs.existsSync(layout.manifestsDir) ? fs.readdirSync(layout.manifestsDir).filter((m) => !/\.tmp-\d+$/.test(m)).sort() : [];
   return {
     upper: tree(layout.upper, since),
     sets: held.map((s) => ({
