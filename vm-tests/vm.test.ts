@@ -18,10 +18,12 @@ const files = fs
 const scenarios: Scenario[] = [];
 for (const f of files) scenarios.push(((await import(path.join(dir, f))) as { default: Scenario }).default);
 
-let image: GuestImage;
+let image: GuestImage | undefined;
 const reports: Array<PhaseReport & { scenario: string }> = [];
 
 beforeAll(async () => {
+  // Scenarios with root images of their own (slots) do not boot the suite's guest image.
+  if (scenarios.every((s) => s.slots !== undefined)) return;
   const t = Date.now();
   image = await guestImage();
   console.log(`guest image ready in ${((Date.now() - t) / 1000).toFixed(1)} s: ${image.dir}`);
@@ -41,6 +43,7 @@ for (const s of scenarios) {
     beforeAll(async () => {
       runner = new ScenarioRun(image, s);
       await runner.prepare();
+      if (s.slots !== undefined) console.log(`${s.name}: its images ready in ${(runner.imageMs / 1000).toFixed(1)} s`);
     });
     afterAll(() => {
       if (ok && !process.env.VM_KEEP) runner.cleanup();

@@ -34,6 +34,8 @@ export interface InstallOptions {
   readonly layout?: Layout;
   /** The Node binary the single executable is made from; default: the running one. */
   readonly node?: string;
+  /** The version the program reports (`--version`, the man pages); default: package.json's. */
+  readonly version?: string;
 }
 
 export interface InstallResult {
@@ -135,7 +137,8 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
   const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-install-'));
   try {
     const layout = o.layout ?? 'sea';
-    const b = await bundle(o.repo, pkg.version);
+    const version = o.version ?? pkg.version;
+    const b = await bundle(o.repo, version);
     const lib = path.join(stage, LIB_DIR);
     fs.mkdirSync(lib, { recursive: true, mode: 0o755 });
     if (layout === 'node') writeBundle(b, lib);
@@ -148,7 +151,7 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     for (const u of units) write(stage, `${UNIT_DIR}/${u}`, unitText(fs.readFileSync(path.join(unitsDir, u), 'utf8'), o.prefix), 0o644);
     write(stage, PRESET, PRESET_TEXT, 0o644);
 
-    const tree = helpTree(buildProgram(), pkg.version);
+    const tree = helpTree(buildProgram(), version);
     const date = o.date || (await manDate(o.repo));
     for (const page of MAN_SOURCES) {
       write(stage, manPath(page), renderManPage(fs.readFileSync(path.join(o.repo, 'man', `${page}.in`), 'utf8'), tree, date), 0o644);

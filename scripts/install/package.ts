@@ -19,6 +19,8 @@ export interface PackageOptions {
   readonly formats?: readonly Format[];
   /** The Node binary the single executable is made from; default: the running one. */
   readonly node?: string;
+  /** The packages' version and the program's (`--version`); default: package.json's. */
+  readonly version?: string;
 }
 
 /** What both packages say about themselves. */
@@ -64,23 +66,23 @@ function compressManPages(root: string): void {
   }
 }
 
-function meta(repo: string, date: string): PackageMeta {
+function meta(repo: string, date: string, version: string | undefined): PackageMeta {
   const pkg = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as { name: string; version: string; description: string; license: string; author?: string };
   if (pkg.author === undefined || !/^[^<>]+ <[^<>@\s]+@[^<>\s]+>$/.test(pkg.author)) {
     throw new Error(`${path.join(repo, 'package.json')}: author ${JSON.stringify(pkg.author ?? null)}: expected "Name <address>" (the packages' maintainer)`);
   }
   const summary = pkg.description.charAt(0).toLowerCase() + pkg.description.slice(1);
-  return { name: pkg.name, version: pkg.version, summary, description: DESCRIPTION, license: pkg.license, maintainer: pkg.author, licenseText: fs.readFileSync(path.join(repo, 'LICENSE'), 'utf8'), date };
+  return { name: pkg.name, version: version ?? pkg.version, summary, description: DESCRIPTION, license: pkg.license, maintainer: pkg.author, licenseText: fs.readFileSync(path.join(repo, 'LICENSE'), 'utf8'), date };
 }
 
 /** Builds the packages; returns their paths. */
 export async function buildPackages(o: PackageOptions): Promise<string[]> {
   const formats = o.formats ?? FORMATS;
-  const m = meta(o.repo, await manDate(o.repo));
+  const m = meta(o.repo, await manDate(o.repo), o.version);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-package-'));
   try {
     const root = path.join(work, 'root');
-    await installSystem({ repo: o.repo, destdir: root, prefix: '/usr', date: m.date, ...(o.node === undefined ? {} : { node: o.node }) });
+    await installSystem({ repo: o.repo, destdir: root, prefix: '/usr', date: m.date, version: m.version, ...(o.node === undefined ? {} : { node: o.node }) });
     compressManPages(root);
     fs.mkdirSync(o.out, { recursive: true });
     const made: string[] = [];

@@ -160,6 +160,14 @@ describe('--destdir', () => {
     expect(tree(d).sort()).toEqual(r.files);
   });
 
+  it('takes another version than package.json: the program and the man pages report it', async () => {
+    const d = path.join(scratch, 'versioned');
+    await installSystem({ repo, destdir: d, prefix: '/usr', date: '2026-01-01', layout: 'node', version: '0.1.0+1' });
+    expect((await execa(path.join(d, 'usr', LAUNCHER), ['--version'], { env: bareEnv, extendEnv: false })).stdout).toBe('0.1.0+1');
+    const th = fs.readFileSync(path.join(d, 'usr/share/man/man8/state-overlay.8'), 'utf8').split('\n').find((l) => l.startsWith('.TH '));
+    expect(th).toContain('"state\\-overlay 0.1.0+1"');
+  });
+
   it('is refused when it is a file, and nothing is written', async () => {
     const f = path.join(scratch, 'a-file');
     fs.writeFileSync(f, '');

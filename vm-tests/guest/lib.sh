@@ -55,6 +55,18 @@ backup_rules() {
 # journal_events UNIT EVENT: this boot's log records of UNIT with that event name, one MESSAGE per line
 journal_events() { journalctl -b -u "$1" STATE_OVERLAY_EVENT="$2" -o cat --no-pager || true; }
 
+# journal_field UNIT EVENT FIELD: FIELD (STATE_OVERLAY_ENTRIES, ...) of each of this boot's records of UNIT
+# with that event, one a line (<none>: the record has no such field)
+journal_field() {
+  journalctl -b -u "$1" STATE_OVERLAY_EVENT="$2" -o json --no-pager | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      for (const l of s.split("\n").filter(Boolean)) console.log(JSON.parse(l)[process.argv[1]] ?? "<none>");
+    });' "$3"
+}
+
+# json_get FILE KEY[.KEY...]: that value of the JSON file (<none>: absent or null)
+json_get() { node -e 'let v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); for (const k of process.argv[2].split(".")) v = v?.[k]; console.log(v ?? "<none>")' "$1" "$2"; }
+
 # unit_active_enter UNIT: monotonic µs at which UNIT last became active (0: never)
 active_enter() { systemctl show -P ActiveEnterTimestampMonotonic "$1"; }
 

@@ -15,7 +15,8 @@ export interface BaseSpec {
   readonly bulk?: { readonly dir: string; readonly count: number; readonly content: string };
 }
 
-function writeTree(root: string, spec: BaseSpec): void {
+/** Writes the tree SPEC describes under ROOT. */
+export function writeTree(root: string, spec: BaseSpec): void {
   for (const [rel, node] of Object.entries(spec.entries)) {
     const p = path.join(root, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });

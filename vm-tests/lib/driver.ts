@@ -7,8 +7,9 @@ import { ARTIFACTS, CACHE, VM_TESTS } from './cache.js';
 import { baseDisk } from './bases.js';
 import { readIoDisk, uncleanExt4, writeIoDisk } from './disk.js';
 import type { GuestImage } from './image.js';
-import { bootRetrying, pickAccel, type Accel } from './qemu.js';
+import { bootRetrying, pickAccel, type Accel, type Drive } from './qemu.js';
 import type { Phase, Scenario } from './scenario.js';
+import { slotImages } from './slot-image.js';
 
 export const DEFAULT_PHASE_TIMEOUT_MS = Number(process.env.VM_BOOT_TIMEOUT_MS ?? 600_000);
 
@@ -22,8 +23,9 @@ export interface PhaseReport {
   readonly retried?: string;
 }
 
-const APPEND = [
-  'root=LABEL=so-root', 'rw', 'console=ttyS0', 'panic=-1', 'loglevel=4',
+/** The kernel command line: the root read-only (`ro`) for an image booted so, else read-write. */
+const append = (image: GuestImage): string => [
+  'root=LABEL=so-root', image.readOnlyRoot ? 'ro' : 'rw', 'console=ttyS0', 'panic=-1', 'loglevel=4',
   // boot straight to the agent: no getty on the console, no waiting for a network
   'systemd.mask=serial-getty@ttyS0.service', 'systemd.show_status=1',
 ].join(' ');
@@ -48,26 +50,52 @@ function tail(file: string, lines: number): string {
 export class ScenarioRun {
   private readonly work: string;
   private accel: Accel | undefined;
+  private slots = new Map<string, GuestImage>();
+  /** How long building the scenario's own images took (0: cached, or none). */
+  imageMs = 0;
 
-  constructor(private readonly image: GuestImage, private readonly scenario: Scenario) {
+  /** image: the suite's guest image, for a scenario without slots of its own. */
+  constructor(private readonly image: GuestImage | undefined, private readonly scenario: Scenario) {
     this.work = path.join(CACHE, 'run', scenario.name);
   }
 
   async prepare(): Promise<void> {
     fs.rmSync(this.work, { recursive: true, force: true });
     fs.mkdirSync(this.work, { recursive: true });
-    await sparseCopy(this.image.root, path.join(this.work, 'root.img'));
-    await sparseCopy(this.image.var, path.join(this.work, 'var.img'));
-    this.accel = await pickAccel(this.image.kernel, this.image.initrd, path.join(this.work, 'accel-probe.log'));
+    const started = Date.now();
+    this.slots = await slotImages(this.scenario.slots ?? {});
+    this.imageMs = Date.now() - started;
+    const first = this.slots.values().next().value ?? this.image;
+    if (first === undefined) throw new Error(`${this.scenario.name}: no guest image and no slots`);
+    // A read-only root boots as it is; a read-write one from the scenario's own copy.
+    if (!first.readOnlyRoot) await sparseCopy(first.root, path.join(this.work, 'root.img'));
+    await sparseCopy(first.var, path.join(this.work, 'var.img'));
+    this.accel = await pickAccel(first.kernel, first.initrd, path.join(this.work, 'accel-probe.log'));
+  }
+
+  /** The image phase boots: its slot's, else the suite's guest image. */
+  private imageFor(phase: Phase, index: number): GuestImage {
+    const image = phase.slot === undefined ? this.image : this.slots.get(phase.slot);
+    if (image === undefined) throw new Error(`${this.scenario.name} phase ${index + 1}: ${phase.slot === undefined ? 'no guest image' : `unknown slot ${phase.slot}`}`);
+    return image;
+  }
+
+  /** The phase's disks: root (read-only as it is, or the scenario's copy), /var, the base of /opt if any. */
+  private async drives(phase: Phase, index: number, image: GuestImage): Promise<Drive[]> {
+    const root: Drive = image.readOnlyRoot ? { file: image.root, serial: 'soroot', readonly: true } : { file: path.join(this.work, 'root.img'), serial: 'soroot' };
+    const drives = [root, { file: path.join(this.work, 'var.img'), serial: 'sovar' }];
+    if (phase.base === undefined) return drives;
+    const spec = this.scenario.bases?.[phase.base];
+    if (spec === undefined) throw new Error(`${this.scenario.name} phase ${index + 1}: unknown base ${phase.base}`);
+    return [...drives, { file: await baseDisk(spec), serial: 'sobase', readonly: true }];
   }
 
   /** Boots phase `index`; throws with the phase's output and an artifact path when it fails. */
   async phase(index: number): Promise<PhaseReport> {
     const phase = this.scenario.phases[index];
     if (phase === undefined || this.accel === undefined) throw new Error(`${this.scenario.name}: no phase ${index + 1}, or not prepared`);
-    const spec = this.scenario.bases[phase.base];
-    if (spec === undefined) throw new Error(`${this.scenario.name} phase ${index + 1}: unknown base ${phase.base}`);
-    const base = await baseDisk(spec);
+    const image = this.imageFor(phase, index);
+    const drives = await this.drives(phase, index, image);
     const input = path.join(this.work, 'input');
     const results = path.join(this.work, `results-${index + 1}`);
     const io = path.join(this.work, 'io.img');
@@ -81,15 +109,10 @@ export class ScenarioRun {
     await writeIoDisk(input, io);
 
     const r = await bootRetrying({
-      kernel: this.image.kernel,
-      initrd: this.image.initrd,
-      append: APPEND,
-      drives: [
-        { file: path.join(this.work, 'root.img'), serial: 'soroot' },
-        { file: path.join(this.work, 'var.img'), serial: 'sovar' },
-        { file: base, serial: 'sobase', readonly: true },
-        { file: io, serial: 'vmio' },
-      ],
+      kernel: image.kernel,
+      initrd: image.initrd,
+      append: append(image),
+      drives: [...drives, { file: io, serial: 'vmio' }],
       console: consoleLog,
       timeoutMs: phase.timeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS,
       accel: this.accel,

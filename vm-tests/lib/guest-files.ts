@@ -39,44 +39,71 @@ export interface GuestFile {
   readonly mode: number;
 }
 
+/** Deliberately broken products, to show the suite fails when the product does not do its job. */
+const BREAK_MODES = ['reconcile', 'unshipped'] as const;
+type BreakMode = (typeof BREAK_MODES)[number];
+
+/** `VM_BREAK=`, checked: undefined when unset. */
+export function breakMode(): BreakMode | undefined {
+  const mode = process.env.VM_BREAK;
+  if (mode === undefined || mode === '') return undefined;
+  if (!(BREAK_MODES as readonly string[]).includes(mode)) throw new Error(`VM_BREAK=${mode}: expected ${BREAK_MODES.join(' or ')}`);
+  return mode as BreakMode;
+}
+
 /**
- * `VM_BREAK=reconcile` builds a deliberately broken image: a vendor drop-in turns reconciling off
- * for /opt, so the suite can show that it fails when the product does not do its job.
+ * `VM_BREAK=reconcile` builds a deliberately broken guest image: a vendor drop-in turns reconciling off
+ * for /opt. (`VM_BREAK=unshipped` breaks the A/B images instead: lib/slot-image.ts.)
  */
 export function breakage(): GuestFile[] {
-  const mode = process.env.VM_BREAK;
-  if (mode === undefined || mode === '') return [];
-  if (mode !== 'reconcile') throw new Error(`VM_BREAK=${mode}: expected reconcile`);
+  if (breakMode() !== 'reconcile') return [];
   return [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data: '[Overlay]\nReconcile=none\n', mode: 0o644 }];
 }
 
-export function guestFiles(): GuestFile[] {
+/** What every image needs to boot into the agent: the host name, journald's settings and the agent. */
+export function agentFiles(): GuestFile[] {
   const read = (f: string) => fs.readFileSync(path.join(VM_TESTS, 'guest', f));
   return [
-    ...breakage(),
-    { path: 'etc/fstab', data: FSTAB, mode: 0o644 },
     { path: 'etc/hostname', data: 'so-guest\n', mode: 0o644 },
     { path: 'etc/systemd/journald.conf.d/vm-tests.conf', data: JOURNALD, mode: 0o644 },
     { path: 'usr/lib/vm-agent/agent.sh', data: read('agent.sh'), mode: 0o755 },
     { path: 'usr/lib/systemd/system/vm-agent.service', data: read('vm-agent.service'), mode: 0o644 },
+  ];
+}
+
+export function guestFiles(): GuestFile[] {
+  return [
+    ...breakage(),
+    { path: 'etc/fstab', data: FSTAB, mode: 0o644 },
+    ...agentFiles(),
     ...Object.entries(USR_LOCAL_BASE).map(([p, data]) => ({ path: p, data, mode: p.includes('/bin/') ? 0o755 : 0o644 })),
   ];
 }
 
-export function writeGuestFiles(root: string): void {
-  for (const f of guestFiles()) {
+export function writeFiles(root: string, files: readonly GuestFile[]): void {
+  for (const f of files) {
     const file = path.join(root, f.path);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, f.data, { mode: f.mode });
     fs.chmodSync(file, f.mode);
   }
-  fs.mkdirSync(path.join(root, BASE_PATH), { recursive: true });
-  // what `systemctl enable vm-agent.service` would do, without running systemctl on the host
+}
+
+/** What `systemctl enable vm-agent.service` would do, without running systemctl on the host. */
+export function enableAgent(root: string): void {
   const wants = path.join(root, 'etc/systemd/system/multi-user.target.wants');
   fs.mkdirSync(wants, { recursive: true });
   fs.symlinkSync('/usr/lib/systemd/system/vm-agent.service', path.join(wants, 'vm-agent.service'));
 }
 
+export function writeGuestFiles(root: string): void {
+  writeFiles(root, guestFiles());
+  fs.mkdirSync(path.join(root, BASE_PATH), { recursive: true });
+  enableAgent(root);
+}
+
+export const filesKey = (files: readonly GuestFile[]): Array<string | Buffer> => files.flatMap((f) => [f.path, String(f.mode), f.data]);
+
 export function guestFilesKey(): Array<string | Buffer> {
-  return guestFiles().flatMap((f) => [f.path, String(f.mode), f.data]);
+  return filesKey(guestFiles());
 }

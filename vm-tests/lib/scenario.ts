@@ -1,11 +1,14 @@
-// What a scenario file declares: named base disks and numbered phases, one boot each.
+// What a scenario file declares: named base disks or root images, and numbered phases, one boot each.
 import type { BaseSpec } from './bases.js';
+import type { SlotSpec } from './slot-image.js';
 
 export interface Phase {
   /** Short description, shown in reports. */
   readonly name: string;
-  /** Which of the scenario's bases is attached as the /opt base disk on this boot. */
-  readonly base: string;
+  /** Which of the scenario's bases is attached as the /opt base disk on this boot (none: no base disk). */
+  readonly base?: string;
+  /** Which of the scenario's slots boots (its root image, read-only); without: the suite's guest image. */
+  readonly slot?: string;
   /** Bash run by the agent after boot; it sources lib.sh, asserts, and ends with `finish`. */
   readonly script?: string;
   /** Power cut: QEMU is killed as soon as the console shows this text (a script, if any, runs until then). */
@@ -15,7 +18,9 @@ export interface Phase {
 
 export interface Scenario {
   readonly name: string;
-  readonly bases: Readonly<Record<string, BaseSpec>>;
+  readonly bases?: Readonly<Record<string, BaseSpec>>;
+  /** Root images of its own (A/B slots, lib/slot-image.ts); the /var disk they share starts as the first one's. */
+  readonly slots?: Readonly<Record<string, SlotSpec>>;
   readonly phases: readonly Phase[];
 }
 
