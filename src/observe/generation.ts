@@ -10,7 +10,7 @@ import { majorMinor } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
 import type { RelPath } from '../model/entry.js';
 import { bootedOstreeChecksum } from './ostree.js';
-import { baseSubmounts, inSubmount } from './submounts.js';
+import { baseSkip } from './submounts.js';
 import { manifestDigest, openManifest, trailerDigest } from '../manifest/store.js';
 
 export type GenerationSourceKind = 'manifest' | 'ostree' | 'tree' | 'command';
@@ -188,5 +188,5 @@ export async function currentGeneration(overlay: Overlay, opts: { baseDir?: stri
     if (g !== undefined) return { generation: g, source: 'ostree' };
     if (kind === 'ostree') throw new StateOverlayError('config', 'Generation=ostree: not booted on an ostree deployment (no /run/ostree-booted or ostree= karg)');
   }
-  return { ...treeWalk(base, inSubmount(baseSubmounts(overlay))), source: 'tree' };
+  return { ...treeWalk(base, baseSkip(overlay)), source: 'tree' };
 }

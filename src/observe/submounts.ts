@@ -8,6 +8,7 @@ import { ioError } from '../errors.js';
 import { isUnder, relFromText, type RelPath } from '../model/entry.js';
 import { mountsUnder, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import type { Overlay } from '../overlay/overlay.js';
+import { SHIP_DIR } from '../paths/layout.js';
 
 /** The mountpoints below the base, relative to it (none when the base does not exist). */
 export function baseSubmounts(ov: Overlay, entries: readonly MountEntry[] = readMountinfo()): RelPath[] {
@@ -27,4 +28,20 @@ export function inSubmount(submounts: readonly RelPath[]): (p: RelPath) => boole
   if (submounts.length === 0) return () => false;
   const set = new Set(submounts);
   return (p) => set.has(p) || submounts.some((m) => isUnder(p, m));
+}
+
+/** A shipped manifest, a writer's temp of one, or a shipped store of pristine copies, by name. */
+const SHIPPED = /^[^/]+\.(?:manifest(?:\.tmp-\d+)?|pristine(?:\/.*)?)$/s;
+
+/**
+ * What every reader of the base leaves out: its submounts, and, when the base holds the directory manifests
+ * are shipped in (an overlay of /usr), the tool's own shipped files there. `index --ship` writes them into
+ * the image after indexing it: no manifest can describe itself, nor the others shipped after it.
+ */
+export function baseSkip(ov: Overlay, entries?: readonly MountEntry[]): (p: RelPath) => boolean {
+  const sub = inSubmount(baseSubmounts(ov, entries));
+  const mount = ov.config.path.replace(/\/+$/, '');
+  if (!SHIP_DIR.startsWith(`${mount}/`)) return sub;
+  const dir = `${relFromText(SHIP_DIR.slice(mount.length + 1))}/`;
+  return (p) => sub(p) || (p.startsWith(dir) && SHIPPED.test(p.slice(dir.length)));
 }

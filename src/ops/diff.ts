@@ -7,7 +7,7 @@ import { currentGeneration, generationManifest, type Generation } from '../obser
 import { observe } from '../observe/inputs.js';
 import { liveBaseDir } from '../observe/live-base.js';
 import { checkOverlayDirs } from '../mount/preflight.js';
-import { baseSubmounts, inSubmount } from '../observe/submounts.js';
+import { baseSkip } from '../observe/submounts.js';
 import { liveTypeOf, topPaths, withUpper } from '../observe/upper.js';
 import { changeUnder, type BaseChange } from '../plan/change.js';
 import { pathClassifier, type PathClass } from '../plan/classes.js';
@@ -61,7 +61,7 @@ export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDif
     if (manifest !== null) change = () => 'unchanged';
   } else {
     // What a reconcile would observe, judged by the rules' own predicates.
-    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError, skip: inSubmount(baseSubmounts(ov)) });
+    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError, skip: baseSkip(ov) });
     entries = inputs.upper;
     const b0 = inputs.b0!;
     change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);

@@ -11,7 +11,7 @@ import { ensureStateSubdir } from '../state/state-dir.js';
 import { readState, stateManifestFile } from '../state/state-file.js';
 import type { Overlay } from '../overlay/overlay.js';
 import type { Log } from '../log/logger.js';
-import { baseSubmounts, inSubmount } from '../observe/submounts.js';
+import { baseSkip } from '../observe/submounts.js';
 import { classesReader, keepManifest } from './record.js';
 
 export interface IndexReport extends BuildResult {
@@ -46,7 +46,7 @@ export async function indexOverlay(ov: Overlay, log: Log, opts: IndexOptions): P
     out = manifestPath(ov.layout, gen.generation);
   }
   log.info({ event: 'index.start', root: base } satisfies LogEvent);
-  const skip = inSubmount(baseSubmounts(ov));
+  const skip = baseSkip(ov);
   const classes = classesReader(ov);
   const r = gen === undefined
     ? await buildManifest(base, out, { skip, classes: await classes(), ...(previous ? { previous } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })

@@ -7,7 +7,7 @@ import { pruneSets, setName } from '../backups/sets.js';
 import { manifestPath, viewOf } from '../manifest/store.js';
 import { assertBaseTrusted } from '../observe/base-check.js';
 import { OLD_MANIFEST_NOTE, classesOfGenerations } from '../observe/package-db.js';
-import { baseSubmounts, inSubmount } from '../observe/submounts.js';
+import { baseSkip } from '../observe/submounts.js';
 import { currentGeneration, generationManifest, type Generation } from '../observe/generation.js';
 import { observe } from '../observe/inputs.js';
 import { NO_MERGES, observeMerges, type Merges } from '../observe/merges.js';
@@ -70,7 +70,7 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
     current: generationManifest(current),
     subtrees: config.reconcile === 'changed',
     besides: namesBeside(config, classes),
-    skip: inSubmount(baseSubmounts(ov)),
+    skip: baseSkip(ov),
   });
   const merges = config.reconcile === 'changed' ? mergesOf(ov, inputs, classes, ov.base) : NO_MERGES;
   const plan = planChange(ov, { ...inputs, ...(classes ? { classes } : {}), merges: merges.views, follow: merges.follow }, { from: s.state?.generation ?? null, to: current.generation }, s.log);

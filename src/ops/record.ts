@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { displayPath, type RelPath } from '../model/entry.js';
 import { treeGeneration, type Generation } from '../observe/generation.js';
-import { baseSubmounts, inSubmount } from '../observe/submounts.js';
+import { baseSkip, baseSubmounts } from '../observe/submounts.js';
 import { copyManifest } from '../manifest/copy.js';
 import type { BuildResult } from '../manifest/build.js';
 import type { PackageClasses } from '../model/package-class.js';
@@ -88,7 +88,7 @@ export async function recordManifest(s: OverlaySession, gen: Generation, opts: R
   let entries = 0;
   if (!fs.existsSync(file)) {
     const submounts = baseSubmounts(ov);
-    const skip = inSubmount(submounts);
+    const skip = baseSkip(ov);
     if (submounts.length > 0) {
       log.warn({ event: 'warning', message: `mounted below the base, and not part of it (the overlay's lower does not show them): ${submounts.map((m) => `${ov.config.path.replace(/\/+$/, '')}/${displayPath(m)}`).join(', ')}`, path: ov.base });
     }

@@ -4,7 +4,7 @@ import type { Log } from '../log/logger.js';
 import { setName } from '../backups/sets.js';
 import type { ReconcileSummary } from '../plan/summary.js';
 import { observe } from '../observe/inputs.js';
-import { baseSubmounts, inSubmount } from '../observe/submounts.js';
+import { baseSkip } from '../observe/submounts.js';
 import { JOURNAL_VERSION, type Journal } from '../txn/journal.js';
 import { planVacuum } from '../plan/plan.js';
 import { goOffline } from '../txn/offline.js';
@@ -23,7 +23,7 @@ export async function vacuumOverlay(ov: Overlay, log: Log, opts: { dryRun?: bool
   return withSession(ov, log, session, async (s) => {
     await goOffline(s, opts, resumeTransaction);
     const started = Date.now();
-    const { b1, upper } = observe({ upper: ov.layout.upper, base: ov.base, b0Manifest: null, subtrees: false, skip: inSubmount(baseSubmounts(ov)) });
+    const { b1, upper } = observe({ upper: ov.layout.upper, base: ov.base, b0Manifest: null, subtrees: false, skip: baseSkip(ov) });
     const plan = planVacuum({ b1, upper, config: ov.config });
     const generation = s.state?.generation ?? null;
     const to = generation ?? 'unrecorded';

@@ -145,3 +145,34 @@ describe('state-overlay index and diff while mounted', () => {
     expect(d).toEqual(['merged-dir ?         app', 'shadow     ?         app/conf', 'state      ?         app/new', '']);
   });
 });
+
+describe('index --ship of a base that holds the ship directory (an overlay of /usr)', () => {
+  let root: string;
+  beforeAll(() => {
+    root = scratch('so-index-usr-');
+    fs.mkdirSync(path.join(root, 'usr/bin'), { recursive: true });
+    fs.mkdirSync(path.join(root, 'opt'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'usr/bin/tool'), 'tool\n');
+    fs.writeFileSync(path.join(root, 'opt/app'), 'app\n');
+  });
+  afterAll(async () => {
+    cli(['--root', root, '-q', 'unmount', 'usr', '--lazy']);
+    await removeTree(root);
+  });
+
+  it('lists none of the shipped manifests, their temps or pristine stores, so the base it ships into still matches it', () => {
+    const ok = (...args: string[]) => expect(cli(['--root', root, '-q', ...args]).code).toBe(0);
+    ok('index', '--ship', 'usr');
+    // Another overlay shipped after it writes into the same directory: /usr's manifest stays true.
+    ok('index', '--ship', 'opt');
+    fs.mkdirSync(path.join(root, 'usr/lib/state-overlay/opt.pristine'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'usr/lib/state-overlay/usr.manifest.tmp-123'), 'a cut writer\n');
+    // A drop-in beside them is the image's own content, and listed.
+    fs.writeFileSync(path.join(root, 'usr/lib/state-overlay/usr.conf'), '[Paths]\n');
+    ok('index', '--ship', 'usr');
+    const paths = [...readManifest(path.join(root, 'usr/lib/state-overlay/usr.manifest'))].map((e) => e.path as string);
+    expect(paths.filter((p) => p.startsWith('lib/state-overlay/'))).toEqual(['lib/state-overlay/usr.conf']);
+    ok('run', 'usr');
+    expect(fs.readFileSync(path.join(root, 'usr/bin/tool'), 'utf8')).toBe('tool\n');
+  });
+});

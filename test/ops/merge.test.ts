@@ -27,19 +27,26 @@ afterEach(async () => {
 const lines = (n: number, edit: Record<number, string> = {}) => Array.from({ length: n }, (_, i) => `${edit[i + 1] ?? `line ${i + 1}`}\n`).join('');
 
 /** A base recorded by the product itself (its manifest and pristine copies), then the host's edits and a base update. */
-async function merging(files: { base: string; host: string; next: string; name?: string }, paths: NonNullable<Parameters<typeof scratchOverlay>[1]>['paths'] = { config: ['/opt/etc/**'], configMerge: 'three-way' }) {
+/**
+ * shipped: each base shipped with its manifest (index --ship, Generation=auto), as an image build does;
+ * otherwise the host builds its manifests itself.
+ */
+async function merging(files: { base: string; host: string; next: string; name?: string }, paths: NonNullable<Parameters<typeof scratchOverlay>[1]>['paths'] = { config: ['/opt/etc/**'], configMerge: 'three-way' }, shipped = false) {
   // The generation is what ROOT/gen says: a rollback's base is the same generation as before, whatever its mtimes.
   const gen = path.join(root, 'gen');
   fs.writeFileSync(gen, 'g1\n');
   fs.writeFileSync(path.join(root, 'generation'), `#!/bin/sh\ncat ${gen}\n`, { mode: 0o755 });
-  const s = scratchOverlay(root, { paths, generation: { kind: 'command', command: path.join(root, 'generation') } });
+  const s = scratchOverlay(root, shipped ? { paths } : { paths, generation: { kind: 'command', command: path.join(root, 'generation') } });
   const name = files.name ?? 'etc/app.conf';
+  const ship = async () => void (shipped && (await indexOverlay(s.ov, memoryLog(), { ship: true })));
   await writeTree(s.ov.base, { [name]: files.base, 'etc/other.conf': 'other\n' });
+  await ship();
   const first = await reconcileOverlay(s.ov, memoryLog());
   expect(first.upToDate).toBe(false);
   await writeTree(s.ov.layout.upper, { [name]: { file: files.host, mode: 0o640, uid: 7, gid: 8 } });
   fs.writeFileSync(path.join(s.ov.base, name), files.next);
   fs.writeFileSync(gen, 'g2\n');
+  await ship();
   return { s, name, upper: path.join(s.ov.layout.upper, name), gen };
 }
 
@@ -157,12 +164,12 @@ describe('ConfigMerge=three-way', () => {
 });
 
 describe('Merge=GLOB:DRIVER', () => {
-  it('merges a default-class file with the passwd driver: the host user and the base user both survive', async () => {
+  it.each([['host-built', false], ['shipped', true]])('merges a default-class file with the passwd driver: the host user and the base user both survive (%s manifests)', async (_m, shipped) => {
     const base = 'root:x:0:0:root:/root:/bin/sh\n';
     const files = { name: 'etc/passwd', base, host: `${base}alice:x:1000:1000::/home/alice:/bin/sh\n`, next: `${base}_svc:x:999:999::/:/usr/sbin/nologin\n` };
-    const { s, upper } = await merging(files, { merge: [{ glob: '/opt/etc/passwd', driver: 'passwd' }] });
+    const { s, upper } = await merging(files, { merge: [{ glob: '/opt/etc/passwd', driver: 'passwd' }] }, shipped as boolean);
     const r = await reconcileOverlay(s.ov, memoryLog());
-    expect(r.merged).toBe(1);
+    expect(r).toMatchObject({ merged: 1, to: expect.stringMatching(shipped ? /^manifest:/ : /^command:/) });
     expect(fs.readFileSync(upper, 'utf8')).toBe(`${base}_svc:x:999:999::/:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/sh\n`);
   });
 

@@ -47,13 +47,24 @@ async function image(name: string, ...pkgs: string[]): Promise<string> {
   return r;
 }
 
+/** The overlays' configuration in a root; shipped: each image also ships its manifests (index --ship, as an image build). */
+function configure(r: string): void {
+  fs.mkdirSync(path.join(r, 'etc/state-overlay'), { recursive: true });
+  for (const [name, conf] of Object.entries(OVERLAYS)) fs.writeFileSync(path.join(r, 'etc/state-overlay', `${name}.conf`), conf);
+}
+
 /** Image v1 booted, the host's install through the mounted overlay, then image v2 in place of the base. */
-async function scenario(tag: string, v2: string[]): Promise<void> {
+async function scenario(tag: string, v2: string[], shipped = false): Promise<void> {
   root = path.join(work, `root-${tag}`);
   const [v1Root, v2Root] = [await image(`v1-${tag}`, 'nr3'), await image(`v2-${tag}`, ...v2)];
+  if (shipped) {
+    for (const r of [v1Root, v2Root]) {
+      configure(r);
+      for (const name of Object.keys(OVERLAYS)) expect(cli(['--root', r, '-q', 'index', '--ship', name]).code).toBe(0);
+    }
+  }
   await run('cp', ['-a', `${v1Root}/.`, root]);
-  fs.mkdirSync(path.join(root, 'etc/state-overlay'), { recursive: true });
-  for (const [name, conf] of Object.entries(OVERLAYS)) fs.writeFileSync(path.join(root, 'etc/state-overlay', `${name}.conf`), conf);
+  configure(root);
   for (const name of Object.keys(OVERLAYS)) so('run', name);
   await dpkg(root, '-i', debs.pg1!);
   for (const name of Object.keys(OVERLAYS)) so('unmount', name);
@@ -66,7 +77,7 @@ async function scenario(tag: string, v2: string[]): Promise<void> {
 }
 
 /** Reconciles the three overlays (the dpkg database's as JSON), then mounts them again. */
-function update(): { merged: number; actions: { kind: string; path: string }[]; conflicts: { path: string; reason: string }[] } {
+function update(): { merged: number; to: string; actions: { kind: string; path: string }[]; conflicts: { path: string; reason: string }[] } {
   so('reconcile', 'usr');
   so('reconcile', 'etc');
   const r = JSON.parse(so('--json', 'reconcile', NAME)) as ReturnType<typeof update>;
@@ -88,7 +99,9 @@ describe('a dpkg database under a state overlay, Merge=…:dpkg-status', () => {
   });
 
   it('the new base shipping the host\'s package at another version wins: its version listed, --audit clean, and a warning says so', async () => {
-    await scenario('b', ['nr4', 'pg2']);
+    // This time each image ships its manifests, as an image build does.
+    await scenario('b', ['nr4', 'pg2'], true);
+    expect(fs.existsSync(path.join(root, 'usr/lib/state-overlay', `${NAME}.manifest`))).toBe(true);
     // docs/operations.md shows this case's lines.
     const printed = so('reconcile', NAME, '--dry-run').split('\n');
     const doc = section(read(path.join(DOCS, 'operations.md')), '## The dpkg database under an overlay')!;
@@ -96,7 +109,7 @@ describe('a dpkg database under a state overlay, Merge=…:dpkg-status', () => {
     expect(shown).toHaveLength(3);
     for (const l of shown) expect(printed).toContain(l);
     const r = update();
-    expect(r.merged).toBe(1);
+    expect(r).toMatchObject({ merged: 1, to: expect.stringMatching(/^manifest:/) });
     expect(r.conflicts).toEqual([expect.objectContaining({ path: 'status', reason: expect.stringContaining("postgresql-common:all: changed by the host and by the new base; the new base's stanza wins") })]);
     expect((await run('dpkg', [`--root=${root}`, '--audit'])).stdout).toBe('');
     expect(await versions()).toEqual(['needrestart 3.6-4+deb12u4 ii ', 'postgresql-common 248+deb12u2 ii ']);
