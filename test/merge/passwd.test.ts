@@ -84,6 +84,12 @@ describe('the merged databases pass pwck and grpck', () => {
     }
     const passwd = fs.readFileSync(path.join(root, 'etc/passwd'), 'utf8');
     expect(passwd.split('\n').map((l) => l.split(':')[0])).toEqual(expect.arrayContaining(['alice', 'svc', 'root']));
+    // Looked up by the shadow suite itself, through the merged passwd and shadow: the host's user and the base's.
+    for (const [user, status] of [['alice', 'P'], ['svc', 'L']] as const) {
+      const r = spawnSync('passwd', ['-R', root, '-S', user], { encoding: 'utf8' });
+      expect(r.status, `passwd -S ${user}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.split(' ').slice(0, 2)).toEqual([user, status]);
+    }
     expect(fs.readFileSync(path.join(root, 'etc/group'), 'utf8')).toMatch(/^users:x:100:alice$/m);
   });
 });
