@@ -27,7 +27,9 @@ check '/opt is an overlay' is_mounted_overlay /opt
 expect "the slot's own /opt shows through" "$(content /opt/app/VERSION)" ${version}
 wait_manifest opt
 check 'the image ships the manifest of /opt' test -s /usr/lib/state-overlay/opt.manifest
-shipped=manifest:$(sha256sum < /usr/lib/state-overlay/opt.manifest | cut -d' ' -f1)
+# A version 2 manifest's id: the sha256 of every byte before its trailer's digest (the last 32 bytes), which it records.
+shipped=manifest:$(head -c -32 /usr/lib/state-overlay/opt.manifest | sha256sum | cut -d' ' -f1)
+expect "the shipped manifest's trailer records that digest" "manifest:$(tail -c 32 /usr/lib/state-overlay/opt.manifest | od -An -v -tx1 | tr -d ' \\n')" "$shipped"
 expect "the boot's generation is its shipped manifest" "$(journal_field ${UNIT} generation STATE_OVERLAY_CURRENT)" "$shipped"
 expect 'the manifest recorded is the shipped one, copied: no entry indexed' "$(journal_field ${UNIT} run.manifest STATE_OVERLAY_ENTRIES)" 0
 expect 'no indexing this boot' "$(journalctl -b STATE_OVERLAY_EVENT=index.start -o cat --no-pager | wc -l)" 0
