@@ -1,10 +1,10 @@
 // Guest-side snippets the scenarios share: the configuration, and the host's changes of every kind.
 
-/** /opt's base is the read-only base disk; app.conf is a config file, app/keep/ declared state. */
-export const OPT_CONF = (extra = '') => `mkdir -p /etc/state-overlay
+/** /opt's base is the read-only base disk (or BASE); app.conf is a config file, app/keep/ declared state. */
+export const OPT_CONF = (extra = '', base = '/usr/lib/opt') => `mkdir -p /etc/state-overlay
 cat > /etc/state-overlay/opt.conf <<'CONF'
 [Overlay]
-Base=/usr/lib/opt
+Base=${base}
 ${extra}
 [Paths]
 Config=/opt/app/etc/app.conf
@@ -74,4 +74,44 @@ expect 'newpath kept' "$(content /opt/app/newpath)" host
 expect 'usr-local: site.conf edit kept' "$(content /usr/local/etc/site.conf)" 'site=local'
 expect 'usr-local: my-tool kept' "$(/usr/local/bin/my-tool)" mine
 expect 'usr-local: readme still deleted' "$(content /usr/local/share/site/readme.txt)" '<missing>'
+`;
+
+/** After the first boot of v2 over WRITE_EVERYTHING: the decision table's outcome, row by row (BASE: where v2 is mounted). */
+export const UPDATED_V2 = (base = '/usr/lib/opt') => `
+expect '/opt shows v2' "$(content /opt/app/VERSION)" 2
+expect 'one reconcile ran at boot' "$(journal_events state-overlay@opt.service reconcile.done | wc -l)" 1
+expect 'state.db kept' "$(content /opt/app/var/state.db)" 'local state'
+check 'fifo kept' test -p /opt/app/var/fifo
+expect 'odd name kept' "$(content /opt/app/var/$'odd\\xff\\x01name')" odd
+expect 'rule 3: tool edit dropped, v2 shows' "$(content /opt/app/bin/tool)" "$(content ${base}/app/bin/tool)"
+check 'rule 3: the tool edit is in backups' in_backups opt app/bin/tool 'my tool'
+expect 'rule 3: backup index says rule 3 for tool' "$(backup_rules opt app/bin/tool)" 3
+expect 'rule 2: stable.conf edit kept' "$(content /opt/app/etc/stable.conf)" 'my stable'
+expect 'rule 3 config noreplace: app.conf edit kept' "$(content /opt/app/etc/app.conf)" 'setting=local'
+expect 'rule 3 config noreplace: v2 beside it as .rpmnew' "$(content /opt/app/etc/app.conf.rpmnew)" 'setting=2'
+expect 'Keep=: pinned kept' "$(content /opt/app/keep/pinned.txt)" 'pinned local'
+expect 'rule 1: data.txt shows the base' "$(content /opt/app/share/data.txt)" data
+expect 'rule 1: the identical copy-up left the upper' "$(content $UPPER_OPT/app/share/data.txt)" '<missing>'
+expect 'rule 4: doomed.txt came back with v2' "$(content /opt/app/share/doomed.txt)" 'doomed v2'
+check 'rule 4: its whiteout is in backups' in_backups opt app/share/doomed.txt '<whiteout>'
+expect 'rule 2: keptdel.txt still deleted' "$(content /opt/app/share/keptdel.txt)" '<missing>'
+expect 'rule 3: fifo over a changed file dropped' "$(content /opt/app/share/fifo-target)" 'is a file in v2'
+expect 'rule 5: libold.so gone with the base' "$(content /opt/app/lib/libold.so)" '<missing>'
+check 'rule 5: the edit is in backups' in_backups opt app/lib/libold.so 'my old lib'
+expect 'rule 7: unchanged opaque dir kept' "$(ls /opt/app/plugins)" mine.txt
+expect 'rule 7: opaque dir over changed content dropped' "$(ls /opt/app/cache)" x.txt
+check 'rule 7: its content is in backups' in_backups opt app/cache/mine.txt mine
+expect 'rule 3: symlink dropped, v2 target shows' "$(content /opt/app/link)" '<symlink:bin/tool2>'
+check 'rule 3: the symlink is in backups' in_backups opt app/link '<symlink:/elsewhere>'
+expect 'rule 2: type change kept' "$(content /opt/app/typechange/inner)" inner
+expect 'rule 9: turned is v2 file' "$(content /opt/app/turned)" 'a file in v2'
+check 'rule 9: host content under it is in backups' in_backups opt app/turned/mine.txt mine
+expect 'rule 6: base wins on newpath' "$(content /opt/app/newpath)" 'shipped by v2'
+check 'rule 6: the host copy is in backups' in_backups opt app/newpath host
+expect 'usr-local untouched: site.conf edit kept' "$(content /usr/local/etc/site.conf)" 'site=local'
+expect 'usr-local untouched: my-tool kept' "$(/usr/local/bin/my-tool)" mine
+expect 'usr-local: no backups' "$(ls /var/lib/state-overlay/usr-local/backups 2>/dev/null | wc -l)" 0
+status=$(state-overlay status opt --json)
+expect 'status: recorded generation is the current one' "$(node -e 'const g=JSON.parse(process.argv[1]).overlays[0].generation; console.log(g.recorded !== null && g.recorded === g.current)' "$status")" true
+expect 'status: one backup set' "$(node -e 'console.log(JSON.parse(process.argv[1]).overlays[0].backups.sets.length)' "$status")" 1
 `;
