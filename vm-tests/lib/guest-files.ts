@@ -39,15 +39,24 @@ export interface GuestFile {
   readonly mode: number;
 }
 
+/** Vendor drop-ins for /opt that break the product's behaviour on purpose, by `VM_BREAK` mode. */
+const BREAKS: Readonly<Record<string, string>> = {
+  // reconciling off: an update leaves every shadow in place (01-update and 10-virtiofs fail)
+  reconcile: '[Overlay]\nReconcile=none\n',
+  // a generation that moves on every boot, as the share's device number did (10-virtiofs fails)
+  generation: '[Overlay]\nGeneration=command:/bin/cat /proc/sys/kernel/random/boot_id\n',
+};
+
 /**
- * `VM_BREAK=reconcile` builds a deliberately broken image: a vendor drop-in turns reconciling off
- * for /opt, so the suite can show that it fails when the product does not do its job.
+ * `VM_BREAK=MODE` builds a deliberately broken image: a vendor drop-in from BREAKS for /opt, so the
+ * suite can show that it fails when the product does not do its job.
  */
 export function breakage(): GuestFile[] {
   const mode = process.env.VM_BREAK;
   if (mode === undefined || mode === '') return [];
-  if (mode !== 'reconcile') throw new Error(`VM_BREAK=${mode}: expected reconcile`);
-  return [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data: '[Overlay]\nReconcile=none\n', mode: 0o644 }];
+  const data = BREAKS[mode];
+  if (data === undefined) throw new Error(`VM_BREAK=${mode}: expected one of ${Object.keys(BREAKS).join(', ')}`);
+  return [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data, mode: 0o644 }];
 }
 
 export function guestFiles(): GuestFile[] {
