@@ -41,7 +41,7 @@ export interface GuestFile {
 
 /** Vendor drop-ins for /opt that break the product's behaviour on purpose, by `VM_BREAK` mode. */
 const BREAKS: Readonly<Record<string, string>> = {
-  // reconciling off: an update leaves every shadow in place (01-update and 10-virtiofs fail)
+  // reconciling off: an update leaves every shadow in place, and no manifest is recorded (01-update and 10-virtiofs fail)
   reconcile: '[Overlay]\nReconcile=none\n',
   // a generation that moves on every boot, as the share's device number did (10-virtiofs fails)
   generation: '[Overlay]\nGeneration=command:/bin/cat /proc/sys/kernel/random/boot_id\n',
