@@ -8,6 +8,7 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { run } from '../exec.js';
 import { majorMinor } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
+import { readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import type { RelPath } from '../model/entry.js';
 import { bootedOstreeChecksum } from './ostree.js';
 import { baseSkip } from './submounts.js';
@@ -45,8 +46,14 @@ function uuidOf(dev: bigint): string | undefined {
   return undefined;
 }
 
-/** The identity of the filesystem the base is on: its device number and, where it has one, its UUID. */
-export function treeIdentity(baseDir: string): string {
+/**
+ * The identity of the filesystem the base is on. A block device's: its device number and, where it has
+ * one, its UUID. A filesystem without one (major 0: virtio-fs, NFS, FUSE, btrfs, overlayfs, tmpfs) has
+ * a number the kernel hands out in mount order, which a reboot that mounts in another order changes
+ * (a virtio-fs share mounted by fstab got another one than the same share mounted by hand): the type and
+ * source of its mount stand for it, from the mount table.
+ */
+export function treeIdentity(baseDir: string, mounts: () => readonly MountEntry[] = readMountinfo): string {
   let st: fs.BigIntStats;
   try {
     st = fs.statSync(baseDir, { bigint: true });
@@ -54,15 +61,20 @@ export function treeIdentity(baseDir: string): string {
     throw ioError('stat base', baseDir, err);
   }
   const [major, minor] = majorMinor(st.dev);
+  if (major === 0) {
+    const m = mounts().find((e) => e.dev === `0:${minor}`);
+    if (m !== undefined) return `fs ${m.fstype} source ${m.source}`;
+  }
   const uuid = uuidOf(st.dev);
   return `dev ${major}:${minor}${uuid === undefined ? '' : ` uuid ${uuid}`}`;
 }
 
 /**
  * 'tree:<sha256>' of a stat walk: path, type, mode, owner, size, mtime, ctime and inode of every entry,
- * then the base's filesystem identity; no content is read. A false "changed" is harmless (the decision
- * table compares digests); a false "unchanged" would let an update go unseen, so everything an update of
- * the tree cannot leave as it was is in: a rewrite in place moves the ctime, even with size and mtime kept.
+ * then the base's filesystem identity (treeIdentity()); no content is read. A false "changed" costs a
+ * reconcile and a manifest, never data (the decision table compares digests); a false "unchanged" would
+ * let an update go unseen, so everything an update of the tree cannot leave as it was is in: a rewrite in
+ * place moves the ctime, even with size and mtime kept.
  */
 export function treeGeneration(baseDir: string, skip: (p: RelPath) => boolean = () => false): string {
   return treeWalk(baseDir, skip).generation;

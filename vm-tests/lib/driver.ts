@@ -4,11 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../../src/exec.js';
 import { ARTIFACTS, CACHE, VM_TESTS } from './cache.js';
-import { baseDisk } from './bases.js';
+import { baseDisk, updateTree } from './bases.js';
 import { readIoDisk, uncleanExt4, writeIoDisk } from './disk.js';
 import type { GuestImage } from './image.js';
 import { bootRetrying, pickAccel, type Accel, type Drive } from './qemu.js';
 import type { Phase, Scenario } from './scenario.js';
+import { SHARE_TAG, type Share } from './share.js';
 import { slotImages } from './slot-image.js';
 
 export const DEFAULT_PHASE_TIMEOUT_MS = Number(process.env.VM_BOOT_TIMEOUT_MS ?? 600_000);
@@ -96,6 +97,7 @@ export class ScenarioRun {
     if (phase === undefined || this.accel === undefined) throw new Error(`${this.scenario.name}: no phase ${index + 1}, or not prepared`);
     const image = this.imageFor(phase, index);
     const drives = await this.drives(phase, index, image);
+    const share = this.share(index, phase);
     const input = path.join(this.work, 'input');
     const results = path.join(this.work, `results-${index + 1}`);
     const io = path.join(this.work, 'io.img');
@@ -113,6 +115,7 @@ export class ScenarioRun {
       initrd: image.initrd,
       append: append(image),
       drives: [...drives, { file: io, serial: 'vmio' }],
+      ...(share === undefined ? {} : { shares: [share] }),
       console: consoleLog,
       timeoutMs: phase.timeoutMs ?? DEFAULT_PHASE_TIMEOUT_MS,
       accel: this.accel,
@@ -122,7 +125,7 @@ export class ScenarioRun {
     if (r.retried !== undefined) console.log(`${this.scenario.name} phase ${index + 1}: retried the boot: ${r.retried}`);
     const retried = r.retried === undefined ? {} : { retried: r.retried };
     const failed = (why: string, detail: string): never => {
-      const kept = keepArtifacts(this.scenario.name, index, [consoleLog, results]);
+      const kept = keepArtifacts(this.scenario.name, index, [consoleLog, results, ...(share === undefined ? [] : [share.log])]);
       const again = r.retried === undefined ? '' : ` (after a retry: ${r.retried})`;
       throw new Error(`${label}: ${why}${again}\n${detail}\nconsole and results kept in ${kept}`);
     };
@@ -138,7 +141,20 @@ export class ScenarioRun {
     const unclean = await uncleanExt4(path.join(this.work, 'var.img'));
     if (unclean !== undefined) failed(`/var was not left clean at shutdown: ${unclean}`, tail(consoleLog, 60));
     const notes = fs.readFileSync(path.join(results, 'output.log'), 'utf8').split('\n').filter((l) => l.startsWith('note: '));
-    return { phase: phase.name, outcome: 'passed', ms: r.ms, notes, ...retried };
+    return { phase: phase.name, outcome: 'passed', ms: r.ms, notes: [...(share?.changes ?? []), ...notes], ...retried };
+  }
+
+  /** The shared directory changed in place to the phase's `share` base, or undefined when it has none. */
+  private share(index: number, phase: Phase): (Share & { changes: string[] }) | undefined {
+    if (phase.share === undefined) return undefined;
+    const spec = this.scenario.bases?.[phase.share];
+    if (spec === undefined) throw new Error(`${this.scenario.name} phase ${index + 1}: unknown share base ${phase.share}`);
+    const dir = path.join(this.work, 'share');
+    const changed = updateTree(dir, spec);
+    const log = path.join(this.work, `virtiofsd-${index + 1}.log`);
+    fs.rmSync(log, { force: true });
+    const changes = [`host: the share holds ${phase.share}, ${changed.length} path(s) changed${changed.length > 0 && changed.length <= 12 ? `: ${changed.join(' ')}` : ''}`];
+    return { dir, tag: SHARE_TAG, log, changes };
   }
 
   /** Removes the scenario's disks (kept on failure for a look at them). */

@@ -40,24 +40,33 @@ export interface GuestFile {
 }
 
 /** Deliberately broken products, to show the suite fails when the product does not do its job. */
-const BREAK_MODES = ['reconcile', 'unshipped'] as const;
+const BREAK_MODES = ['reconcile', 'generation', 'unshipped'] as const;
 type BreakMode = (typeof BREAK_MODES)[number];
 
 /** `VM_BREAK=`, checked: undefined when unset. */
 export function breakMode(): BreakMode | undefined {
   const mode = process.env.VM_BREAK;
   if (mode === undefined || mode === '') return undefined;
-  if (!(BREAK_MODES as readonly string[]).includes(mode)) throw new Error(`VM_BREAK=${mode}: expected ${BREAK_MODES.join(' or ')}`);
+  if (!(BREAK_MODES as readonly string[]).includes(mode)) throw new Error(`VM_BREAK=${mode}: expected ${BREAK_MODES.join(', ')}`);
   return mode as BreakMode;
 }
 
+/** Vendor drop-ins for /opt that break the guest image's product on purpose, by `VM_BREAK` mode. */
+const BREAKS: Readonly<Partial<Record<BreakMode, string>>> = {
+  // reconciling off: an update leaves every shadow in place, and no manifest is recorded (01-update and 10-virtiofs fail)
+  reconcile: '[Overlay]\nReconcile=none\n',
+  // a generation that moves on every boot, as the share's device number did (10-virtiofs fails)
+  generation: '[Overlay]\nGeneration=command:/bin/cat /proc/sys/kernel/random/boot_id\n',
+};
+
 /**
- * `VM_BREAK=reconcile` builds a deliberately broken guest image: a vendor drop-in turns reconciling off
+ * `VM_BREAK=reconcile` or `generation` builds a deliberately broken guest image: a vendor drop-in from BREAKS
  * for /opt. (`VM_BREAK=unshipped` breaks the A/B images instead: lib/slot-image.ts.)
  */
 export function breakage(): GuestFile[] {
-  if (breakMode() !== 'reconcile') return [];
-  return [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data: '[Overlay]\nReconcile=none\n', mode: 0o644 }];
+  const mode = breakMode();
+  const data = mode === undefined ? undefined : BREAKS[mode];
+  return data === undefined ? [] : [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data, mode: 0o644 }];
 }
 
 /** What every image needs to boot into the agent: the host name, journald's settings and the agent. */

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { retryDecision } from './retry.js';
+import { shareArgs, startShare, type RunningShare, type Share } from './share.js';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -26,6 +27,8 @@ export interface BootOptions {
   readonly cutOn?: string;
   readonly accel: Accel;
   readonly memoryMiB?: number;
+  /** Host directories shared over virtio-fs, each with a virtiofsd of its own for this boot. */
+  readonly shares?: readonly Share[];
 }
 
 export type Outcome = 'exited' | 'timeout' | 'cut';
@@ -38,25 +41,36 @@ export interface BootResult {
   readonly ms: number;
 }
 
-function qemuArgs(o: BootOptions): string[] {
+function qemuArgs(o: BootOptions, shares: readonly RunningShare[]): string[] {
+  const memoryMiB = o.memoryMiB ?? 1536;
   const accel = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', process.env.VM_CPU ?? 'max'];
   const drives = o.drives.flatMap((d, i) => [
     '-drive', `file=${d.file},format=raw,if=none,id=d${i},cache=writeback${d.readonly ? ',readonly=on' : ''}`,
     '-device', `virtio-blk-pci,drive=d${i},serial=${d.serial}`,
   ]);
   return [
-    '-machine', 'q35', ...accel, '-smp', '2', '-m', String(o.memoryMiB ?? 1536),
+    '-machine', 'q35', ...accel, '-smp', '2', '-m', String(memoryMiB),
     '-nodefaults', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
     '-kernel', o.kernel, '-initrd', o.initrd, '-append', o.append,
-    ...drives,
+    ...drives, ...shareArgs(shares, memoryMiB),
   ];
 }
 
 /** Boots once and returns when QEMU exits (the guest powered off), the cut marker shows, or time runs out. */
 export async function boot(o: BootOptions): Promise<BootResult> {
   const start = Date.now();
+  const shares: RunningShare[] = [];
+  try {
+    for (const s of o.shares ?? []) shares.push(await startShare(s));
+    return await bootWith(o, shares, start);
+  } finally {
+    for (const s of shares) await s.stop();
+  }
+}
+
+async function bootWith(o: BootOptions, shares: readonly RunningShare[], start: number): Promise<BootResult> {
   const out = fs.createWriteStream(o.console);
-  const child: ResultPromise = execa('qemu-system-x86_64', qemuArgs(o), { reject: false, stdin: 'ignore', stderr: 'pipe', buffer: false });
+  const child: ResultPromise = execa('qemu-system-x86_64', qemuArgs(o, shares), { reject: false, stdin: 'ignore', stderr: 'pipe', buffer: false });
   let outcome: Outcome = 'exited';
   let seen = '';
   child.stdout?.on('data', (chunk: Buffer) => {

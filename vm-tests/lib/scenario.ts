@@ -9,6 +9,11 @@ export interface Phase {
   readonly base?: string;
   /** Which of the scenario's slots boots (its root image, read-only); without: the suite's guest image. */
   readonly slot?: string;
+  /**
+   * Which of the scenario's bases the host directory shared over virtio-fs (tag `so-share`) holds on
+   * this boot: before the boot the driver changes the directory in place to it (lib/bases.ts' updateTree).
+   */
+  readonly share?: string;
   /** Bash run by the agent after boot; it sources lib.sh, asserts, and ends with `finish`. */
   readonly script?: string;
   /** Power cut: QEMU is killed as soon as the console shows this text (a script, if any, runs until then). */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../../src/exec.js';
-import { writeTree, type BaseSpec } from './bases.js';
+import { updateTree, type BaseSpec } from './bases.js';
 import { cached, hashOf, pruneOthers } from './cache.js';
 import { LABEL, agentFiles, enableAgent, filesKey, writeFiles, type GuestFile } from './guest-files.js';
 import { imageOf, installedTree, installedTreeKey, projectDeb, splitDisks, type GuestImage, type ProjectDeb } from './image.js';
@@ -79,7 +79,7 @@ async function buildSlot(out: string, spec: SlotSpec, deb: ProjectDeb): Promise<
   await installedTree(stage, deb);
   writeFiles(stage, slotFiles(spec));
   enableAgent(stage);
-  writeTree(path.join(stage, 'opt'), spec.opt);
+  updateTree(path.join(stage, 'opt'), spec.opt);
   // 2. ship the manifest, after the last step that changes /opt: the image's own build of the tool, from outside
   if (spec.ship) await run(path.join(stage, 'usr/bin/state-overlay'), ['--root', stage, 'index', '--ship', 'opt']);
   // 3. enable the unit

@@ -4,7 +4,7 @@
 // back to v1 as an A/B host does (rule 11: what v1 → v2 dropped comes back, the v2 state stays).
 import type { Scenario } from '../lib/scenario.js';
 import { v1, v2 } from './bases.js';
-import { ALL_KEPT, ENABLE_BOTH, OPT_CONF, OPT_UPDATED, WRITE_EVERYTHING } from './host-changes.js';
+import { ALL_KEPT, ENABLE_BOTH, OPT_CONF, UPDATED_V2, WRITE_EVERYTHING } from './host-changes.js';
 
 const ORDERING = `
 for unit in state-overlay@opt.service state-overlay@usr-local.service; do
@@ -17,14 +17,6 @@ done
 check 'the /opt base was mounted before the overlay' test "$(active_enter usr-lib-opt.mount)" -gt 0 -a "$(active_enter usr-lib-opt.mount)" -le "$(systemctl show -P InactiveExitTimestampMonotonic state-overlay@opt.service)"
 `;
 
-const UPDATED = `
-${OPT_UPDATED('/usr/lib/opt')}expect 'usr-local untouched: site.conf edit kept' "$(content /usr/local/etc/site.conf)" 'site=local'
-expect 'usr-local untouched: my-tool kept' "$(/usr/local/bin/my-tool)" mine
-expect 'usr-local: no backups' "$(ls /var/lib/state-overlay/usr-local/backups 2>/dev/null | wc -l)" 0
-status=$(state-overlay status opt --json)
-expect 'status: recorded generation is the current one' "$(node -e 'const g=JSON.parse(process.argv[1]).overlays[0].generation; console.log(g.recorded !== null && g.recorded === g.current)' "$status")" true
-expect 'status: one backup set' "$(node -e 'console.log(JSON.parse(process.argv[1]).overlays[0].backups.sets.length)' "$status")" 1
-`;
 
 export default {
   name: 'update',
@@ -36,7 +28,7 @@ finish` },
 expect 'no reconcile without an update' "$(journal_events state-overlay@opt.service reconcile.start | wc -l)" 0
 expect 'no backups' "$(ls $STATE_OPT/backups 2>/dev/null | wc -l)" 0
 finish` },
-    { name: 'boot base v2: reconcile by the decision table', base: 'v2', script: `${ORDERING}${UPDATED}finish` },
+    { name: 'boot base v2: reconcile by the decision table', base: 'v2', script: `${ORDERING}${UPDATED_V2()}finish` },
     { name: 'boot v2 again: nothing more to do', base: 'v2', script: `
 expect 'no reconcile on the same base' "$(journal_events state-overlay@opt.service reconcile.start | wc -l)" 0
 expect 'still one backup set' "$(ls $STATE_OPT/backups | wc -l)" 1

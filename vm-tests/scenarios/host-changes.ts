@@ -6,11 +6,11 @@ Config=/opt/app/etc/app.conf
 Keep=/opt/app/keep/**
 `;
 
-/** /opt's base is the read-only base disk; its paths are OPT_PATHS. */
-export const OPT_CONF = (extra = '') => `mkdir -p /etc/state-overlay
+/** /opt's base is the read-only base disk (or BASE); its paths are OPT_PATHS. */
+export const OPT_CONF = (extra = '', base = '/usr/lib/opt') => `mkdir -p /etc/state-overlay
 cat > /etc/state-overlay/opt.conf <<'CONF'
 [Overlay]
-Base=/usr/lib/opt
+Base=${base}
 ${extra}
 ${OPT_PATHS}CONF
 `;
@@ -128,4 +128,14 @@ expect 'rule 9: turned is v2 file' "$(content /opt/app/turned)" 'a file in v2'
 check 'rule 9: host content under it is in backups' in_backups opt app/turned/mine.txt mine
 expect 'rule 6: base wins on newpath' "$(content /opt/app/newpath)" 'shipped by v2'
 check 'rule 6: the host copy is in backups' in_backups opt app/newpath host
+`;
+
+/** After the first boot of v2 over WRITE_EVERYTHING: /opt by the decision table (BASE: where v2 is mounted), /usr/local untouched, status. */
+export const UPDATED_V2 = (base = '/usr/lib/opt') => `
+${OPT_UPDATED(base)}expect 'usr-local untouched: site.conf edit kept' "$(content /usr/local/etc/site.conf)" 'site=local'
+expect 'usr-local untouched: my-tool kept' "$(/usr/local/bin/my-tool)" mine
+expect 'usr-local: no backups' "$(ls /var/lib/state-overlay/usr-local/backups 2>/dev/null | wc -l)" 0
+status=$(state-overlay status opt --json)
+expect 'status: recorded generation is the current one' "$(node -e 'const g=JSON.parse(process.argv[1]).overlays[0].generation; console.log(g.recorded !== null && g.recorded === g.current)' "$status")" true
+expect 'status: one backup set' "$(node -e 'console.log(JSON.parse(process.argv[1]).overlays[0].backups.sets.length)' "$status")" 1
 `;
