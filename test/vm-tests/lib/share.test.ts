@@ -17,7 +17,8 @@ describe('startShare', () => {
     const share = await startShare({ dir: tree, tag: SHARE_TAG, log });
     try {
       expect(fs.statSync(share.socket).isSocket()).toBe(true);
-      expect(fs.readFileSync(log, 'utf8')).toContain('Waiting for vhost-user socket connection');
+      // The daemon makes its socket, then says so on stderr: the line may land a moment later.
+      await expect.poll(() => fs.readFileSync(log, 'utf8'), { timeout: 5000 }).toContain('Waiting for vhost-user socket connection');
       // the read-only bind lives in virtiofsd's namespace: the host's view stays writable
       fs.writeFileSync(path.join(tree, 'host-write'), 'x');
     } finally {
