@@ -25,6 +25,13 @@ export async function applyMerge(layout: Layout, tree: string, a: MergeFile, c: 
   const saved = c.dirs.open(tree, parentOf(a.path));
   const kept = saved === undefined ? undefined : lstatAt(saved, name);
   if (kept !== undefined && digestOf(upper, here) === a.digest) return c.touch(upper, parentOf(a.path));
+  const content = readBlob(stateStore(layout), a.digest);
+  // Without the merged bytes the host's file stays where it is; a replay that moved it already leaves the
+  // path showing the new base, the host's version in the set, as a drop would.
+  if (content === undefined) {
+    const where = kept === undefined ? 'the host\'s file is left as it is' : `the host's version is in ${show(tree, a.path)}`;
+    throw new StaleAction(`the merged content of ${show(upper, a.path)} (${a.digest}) is missing from ${layout.pristineDir}: not merged, ${where}`, show(upper, a.path));
+  }
   if (here !== undefined) {
     if (digestOf(upper, here) !== a.host) throw new StaleAction(`${show(upper, a.path)} changed since the merge was planned: not merged, left as it is`, show(upper, a.path));
     // Into the set (an interrupted move across filesystems is finished the same way).
@@ -32,9 +39,6 @@ export async function applyMerge(layout: Layout, tree: string, a: MergeFile, c: 
   } else if (kept === undefined) {
     throw new StaleAction(`${show(upper, a.path)} is gone and not in ${show(tree, a.path)} either: nothing to merge`, show(upper, a.path));
   }
-  const content = readBlob(stateStore(layout), a.digest);
-  // The host's version is in the set; without the merged bytes the path shows the new base, as a drop would.
-  if (content === undefined) throw new StaleAction(`the merged content of ${show(upper, a.path)} (${a.digest}) is missing from ${layout.pristineDir}: the host's version is in ${show(tree, a.path)}`, show(upper, a.path));
   // The host's version gives the merged file its mode, owner and xattrs (an ACL, the SELinux label), not overlay's own.
   const hostFd = fs.openSync(fdPath(c.dirs.ensure(tree, parentOf(a.path)), name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   let attrs: { st: fs.Stats; xattrs: ReturnType<typeof allXattrsOfFd> };

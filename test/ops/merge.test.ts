@@ -10,6 +10,8 @@ import { indexOverlay } from '../../src/ops/index.js';
 import { recordManifest } from '../../src/ops/record.js';
 import { currentGeneration } from '../../src/observe/generation.js';
 import { withSession } from '../../src/txn/session.js';
+import { FAULT_ENV } from '../../src/txn/fault.js';
+import { readJournal } from '../../src/txn/journal.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
 import { sha256 } from '../../src/manifest/pristine.js';
 import { readState } from '../../src/state/state-file.js';
@@ -236,5 +238,24 @@ describe('merges from shipped manifests', () => {
     const r = await reconcileOverlay(s.ov, memoryLog());
     expect(r).toMatchObject({ merged: 1, to: expect.stringMatching(/^manifest:/) });
     expect(fs.readFileSync(path.join(s.ov.layout.upper, 'etc/app.conf'), 'utf8')).toBe(lines(5, { 1: 'host', 5: 'base' }));
+  });
+});
+
+describe('a merge whose staged content is gone when its journal runs', () => {
+  it('is skipped with a warning, the host\'s file left in the upper as it was', async () => {
+    const files = { base: lines(4), host: lines(4, { 1: 'h' }), next: lines(4, { 4: 'b' }) };
+    const { s, upper } = await merging(files);
+    // Stopped once the journal is durable, before any action; then the staged blob is lost.
+    process.env[FAULT_ENV] = 'journal';
+    await expect(reconcileOverlay(s.ov, memoryLog())).rejects.toThrow('(test-only fault point)');
+    delete process.env[FAULT_ENV];
+    const journal = readJournal(s.ov.layout)!;
+    const merge = journal.plan.actions.find((a) => a.kind === 'merge')!;
+    fs.rmSync(path.join(s.ov.layout.pristineDir, (merge as { digest: string }).digest));
+    const log = memoryLog();
+    const r = await reconcileOverlay(s.ov, log);
+    expect(r.resumed).toBe(true);
+    expect(fs.readFileSync(upper, 'utf8')).toBe(files.host);
+    expect(log.events).toContainEqual(expect.objectContaining({ event: 'reconcile.skip', kind: 'merge', reason: expect.stringContaining("not merged, the host's file is left as it is") }));
   });
 });
