@@ -13,7 +13,10 @@ import { sweepTemplate } from './sweep-case.js';
 const t = sweepTemplate('so-mount-undo-');
 
 describe('run failing right after the overlay was mounted', () => {
-  it('EIO at each of the calls after mount(2): nothing left mounted, the next run mounts', { timeout: 120_000 }, async () => {
+  // About a second a point; one whose errno lands on libuv's spawn pipe (the counts shift by a call) waits out
+  // the 30 s injection timeout, and a recovery that hangs is stopped after 120 s and named: the budget allows
+  // for both on a loaded machine rather than ending in a timeout that names no point.
+  it('EIO at each of the calls after mount(2): nothing left mounted, the next run mounts', { timeout: 600_000 }, async () => {
     const reference = await t.copy();
     const points = await tracePoints(reference, ['run', 'opt']);
     await cli(reference, ['unmount', 'opt']);
