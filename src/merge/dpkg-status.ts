@@ -13,6 +13,8 @@ export type StatusMerge =
       readonly content: Buffer;
       /** The merged database, as `content` parses. */
       readonly db: StatusDb;
+      /** The three databases merged, as parsed. */
+      readonly inputs: { readonly b0: StatusDb; readonly b1: StatusDb; readonly upper: StatusDb };
       /** The keys whose host change lost to the new base: its change of the same key, or its instances of a package dpkg would not hold beside the host's. */
       readonly baseWon: readonly string[];
       /** Why, a sentence per key of `baseWon`. */
@@ -56,7 +58,7 @@ export function mergeStatus(b0: Buffer, b1: Buffer, upper: Buffer): StatusMerge 
     notes.push(`${s.key}: dpkg reads no instance of ${s.package} beside the new base's that is not Multi-Arch: same; the new base's instances win`);
   }
   const sorted = inDpkgOrder(stanzas);
-  return { kind: 'merged', content: renderStatus(sorted), db: new Map(sorted.map((s) => [s.key, s])), baseWon, notes };
+  return { kind: 'merged', content: renderStatus(sorted), db: new Map(sorted.map((s) => [s.key, s])), inputs: { b0: o, b1: b, upper: u }, baseWon, notes };
 }
 
 export const dpkgStatusMerge: MergeDriver = (b0, b1, upper) => {

@@ -3,35 +3,27 @@
 // files, maintainer scripts and lists must be the base's too), and the upper's entries at the paths such
 // a package owns (its `.list`, the base's and the host's) that lie in this overlay. Each goes to the backup
 // set, so the new base's file shows; everything else is judged by the table as usual.
-import { parseStatus, type StatusDb } from '../merge/dpkg-db.js';
 import { baseWonPaths, infoFollowStatus } from '../merge/dpkg-info.js';
-import { mergeStatus } from '../merge/dpkg-status.js';
+import type { StatusMerge } from '../merge/dpkg-status.js';
 import { joinRel, parentOf, relPath, type RelPath, type UpperEntry } from '../model/entry.js';
 import { readCapped } from '../manifest/pristine.js';
 
 export interface FollowInputs {
   /** The status file's path in the overlay. */
   readonly status: RelPath;
-  readonly b0: Buffer;
-  readonly b1: Buffer;
-  readonly host: Buffer;
+  /** The driver's clean merge of the status file (the three databases it read with it). */
+  readonly merged: Extract<StatusMerge, { kind: 'merged' }>;
   readonly upper: readonly UpperEntry[];
   /** The overlay's mountpoint as the host sees it (`/var/lib/dpkg`, `/`-less paths of `.list` files are under it). */
   readonly mountpoint: string;
   readonly read: { readonly b1: (rel: RelPath) => Buffer | undefined; readonly upper: (rel: RelPath) => Buffer | undefined };
 }
 
-const db = (b: Buffer, source: string): StatusDb => {
-  const p = parseStatus(b, source);
-  return p.kind === 'parsed' ? p.db : new Map();
-};
-
 /** Upper paths that give way to the new base, each with why. */
 export function dpkgFollow(f: FollowInputs): Map<RelPath, string> {
   const out = new Map<RelPath, string>();
-  const m = mergeStatus(f.b0, f.b1, f.host);
-  if (m.kind !== 'merged') return out;
-  const dbs = { b0: db(f.b0, 'the old base'), b1: db(f.b1, 'the new base'), upper: db(f.host, "the host's copy"), merged: m.db };
+  const m = f.merged;
+  const dbs = { ...m.inputs, merged: m.db };
   const info = joinRel(parentOf(f.status), relPath('info'));
   const inInfo = f.upper.filter((e) => parentOf(e.path) === info && e.type !== 'dir');
   const names = inInfo.map((e) => e.path.slice(info.length + 1));

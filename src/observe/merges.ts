@@ -5,6 +5,8 @@
 import { StateOverlayError } from '../errors.js';
 import type { BaseView, RelPath, UpperEntry } from '../model/entry.js';
 import { driverFor } from '../merge/drivers.js';
+import { mergeStatus, type StatusMerge } from '../merge/dpkg-status.js';
+import type { MergeOutcome } from '../merge/types.js';
 import { readBlob, readCapped, sha256, stateStore } from '../manifest/pristine.js';
 import type { Layout } from '../paths/layout.js';
 import type { PathClass } from '../plan/classes.js';
@@ -83,9 +85,11 @@ function tryMerge(o: MergeInputs, driverName: string, u: UpperEntry, b0Digest: u
   if (typeof b1 === 'string') return unavailable(b1);
   const host = read(o.layout.upper, "the host's copy", typeof u.digest === 'string' ? u.digest : undefined);
   if (typeof host === 'string') return unavailable(host);
-  let outcome;
+  // dpkg-status runs as mergeStatus itself: what follows the merge (dpkgFollow) needs its databases.
+  let outcome: MergeOutcome;
+  let status: StatusMerge | undefined;
   try {
-    outcome = driver(b0, b1, host);
+    outcome = driverName === 'dpkg-status' ? (status = mergeStatus(b0, b1, host)) : driver(b0, b1, host);
   } catch (err) {
     // A driver is a pure function of the three files; one that throws on some input merges nothing.
     if (err instanceof StateOverlayError) return unavailable(err.message);
@@ -94,9 +98,9 @@ function tryMerge(o: MergeInputs, driverName: string, u: UpperEntry, b0Digest: u
   if (outcome.kind === 'conflict') return { driver: driverName, kind: 'conflict', conflicts: outcome.conflicts };
   const digest = sha256(outcome.content);
   contents.set(digest, outcome.content);
-  if (driverName === 'dpkg-status') {
+  if (status?.kind === 'merged') {
     const read = { b1: reader(o.base, o.maxSize), upper: reader(o.layout.upper, o.maxSize) };
-    for (const [p, why] of dpkgFollow({ status: u.path, b0, b1, host, upper: o.upper, mountpoint: o.mountpoint, read })) follow.set(p, why);
+    for (const [p, why] of dpkgFollow({ status: u.path, merged: status, upper: o.upper, mountpoint: o.mountpoint, read })) follow.set(p, why);
   }
   return { driver: driverName, kind: 'merged', digest, host: sha256(host), ...(outcome.notes?.length ? { notes: outcome.notes } : {}) };
 }
