@@ -14,7 +14,7 @@ import { syncfs } from '../native/syscalls.js';
 import type { Layout } from '../paths/layout.js';
 import { setTree } from '../backups/sets.js';
 import { StaleAction, TreeHandles, goneFrom, makeParents, moveBetween, presentIn, removeEmptyDir, renameWithin, setAttrs, show, type ApplyContext } from './apply.js';
-import { faultAfterAction, syncCounter, type Fault } from './fault.js';
+import { faultAfterAction, faultAt, syncCounter, type Fault } from './fault.js';
 import { progressFile, type Journal } from './journal.js';
 import { ProgressWriter, readProgress } from './progress.js';
 import { applyMerge } from './merge.js';
@@ -198,6 +198,8 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       }
       faultAfterAction(i + 1, actions.length, opts.fault);
       const next = actions[i + 1];
+      // The last sidecar written, still in the page cache only: a power cut there loses any part of them.
+      if (a.kind === 'write-sidecar' && next?.kind !== 'write-sidecar') faultAt('sidecars', opts.fault);
       if (next === undefined || next.kind !== a.kind || i + 1 - recorded >= BATCH) checkpoint(i + 1);
     }
   } finally {

@@ -9,6 +9,7 @@ export const FAULT_ENV = 'STATE_OVERLAY_FAULT_AFTER';
 const POINTS = {
   journal: 'the journal was made durable, before the backup set was made',
   index: "the backup set's index was written, before the first action",
+  sidecars: "the new base's sidecars were written, before they were synced and recorded",
   actions: 'every action was done and recorded, before the result was recorded',
   state: 'the result was recorded, before the journal was removed',
   'journal-removed': 'the journal was removed, before its progress file',

@@ -15,6 +15,7 @@ import { manifestDigest } from '../../src/manifest/store.js';
 import { readState, stateManifestFile } from '../../src/state/state-file.js';
 import { FAULT_ENV } from '../../src/txn/fault.js';
 import { progressFile } from '../../src/txn/journal.js';
+import { readProgress } from '../../src/txn/progress.js';
 import { rel } from '../model/rel.js';
 import { snapshot, sorted, type Scratch } from '../ops/scratch.js';
 import { buildCase, buildCliCase, tree, type CaseSpec } from './cases.js';
@@ -107,7 +108,7 @@ describe('cuts between the durable steps of a transaction', () => {
     assertNothingLost('kill -9', 'phantom backup set (index without its journal) not counted by Keep=', layout, original);
   });
 
-  it.each(['journal', 'index', 'actions', 'state', 'journal-removed'])('a cut at %s: the next run converges to the uninterrupted result, every set holding what its index lists', async (point) => {
+  it.each(['journal', 'index', 'sidecars', 'actions', 'state', 'journal-removed'])('a cut at %s: the next run converges to the uninterrupted result, every set holding what its index lists', async (point) => {
     const want = await reference();
     const { s, original } = await buildCase(scratch.next(), KINDS);
     const { layout } = s.ov;
@@ -126,6 +127,16 @@ describe('cuts between the durable steps of a transaction', () => {
       expect(set.index!.entries.filter((e) => !held.has(e.path)), set.name).toEqual([]);
     }
     assertNothingLost('kill -9', `cut at ${point}`, layout, original);
+  });
+
+  it('a cut at sidecars comes after the sidecar is written and before its batch is recorded', async () => {
+    const { s } = await buildCase(scratch.next(), KINDS);
+    const { layout } = s.ov;
+    await cutAt(s, 'sidecars');
+    expect(fs.readFileSync(path.join(layout.upper, 'etc/c.rpmnew'), 'utf8')).toBe('c v2\n');
+    const journal = JSON.parse(fs.readFileSync(layout.journal, 'utf8')) as { plan: { actions: { kind: string }[] } };
+    const sidecarAt = journal.plan.actions.findIndex((a) => a.kind === 'write-sidecar');
+    expect(readProgress(layout, journal.plan.actions.length).done).toBeLessThanOrEqual(sidecarAt);
   });
 
   it('the progress file gone while the journal stays (a cut between their removals): the replay converges', async () => {

@@ -176,7 +176,7 @@ describe('crash safety of the reconcile executor', () => {
     const want = result(ref);
     const total = report.plan.actions.length;
     // Every cut point: after an action, after a directory fsync of a batch, and between the durable steps around them.
-    const named = ['journal', 'index', 'actions', 'state', 'journal-removed'];
+    const named = ['journal', 'index', 'sidecars', 'actions', 'state', 'journal-removed'];
     const points = [...Array.from({ length: total }, (_, i) => String(i + 1)), ...Array.from({ length: syncs }, (_, i) => `sync:${i + 1}`), ...named];
     const seeds = Number(process.env.CRASH_SEEDS ?? 40);
     for (let seed = 1; seed <= seeds; seed++) {

@@ -9,10 +9,11 @@ describe('STATE_OVERLAY_FAULT_AFTER', () => {
     expect(faultFromEnv({ [FAULT_ENV]: '12' })).toEqual({ after: 12 });
     expect(faultFromEnv({ [FAULT_ENV]: 'sync:3' })).toEqual({ sync: 3 });
     expect(faultFromEnv({ [FAULT_ENV]: 'journal-removed' })).toEqual({ at: 'journal-removed' });
+    expect(faultFromEnv({ [FAULT_ENV]: 'sidecars' })).toEqual({ at: 'sidecars' });
   });
 
   it.each(['0', '-1', 'sync:0', 'later', 'constructor'])('refuses %j as a usage error', (v) => {
-    expect(() => faultFromEnv({ [FAULT_ENV]: v })).toThrow(`${FAULT_ENV}=${v}: expected an action number, sync:N or one of journal, index, actions, state, journal-removed (test only)`);
+    expect(() => faultFromEnv({ [FAULT_ENV]: v })).toThrow(`${FAULT_ENV}=${v}: expected an action number, sync:N or one of journal, index, sidecars, actions, state, journal-removed (test only)`);
   });
 
   it('stops only where it is asked to', () => {
