@@ -13,6 +13,19 @@ import { bpath, removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, snapshot, sorted, writeTree, type Spec } from '../ops/scratch.js';
 import { prng } from '../prng.js';
 
+/** The checkpoints' syncfs(2) calls, counted: the `sync:N` cut points are one per call. */
+const syncfsCalls = vi.hoisted(() => ({ n: 0 }));
+vi.mock('../../src/native/syscalls.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/native/syscalls.js')>();
+  return {
+    ...real,
+    syncfs: (fd: number, p: string) => {
+      syncfsCalls.n++;
+      real.syncfs(fd, p);
+    },
+  };
+});
+
 const CONFIG = { paths: { config: ['/opt/etc/**'], configReplace: ['/opt/etcr/**'], merge: [{ glob: '/opt/merge/**', driver: 'text' }] } };
 /** The merged files: both sides changed a different line, so each merges cleanly. */
 const mergeV = (i: string, host: string, base: string) => `${i} ${host}
@@ -169,13 +182,13 @@ describe('crash safety of the reconcile executor', () => {
   it('converges from random cuts anywhere, one after another, and from a replay of any recorded prefix', async () => {
     const original = snapshot(path.join(template, 'var/lib/state-overlay/opt/upper'));
     const ref = await copyOf();
-    const fsyncs = vi.spyOn(fs, 'fsyncSync');
+    syncfsCalls.n = 0;
     const report = await reconcileOverlay(ref.ov, memoryLog(), { current: { generation: 'gen2' } });
-    const syncs = fsyncs.mock.calls.length;
-    fsyncs.mockRestore();
+    const syncs = syncfsCalls.n;
+    expect(syncs, 'checkpoints synced').toBeGreaterThan(1);
     const want = result(ref);
     const total = report.plan.actions.length;
-    // Every cut point: after an action, after a directory fsync of a batch, and between the durable steps around them.
+    // Every cut point: after an action, after each syncfs of a checkpoint, and between the durable steps around them.
     const named = ['journal', 'index', 'sidecars', 'actions', 'state', 'journal-removed'];
     const points = [...Array.from({ length: total }, (_, i) => String(i + 1)), ...Array.from({ length: syncs }, (_, i) => `sync:${i + 1}`), ...named];
     const seeds = Number(process.env.CRASH_SEEDS ?? 40);
