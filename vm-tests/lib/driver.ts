@@ -24,11 +24,12 @@ export interface PhaseReport {
   readonly retried?: string;
 }
 
-/** The kernel command line: the root read-only (`ro`) for an image booted so, else read-write. */
-const append = (image: GuestImage): string => [
+/** The kernel command line: the root read-only (`ro`) for an image booted so, else read-write; then the phase's own words. */
+const append = (image: GuestImage, phase: Phase): string => [
   'root=LABEL=so-root', image.readOnlyRoot ? 'ro' : 'rw', 'console=ttyS0', 'panic=-1', 'loglevel=4',
   // boot straight to the agent: no getty on the console, no waiting for a network
   'systemd.mask=serial-getty@ttyS0.service', 'systemd.show_status=1',
+  ...(phase.kernelArgs ?? []),
 ].join(' ');
 
 async function sparseCopy(from: string, to: string): Promise<void> {
@@ -113,7 +114,7 @@ export class ScenarioRun {
     const r = await bootRetrying({
       kernel: image.kernel,
       initrd: image.initrd,
-      append: append(image),
+      append: append(image, phase),
       drives: [...drives, { file: io, serial: 'vmio' }],
       ...(share === undefined ? {} : { shares: [share] }),
       console: consoleLog,

@@ -18,6 +18,8 @@ export interface Phase {
   readonly script?: string;
   /** Power cut: QEMU is killed as soon as the console shows this text (a script, if any, runs until then). */
   readonly cutOn?: string;
+  /** More kernel command line words for this boot only (e.g. `systemd.setenv=VAR=value` for every unit). */
+  readonly kernelArgs?: readonly string[];
   readonly timeoutMs?: number;
 }
 
@@ -31,3 +33,6 @@ export interface Scenario {
 
 /** Marker a guest-side watcher writes to the console when a reconcile is in flight. */
 export const RECONCILE_IN_FLIGHT = '@@VM reconcile-in-flight@@';
+
+/** Marker a guest-side watcher writes to the console when the product stopped at its test-only fault point. */
+export const AT_FAULT_POINT = '@@VM at-fault-point@@';
