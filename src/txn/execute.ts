@@ -198,7 +198,7 @@ export async function executeJournal(t: ExecuteTarget, journal: Journal, log: Lo
       }
       faultAfterAction(i + 1, actions.length, opts.fault);
       const next = actions[i + 1];
-      // The last sidecar written, still in the page cache only: a power cut there loses any part of them.
+      // The last sidecar written, the batch's renames not yet synced: a power cut there may lose any of them.
       if (a.kind === 'write-sidecar' && next?.kind !== 'write-sidecar') faultAt('sidecars', opts.fault);
       if (next === undefined || next.kind !== a.kind || i + 1 - recorded >= BATCH) checkpoint(i + 1);
     }
