@@ -17,8 +17,8 @@ export const ROOT_ARGS = `root=UUID=${EROFS_UUID} rootfstype=erofs`;
 
 /**
  * Where the initramfs mounts the layers. Under /run they survive switch_root (initramfs-tools moves /run
- * into the new root), as composefs keeps its erofs reachable; anywhere else they stay behind on the
- * initramfs, mounted but out of reach.
+ * into the new root), as composefs keeps its erofs reachable; klibc's run-init refuses to switch root at
+ * all while anything else is still mounted on the initramfs ("nuking initramfs contents: Directory not empty").
  */
 export const LAYERS_DIR = '/run/composefs';
 
@@ -45,20 +45,21 @@ done
 `;
 
 /**
- * local-bottom, once the erofs is on \${rootmnt}: it moves to LAYERS/erofs, an overlay over it is mounted on
- * LAYERS/lower and an overlay over that on \${rootmnt}, so the root is two overlays deep. An overlay without
- * an upper takes at least two lowers (6.1): each has an empty directory of the tmpfs as its second.
+ * local-bottom, once the erofs is on \${rootmnt}: it moves to LAYERS_DIR/erofs, an overlay over it is mounted
+ * on LAYERS_DIR/lower and an overlay over that on \${rootmnt}, so the root is two overlays deep. An overlay
+ * without an upper takes at least two lowers (6.1): each has an empty directory of the tmpfs as its second.
+ * DETACH unmounts the two layers lazily afterwards: the root keeps them, but their paths show empty directories.
  */
-export const rootScript = (layers: string): string => `#!/bin/sh
-# The root the composefs way: erofs read-only under ${layers}, overlays over it as the root, two deep.
+export const rootScript = (detach: boolean): string => `#!/bin/sh
+# The root the composefs way: erofs read-only under ${LAYERS_DIR}, overlays over it as the root, two deep.
 case $1 in prereqs) exit 0 ;; esac
 . /scripts/functions
-L=${layers}
+L=${LAYERS_DIR}
 mkdir -p $L/erofs $L/lower $L/empty-lower $L/empty-root || panic "composefs-root: mkdir under $L failed"
 mount -n -o move "\${rootmnt}" $L/erofs || panic "composefs-root: cannot move the erofs root to $L/erofs"
 mount -n -r -t overlay -o lowerdir=$L/erofs:$L/empty-lower composefs-lower $L/lower || panic "composefs-root: cannot mount the overlay on $L/lower"
 mount -n -r -t overlay -o lowerdir=$L/lower:$L/empty-root composefs "\${rootmnt}" || panic "composefs-root: cannot mount the root overlay on \${rootmnt}"
-`;
+${detach ? '# detached: out of reach of anything after switch_root\numount -l $L/lower && umount -l $L/erofs || panic "composefs-root: cannot detach the layers"\n' : ''}`;
 
 /** An initramfs-tools ORDER file (empty: none yet) with SCRIPT run last, each script followed by the line re-reading param.conf as mkinitramfs writes it. */
 export function orderWith(order: string, script: string): string {
@@ -98,9 +99,9 @@ export async function cpioOf(dir: string, archive: string): Promise<void> {
 
 /**
  * The initrd of STAGE (its /boot) with the composefs step appended, written to OUT: the modules from
- * STAGE's kernel tree, the premount script and the root script for LAYERS, each added to its ORDER.
+ * STAGE's kernel tree, the premount script and the root script (rootScript(DETACH)), each added to its ORDER.
  */
-export async function composefsInitrd(stage: string, out: string, layers: string): Promise<void> {
+export async function composefsInitrd(stage: string, out: string, detach: boolean): Promise<void> {
   const kernel = fs.readdirSync(path.join(stage, 'boot')).find((f) => f.startsWith('vmlinuz-'));
   if (kernel === undefined) throw new Error(`${stage}/boot: no vmlinuz-*`);
   const version = kernel.slice('vmlinuz-'.length);
@@ -115,7 +116,7 @@ export async function composefsInitrd(stage: string, out: string, layers: string
       fs.writeFileSync(path.join(tree, file), data, { mode });
     };
     for (const m of MODULES) add(path.join(MODULE_DIR, path.basename(m)), fs.readFileSync(path.join(stage, 'usr/lib/modules', version, m)), 0o644);
-    for (const [dir, name, script] of [['local-premount', 'composefs-modules', PREMOUNT], ['local-bottom', 'composefs-root', rootScript(layers)]] as const) {
+    for (const [dir, name, script] of [['local-premount', 'composefs-modules', PREMOUNT], ['local-bottom', 'composefs-root', rootScript(detach)]] as const) {
       add(`scripts/${dir}/${name}`, script, 0o755);
       add(`scripts/${dir}/ORDER`, orderWith(await cpioFile(plain, `scripts/${dir}/ORDER`), `/scripts/${dir}/${name}`), 0o644);
     }

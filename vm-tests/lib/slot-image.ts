@@ -21,9 +21,9 @@ export interface SlotSpec {
   readonly ship: boolean;
   /**
    * A composefs-like root (lib/composefs.ts): the root disk is erofs and the initramfs mounts overlays
-   * over it as the root, with their layers under `layers` (LAYERS_DIR: reachable after switch_root).
+   * over it as the root; `detachLayers`: it unmounts their layers lazily after (a deliberately broken image).
    */
-  readonly composefs?: { readonly layers: string };
+  readonly composefs?: { readonly detachLayers: boolean };
 }
 
 /** The host's identity, the same in both slots: a read-only root cannot commit one systemd makes at first boot. */
@@ -95,7 +95,7 @@ async function buildSlot(out: string, spec: SlotSpec, deb: ProjectDeb): Promise<
   await enableUnit(stage);
   if (spec.composefs === undefined) return splitDisks(stage, out);
   // the initramfs step first: splitDisks removes the stage, kernel tree and all
-  await composefsInitrd(stage, path.join(out, 'initrd.composefs'), spec.composefs.layers);
+  await composefsInitrd(stage, path.join(out, 'initrd.composefs'), spec.composefs.detachLayers);
   await splitDisks(stage, out, erofsRoot);
   fs.renameSync(path.join(out, 'initrd.composefs'), path.join(out, 'initrd.img'));
 }
@@ -104,8 +104,8 @@ async function buildSlot(out: string, spec: SlotSpec, deb: ProjectDeb): Promise<
 async function slotImage(name: string, spec: SlotSpec): Promise<GuestImage> {
   const deb = await projectDeb(spec.version);
   const kind = `slot-${name}`;
-  // a composefs root adds its layers and the code of its initramfs step
-  const composefs = spec.composefs === undefined ? [] : [spec.composefs.layers, { file: path.join(import.meta.dirname, 'composefs.ts') }];
+  // a composefs root adds its spec and the code of its initramfs step
+  const composefs = spec.composefs === undefined ? [] : [JSON.stringify(spec.composefs), { file: path.join(import.meta.dirname, 'composefs.ts') }];
   const key = hashOf([installedTreeKey(deb), ...filesKey(slotFiles(spec)), JSON.stringify(spec.opt), String(spec.ship), { file: path.join(import.meta.dirname, 'slot-image.ts') }, ...composefs]);
   const dir = await cached(kind, key, (out) => buildSlot(out, spec, deb));
   pruneOthers(kind, key);

@@ -11,10 +11,10 @@ import { v1, v2 } from './bases.js';
 import { OPT_PATHS, OPT_UPDATED, WRITE_OPT } from './host-changes.js';
 import { SLOT_BOOT, UNIT } from './slot-checks.js';
 
-// VM_BREAK=stacking: the initramfs leaves the layers outside /run, out of reach after switch_root, so the
-// product cannot take them and the kernel refuses its mount.
-const layers = breakMode() === 'stacking' ? '/composefs' : LAYERS_DIR;
-const slot = (opt: SlotSpec['opt']): SlotSpec => ({ version: PROJECT_VERSION, opt, conf: OPT_PATHS, ship: true, composefs: { layers } });
+// VM_BREAK=stacking: the initramfs detaches the layers once the root is mounted, so the product cannot
+// see them, does not flatten, and the kernel refuses its mount.
+const detachLayers = breakMode() === 'stacking';
+const slot = (opt: SlotSpec['opt']): SlotSpec => ({ version: PROJECT_VERSION, opt, conf: OPT_PATHS, ship: true, composefs: { detachLayers } });
 const cfsV1 = slot(v1);
 const cfsV2 = slot(v2);
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EROFS_UUID, LAYERS_DIR, composefsInitrd, cpioFile, cpioOf, erofsRoot, orderWith } from '../../../vm-tests/lib/composefs.js';
+import { EROFS_UUID, LAYERS_DIR, composefsInitrd, cpioFile, cpioOf, erofsRoot, orderWith, rootScript } from '../../../vm-tests/lib/composefs.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'so-vm-composefs-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +49,7 @@ describe('composefsInitrd', () => {
     write(stage, `usr/lib/modules/${K}/kernel/fs/overlayfs/overlay.ko`, 'overlay module');
 
     const out = path.join(dir, 'initrd.img');
-    await composefsInitrd(stage, out, LAYERS_DIR);
+    await composefsInitrd(stage, out, false);
     const before = fs.readFileSync(path.join(stage, `boot/initrd.img-${K}`));
     const after = fs.readFileSync(out);
     expect(after.subarray(0, before.length).equals(before)).toBe(true);
@@ -74,6 +74,7 @@ describe('composefsInitrd', () => {
     const root = await cpioFile(extra, 'scripts/local-bottom/composefs-root');
     expect(root).toContain(`L=${LAYERS_DIR}\n`);
     expect(root).toContain('lowerdir=$L/lower:$L/empty-root composefs "${rootmnt}"');
+    expect(root).not.toContain('umount');
     // both scripts are valid sh
     for (const s of ['scripts/local-bottom/composefs-root', 'scripts/local-premount/composefs-modules']) {
       const f = path.join(dir, path.basename(s));
@@ -86,9 +87,19 @@ describe('composefsInitrd', () => {
     const zstd = path.join(dir, 'zstd-stage');
     write(zstd, `boot/vmlinuz-${K}`, 'kernel');
     write(zstd, `boot/initrd.img-${K}`, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0]));
-    await expect(composefsInitrd(zstd, path.join(dir, 'x.img'), LAYERS_DIR)).rejects.toThrow(
+    await expect(composefsInitrd(zstd, path.join(dir, 'x.img'), false)).rejects.toThrow(
       `${zstd}/boot/initrd.img-${K}: expected a gzip-compressed initramfs (initramfs-tools' COMPRESS=gzip)`,
     );
+  });
+});
+
+describe('rootScript', () => {
+  it('detaching unmounts both layers lazily once the root is mounted, and is valid sh', () => {
+    const script = rootScript(true);
+    expect(script.indexOf('umount -l $L/lower && umount -l $L/erofs')).toBeGreaterThan(script.indexOf('composefs "${rootmnt}"'));
+    const f = path.join(dir, 'detached');
+    fs.writeFileSync(f, script);
+    execFileSync('sh', ['-n', f]);
   });
 });
 
