@@ -50,13 +50,19 @@ export function journalFields(ev: LogEvent, severity: Severity, scope?: Scope): 
   if (action !== undefined) fields.push(['STATE_OVERLAY_ACTION', action]);
   if (!('name' in ev) && scope !== undefined) fields.push(['STATE_OVERLAY_NAME', scope.name]);
   const abs = (p: string) => (scope === undefined ? p : `${scope.target.replace(/\/+$/, '')}/${p}`);
-  for (const [key, value] of Object.entries(ev)) {
-    if (value === undefined || value === null) continue;
+  const add = (key: string, value: unknown, top: boolean): void => {
+    if (value === undefined || value === null) return;
+    // A nested record (mount.done's `flattened`) gives a field per member: FLATTENED_OVERLAY, FLATTENED_LOWERS.
+    if (typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) add(`${key}_${k}`, v, false);
+      return;
+    }
     for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
       const text = String(v);
-      fields.push([fieldName(key), inUpper(ev) && UPPER_PATHS.has(key) ? abs(text) : text]);
+      fields.push([fieldName(key), top && inUpper(ev) && UPPER_PATHS.has(key) ? abs(text) : text]);
     }
-  }
+  };
+  for (const [key, value] of Object.entries(ev)) add(key, value, true);
   return fields;
 }
 

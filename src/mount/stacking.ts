@@ -108,6 +108,24 @@ function layersShowing(o: OverlayLayers, sub: string): string[] {
   return out;
 }
 
+/**
+ * The first name in dir (sorted) that none of the layers (layersShowing's, top first, cut at an opaque
+ * one) shows there, or undefined: a whiteout hides its name in the layers below it.
+ */
+function missingFrom(layers: readonly string[], dir: string): string | undefined {
+  const shown = new Set<string>();
+  const hidden = new Set<string>();
+  for (const layer of layers) {
+    for (const d of fs.readdirSync(layer, { withFileTypes: true })) {
+      if (hidden.has(d.name)) continue;
+      // A whiteout: a character device 0/0.
+      if (d.isCharacterDevice() && fs.lstatSync(path.join(layer, d.name)).rdev === 0) hidden.add(d.name);
+      else shown.add(d.name);
+    }
+  }
+  return fs.readdirSync(dir).sort().find((n) => !shown.has(n));
+}
+
 export interface Lowers {
   /** The overlay's lowerdirs, top first. */
   readonly lowers: readonly string[];
@@ -141,6 +159,10 @@ export function lowersFor(entries: readonly MountEntry[], base: string, baseName
   const sub = path.join(e.root, within).replace(/^\/+/, '');
   const lowers = layersShowing(o, sub === '.' ? '' : sub);
   if (lowers.length === 0) throw refuse(`no layer of it holds ${sub}`);
+  // A layer path names what was there at mount time: a layer unmounted since (a lazy umount, a stopped
+  // mount unit) leaves the directory below it, and the view would lose what that layer showed.
+  const missing = missingFrom(lowers, real);
+  if (missing !== undefined) throw refuse(`its layers at ${sub} do not show ${missing}, which ${baseName} shows (a layer unmounted or replaced since that overlay was mounted)`);
   const deepest = Math.max(...lowers.map((l) => stackDepth(entries, l)));
   if (deepest + 1 > MAX_STACK_DEPTH) throw refuse(`its own layers are ${deepest} deep`);
   return { lowers, flattened: named.mountpoint };

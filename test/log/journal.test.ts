@@ -70,6 +70,15 @@ describe('journal records', () => {
     ]);
   });
 
+  it('a nested record gives a field per member, a list in it one per element', () => {
+    const flattened = { overlay: '/', lowers: ['/l1/opt', '/l2/opt'] };
+    expect(journalFields({ event: 'mount.done', name: 'opt', target: '/opt', lower: '/run/b', upper: '/u', flattened }, 'info').filter(([k]) => k.startsWith('STATE_OVERLAY_FLATTENED'))).toEqual([
+      ['STATE_OVERLAY_FLATTENED_OVERLAY', '/'],
+      ['STATE_OVERLAY_FLATTENED_LOWERS', '/l1/opt'],
+      ['STATE_OVERLAY_FLATTENED_LOWERS', '/l2/opt'],
+    ]);
+  });
+
   it('encodes KEY=value lines, and a value with a newline in the binary-safe form', () => {
     const len = Buffer.alloc(8);
     len.writeBigUInt64LE(3n);

@@ -116,6 +116,28 @@ describe('a state overlay over a root two overlays deep', () => {
     expect(view(path.join(root, 'opt'))).toEqual(stacked);
   });
 
+  it('refuses a root whose layer was unmounted since (its path shows the directory below), naming what the view would lose, and leaves nothing mounted', async () => {
+    for (const d of ['img', 'pad', 'extra-src/opt/other', 'extra', 'm1', 'root', 'var', 'run']) fs.mkdirSync(at(d), { recursive: true });
+    write(at('img/opt/app/tool'), 'v1\n');
+    for (const d of ['etc/state-overlay', 'var', 'run']) fs.mkdirSync(at('img', d), { recursive: true });
+    write(at('extra-src/opt/other/file'), 'shipped by the layer that goes\n');
+    // The root two deep: over an overlay of the image and over a layer that is a mount of its own.
+    await overlay(at('m1'), `lowerdir=${at('img')}:${at('pad')}`);
+    await run('mount', ['--bind', at('extra-src'), at('extra')]);
+    await overlay(at('root'), `lowerdir=${at('m1')}:${at('extra')}`);
+    await run('mount', ['--bind', at('var'), at('root/var')]);
+    await run('mount', ['--bind', at('run'), at('root/run')]);
+    // The root keeps its layer; the layer's path now shows the empty directory it was mounted on.
+    await run('umount', ['-l', at('extra')]);
+    expect(fs.readdirSync(at('root/opt')).sort()).toEqual(['app', 'other']);
+    const before = mounts();
+    const r = await cli(at('root'), ['run', 'opt']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain(`state-overlay: cannot mount an overlay over ${at('root/opt')}: it lies on the overlay mounted on ${at('root')}, 2 overlays deep, and overlayfs stacks at most 2 (FILESYSTEM_MAX_STACK_DEPTH); its layers at opt do not show other, which ${at('root/opt')} shows (a layer unmounted or replaced since that overlay was mounted): set Base= to a directory on a plain filesystem`);
+    expect(mounts()).toEqual(before);
+    expect(fs.existsSync(at('var/lib/state-overlay/opt/upper'))).toBe(false);
+  });
+
   it('refuses a root whose layers are metadata over data-only layers (composefs), saying what to configure, and leaves nothing mounted', async () => {
     for (const d of ['img', 'pad', 'objects', 'root', 'var', 'run']) fs.mkdirSync(at(d));
     write(at('img/opt/app/tool'), 'v1\n');

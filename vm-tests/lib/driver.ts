@@ -24,9 +24,9 @@ export interface PhaseReport {
   readonly retried?: string;
 }
 
-/** The kernel command line: the root read-only (`ro`) for an image booted so, else read-write; then the phase's own words. */
+/** The kernel command line: the image's root (read-only, `ro`, for an image booted so, else read-write); then the phase's own words. */
 const append = (image: GuestImage, phase: Phase): string => [
-  'root=LABEL=so-root', image.readOnlyRoot ? 'ro' : 'rw', 'console=ttyS0', 'panic=-1', 'loglevel=4',
+  image.rootArgs ?? 'root=LABEL=so-root', image.readOnlyRoot ? 'ro' : 'rw', 'console=ttyS0', 'panic=-1', 'loglevel=4',
   // boot straight to the agent: no getty on the console, no waiting for a network
   'systemd.mask=serial-getty@ttyS0.service', 'systemd.show_status=1',
   ...(phase.kernelArgs ?? []),

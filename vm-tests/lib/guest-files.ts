@@ -40,7 +40,7 @@ export interface GuestFile {
 }
 
 /** Deliberately broken products, to show the suite fails when the product does not do its job. */
-const BREAK_MODES = ['reconcile', 'generation', 'unshipped'] as const;
+const BREAK_MODES = ['reconcile', 'generation', 'unshipped', 'stacking'] as const;
 type BreakMode = (typeof BREAK_MODES)[number];
 
 /** `VM_BREAK=`, checked: undefined when unset. */
@@ -61,7 +61,8 @@ const BREAKS: Readonly<Partial<Record<BreakMode, string>>> = {
 
 /**
  * `VM_BREAK=reconcile` or `generation` builds a deliberately broken guest image: a vendor drop-in from BREAKS
- * for /opt. (`VM_BREAK=unshipped` breaks the A/B images instead: lib/slot-image.ts.)
+ * for /opt. (`VM_BREAK=unshipped` breaks the A/B images instead: lib/slot-image.ts; `stacking` the
+ * composefs-like root of 11-composefs-root.)
  */
 export function breakage(): GuestFile[] {
   const mode = breakMode();

@@ -20,6 +20,8 @@ export interface GuestImage {
   readonly initrd: string;
   /** Booted read-only (the A/B slots of lib/slot-image.ts): the disk is attached as is, never copied. */
   readonly readOnlyRoot?: boolean;
+  /** The kernel command line's root arguments, when not the ext4 root disk's (`root=LABEL=so-root`). */
+  readonly rootArgs?: string;
 }
 
 function treeHash(dir: string): string {
@@ -96,8 +98,13 @@ export async function installedTree(stage: string, deb: ProjectDeb): Promise<voi
 /** What installedTree() makes, to key the images built on it by. */
 export const installedTreeKey = (deb: ProjectDeb): string => hashOf([rootfsKey(), deb.key, { file: process.execPath }]);
 
+/** Makes the root disk IMAGE of TREE. */
+export type RootDisk = (tree: string, image: string) => Promise<void>;
+
+const ext4Root: RootDisk = (tree, image) => ext4FromDir(tree, image, LABEL.root, 512);
+
 /** The kernel and initrd out of STAGE, /var as its own disk and the rest as the root disk, into OUT; STAGE goes. */
-export async function splitDisks(stage: string, out: string): Promise<void> {
+export async function splitDisks(stage: string, out: string, rootDisk: RootDisk = ext4Root): Promise<void> {
   const kernel = fs.readdirSync(path.join(stage, 'boot')).find((f) => f.startsWith('vmlinuz-'));
   if (kernel === undefined) throw new Error(`${stage}/boot: no vmlinuz-*`);
   fs.copyFileSync(path.join(stage, 'boot', kernel), path.join(out, 'vmlinuz'));
@@ -106,17 +113,18 @@ export async function splitDisks(stage: string, out: string): Promise<void> {
   // /var lives on its own disk: the root keeps an empty mountpoint
   fs.rmSync(path.join(stage, 'var'), { recursive: true });
   fs.mkdirSync(path.join(stage, 'var'), { mode: 0o755 });
-  await ext4FromDir(stage, path.join(out, 'root.img'), LABEL.root, 512);
+  await rootDisk(stage, path.join(out, 'root.img'));
   fs.rmSync(stage, { recursive: true });
 }
 
-export const imageOf = (dir: string, readOnlyRoot?: true): GuestImage => ({
+export const imageOf = (dir: string, readOnlyRoot?: true, rootArgs?: string): GuestImage => ({
   dir,
   root: path.join(dir, 'root.img'),
   var: path.join(dir, 'var.img'),
   kernel: path.join(dir, 'vmlinuz'),
   initrd: path.join(dir, 'initrd.img'),
   ...(readOnlyRoot ? { readOnlyRoot } : {}),
+  ...(rootArgs === undefined ? {} : { rootArgs }),
 });
 
 export async function guestImage(): Promise<GuestImage> {

@@ -7,6 +7,7 @@ import { run } from '../../src/exec.js';
 import { updateTree, type BaseSpec } from './bases.js';
 import { cached, hashOf, pruneOthers } from './cache.js';
 import { LABEL, agentFiles, enableAgent, filesKey, writeFiles, type GuestFile } from './guest-files.js';
+import { ROOT_ARGS, composefsInitrd, erofsRoot } from './composefs.js';
 import { imageOf, installedTree, installedTreeKey, projectDeb, splitDisks, type GuestImage, type ProjectDeb } from './image.js';
 
 export interface SlotSpec {
@@ -18,6 +19,11 @@ export interface SlotSpec {
   readonly conf: string;
   /** False: the image ships no manifest (the build step left out: a deliberately broken image). */
   readonly ship: boolean;
+  /**
+   * A composefs-like root (lib/composefs.ts): the root disk is erofs and the initramfs mounts overlays
+   * over it as the root; `detachLayers`: it unmounts their layers lazily after (a deliberately broken image).
+   */
+  readonly composefs?: { readonly detachLayers: boolean };
 }
 
 /** The host's identity, the same in both slots: a read-only root cannot commit one systemd makes at first boot. */
@@ -33,11 +39,14 @@ LABEL=${LABEL.var} /var ext4 rw 0 2
 tmpfs /tmp tmpfs mode=1777,nosuid,nodev 0 0
 `;
 
+/** A composefs-like root is the initramfs's overlay, not in fstab (nothing for systemd to remount or fsck). */
+const COMPOSEFS_FSTAB = SLOT_FSTAB.replace(/^LABEL=\S+ \/ .*\n/m, '');
+
 const UNIT = 'state-overlay@opt.service';
 
 function slotFiles(spec: SlotSpec): GuestFile[] {
   return [
-    { path: 'etc/fstab', data: SLOT_FSTAB, mode: 0o644 },
+    { path: 'etc/fstab', data: spec.composefs === undefined ? SLOT_FSTAB : COMPOSEFS_FSTAB, mode: 0o644 },
     { path: 'etc/machine-id', data: MACHINE_ID, mode: 0o444 },
     ...agentFiles(),
     { path: 'usr/lib/state-overlay/opt.conf.d/50-image.conf', data: spec.conf, mode: 0o644 },
@@ -84,17 +93,23 @@ async function buildSlot(out: string, spec: SlotSpec, deb: ProjectDeb): Promise<
   if (spec.ship) await run(path.join(stage, 'usr/bin/state-overlay'), ['--root', stage, 'index', '--ship', 'opt']);
   // 3. enable the unit
   await enableUnit(stage);
-  await splitDisks(stage, out);
+  if (spec.composefs === undefined) return splitDisks(stage, out);
+  // the initramfs step first: splitDisks removes the stage, kernel tree and all
+  await composefsInitrd(stage, path.join(out, 'initrd.composefs'), spec.composefs.detachLayers);
+  await splitDisks(stage, out, erofsRoot);
+  fs.renameSync(path.join(out, 'initrd.composefs'), path.join(out, 'initrd.img'));
 }
 
 /** The slot NAME's image, cached by everything it is made of. */
 async function slotImage(name: string, spec: SlotSpec): Promise<GuestImage> {
   const deb = await projectDeb(spec.version);
   const kind = `slot-${name}`;
-  const key = hashOf([installedTreeKey(deb), ...filesKey(slotFiles(spec)), JSON.stringify(spec.opt), String(spec.ship), { file: path.join(import.meta.dirname, 'slot-image.ts') }]);
+  // a composefs root adds its spec and the code of its initramfs step
+  const composefs = spec.composefs === undefined ? [] : [JSON.stringify(spec.composefs), { file: path.join(import.meta.dirname, 'composefs.ts') }];
+  const key = hashOf([installedTreeKey(deb), ...filesKey(slotFiles(spec)), JSON.stringify(spec.opt), String(spec.ship), { file: path.join(import.meta.dirname, 'slot-image.ts') }, ...composefs]);
   const dir = await cached(kind, key, (out) => buildSlot(out, spec, deb));
   pruneOthers(kind, key);
-  return imageOf(dir, true);
+  return imageOf(dir, true, spec.composefs === undefined ? undefined : ROOT_ARGS);
 }
 
 /** Every slot of a scenario, by name, in the order given. */
