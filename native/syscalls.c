@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -181,8 +182,8 @@ struct names {
   size_t count, slots;
 };
 
-static int names_add(struct names *n, const char *name) {
-  size_t len = strlen(name) + 1;
+// Appends len bytes to the arena (the offsets untouched); -1 when out of memory.
+static int bytes_add(struct names *n, const char *data, size_t len) {
   if (n->used + len > n->cap) {
     size_t cap = n->cap ? n->cap * 2 : 4096;
     while (cap < n->used + len) cap *= 2;
@@ -191,6 +192,14 @@ static int names_add(struct names *n, const char *name) {
     n->bytes = bytes;
     n->cap = cap;
   }
+  memcpy(n->bytes + n->used, data, len);
+  n->used += len;
+  return 0;
+}
+
+// Appends a NUL-ended name to the arena and its offset to the list.
+static int names_add(struct names *n, const char *name) {
+  size_t len = strlen(name) + 1;
   if (n->count == n->slots) {
     size_t slots = n->slots ? n->slots * 2 : 256;
     size_t *at = realloc(n->at, slots * sizeof *at);
@@ -198,10 +207,8 @@ static int names_add(struct names *n, const char *name) {
     n->at = at;
     n->slots = slots;
   }
-  memcpy(n->bytes + n->used, name, len);
   n->at[n->count++] = n->used;
-  n->used += len;
-  return 0;
+  return bytes_add(n, name, len);
 }
 
 // Two offsets into the arena, compared by their names (qsort_r). strcmp compares unsigned bytes and a
@@ -269,33 +276,44 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
 // The slots of one entry in statAt's records; src/tree/walk-native.ts reads them by the same numbers.
 enum {
   R_ERRNO, R_FD, R_DEV, R_MODE, R_NLINK, R_UID, R_GID, R_RDEV, R_BLKSIZE, R_INO, R_SIZE, R_BLOCKS,
-  R_ATIME, R_ATIME_NS, R_MTIME, R_MTIME_NS, R_CTIME, R_CTIME_NS, R_BTIME, R_BTIME_NS, SLOTS
+  R_ATIME, R_ATIME_NS, R_MTIME, R_MTIME_NS, R_CTIME, R_CTIME_NS, R_BTIME, R_BTIME_NS,
+  R_XATTR_ERRNO, R_XATTR_AT, R_XATTR_LEN, SLOTS
 };
 
-// statAt(fd, names, offset, count, bigint, openFlags, openMax) -> ArrayBuffer: for `count` NUL-ended
-// names of `names` from byte `offset` (readDir's Buffer), the lstat of each entry in the directory fd,
-// as SLOTS int64 (bigint) or float64 numbers per entry. statx(2) with AT_SYMLINK_NOFOLLOW on (fd, name)
-// is one single-name lookup, never a symlink followed, and asks what libuv's lstat asks (the basic
-// fields and the birth time, AT_STATX_SYNC_AS_STAT): the same values fs.lstatSync gives. An entry that
-// fails (gone since readDir: ENOENT) has its errno in slot R_ERRNO and the rest of the walk goes on.
+// statAt(fd, names, offset, count, bigint, openFlags, openMax, xattrs) -> ArrayBuffer, or with xattrs
+// [ArrayBuffer, Buffer]: for `count` NUL-ended names of `names` from byte `offset` (readDir's Buffer),
+// the lstat of each entry in the directory fd, as SLOTS int64 (bigint) or float64 numbers per entry.
+// statx(2) with AT_SYMLINK_NOFOLLOW on (fd, name) is one single-name lookup, never a symlink followed,
+// and asks what libuv's lstat asks (the basic fields and the birth time, AT_STATX_SYNC_AS_STAT): the
+// same values fs.lstatSync gives. An entry that fails (gone since readDir: ENOENT) has its errno in slot
+// R_ERRNO and the rest of the walk goes on.
 // With openFlags >= 0, each regular file, at most openMax of them, is also opened from the directory
 // (openat(2), O_NOFOLLOW and O_CLOEXEC added): its fd in slot R_FD, else -1 (a failed open only means
 // the caller opens it itself).
+// With xattrs, each entry's xattr names, llistxattr(2) of /proc/self/fd/FD/NAME: the entry itself (the
+// l- call does not follow the last component; the procfs link is the directory fd), no open of it.
+// They go into the Buffer returned with the records, as the kernel lists them (each ended by a NUL),
+// at R_XATTR_AT for R_XATTR_LEN bytes; a failure leaves its errno in R_XATTR_ERRNO.
 static napi_value StatAt(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
+  napi_value argv[8];
   int fd;
   char *names;
   size_t size;
   int64_t offset, count, open_flags, open_max;
-  bool bigint;
-  if (!get_args(env, info, 7, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  bool bigint, xattrs;
+  if (!get_args(env, info, 8, argv) || !get_fd(env, argv[0], &fd)) return NULL;
   if (napi_get_buffer_info(env, argv[1], (void **)&names, &size) != napi_ok
       || napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok
       || napi_get_value_bool(env, argv[4], &bigint) != napi_ok || napi_get_value_int64(env, argv[5], &open_flags) != napi_ok
-      || napi_get_value_int64(env, argv[6], &open_max) != napi_ok || offset < 0 || count < 0 || (size_t)offset > size) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, names Buffer, offset, count, bigint, openFlags, openMax)");
+      || napi_get_value_int64(env, argv[6], &open_max) != napi_ok || napi_get_value_bool(env, argv[7], &xattrs) != napi_ok
+      || offset < 0 || count < 0 || (size_t)offset > size) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, names Buffer, offset, count, bigint, openFlags, openMax, xattrs)");
     return NULL;
   }
+  // The lists of the chunk; XATTR_LIST_MAX (64 KiB) bounds one entry's, so one llistxattr each.
+  static _Thread_local char list[65536];
+  struct names lists = {0};
+  char proc[64 + 256];
   void *data;
   napi_value out;
   CHECK(napi_create_arraybuffer(env, (size_t)count * SLOTS * 8, &data, &out));
@@ -306,6 +324,7 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
     // Every name ends with a NUL inside the buffer, or the arguments were not readDir's.
     const char *nul = memchr(p, '\0', (size_t)(end - p));
     if (nul == NULL) {
+      free(lists.bytes);
       napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "names: fewer NUL-ended names than count");
       return NULL;
     }
@@ -337,6 +356,20 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
       v[R_CTIME_NS] = sx.stx_ctime.tv_nsec;
       v[R_BTIME] = sx.stx_btime.tv_sec;
       v[R_BTIME_NS] = sx.stx_btime.tv_nsec;
+      if (xattrs) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", fd, p);
+        ssize_t len = llistxattr(proc, list, sizeof list);
+        if (len < 0) {
+          v[R_XATTR_ERRNO] = errno;
+        } else if (len > 0) {
+          v[R_XATTR_AT] = (int64_t)lists.used;
+          v[R_XATTR_LEN] = len;
+          if (bytes_add(&lists, list, (size_t)len) < 0) {
+            free(lists.bytes);
+            return throw_errno(env, ENOMEM, "llistxattr");
+          }
+        }
+      }
       if (open_flags >= 0 && open_max > 0 && S_ISREG(sx.stx_mode)) {
         int file;
         do file = openat(fd, p, (int)open_flags | O_NOFOLLOW | O_CLOEXEC); while (file < 0 && errno == EINTR);
@@ -352,7 +385,16 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
     }
     p = nul + 1;
   }
-  return out;
+  if (!xattrs) return out;
+  napi_value both, buffer;
+  void *copy;
+  napi_status st = napi_create_buffer_copy(env, lists.used, lists.used ? lists.bytes : "", &copy, &buffer);
+  free(lists.bytes);
+  if (st != napi_ok) return NULL;
+  CHECK(napi_create_array_with_length(env, 2, &both));
+  CHECK(napi_set_element(env, both, 0, out));
+  CHECK(napi_set_element(env, both, 1, buffer));
+  return both;
 }
 
 // openAt(fd, name, flags) -> fd: openat(2) of one name (a Buffer, raw bytes) in the directory fd,

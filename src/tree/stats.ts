@@ -2,15 +2,18 @@
 // fs.Stats and fs.BigIntStats do: the same fields, computed the way Node computes them, and the
 // is*() tests.
 import fs from 'node:fs';
+import os from 'node:os';
 import util from 'node:util';
+import type { StatRecords } from '../native/syscalls.js';
 
 /** The slots of one entry in statAt's records, in the order native/syscalls.c writes them. */
 const enum R {
   errno, fd, dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks,
   atime, atimeNs, mtime, mtimeNs, ctime, ctimeNs, btime, btimeNs,
+  xattrErrno, xattrAt, xattrLen,
 }
 /** Numbers per entry in statAt's records. */
-const SLOTS = 20;
+const SLOTS = 23;
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } = fs.constants;
 const date = (msValue: number | bigint): Date => new Date(Math.round(Number(msValue)));
@@ -195,19 +198,26 @@ export interface StatChunk {
   readonly fds: (number | undefined)[];
   /** How many of fds are open. */
   readonly opened: number;
+  /** With xattrs asked: each entry's xattr names, or undefined where listing them failed (read them another way). */
+  readonly xattrs?: (readonly string[] | undefined)[];
 }
 
+/** A filesystem without xattrs, or none there: no names. */
+const NO_XATTRS = new Set([os.constants.errno.ENODATA, os.constants.errno.EOPNOTSUPP]);
+
 /** statAt's records of names[from …] (binary strings; bigint: 64-bit slots, else float64). */
-export function statChunk(records: ArrayBuffer, bigint: boolean, names: readonly string[], from: number): StatChunk {
+export function statChunk({ records, xattrs: lists }: StatRecords, bigint: boolean, names: readonly string[], from: number): StatChunk {
   const r = bigint ? new BigUint64Array(records) : new Float64Array(records);
   const stats: (fs.Stats | fs.BigIntStats | Error)[] = [];
   const fds: (number | undefined)[] = [];
+  const xattrs: (readonly string[] | undefined)[] | undefined = lists === undefined ? undefined : [];
   let opened = 0;
   for (let at = 0, i = from; at < r.length; at += SLOTS, i++) {
     const errno = Number(r[at + R.errno]);
     if (errno !== 0) {
       stats.push(entryError(errno, names[i]!));
       fds.push(undefined);
+      xattrs?.push(undefined);
       continue;
     }
     stats.push(bigint ? new NativeBigIntStats(r as BigUint64Array, at) : new NativeStats(r as Float64Array, at));
@@ -216,6 +226,14 @@ export function statChunk(records: ArrayBuffer, bigint: boolean, names: readonly
     const open = fd >= 0 && fd <= 0x7fffffff;
     fds.push(open ? fd : undefined);
     if (open) opened++;
+    if (lists !== undefined) xattrs!.push(xattrNames(lists, Number(r[at + R.xattrErrno]), Number(r[at + R.xattrAt]), Number(r[at + R.xattrLen])));
   }
-  return { stats, fds, opened };
+  return xattrs === undefined ? { stats, fds, opened } : { stats, fds, opened, xattrs };
 }
+
+/** One entry's xattr names from statAt's lists (each ended by a NUL), [] without any, undefined when listing failed. */
+function xattrNames(lists: Buffer, errno: number, at: number, len: number): readonly string[] | undefined {
+  if (errno !== 0) return NO_XATTRS.has(errno) ? NONE : undefined;
+  return len === 0 ? NONE : lists.toString('latin1', at, at + len - 1).split('\0');
+}
+const NONE: readonly string[] = Object.freeze([]);

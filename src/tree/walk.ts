@@ -25,6 +25,11 @@ export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
    * caller owns and closes what it takes, what it does not take is closed when the walk moves on.
    */
   takeFd?: () => number | undefined;
+  /**
+   * With WalkOptions.xattrs, the entry's xattr names (llistxattr of the entry itself, listed with its
+   * lstat); undefined when not asked or when listing failed (the caller reads them another way).
+   */
+  xattrNames?: readonly string[];
 }
 
 export interface WalkOptions {
@@ -47,6 +52,8 @@ export interface WalkOptions {
    * test of st_dev: a btrfs subvolume has its own st_dev and is part of the tree all the same.
    */
   skip?: (path: RelPath) => boolean;
+  /** List each entry's xattr names with its lstat, for WalkEntry.xattrNames: no open of the entry, no second list. */
+  xattrs?: boolean;
 }
 
 type AnyStats = fs.Stats | fs.BigIntStats;
@@ -69,6 +76,8 @@ interface Chunk {
   stats: (AnyStats | Error)[];
   /** Files of the chunk opened for takeFd (openFiles), by the same index as stats. */
   fds: (number | undefined)[];
+  /** xattr names of the chunk's entries (WalkOptions.xattrs), by the same index as stats. */
+  xattrs?: (readonly string[] | undefined)[];
 }
 
 interface Listing extends Chunk {
@@ -100,6 +109,7 @@ class DirReader {
   constructor(
     private readonly bigint: boolean,
     private readonly openFlags: number | undefined,
+    private readonly xattrs: boolean,
   ) {}
 
   /** The root: opened by path (it may be a symlink), then listed. */
@@ -130,7 +140,7 @@ class DirReader {
     const count = Math.min(names.length - from, CHUNK);
     if (count <= 0) return { stats: [], fds: [] };
     const open = this.openFlags === undefined ? undefined : { flags: this.openFlags, max: OPEN_AHEAD - this.ahead };
-    const chunk = statChunk(statAt(fd, all, offset, count, this.bigint, open), this.bigint, names, from);
+    const chunk = statChunk(statAt(fd, all, offset, count, this.bigint, open, this.xattrs), this.bigint, names, from);
     this.ahead += chunk.opened;
     return chunk;
   }
@@ -146,8 +156,8 @@ class DirReader {
   private list(fd: number): Listing {
     const all = readDir(fd);
     const names = split(all);
-    const { stats, fds } = this.stat(fd, all, names, 0, 0);
-    return { fd, all, names, stats, fds };
+    const { stats, fds, xattrs } = this.stat(fd, all, names, 0, 0);
+    return { fd, all, names, stats, fds, xattrs };
   }
 }
 
@@ -164,12 +174,12 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
     if (opts.onError) opts.onError(path, err as Error);
     else throw ioError('read', `${rootDir}/${displayPath(path)}`, err);
   };
-  const reader = new DirReader(opts.bigint === true, opts.openFiles);
+  const reader = new DirReader(opts.bigint === true, opts.openFiles, opts.xattrs === true);
   const dropFds = (f: Frame) => {
     for (const fd of f.fds) reader.release(fd, true);
     f.fds = [];
   };
-  const frame = (l: Listing, path: RelPath): Frame => ({ fd: l.fd, all: l.all, names: l.names, stats: l.stats, fds: l.fds, path, next: 0, at: 0, statsFrom: 0 });
+  const frame = (l: Listing, path: RelPath): Frame => ({ fd: l.fd, all: l.all, names: l.names, stats: l.stats, fds: l.fds, xattrs: l.xattrs, path, next: 0, at: 0, statsFrom: 0 });
   try {
     try {
       stack.push(frame(reader.root(rootDir), TREE_ROOT));
@@ -192,6 +202,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
         const chunk = reader.stat(top.fd, top.all, top.names, i, top.at);
         top.stats = chunk.stats;
         top.fds = chunk.fds;
+        top.xattrs = chunk.xattrs;
       }
       top.next++;
       const bytes = top.all.subarray(top.at, top.at + name.length);
@@ -205,6 +216,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       }
       if (opts.skip !== undefined && opts.skip(path)) continue;
       const entry: WalkEntry<AnyStats> = { path, name: bytes, type: entryType(st), st, dirFd: top.fd };
+      if (top.xattrs !== undefined) entry.xattrNames = top.xattrs[k];
       const fds = top.fds;
       if (opts.openFiles !== undefined) {
         entry.takeFd = () => {

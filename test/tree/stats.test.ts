@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAttributesSync, setAttributeSync } from 'fs-xattr';
 import { readDir, statAt } from '../../src/native/syscalls.js';
+import { O_PATH } from '../../src/tree/fsat.js';
+import { setOverlayXattr } from '../../src/tree/xattr.js';
 import { walk, type WalkEntry } from '../../src/tree/walk.js';
 import { EVERY_BYTE, INVALID_UTF8, NEWLINE, bpath, buildHostile, removeTree, scratch } from './fixtures.js';
 
@@ -77,6 +80,40 @@ describe('the native directory read', () => {
     expect(byPath.get('old')!.mtime).toBe(Date.parse('2002-03-04T05:06:07.891Z'));
   });
 
+  it('lists the xattr names of each entry itself with its lstat, a symlink never followed', () => {
+    const x = `${dir}/xattrs`;
+    fs.mkdirSync(x);
+    try {
+      fs.writeFileSync(`${x}/tagged`, '');
+      setAttributeSync(`${x}/tagged`, 'user.one', 'a');
+      setAttributeSync(`${x}/tagged`, 'user.two', 'b');
+      fs.mkdirSync(`${x}/opq`);
+      setOverlayXattr(`${x}/opq`, 'opaque', 'y');
+      fs.symlinkSync('tagged', `${x}/link`);
+      setOverlayXattr(`${x}/link`, 'redirect', '/elsewhere');
+      fs.writeFileSync(`${x}/bare`, '');
+      const own = (p: string) => {
+        const fd = fs.openSync(p, O_PATH | fs.constants.O_NOFOLLOW);
+        try {
+          return listAttributesSync(`/proc/self/fd/${fd}`).filter((n) => !n.startsWith('security.')).sort();
+        } finally {
+          fs.closeSync(fd);
+        }
+      };
+      const got = [...walk(x, { xattrs: true })].map((e) => [e.path, (e.xattrNames ?? ['not listed']).filter((n) => !n.startsWith('security.')).sort()]);
+      expect(got).toEqual([
+        ['bare', []],
+        ['link', ['trusted.overlay.redirect']],
+        ['opq', ['trusted.overlay.opaque']],
+        ['tagged', ['user.one', 'user.two']],
+      ]);
+      expect(got).toEqual(['bare', 'link', 'opq', 'tagged'].map((n) => [n, own(`${x}/${n}`)]));
+      expect([...walk(x)].every((e) => e.xattrNames === undefined)).toBe(true);
+    } finally {
+      fs.rmSync(x, { recursive: true });
+    }
+  });
+
   it('reports an entry removed between the listing and its lstat as that entry failing, as lstat reports it', () => {
     const wide = `${dir}/wide`;
     fs.mkdirSync(wide);
@@ -87,12 +124,12 @@ describe('the native directory read', () => {
         const names = readDir(fd);
         expect(names.toString('latin1')).toBe('f0\0f1\0f2\0');
         fs.rmSync(`${wide}/f1`);
-        const r = new BigUint64Array(statAt(fd, names, 0, 3, true));
-        // Slot 0 of each 20 is the errno: only the removed entry has one.
-        expect([r[0], r[20], r[40]]).toEqual([0n, 2n, 0n]);
-        expect(r[40 + 9]).toBe(fs.lstatSync(`${wide}/f2`, { bigint: true }).ino);
+        const r = new BigUint64Array(statAt(fd, names, 0, 3, true).records);
+        // Slot 0 of each 23 is the errno: only the removed entry has one.
+        expect([r[0], r[23], r[46]]).toEqual([0n, 2n, 0n]);
+        expect(r[46 + 9]).toBe(fs.lstatSync(`${wide}/f2`, { bigint: true }).ino);
         // From the second name on: byte offset 3.
-        expect(new BigUint64Array(statAt(fd, names, 3, 1, true))[0]).toBe(2n);
+        expect(new BigUint64Array(statAt(fd, names, 3, 1, true).records)[0]).toBe(2n);
       } finally {
         fs.closeSync(fd);
       }
