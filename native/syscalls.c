@@ -280,6 +280,14 @@ enum {
   R_XATTR_ERRNO, R_XATTR_AT, R_XATTR_LEN, SLOTS
 };
 
+// Closes the files statAt opened for the first `count` records: a call that fails hands none over.
+static void close_opened(const void *records, int64_t count, bool bigint) {
+  for (int64_t i = 0; i < count; i++) {
+    int64_t fd = bigint ? ((const int64_t *)records)[i * SLOTS + R_FD] : (int64_t)((const double *)records)[i * SLOTS + R_FD];
+    if (fd >= 0) close((int)fd);
+  }
+}
+
 // statAt(fd, names, offset, count, bigint, openFlags, openMax, xattrs) -> ArrayBuffer, or with xattrs
 // [ArrayBuffer, Buffer]: for `count` NUL-ended names of `names` from byte `offset` (readDir's Buffer),
 // the lstat of each entry in the directory fd, as SLOTS int64 (bigint) or float64 numbers per entry.
@@ -324,6 +332,7 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
     // Every name ends with a NUL inside the buffer, or the arguments were not readDir's.
     const char *nul = memchr(p, '\0', (size_t)(end - p));
     if (nul == NULL) {
+      close_opened(data, i, bigint);
       free(lists.bytes);
       napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "names: fewer NUL-ended names than count");
       return NULL;
@@ -365,6 +374,7 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
           v[R_XATTR_AT] = (int64_t)lists.used;
           v[R_XATTR_LEN] = len;
           if (bytes_add(&lists, list, (size_t)len) < 0) {
+            close_opened(data, i, bigint);
             free(lists.bytes);
             return throw_errno(env, ENOMEM, "llistxattr");
           }
