@@ -1,9 +1,15 @@
 // System calls Node has no binding for, on file descriptors Node opened. One C function per export,
 // listed in Init; a failure is thrown the way Node's fs throws it (code, errno, syscall).
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -168,12 +174,272 @@ static napi_value Syncfs(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// A growing byte arena for the names of one directory, and the offset of each name in it.
+struct names {
+  char *bytes;
+  size_t used, cap;
+  size_t *at;
+  size_t count, slots;
+};
+
+// Appends len bytes to the arena (the offsets untouched); -1 when out of memory.
+static int bytes_add(struct names *n, const char *data, size_t len) {
+  if (n->used + len > n->cap) {
+    size_t cap = n->cap ? n->cap * 2 : 4096;
+    while (cap < n->used + len) cap *= 2;
+    char *bytes = realloc(n->bytes, cap);
+    if (bytes == NULL) return -1;
+    n->bytes = bytes;
+    n->cap = cap;
+  }
+  memcpy(n->bytes + n->used, data, len);
+  n->used += len;
+  return 0;
+}
+
+// Appends a NUL-ended name to the arena and its offset to the list.
+static int names_add(struct names *n, const char *name) {
+  size_t len = strlen(name) + 1;
+  if (n->count == n->slots) {
+    size_t slots = n->slots ? n->slots * 2 : 256;
+    size_t *at = realloc(n->at, slots * sizeof *at);
+    if (at == NULL) return -1;
+    n->at = at;
+    n->slots = slots;
+  }
+  n->at[n->count++] = n->used;
+  return bytes_add(n, name, len);
+}
+
+// Two offsets into the arena, compared by their names (qsort_r). strcmp compares unsigned bytes and a
+// name that is a prefix of another comes first: Buffer.compare's raw byte order, the order of the walk.
+static int by_bytes(const void *a, const void *b, void *arena) {
+  return strcmp((const char *)arena + *(const size_t *)a, (const char *)arena + *(const size_t *)b);
+}
+
+// readDir(fd) -> Buffer: the names in the directory fd ("." and ".." left out), sorted in raw byte order,
+// each ended by a NUL (a name never holds one). One call where readdirSync makes a Buffer per name.
+// lseek(fd, 0) first: the directory is read whole each time, and the caller's fd (kept for statAt's
+// statx) is read itself, with getdents64(2) into a 32 KiB buffer, as readdir(3) does, without the dup,
+// fstat and close that fdopendir and closedir would add per directory.
+static napi_value ReadDir(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (lseek(fd, 0, SEEK_SET) < 0) return throw_errno(env, errno, "lseek");
+  static _Thread_local char buf[32768] __attribute__((aligned(8)));
+  struct names n = {0};
+  const char *failed = NULL;
+  int err = 0;
+  for (;;) {
+    ssize_t got = getdents64(fd, buf, sizeof buf);
+    // EINTR: a signal arrived before anything was read; asking again is safe.
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      failed = "getdents64";
+      err = errno;
+      break;
+    }
+    if (got == 0) break;
+    for (ssize_t at = 0; at < got;) {
+      struct dirent64 *e = (struct dirent64 *)(buf + at);
+      at += e->d_reclen;
+      if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
+      if (names_add(&n, e->d_name) < 0) {
+        failed = "getdents64";
+        err = ENOMEM;
+        break;
+      }
+    }
+    if (failed != NULL) break;
+  }
+  napi_value out = NULL;
+  if (failed == NULL) {
+    qsort_r(n.at, n.count, sizeof *n.at, by_bytes, n.bytes);
+    char *dst;
+    if (napi_create_buffer(env, n.used, (void **)&dst, &out) == napi_ok) {
+      for (size_t i = 0; i < n.count; i++) {
+        size_t len = strlen(n.bytes + n.at[i]) + 1;
+        memcpy(dst, n.bytes + n.at[i], len);
+        dst += len;
+      }
+    } else {
+      out = NULL;
+    }
+  }
+  free(n.bytes);
+  free(n.at);
+  if (failed != NULL) return throw_errno(env, err, failed);
+  return out;
+}
+
+// The slots of one entry in statAt's records; src/tree/walk-native.ts reads them by the same numbers.
+enum {
+  R_ERRNO, R_FD, R_DEV, R_MODE, R_NLINK, R_UID, R_GID, R_RDEV, R_BLKSIZE, R_INO, R_SIZE, R_BLOCKS,
+  R_ATIME, R_ATIME_NS, R_MTIME, R_MTIME_NS, R_CTIME, R_CTIME_NS, R_BTIME, R_BTIME_NS,
+  R_XATTR_ERRNO, R_XATTR_AT, R_XATTR_LEN, SLOTS
+};
+
+// Closes the files statAt opened for the first `count` records: a call that fails hands none over.
+static void close_opened(const void *records, int64_t count, bool bigint) {
+  for (int64_t i = 0; i < count; i++) {
+    int64_t fd = bigint ? ((const int64_t *)records)[i * SLOTS + R_FD] : (int64_t)((const double *)records)[i * SLOTS + R_FD];
+    if (fd >= 0) close((int)fd);
+  }
+}
+
+// statAt(fd, names, offset, count, bigint, openFlags, openMax, xattrs) -> ArrayBuffer, or with xattrs
+// [ArrayBuffer, Buffer]: for `count` NUL-ended names of `names` from byte `offset` (readDir's Buffer),
+// the lstat of each entry in the directory fd, as SLOTS int64 (bigint) or float64 numbers per entry.
+// statx(2) with AT_SYMLINK_NOFOLLOW on (fd, name) is one single-name lookup, never a symlink followed,
+// and asks what libuv's lstat asks (the basic fields and the birth time, AT_STATX_SYNC_AS_STAT): the
+// same values fs.lstatSync gives. An entry that fails (gone since readDir: ENOENT) has its errno in slot
+// R_ERRNO and the rest of the walk goes on.
+// With openFlags >= 0, each regular file, at most openMax of them, is also opened from the directory
+// (openat(2), O_NOFOLLOW and O_CLOEXEC added): its fd in slot R_FD, else -1 (a failed open only means
+// the caller opens it itself).
+// With xattrs, each entry's xattr names, llistxattr(2) of /proc/self/fd/FD/NAME: the entry itself (the
+// l- call does not follow the last component; the procfs link is the directory fd), no open of it.
+// They go into the Buffer returned with the records, as the kernel lists them (each ended by a NUL),
+// at R_XATTR_AT for R_XATTR_LEN bytes; a failure leaves its errno in R_XATTR_ERRNO.
+static napi_value StatAt(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  int fd;
+  char *names;
+  size_t size;
+  int64_t offset, count, open_flags, open_max;
+  bool bigint, xattrs;
+  if (!get_args(env, info, 8, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_get_buffer_info(env, argv[1], (void **)&names, &size) != napi_ok
+      || napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok
+      || napi_get_value_bool(env, argv[4], &bigint) != napi_ok || napi_get_value_int64(env, argv[5], &open_flags) != napi_ok
+      || napi_get_value_int64(env, argv[6], &open_max) != napi_ok || napi_get_value_bool(env, argv[7], &xattrs) != napi_ok
+      || offset < 0 || count < 0 || (size_t)offset > size) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, names Buffer, offset, count, bigint, openFlags, openMax, xattrs)");
+    return NULL;
+  }
+  // The lists of the chunk; XATTR_LIST_MAX (64 KiB) bounds one entry's, so one llistxattr each.
+  static _Thread_local char list[65536];
+  struct names lists = {0};
+  char proc[64 + 256];
+  void *data;
+  napi_value out;
+  CHECK(napi_create_arraybuffer(env, (size_t)count * SLOTS * 8, &data, &out));
+  int64_t *ints = data;
+  double *nums = data;
+  const char *p = names + offset, *end = names + size;
+  for (int64_t i = 0; i < count; i++) {
+    // Every name ends with a NUL inside the buffer, or the arguments were not readDir's.
+    const char *nul = memchr(p, '\0', (size_t)(end - p));
+    if (nul == NULL) {
+      close_opened(data, i, bigint);
+      free(lists.bytes);
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "names: fewer NUL-ended names than count");
+      return NULL;
+    }
+    int64_t v[SLOTS] = {0};
+    struct statx sx;
+    int rc;
+    // EINTR: a signal arrived during the call (NFS, FUSE); it did nothing, so asking again is safe.
+    do rc = statx(fd, p, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &sx);
+    while (rc < 0 && errno == EINTR);
+    v[R_FD] = -1;
+    if (rc < 0) {
+      v[R_ERRNO] = errno;
+    } else {
+      v[R_DEV] = (int64_t)makedev(sx.stx_dev_major, sx.stx_dev_minor);
+      v[R_MODE] = sx.stx_mode;
+      v[R_NLINK] = sx.stx_nlink;
+      v[R_UID] = sx.stx_uid;
+      v[R_GID] = sx.stx_gid;
+      v[R_RDEV] = (int64_t)makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+      v[R_BLKSIZE] = sx.stx_blksize;
+      v[R_INO] = (int64_t)sx.stx_ino;
+      v[R_SIZE] = (int64_t)sx.stx_size;
+      v[R_BLOCKS] = (int64_t)sx.stx_blocks;
+      v[R_ATIME] = sx.stx_atime.tv_sec;
+      v[R_ATIME_NS] = sx.stx_atime.tv_nsec;
+      v[R_MTIME] = sx.stx_mtime.tv_sec;
+      v[R_MTIME_NS] = sx.stx_mtime.tv_nsec;
+      v[R_CTIME] = sx.stx_ctime.tv_sec;
+      v[R_CTIME_NS] = sx.stx_ctime.tv_nsec;
+      v[R_BTIME] = sx.stx_btime.tv_sec;
+      v[R_BTIME_NS] = sx.stx_btime.tv_nsec;
+      if (xattrs) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", fd, p);
+        ssize_t len = llistxattr(proc, list, sizeof list);
+        if (len < 0) {
+          v[R_XATTR_ERRNO] = errno;
+        } else if (len > 0) {
+          v[R_XATTR_AT] = (int64_t)lists.used;
+          v[R_XATTR_LEN] = len;
+          if (bytes_add(&lists, list, (size_t)len) < 0) {
+            close_opened(data, i, bigint);
+            free(lists.bytes);
+            return throw_errno(env, ENOMEM, "llistxattr");
+          }
+        }
+      }
+      if (open_flags >= 0 && open_max > 0 && S_ISREG(sx.stx_mode)) {
+        int file;
+        do file = openat(fd, p, (int)open_flags | O_NOFOLLOW | O_CLOEXEC); while (file < 0 && errno == EINTR);
+        if (file >= 0) {
+          v[R_FD] = file;
+          open_max--;
+        }
+      }
+    }
+    for (int k = 0; k < SLOTS; k++) {
+      if (bigint) ints[i * SLOTS + k] = v[k];
+      else nums[i * SLOTS + k] = (double)v[k];
+    }
+    p = nul + 1;
+  }
+  if (!xattrs) return out;
+  napi_value both, buffer;
+  void *copy;
+  napi_status st = napi_create_buffer_copy(env, lists.used, lists.used ? lists.bytes : "", &copy, &buffer);
+  free(lists.bytes);
+  if (st != napi_ok) return NULL;
+  CHECK(napi_create_array_with_length(env, 2, &both));
+  CHECK(napi_set_element(env, both, 0, out));
+  CHECK(napi_set_element(env, both, 1, buffer));
+  return both;
+}
+
+// openAt(fd, name, flags) -> fd: openat(2) of one name (a Buffer, raw bytes) in the directory fd,
+// O_CLOEXEC added as Node adds it. One single-name lookup where a /proc/self/fd/N/NAME path walks procfs.
+static napi_value OpenAt(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd, flags;
+  char *name;
+  size_t len;
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_get_buffer_info(env, argv[1], (void **)&name, &len) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok
+      || len == 0 || len >= 256 || memchr(name, '\0', len) != NULL || memchr(name, '/', len) != NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "expected (fd, one name as a Buffer, flags)");
+    return NULL;
+  }
+  char z[256];
+  memcpy(z, name, len);
+  z[len] = '\0';
+  int out;
+  do out = openat(fd, z, flags | O_CLOEXEC); while (out < 0 && errno == EINTR);
+  if (out < 0) return throw_errno(env, errno, "openat");
+  napi_value result;
+  CHECK(napi_create_int32(env, out, &result));
+  return result;
+}
+
 // The exports; a new call is one more line here and one function above.
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor calls[] = {
     {"flock", NULL, Flock, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalOpen", NULL, JournalOpen, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalSend", NULL, JournalSend, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"openAt", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));

@@ -10,6 +10,9 @@ interface Syscalls {
   flock(fd: number, op: FlockOp): boolean;
   journalOpen(path: string): number;
   journalSend(fd: number, entry: Buffer): void;
+  openAt(fd: number, name: Buffer, flags: number): number;
+  readDir(fd: number): Buffer;
+  statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, openFlags: number, openMax: number, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
   syncfs(fd: number): void;
 }
 
@@ -49,6 +52,42 @@ export function journalOpen(path: string): number {
 /** Sends one encoded journal entry on a socket from journalOpen(); one too large for a datagram goes as a sealed memfd. */
 export function journalSend(fd: number, entry: Buffer): void {
   syscalls().journalSend(fd, entry);
+}
+
+/** openat(2) of one name in the directory fd (O_CLOEXEC added); errors as flock's. */
+export function openAt(fd: number, name: Buffer, flags: number): number {
+  return syscalls().openAt(fd, name, flags);
+}
+
+/**
+ * The names in the directory fd ('.' and '..' left out), sorted in raw byte order, each ended by a NUL,
+ * in one Buffer. The directory is read from its start (fd's offset moves); errors as flock's.
+ */
+export function readDir(fd: number): Buffer {
+  return syscalls().readDir(fd);
+}
+
+/** Where statAt opens regular files: their open(2) flags (O_NOFOLLOW added) and how many at most. */
+export interface OpenAhead {
+  readonly flags: number;
+  readonly max: number;
+}
+
+/** statAt's answer: the records (src/tree/stats.ts reads them) and, when asked, the xattr names they point into. */
+export interface StatRecords {
+  readonly records: ArrayBuffer;
+  readonly xattrs?: Buffer;
+}
+
+/**
+ * The lstat (statx with AT_SYMLINK_NOFOLLOW) of `count` names of readDir's Buffer from byte `offset`, in
+ * the directory fd: 23 numbers per entry, 64-bit with bigint, else float64. An entry's own failure is in
+ * its record; with `open`, regular files are opened as well; with `xattrs`, each entry's xattr names
+ * are listed (llistxattr, the entry itself).
+ */
+export function statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, open?: OpenAhead, xattrs = false): StatRecords {
+  const r = syscalls().statAt(fd, names, offset, count, bigint, open?.flags ?? -1, open?.max ?? 0, xattrs);
+  return Array.isArray(r) ? { records: r[0], xattrs: r[1] } : { records: r };
 }
 
 /**

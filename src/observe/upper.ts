@@ -8,11 +8,13 @@ import { displayPath, isUnder, type Digest, type EntryType, type RelPath, type U
 import { DirHandles } from '../tree/handles.js';
 import { entryType } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
-import type { OverlayXattrs, XattrNamespace } from '../tree/xattr.js';
+import { overlayXattrsFromNames, type OverlayXattrs, type XattrNamespace } from '../tree/xattr.js';
 import { NO_XATTRS, classifyUpper, type UpperStat } from './classify.js';
 
 export interface UpperWalked extends UpperStat {
   readonly st: UpperStat['st'] & { readonly ino: number };
+  /** Its xattr names as the walk listed them (undefined: listing failed, read them through the handles). */
+  readonly xattrNames?: readonly string[];
 }
 
 export interface ReadUpperOptions {
@@ -42,9 +44,10 @@ export class UpperTree {
       const onError = opts.onError ?? ((p: RelPath, err: Error) => {
         throw ioError('read upper entry', `${dir}/${displayPath(p)}`, err);
       });
-      for (const w of walk(dir, { onError })) {
+      // The xattr names come with the lstat: most entries have no overlay xattr, and then need no read.
+      for (const w of walk(dir, { onError, xattrs: true })) {
         const { mode, uid, gid, size, rdev, ino } = w.st;
-        out.push({ path: w.path, type: w.type, st: { mode, uid, gid, size, rdev, ino } });
+        out.push({ path: w.path, type: w.type, st: { mode, uid, gid, size, rdev, ino }, xattrNames: w.xattrNames });
       }
     }
     return new UpperTree(dir, out, opts);
@@ -54,7 +57,7 @@ export class UpperTree {
     let x = this.xattrCache.get(e.path);
     if (x === undefined) {
       try {
-        x = this.handles.xattrs(e.path, this.opts.namespaces);
+        x = (e.xattrNames && overlayXattrsFromNames(e.xattrNames, this.opts.namespaces)) ?? this.handles.xattrs(e.path, this.opts.namespaces);
       } catch (err) {
         if (this.opts.onError === undefined) throw err;
         this.opts.onError(e.path, err as Error);

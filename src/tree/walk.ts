@@ -1,10 +1,11 @@
 // The tree walker for base and upper dirs: pre-order, children in raw byte order, never follows a
 // symlink, no recursion (an explicit stack of directory fds), paths of any length.
 import fs from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
 import { ioError } from '../errors.js';
-import { TREE_ROOT, displayPath, fromBytes, joinRel, type EntryType, type RelPath } from '../model/entry.js';
-import { DIR_FLAGS, O_PATH, closeQuietly, entryType, fdPath } from './fsat.js';
+import { TREE_ROOT, displayPath, joinRel, type EntryType, type RelPath } from '../model/entry.js';
+import { openAt, readDir, statAt } from '../native/syscalls.js';
+import { DIR_FLAGS, closeQuietly, entryType } from './fsat.js';
+import { statChunk } from './stats.js';
 
 export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
   readonly path: RelPath;
@@ -20,10 +21,15 @@ export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
   readonly dirFd: number;
   /**
    * With WalkOptions.openFiles, a regular file's fd opened while its directory was read, or undefined
-   * (none opened: budget spent, worker thread, or not a file). Call it before resuming the walk; the
+   * (none opened: budget spent, or not a file). Call it before resuming the walk; the
    * caller owns and closes what it takes, what it does not take is closed when the walk moves on.
    */
   takeFd?: () => number | undefined;
+  /**
+   * With WalkOptions.xattrs, the entry's xattr names (llistxattr of the entry itself, listed with its
+   * lstat); undefined when not asked or when listing failed (the caller reads them another way).
+   */
+  xattrNames?: readonly string[];
 }
 
 export interface WalkOptions {
@@ -37,7 +43,7 @@ export interface WalkOptions {
   /** lstat with bigint fields (nanosecond times, exact inode numbers). */
   bigint?: boolean;
   /**
-   * Open flags (O_NOFOLLOW is added): open regular files from inside their directory as it is read, for
+   * Open flags (O_NOFOLLOW is added): open regular files from their directory's fd as it is read, for
    * WalkEntry.takeFd. One name relative to the directory instead of a procfs lookup each.
    */
   openFiles?: number;
@@ -46,20 +52,17 @@ export interface WalkOptions {
    * test of st_dev: a btrfs subvolume has its own st_dev and is part of the tree all the same.
    */
   skip?: (path: RelPath) => boolean;
+  /** List each entry's xattr names with its lstat, for WalkEntry.xattrNames: no open of the entry, no second list. */
+  xattrs?: boolean;
 }
 
 type AnyStats = fs.Stats | fs.BigIntStats;
-type Lstat = (p: Buffer) => AnyStats;
 
-interface Frame {
-  fd: number;
+interface Frame extends Listing {
   path: RelPath;
-  names: Buffer[];
   next: number;
-  /** lstat results (or the error) of names[statsFrom …], taken a chunk at a time. */
-  stats: (AnyStats | Error)[];
-  /** Files of the chunk opened for takeFd (openFiles), by the same index as stats. */
-  fds: (number | undefined)[];
+  /** Where names[next] starts in `all`. */
+  at: number;
   statsFrom: number;
 }
 
@@ -69,48 +72,45 @@ const CHUNK = 1024;
 const OPEN_AHEAD = 512;
 
 interface Chunk {
-  /** lstat results (or the error) of a chunk of names. */
+  /** lstat results (or the error) of a chunk of names, from names[statsFrom]. */
   stats: (AnyStats | Error)[];
+  /** Files of the chunk opened for takeFd (openFiles), by the same index as stats. */
   fds: (number | undefined)[];
+  /** xattr names of the chunk's entries (WalkOptions.xattrs), by the same index as stats. */
+  xattrs?: (readonly string[] | undefined)[];
 }
 
 interface Listing extends Chunk {
   fd: number;
-  names: Buffer[];
+  /** readDir's Buffer: the names, sorted, each ended by a NUL. */
+  all: Buffer;
+  /** The same names as binary strings (one char per byte), read from `all` at once. */
+  names: string[];
 }
 
 const stale = (): Error => Object.assign(new Error('directory replaced during the walk'), { code: 'ESTALE' });
 const sameInode = (a: AnyStats, b: AnyStats): boolean => BigInt(a.ino) === BigInt(b.ino) && BigInt(a.dev) === BigInt(b.dev);
 
+/** The NUL-ended names of readDir's Buffer as binary strings: one decoding for the whole directory. */
+function split(all: Buffer): string[] {
+  return all.length === 0 ? [] : all.toString('latin1', 0, all.length - 1).split('\0');
+}
+
 /**
- * Opens, lists and stats directories. In the main thread it works from inside the directory (chdir):
- * every lstat is then one single-name lookup, as fstatat(2) would be, where a lookup through
- * /proc/self/fd/N/NAME costs a procfs walk each (the walk ran about 1.6× slower that way). No symlink is
- * followed either way: a directory is entered through its O_NOFOLLOW fd (checked against the inode
- * listed), and lstat never dereferences a single name. Everything between leaving the working directory and
- * coming back to it (checked by inode, else through an fd held on it) is synchronous, so no other
- * JavaScript ever sees it moved. Worker threads cannot chdir: they use /proc paths.
+ * Opens, lists and stats directories through the native addon: one call lists a directory, one stats a
+ * chunk of its names from the directory's fd (statx on a single name: no path walked, no symlink
+ * followed) and opens its regular files when asked. A directory is entered by openat(2) of its name
+ * with O_NOFOLLOW, checked against the inode listed.
  */
 class DirReader {
-  private readonly home: { fd: number; path: string | undefined; st: fs.BigIntStats } | undefined;
   /** Files opened ahead and still open. */
   private ahead = 0;
 
   constructor(
-    private readonly lstat: Lstat,
+    private readonly bigint: boolean,
     private readonly openFlags: number | undefined,
-  ) {
-    if (!isMainThread) return;
-    const fd = fs.openSync('.', O_PATH | fs.constants.O_DIRECTORY);
-    let path: string | undefined;
-    try {
-      path = process.cwd();
-    } catch {
-      // Any failure (ENOENT: removed; ENAMETOOLONG: past PATH_MAX): the fd held on it brings the walk back.
-      path = undefined;
-    }
-    this.home = { fd, path, st: fs.fstatSync(fd, { bigint: true }) };
-  }
+    private readonly xattrs: boolean,
+  ) {}
 
   /** The root: opened by path (it may be a symlink), then listed. */
   root(dir: string): Listing {
@@ -125,7 +125,7 @@ class DirReader {
 
   /** The directory NAME in parentFd, which must still be the inode `was` (lstat'ed when listed). */
   child(parentFd: number, name: Buffer, was: AnyStats): Listing {
-    const fd = fs.openSync(fdPath(parentFd, name), DIR_FLAGS);
+    const fd = openAt(parentFd, name, DIR_FLAGS);
     try {
       if (!sameInode(fs.fstatSync(fd, { bigint: true }), was)) throw stale();
       return this.list(fd);
@@ -135,10 +135,14 @@ class DirReader {
     }
   }
 
-  /** Stats of names[from …] (one chunk) in the directory fd. */
-  stat(fd: number, names: readonly Buffer[], from: number): Chunk {
-    if (this.home === undefined) return this.statRange(names, from, (n) => fdPath(fd, n));
-    return this.inside(fd, () => this.statRange(names, from, undefined));
+  /** Stats of names[from …] (one chunk) in the directory fd; names[from] starts at `offset` in `all`. */
+  stat(fd: number, all: Buffer, names: readonly string[], from: number, offset: number): Chunk {
+    const count = Math.min(names.length - from, CHUNK);
+    if (count <= 0) return { stats: [], fds: [] };
+    const open = this.openFlags === undefined ? undefined : { flags: this.openFlags, max: OPEN_AHEAD - this.ahead };
+    const chunk = statChunk(statAt(fd, all, offset, count, this.bigint, open, this.xattrs), this.bigint, names, from);
+    this.ahead += chunk.opened;
+    return chunk;
   }
 
   /** Closes (or forgets, when taken) a file opened ahead. */
@@ -148,69 +152,12 @@ class DirReader {
     if (close) closeQuietly(fd);
   }
 
-  close(): void {
-    if (this.home !== undefined) closeQuietly(this.home.fd);
-  }
-
-  /** The sorted names in fd and the stats of the first chunk of them, from inside fd where it can. */
+  /** The sorted names in fd and the stats of the first chunk of them. */
   private list(fd: number): Listing {
-    const read = (at: ((name?: Buffer) => Buffer) | undefined): Listing => {
-      const names = fs.readdirSync(at ? at() : '.', { encoding: 'buffer' }).sort(Buffer.compare);
-      return { fd, names, ...this.statRange(names, 0, at) };
-    };
-    return this.home === undefined ? read((n) => fdPath(fd, n)) : this.inside(fd, () => read(undefined));
-  }
-
-  private statRange(names: readonly Buffer[], from: number, at: ((name: Buffer) => Buffer) | undefined): Chunk {
-    const stats: (AnyStats | Error)[] = [];
-    const fds: (number | undefined)[] = [];
-    // Only from inside the directory: through /proc an open costs what it saves.
-    const open = at === undefined && this.openFlags !== undefined ? this.openFlags | fs.constants.O_NOFOLLOW : undefined;
-    for (let i = from; i < Math.min(names.length, from + CHUNK); i++) {
-      const name = names[i]!;
-      let st: AnyStats | Error;
-      try {
-        st = this.lstat(at ? at(name) : name);
-      } catch (err) {
-        st = err as Error;
-      }
-      stats.push(st);
-      let fd: number | undefined;
-      if (open !== undefined && this.ahead < OPEN_AHEAD && !(st instanceof Error) && st.isFile()) {
-        try {
-          fd = fs.openSync(name, open);
-          this.ahead++;
-        } catch {
-          // Any failure: opening ahead only saves a lookup; the caller opens it itself and reports what fails.
-          fd = undefined;
-        }
-      }
-      fds.push(fd);
-    }
-    return { stats, fds };
-  }
-
-  /** Runs fn with the directory fd as working directory (main thread only), then comes back home. */
-  private inside<T>(fd: number, fn: () => T): T {
-    const home = this.home!;
-    process.chdir(`/proc/self/fd/${fd}`);
-    try {
-      return fn();
-    } finally {
-      this.goHome(home);
-    }
-  }
-
-  private goHome(home: NonNullable<DirReader['home']>): void {
-    if (home.path !== undefined) {
-      try {
-        process.chdir(home.path);
-        if (sameInode(fs.statSync('.', { bigint: true }), home.st)) return;
-      } catch {
-        // Any failure (moved, removed): the fd still holds it, and a failure of that chdir is thrown.
-      }
-    }
-    process.chdir(`/proc/self/fd/${home.fd}`);
+    const all = readDir(fd);
+    const names = split(all);
+    const { stats, fds, xattrs } = this.stat(fd, all, names, 0, 0);
+    return { fd, all, names, stats, fds, xattrs };
   }
 }
 
@@ -227,12 +174,12 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
     if (opts.onError) opts.onError(path, err as Error);
     else throw ioError('read', `${rootDir}/${displayPath(path)}`, err);
   };
-  const reader = new DirReader(opts.bigint ? (p) => fs.lstatSync(p, { bigint: true }) : (p) => fs.lstatSync(p), opts.openFiles);
+  const reader = new DirReader(opts.bigint === true, opts.openFiles, opts.xattrs === true);
   const dropFds = (f: Frame) => {
     for (const fd of f.fds) reader.release(fd, true);
     f.fds = [];
   };
-  const frame = (l: Listing, path: RelPath): Frame => ({ ...l, path, next: 0, statsFrom: 0 });
+  const frame = (l: Listing, path: RelPath): Frame => ({ fd: l.fd, all: l.all, names: l.names, stats: l.stats, fds: l.fds, xattrs: l.xattrs, path, next: 0, at: 0, statsFrom: 0 });
   try {
     try {
       stack.push(frame(reader.root(rootDir), TREE_ROOT));
@@ -252,10 +199,15 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       if (i >= top.statsFrom + top.stats.length) {
         dropFds(top);
         top.statsFrom = i;
-        Object.assign(top, reader.stat(top.fd, top.names, i));
+        const chunk = reader.stat(top.fd, top.all, top.names, i, top.at);
+        top.stats = chunk.stats;
+        top.fds = chunk.fds;
+        top.xattrs = chunk.xattrs;
       }
-      top.names[top.next++] = EMPTY; // let the name be collected once visited
-      const path = joinRel(top.path, fromBytes(name));
+      top.next++;
+      const bytes = top.all.subarray(top.at, top.at + name.length);
+      top.at += name.length + 1;
+      const path = joinRel(top.path, name as RelPath);
       const k = i - top.statsFrom;
       const st = top.stats[k]!;
       if (st instanceof Error) {
@@ -263,7 +215,8 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
         continue;
       }
       if (opts.skip !== undefined && opts.skip(path)) continue;
-      const entry: WalkEntry<AnyStats> = { path, name, type: entryType(st), st, dirFd: top.fd };
+      const entry: WalkEntry<AnyStats> = { path, name: bytes, type: entryType(st), st, dirFd: top.fd };
+      if (top.xattrs !== undefined) entry.xattrNames = top.xattrs[k];
       const fds = top.fds;
       if (opts.openFiles !== undefined) {
         entry.takeFd = () => {
@@ -278,7 +231,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       fds[k] = undefined;
       if (entry.type !== 'dir' || (opts.descend && !opts.descend(entry))) continue;
       try {
-        stack.push(frame(reader.child(top.fd, name, st), path));
+        stack.push(frame(reader.child(top.fd, bytes, st), path));
       } catch (err) {
         fail(path, err);
       }
@@ -288,8 +241,5 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       dropFds(f);
       closeQuietly(f.fd);
     }
-    reader.close();
   }
 }
-
-const EMPTY = Buffer.alloc(0);

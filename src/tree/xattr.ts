@@ -39,6 +39,8 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
     if (isAbsent(err)) return NONE;
     throw err;
   }
+  const settled = overlayXattrsFromNames(names, namespaces);
+  if (settled !== undefined) return settled;
   const others = names.some((n) => !isOverlayXattr(n));
   const found = new Map<OverlayKey, Buffer>();
   const spaces: XattrNamespace[] = [];
@@ -56,7 +58,6 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
       }
     }
   }
-  if (spaces.length === 0) return others ? { ...NONE, others } : NONE;
   const opaque = found.get('opaque');
   const redirect = found.get('redirect');
   return {
@@ -67,6 +68,15 @@ export function overlayXattrsOfFd(fd: number, namespaces: readonly XattrNamespac
     namespaces: spaces.reverse(),
     ...(others ? { others } : {}),
   };
+}
+
+/**
+ * Overlay xattrs from an entry's xattr names alone, where they settle it: no overlay.* name in any of
+ * `namespaces` (none, or only others). undefined when there are some: their values must be read.
+ */
+export function overlayXattrsFromNames(names: readonly string[], namespaces: readonly XattrNamespace[] = NAMESPACES): OverlayXattrs | undefined {
+  if (namespaces.some((ns) => names.some((n) => n.startsWith(`${ns}.overlay.`)))) return undefined;
+  return names.some((n) => !isOverlayXattr(n)) ? { ...NONE, others: true } : NONE;
 }
 
 /** Overlay xattrs of the entry NAME in the directory dirFd (see walk()'s WalkEntry.dirFd). */

@@ -7,7 +7,7 @@ import { withUpper, type ReadUpperOptions } from '../../src/observe/upper.js';
 
 /** The upper read once and classified against the given base types, as every reader of it does. */
 const readUpper = (dir: string, base: (p: RelPath) => EntryType | undefined, opts: ReadUpperOptions = {}) => withUpper(dir, opts, (u) => u.classify(base));
-import { overlayXattrs, setOverlayXattr } from '../../src/tree/xattr.js';
+import { overlayXattrs, overlayXattrsFromNames, setOverlayXattr } from '../../src/tree/xattr.js';
 import { NEWLINE, bpath, makeSocket, mknod, rel, scratch } from '../tree/fixtures.js';
 
 const BASE: Record<string, EntryType> = {
@@ -122,6 +122,22 @@ describe('the upper reader', () => {
     expect(overlayXattrs(`${upper}/shadowlink`)).toEqual({ whiteout: false, metacopy: false, namespaces: [] });
     expect(() => overlayXattrs(`${upper}/missing`)).toThrow(`open ${upper}/missing: ENOENT`);
     expect(() => setOverlayXattr(`${upper}/shadowlink`, 'opaque', 'y', 'user')).toThrow(`set user.overlay.opaque on ${upper}/shadowlink: EPERM`);
+  });
+});
+
+describe('overlayXattrsFromNames', () => {
+  const none = { whiteout: false, metacopy: false, namespaces: [] };
+  it.each([
+    [[], undefined, none],
+    [['user.mime'], undefined, { ...none, others: true }],
+    [['security.selinux', 'system.posix_acl_access'], undefined, { ...none, others: true }],
+    [['trusted.overlay.opaque'], undefined, undefined],
+    [['user.overlay.whiteout'], undefined, undefined],
+    [['user.overlay.whiteout'], ['trusted'], none],
+    [['user.overlay.whiteout', 'user.mime'], ['trusted'], { ...none, others: true }],
+    [['trusted.overlay.origin'], ['trusted'], undefined],
+  ] as const)('%j in %j: %j (undefined: the values must be read)', (names, namespaces, want) => {
+    expect(overlayXattrsFromNames(names, namespaces)).toEqual(want);
   });
 });
 
