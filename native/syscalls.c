@@ -273,7 +273,7 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// The slots of one entry in statAt's records; src/tree/walk-native.ts reads them by the same numbers.
+// The slots of one entry in statAt's records; src/tree/stats.ts reads them by the same numbers.
 enum {
   R_ERRNO, R_FD, R_DEV, R_MODE, R_NLINK, R_UID, R_GID, R_RDEV, R_BLKSIZE, R_INO, R_SIZE, R_BLOCKS,
   R_ATIME, R_ATIME_NS, R_MTIME, R_MTIME_NS, R_CTIME, R_CTIME_NS, R_BTIME, R_BTIME_NS,
@@ -400,7 +400,11 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
   void *copy;
   napi_status st = napi_create_buffer_copy(env, lists.used, lists.used ? lists.bytes : "", &copy, &buffer);
   free(lists.bytes);
-  if (st != napi_ok) return NULL;
+  if (st != napi_ok) {
+    // No records handed over: the files they name are closed here.
+    close_opened(data, count, bigint);
+    return NULL;
+  }
   CHECK(napi_create_array_with_length(env, 2, &both));
   CHECK(napi_set_element(env, both, 0, out));
   CHECK(napi_set_element(env, both, 1, buffer));
