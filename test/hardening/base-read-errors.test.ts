@@ -15,15 +15,22 @@ describe('EIO opening a directory of the base or the upper', () => {
     const args = [command, 'opt'];
     // Every open of opq/ (the base's and the upper's) in an uninterrupted run: each walk that reads them,
     // by its name in its parent's fd (the walk) or through /proc/self/fd (the other readers).
-    const opens = (await tracePoints(await t.copy(), args)).filter((p) => p.syscall === 'openat' && /^openat\((AT_FDCWD, "\/proc\/self\/fd\/\d+\/|\d+, ")opq", .*O_DIRECTORY/.test(p.call));
+    const opq = /^openat\((AT_FDCWD, "\/proc\/self\/fd\/\d+\/|\d+, ")opq", .*O_DIRECTORY/;
+    const opens = (await tracePoints(await t.copy(), args)).filter((p) => p.syscall === 'openat' && opq.test(p.call));
     expect(opens.length).toBeGreaterThan(0);
+    let named = 0;
     for (const p of opens) {
       const root = await t.copy();
       const { layout } = scratchOverlay(root).ov;
       const r = await injectAt(root, args, p, 'EIO');
       // The n-th open of an index is not always the same one (the hash pool runs beside the walk).
       expect(r.code, `EIO at openat #${p.n}: ${r.stdout}`).not.toBe(0);
-      expect(r.stderr).toMatch(new RegExp(`^state-overlay: .*${root}/(opt|var/lib/state-overlay/opt/upper)/\\w+`, 'm'));
+      // The call counts of a run shift by a few: where the errno went to another open (the mount table, say),
+      // that is the file the message names; where it went to opq/, the directory.
+      if (r.hit !== undefined && opq.test(r.hit)) {
+        named++;
+        expect(r.stderr).toMatch(new RegExp(`^state-overlay: .*${root}/(opt|var/lib/state-overlay/opt/upper)/\\w+`, 'm'));
+      } else expect(r.stderr, `EIO at ${r.hit ?? 'no call'}`).toMatch(/^state-overlay: /m);
       expect(r.stderr).toMatch(/\bEIO\b/);
       expect(r.stderr).not.toMatch(/^ {4}at /m);
       // A generation of part of the base is never recorded: what is recorded was read whole.
@@ -38,6 +45,7 @@ describe('EIO opening a directory of the base or the upper', () => {
       assertNothingLost('disk faults', `${command}: EIO opening opq/ (openat #${p.n})`, layout, t.original());
       await removeScratch(root);
     }
+    expect(named, 'no run got the errno at an open of opq/').toBeGreaterThan(0);
     recordCase('disk faults', `${command}: ${opens.length} opens of opq/ failed with EIO`);
   });
 });

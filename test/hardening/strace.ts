@@ -137,7 +137,7 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
  * errno went to a close(2) of the main thread: where that close is libuv's own (a child's stdio pipe after
  * a spawn), libuv aborts the process, which is then a crash like a kill.
  */
-export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { injected: boolean; elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean }> {
+export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { injected: boolean; elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean; hit?: string }> {
   const how = fault === 'SIGKILL' ? 'signal=SIGKILL' : `error=${fault}`;
   const file = `${root}.inject`;
   const trace = p.syscall === 'close' ? 'execve,close,pipe2' : `execve,${p.syscall}`;
@@ -155,7 +155,20 @@ export async function injectAt(root: string, args: readonly string[], p: Point, 
   // A run can make fewer calls than the traced one (the counts vary by a few): then nothing was delivered.
   // (strace marks an injected errno; a SIGKILL shows as the signal the run died of.)
   const injected = fault === 'SIGKILL' ? r.signal === 'SIGKILL' : lines.some((l) => l.endsWith('(INJECTED)'));
-  return { ...r, injected, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined };
+  // The call of the main thread the errno went to (a shifted count may put it on another one than p.call).
+  const call = hit < 0 ? {} : { hit: wholeCall(ofMain, hit) };
+  return { ...r, injected, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined, ...call };
+}
+
+/** The call at lines[hit], its start joined back on when strace split it (`<unfinished ...>`, then `<... NAME resumed>`). */
+function wholeCall(lines: readonly string[], hit: number): string {
+  const resumed = /^<\.\.\. (\w+) resumed>(.*)$/.exec(lines[hit]!);
+  if (!resumed) return lines[hit]!;
+  for (let i = hit - 1; i >= 0; i--) {
+    const start = new RegExp(`^${resumed[1]}\\((.*) <unfinished \\.\\.\\.>$`).exec(lines[i]!);
+    if (start) return `${resumed[1]}(${start[1]}${resumed[2]}`;
+  }
+  return lines[hit]!;
 }
 
 /**
