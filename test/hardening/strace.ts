@@ -137,7 +137,7 @@ export async function tracePoints(root: string, args: readonly string[]): Promis
  * errno went to a close(2) of the main thread: where that close is libuv's own (a child's stdio pipe after
  * a spawn), libuv aborts the process, which is then a crash like a kill.
  */
-export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { injected: boolean; elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean; hit?: string }> {
+export async function injectAt(root: string, args: readonly string[], p: Point, fault: Fault): Promise<Outcome & { injected: boolean; elsewhere: boolean; spawnPipe: boolean; closedInMain: boolean; hit?: string; shifted: boolean }> {
   const how = fault === 'SIGKILL' ? 'signal=SIGKILL' : `error=${fault}`;
   const file = `${root}.inject`;
   const trace = p.syscall === 'close' ? 'execve,close,pipe2' : `execve,${p.syscall}`;
@@ -157,8 +157,13 @@ export async function injectAt(root: string, args: readonly string[], p: Point, 
   const injected = fault === 'SIGKILL' ? r.signal === 'SIGKILL' : lines.some((l) => l.endsWith('(INJECTED)'));
   // The call of the main thread the errno went to (a shifted count may put it on another one than p.call).
   const call = hit < 0 ? {} : { hit: wholeCall(ofMain, hit) };
-  return { ...r, injected, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined, ...call };
+  // The errno reached another call than the traced one (its arguments differ): one of libuv's own, maybe.
+  const shifted = call.hit !== undefined && argsOf(call.hit) !== argsOf(p.call);
+  return { ...r, injected, elsewhere, spawnPipe, closedInMain: fault !== 'SIGKILL' && fd !== undefined, ...call, shifted };
 }
+
+/** A traced call without its result: `write(22, "x", 1) = 1` → `write(22, "x", 1)`. */
+const argsOf = (call: string): string => call.replace(/\s*=\s*[^=]*$/, '');
 
 /** The call at lines[hit], its start joined back on when strace split it (`<unfinished ...>`, then `<... NAME resumed>`). */
 function wholeCall(lines: readonly string[], hit: number): string {
