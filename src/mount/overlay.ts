@@ -13,7 +13,7 @@ import { assertUpperFree } from './in-use.js';
 import { assertNotNested } from './nesting.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
 import { overlayMountArgs, sameLayer } from './options.js';
-import { MAX_STACK_DEPTH, lowersFor, stackDepth } from './stacking.js';
+import { lowersFor, refusalHint } from './stacking.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
 import { checkBase, checkBaseApart, checkMountpoint, checkOverlaySupport, checkUpperWork } from './preflight.js';
@@ -176,8 +176,7 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     for (const l of flattened ? lowers : []) checkBaseApart(l, { stateDir: fs.realpathSync(layout.stateDir), upper, work });
     const r = await tryRun('mount', overlayMountArgs({ lowers, upper, work }, target));
     if (r.exitCode !== 0) {
-      const depth = stackDepth(readMountinfo(), lower);
-      const hint = depth > 0 ? ` (the base lies on an overlay ${depth} deep; overlayfs stacks at most ${MAX_STACK_DEPTH}: if dmesg says "maximum fs stacking depth exceeded", set Base= to a directory on a plain filesystem)` : '';
+      const hint = refusalHint(readMountinfo(), lower);
       throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}${hint}`, { path: target });
     }
     // From here a failure (the mount table read back, the record written) unmounts the overlay too: the

@@ -133,6 +133,41 @@ export interface Lowers {
   readonly flattened?: string;
 }
 
+/** The overlay holding dir (an overlay: stackDepth > 0), its layers, the mount it is named by, and dir's path within it ('' at its root). */
+function overlayAt(entries: readonly MountEntry[], dir: string) {
+  const e = mountOf(entries, dir)!;
+  // Named by its own mount (root '/'), not by a bind of a directory of it such as the base bind.
+  const named = entries.find((x) => x.dev === e.dev && x.root === '/') ?? e;
+  const real = fs.realpathSync(dir);
+  const sub = path.join(e.root, path.relative(e.mountpoint, real)).replace(/^\/+/, '');
+  return { e, o: layersOf(e), named, real, sub: sub === '.' ? '' : sub };
+}
+
+/**
+ * What to say beside the kernel's refusal of a mount over dir (the base bind), '' when dir is on no
+ * overlay. The depth counted here is a lower bound: a layer unmounted since its overlay was mounted (or in
+ * another mount namespace) counts as 0, as its path shows what lies below. When dir's overlay would allow
+ * one more level by that count yet its layers no longer show what dir shows, say so: the kernel counts
+ * the layers it holds, which are deeper.
+ */
+export function refusalHint(entries: readonly MountEntry[], dir: string): string {
+  const depth = stackDepth(entries, dir);
+  if (depth === 0) return '';
+  const advice = `overlayfs stacks at most ${MAX_STACK_DEPTH}: if dmesg says "maximum fs stacking depth exceeded", set Base= to a directory on a plain filesystem`;
+  if (depth + 1 > MAX_STACK_DEPTH) return ` (the base lies on an overlay ${depth} deep; ${advice})`;
+  const { o, named, real, sub } = overlayAt(entries, dir);
+  let missing: string | undefined;
+  try {
+    const shown = layersShowing(o, sub);
+    missing = shown.length === 0 ? fs.readdirSync(real).sort()[0] : missingFrom(shown, real);
+  } catch {
+    missing = undefined;
+  }
+  const plural = depth === 1 ? 'overlay' : 'overlays';
+  if (missing === undefined) return ` (the base lies on the overlay mounted on ${named.mountpoint}, at least ${depth} ${plural} deep; ${advice})`;
+  return ` (the base lies on the overlay mounted on ${named.mountpoint}, at least ${depth} ${plural} deep: its layers at ${sub === '' ? '/' : sub} do not show ${missing}, which the base shows, so a layer was unmounted or replaced since that overlay was mounted and the kernel counts it deeper; ${advice})`;
+}
+
 /**
  * The lowers for a state overlay over base: base itself when the result stays within the kernel's depth;
  * else the layers of the overlay holding base, at base's subpath, when that keeps it within; else an
@@ -141,10 +176,7 @@ export interface Lowers {
 export function lowersFor(entries: readonly MountEntry[], base: string, baseName = base): Lowers {
   const depth = stackDepth(entries, base);
   if (depth + 1 <= MAX_STACK_DEPTH) return { lowers: [base] };
-  const e = mountOf(entries, base)!;
-  const o = layersOf(e);
-  // Named by its own mount (root '/'), not by a bind of a directory of it such as the base bind.
-  const named = entries.find((x) => x.dev === e.dev && x.root === '/') ?? e;
+  const { e, o, named, real, sub } = overlayAt(entries, base);
   const refuse = (why: string) =>
     new StateOverlayError(
       'unsupported',
@@ -154,10 +186,7 @@ export function lowersFor(entries: readonly MountEntry[], base: string, baseName
   if (o.dataOnly.length > 0 || e.superOptions.get('metacopy') === 'on') throw refuse('its files are metadata over data-only layers (composefs), which only that overlay can resolve');
   const unreachable = o.layers.filter((l) => !reachable(l));
   if (unreachable.length > 0) throw refuse(`its layers ${unreachable.join(', ')} cannot be reached from here`);
-  const real = fs.realpathSync(base);
-  const within = path.relative(e.mountpoint, real);
-  const sub = path.join(e.root, within).replace(/^\/+/, '');
-  const lowers = layersShowing(o, sub === '.' ? '' : sub);
+  const lowers = layersShowing(o, sub);
   if (lowers.length === 0) throw refuse(`no layer of it holds ${sub}`);
   // A layer path names what was there at mount time: a layer unmounted since (a lazy umount, a stopped
   // mount unit) leaves the directory below it, and the view would lose what that layer showed.

@@ -138,6 +138,26 @@ describe('a state overlay over a root two overlays deep', () => {
     expect(fs.existsSync(at('var/lib/state-overlay/opt/upper'))).toBe(false);
   });
 
+  it('explains a kernel refusal over a root whose layers are all out of sight: counted "at least" deep, naming what its layers no longer show', async () => {
+    for (const d of ['img', 'pad', 'm1', 'root', 'var', 'run']) fs.mkdirSync(at(d));
+    write(at('img/opt/app/tool'), 'v1\n');
+    for (const d of ['etc/state-overlay', 'var', 'run']) fs.mkdirSync(at('img', d), { recursive: true });
+    await overlay(at('m1'), `lowerdir=${at('img')}:${at('pad')}`);
+    await overlay(at('root'), `lowerdir=${at('m1')}:${at('pad')}`);
+    await run('mount', ['--bind', at('var'), at('root/var')]);
+    await run('mount', ['--bind', at('run'), at('root/run')]);
+    // The root keeps its layer; its path now shows the empty directory below: the root looks 1 deep.
+    await run('umount', ['-l', at('m1')]);
+    expect(stackDepth(readMountinfo(), at('root/opt'))).toBe(1);
+    const before = mounts();
+    const r = await cli(at('root'), ['run', 'opt']);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain(`state-overlay: cannot mount the overlay on ${at('root/opt')}: `);
+    expect(r.stderr).toContain(`(the base lies on the overlay mounted on ${at('root')}, at least 1 overlay deep: its layers at opt do not show app, which the base shows, so a layer was unmounted or replaced since that overlay was mounted and the kernel counts it deeper; overlayfs stacks at most 2: if dmesg says "maximum fs stacking depth exceeded", set Base= to a directory on a plain filesystem)`);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(mounts()).toEqual(before);
+  });
+
   it('refuses a root whose layers are metadata over data-only layers (composefs), saying what to configure, and leaves nothing mounted', async () => {
     for (const d of ['img', 'pad', 'objects', 'root', 'var', 'run']) fs.mkdirSync(at(d));
     write(at('img/opt/app/tool'), 'v1\n');
