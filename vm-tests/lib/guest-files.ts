@@ -40,7 +40,7 @@ export interface GuestFile {
 }
 
 /** Deliberately broken products, to show the suite fails when the product does not do its job. */
-const BREAK_MODES = ['reconcile', 'generation', 'unshipped', 'stacking'] as const;
+const BREAK_MODES = ['reconcile', 'generation', 'unshipped', 'stacking', 'ordering', 'force', 'journal'] as const;
 type BreakMode = (typeof BREAK_MODES)[number];
 
 /** `VM_BREAK=`, checked: undefined when unset. */
@@ -59,15 +59,33 @@ const BREAKS: Readonly<Partial<Record<BreakMode, string>>> = {
   generation: '[Overlay]\nGeneration=command:/bin/cat /proc/sys/kernel/random/boot_id\n',
 };
 
+/** Drop-ins for the unit of /opt (state-overlay@opt.service) that break it on purpose, by `VM_BREAK` mode. */
+const UNIT_BREAKS: Readonly<Partial<Record<BreakMode, string>>> = {
+  // the unit counts as started once the program is exec'd, before the mount: a service ordered after it
+  // sees the bare /opt (07-systemd fails at its reboot)
+  ordering: '[Service]\nType=exec\n',
+  // the empty-base guard overridden: the boot without the base volume reconciles against an empty base
+  // and mounts (07-systemd fails at its third boot: the unit is active, /opt overlaid)
+  force: '[Service]\nExecStart=\nExecStart=/usr/bin/state-overlay run %i --force\n',
+  // a product that cleans up after a cut instead of resuming: the interrupted reconcile's journal and the
+  // backup set it was filling are gone at the next start (05-power-cut, 08-index-cut, 12-cut-points fail)
+  journal: "[Service]\nExecStartPre=/bin/sh -c 'rm -rf /var/lib/state-overlay/opt/journal* /var/lib/state-overlay/opt/backups'\n",
+};
+
 /**
  * `VM_BREAK=reconcile` or `generation` builds a deliberately broken guest image: a vendor drop-in from BREAKS
- * for /opt. (`VM_BREAK=unshipped` breaks the A/B images instead: lib/slot-image.ts; `stacking` the
- * composefs-like root of 11-composefs-root.)
+ * for /opt; `ordering`, `force` and `journal` a drop-in from UNIT_BREAKS for its unit. (`VM_BREAK=unshipped`
+ * breaks the A/B images instead: lib/slot-image.ts; `stacking` the composefs-like root of 11-composefs-root.)
  */
 export function breakage(): GuestFile[] {
   const mode = breakMode();
-  const data = mode === undefined ? undefined : BREAKS[mode];
-  return data === undefined ? [] : [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data, mode: 0o644 }];
+  if (mode === undefined) return [];
+  const conf = BREAKS[mode];
+  const unit = UNIT_BREAKS[mode];
+  return [
+    ...(conf === undefined ? [] : [{ path: 'usr/lib/state-overlay/opt.conf.d/zz-vm-break.conf', data: conf, mode: 0o644 }]),
+    ...(unit === undefined ? [] : [{ path: 'usr/lib/systemd/system/state-overlay@opt.service.d/zz-vm-break.conf', data: unit, mode: 0o644 }]),
+  ];
 }
 
 /** What every image needs to boot into the agent: the host name, journald's settings and the agent. */
