@@ -280,6 +280,12 @@ enum {
   R_XATTR_ERRNO, R_XATTR_AT, R_XATTR_LEN, SLOTS
 };
 
+// Whether a slot holds a signed number: the times (tv_sec is negative before 1970), the errno, fd and
+// xattr slots (-1 for none); the others are unsigned (statx's u64 and u32 fields).
+static bool slot_signed(int k) {
+  return k == R_ERRNO || k == R_FD || (k >= R_ATIME && k <= R_BTIME_NS) || k >= R_XATTR_ERRNO;
+}
+
 // Closes the files statAt opened for the first `count` records: a call that fails hands none over.
 static void close_opened(const void *records, int64_t count, bool bigint) {
   for (int64_t i = 0; i < count; i++) {
@@ -389,9 +395,12 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
         }
       }
     }
+    // The 64-bit slots as written; src/tree/stats.ts reads the times (seconds before 1970 are negative)
+    // through a signed view and the rest (an inode number or device can use all 64 bits) through an
+    // unsigned one. As doubles, each slot is converted with the same signedness.
     for (int k = 0; k < SLOTS; k++) {
       if (bigint) ints[i * SLOTS + k] = v[k];
-      else nums[i * SLOTS + k] = (double)v[k];
+      else nums[i * SLOTS + k] = slot_signed(k) ? (double)v[k] : (double)(uint64_t)v[k];
     }
     p = nul + 1;
   }
@@ -435,6 +444,52 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// A time in nanoseconds since the epoch as utimensat(2) takes it: tv_nsec within [0, 1e9), tv_sec
+// rounded down (before 1970 both the seconds and the time are negative).
+static struct timespec timespec_of(int64_t ns) {
+  int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+  if (rem < 0) {
+    sec--;
+    rem += 1000000000;
+  }
+  return (struct timespec){.tv_sec = sec, .tv_nsec = rem};
+}
+
+// utimens(fd, path, atimeNs, mtimeNs): sets an entry's access and modification times to the nanosecond.
+// path null: futimens(fd), the open file itself; else utimensat(fd, path, AT_SYMLINK_NOFOLLOW), the
+// entry at path (relative to the directory fd, or absolute) itself, a symlink never followed. Node's
+// utimes take seconds as a double (microseconds) and replace a time before 1970 with the current one.
+static napi_value Utimens(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int fd;
+  if (!get_args(env, info, 4, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  napi_valuetype kind;
+  char *path = NULL;
+  size_t len = 0;
+  int64_t times[2];
+  bool lossless;
+  CHECK(napi_typeof(env, argv[1], &kind));
+  if ((kind != napi_null && napi_get_buffer_info(env, argv[1], (void **)&path, &len) != napi_ok)
+      || (path != NULL && (len == 0 || len >= 4096 || memchr(path, '\0', len) != NULL))
+      || napi_get_value_bigint_int64(env, argv[2], &times[0], &lossless) != napi_ok || !lossless
+      || napi_get_value_bigint_int64(env, argv[3], &times[1], &lossless) != napi_ok || !lossless) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, path Buffer or null, atimeNs, mtimeNs as 64-bit bigints)");
+    return NULL;
+  }
+  struct timespec ts[2] = {timespec_of(times[0]), timespec_of(times[1])};
+  int rc;
+  if (path == NULL) {
+    rc = futimens(fd, ts);
+  } else {
+    char z[4096];
+    memcpy(z, path, len);
+    z[len] = '\0';
+    rc = utimensat(fd, z, ts, AT_SYMLINK_NOFOLLOW);
+  }
+  if (rc < 0) return throw_errno(env, errno, path == NULL ? "futimens" : "utimensat");
+  return NULL;
+}
+
 // The exports; a new call is one more line here and one function above.
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor calls[] = {
@@ -445,6 +500,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
     {"statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));
   return exports;

@@ -14,6 +14,7 @@ interface Syscalls {
   readDir(fd: number): Buffer;
   statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, openFlags: number, openMax: number, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
   syncfs(fd: number): void;
+  utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void;
 }
 
 /**
@@ -100,4 +101,14 @@ export function syncfs(fd: number, path: string): void {
   } catch (err) {
     throw ioError('syncfs', path, err);
   }
+}
+
+/**
+ * Sets the access and modification times, to the nanosecond, of the open file fd (path null: futimens) or
+ * of the entry at path relative to the directory fd, or absolute (utimensat, AT_SYMLINK_NOFOLLOW: a
+ * symlink itself). Times before 1970 are kept: Node's utimes replace them with the current time. Errors as
+ * flock's.
+ */
+export function utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void {
+  syscalls().utimens(fd, path, atimeNs, mtimeNs);
 }

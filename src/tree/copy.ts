@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { run } from '../exec.js';
+import { utimens } from '../native/syscalls.js';
 import { TREE_ROOT, joinRel, parentOf, type RelPath } from '../model/entry.js';
 import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, components, fdPath } from './fsat.js';
 import type { DirHandles } from './handles.js';
@@ -28,17 +29,11 @@ const BATCH = 256;
 const BUF = Buffer.alloc(1 << 20);
 /** Holes are kept at this granularity: an all-zero block of a sparse file is not written. */
 const ZERO = Buffer.alloc(4096);
+/** utimensat(2)'s "relative to the current directory": for a path that is absolute anyway. */
+const AT_FDCWD = -100;
 
 const lastOf = (rel: RelPath): Buffer => components(rel).pop()!;
 
-/**
- * A time for utimes(2) through Node, which takes seconds as a double and keeps microseconds: the
- * microsecond of ns, plus half of one so that rounding the double never lands on the one before.
- */
-function seconds(ns: bigint): number {
-  const us = ns >= 0n ? ns / 1000n : (ns - 999n) / 1000n;
-  return (Number(us) + 0.5) / 1e6;
-}
 
 function writeAll(fd: number, buf: Buffer, off: number, len: number, position: number | null): void {
   // write(2) may write less than asked (a filling disk): loop, so that ENOSPC surfaces as an error.
@@ -133,7 +128,7 @@ class Copier {
       fs.fchownSync(out, Number(st.uid), Number(st.gid));
       fs.fchmodSync(out, Number(st.mode & 0o7777n));
       setAllXattrsOfFd(out, xattrs, `copy of ${shown}`);
-      fs.futimesSync(out, seconds(st.atimeNs), seconds(st.mtimeNs));
+      utimens(out, null, st.atimeNs, st.mtimeNs);
       fs.fsyncSync(out);
     } finally {
       if (out !== undefined) closeQuietly(out);
@@ -150,7 +145,7 @@ class Copier {
     } finally {
       closeQuietly(h);
     }
-    fs.lutimesSync(at, seconds(st.atimeNs), seconds(st.mtimeNs));
+    utimens(AT_FDCWD, at, st.atimeNs, st.mtimeNs);
   }
 
   /** `cp -a` makes the pending special files in the stage (named by their handle numbers); each is renamed into place. */
@@ -203,7 +198,7 @@ class Copier {
         fs.fchownSync(fd, Number(d.st.uid), Number(d.st.gid));
         fs.fchmodSync(fd, Number(d.st.mode & 0o7777n));
         setAllXattrsOfFd(fd, d.xattrs, `copy of ${d.shown}`);
-        fs.futimesSync(fd, seconds(d.st.atimeNs), seconds(d.st.mtimeNs));
+        utimens(fd, null, d.st.atimeNs, d.st.mtimeNs);
         fs.fsyncSync(fd);
       } catch (err) {
         if (err instanceof StateOverlayError) throw err;

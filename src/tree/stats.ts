@@ -122,8 +122,13 @@ const NS_PER_MS = 1_000_000n;
 
 // Unsigned 64-bit slots, as Node's own BigIntStats reads them (a time before 1970 wraps there too).
 class NativeBigIntStats extends StatsBase<bigint> implements fs.BigIntStats {
+  /**
+   * r: the records as unsigned 64-bit numbers (an inode number or a device can use all 64 bits); t: the
+   * same records signed, for the times (seconds before 1970 are negative).
+   */
   constructor(
     private readonly r: BigUint64Array,
+    private readonly t: BigInt64Array,
     private readonly i: number,
   ) {
     super();
@@ -159,16 +164,16 @@ class NativeBigIntStats extends StatsBase<bigint> implements fs.BigIntStats {
     return this.r[this.i + R.blocks]!;
   }
   get atimeNs(): bigint {
-    return this.r[this.i + R.atime]! * NS + this.r[this.i + R.atimeNs]!;
+    return this.t[this.i + R.atime]! * NS + this.t[this.i + R.atimeNs]!;
   }
   get mtimeNs(): bigint {
-    return this.r[this.i + R.mtime]! * NS + this.r[this.i + R.mtimeNs]!;
+    return this.t[this.i + R.mtime]! * NS + this.t[this.i + R.mtimeNs]!;
   }
   get ctimeNs(): bigint {
-    return this.r[this.i + R.ctime]! * NS + this.r[this.i + R.ctimeNs]!;
+    return this.t[this.i + R.ctime]! * NS + this.t[this.i + R.ctimeNs]!;
   }
   get birthtimeNs(): bigint {
-    return this.r[this.i + R.btime]! * NS + this.r[this.i + R.btimeNs]!;
+    return this.t[this.i + R.btime]! * NS + this.t[this.i + R.btimeNs]!;
   }
   get atimeMs(): bigint {
     return this.atimeNs / NS_PER_MS;
@@ -208,6 +213,7 @@ const NO_XATTRS = new Set([os.constants.errno.ENODATA, os.constants.errno.EOPNOT
 /** statAt's records of names[from …] (binary strings; bigint: 64-bit slots, else float64). */
 export function statChunk({ records, xattrs: lists }: StatRecords, bigint: boolean, names: readonly string[], from: number): StatChunk {
   const r = bigint ? new BigUint64Array(records) : new Float64Array(records);
+  const signed = bigint ? new BigInt64Array(records) : undefined;
   const stats: (fs.Stats | fs.BigIntStats | Error)[] = [];
   const fds: (number | undefined)[] = [];
   const xattrs: (readonly string[] | undefined)[] | undefined = lists === undefined ? undefined : [];
@@ -220,7 +226,7 @@ export function statChunk({ records, xattrs: lists }: StatRecords, bigint: boole
       xattrs?.push(undefined);
       continue;
     }
-    stats.push(bigint ? new NativeBigIntStats(r as BigUint64Array, at) : new NativeStats(r as Float64Array, at));
+    stats.push(bigint ? new NativeBigIntStats(r as BigUint64Array, signed!, at) : new NativeStats(r as Float64Array, at));
     // None is -1, which reads as 2^64 - 1 from an unsigned slot: an fd is an int.
     const fd = Number(r[at + R.fd]);
     const open = fd >= 0 && fd <= 0x7fffffff;

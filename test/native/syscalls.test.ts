@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADDON_FROM_MODULE, flock, syncfs } from '../../src/native/syscalls.js';
+import { ADDON_FROM_MODULE, flock, syncfs, utimens } from '../../src/native/syscalls.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
 let root: string;
@@ -107,5 +107,39 @@ describe('syncfs', () => {
     const file = path.join(root, 'f');
     fs.writeFileSync(file, 'data');
     expect(syncfs(open(file, 'r'), file)).toBeUndefined();
+  });
+});
+
+describe('utimens', () => {
+  const times = (p: string) => {
+    const st = fs.lstatSync(p, { bigint: true });
+    return [st.atimeNs, st.mtimeNs];
+  };
+
+  it('sets an open file\'s times to the nanosecond, before 1970 too', () => {
+    const file = path.join(root, 'f');
+    fs.writeFileSync(file, 'x');
+    const fd = open(file);
+    utimens(fd, null, -315_619_199_500_000_001n, 1_234_567_890_123_456_789n);
+    expect(times(file)).toEqual([-315_619_199_500_000_001n, 1_234_567_890_123_456_789n]);
+    utimens(fd, null, -1n, -750_000_000n);
+    expect(times(file)).toEqual([-1n, -750_000_000n]);
+  });
+
+  it('sets a symlink\'s own times by path, never its target\'s', () => {
+    const target = path.join(root, 't');
+    fs.writeFileSync(target, 'x');
+    const before = times(target);
+    fs.symlinkSync('t', path.join(root, 'l'));
+    utimens(-100, Buffer.from(path.join(root, 'l')), 5n, -5n);
+    expect(times(path.join(root, 'l'))).toEqual([5n, -5n]);
+    expect(times(target)).toEqual(before);
+  });
+
+  it("throws failures as Node's fs does, and rejects times that are not 64-bit bigints", () => {
+    expect(() => utimens(-100, Buffer.from(path.join(root, 'missing')), 0n, 0n)).toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'utimensat' }));
+    expect(() => utimens(1 << 20, null, 0n, 0n)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'futimens' }));
+    expect(() => utimens(0, null, 2n ** 64n, 0n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => utimens(0, null, 0 as unknown as bigint, 0n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
 });

@@ -69,6 +69,28 @@ describe('state-overlay index', () => {
     expect(again).toMatchObject({ generation: first.generation, hashedBytes: 0, reusedDigests: kinds.filter((t) => t === 'file' || t === 'symlink').length, entries: first.entries });
   });
 
+  it('indexes entries with times before 1970 (negative seconds) and reuses their digests when indexing again', () => {
+    const old = [new Date('1960-01-01T00:00:00.500Z'), new Date('1969-12-31T23:59:59.250Z')] as const;
+    const made = ['before-1970', 'link-1960', 'dir-1960'].map((n) => path.join(opt(), n));
+    try {
+      fs.writeFileSync(made[0]!, 'b');
+      fs.utimesSync(made[0]!, ...old);
+      fs.symlinkSync('before-1970', made[1]!);
+      fs.lutimesSync(made[1]!, ...old);
+      fs.mkdirSync(made[2]!);
+      fs.utimesSync(made[2]!, ...old);
+      const first = cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']);
+      expect(first.stderr).toBe('');
+      const j = JSON.parse(first.stdout);
+      const got = [...readManifest(j.manifest)].filter((e) => e.path.endsWith('-1960') || e.path.endsWith('-1970'));
+      expect(got.map((e) => e.path).sort()).toEqual(['before-1970', 'dir-1960', 'link-1960']);
+      const again = JSON.parse(cli(['--root', root, '--json', '--log-level', 'warn', 'index', 'opt']).stdout);
+      expect(again).toMatchObject({ generation: j.generation, hashedBytes: 0 });
+    } finally {
+      for (const p of made) fs.rmSync(p, { recursive: true, force: true });
+    }
+  });
+
   it('logs start and done events, and shows no progress bar off a terminal', () => {
     const r = cli(['--root', root, 'index', 'opt']);
     const events = r.stderr.trim().split('\n').map((l) => JSON.parse(l));

@@ -79,6 +79,20 @@ describe('copyTree', () => {
     expect(fs.lstatSync(path.join(dst, 'top/p7-link')).ino).toBe(fs.lstatSync(path.join(dst, 'top/p7')).ino);
   });
 
+  it('keeps times before 1970 (negative seconds) of a file, a symlink and a directory, as lstat shows them', async () => {
+    const old = [new Date('1960-01-01T00:00:00.500Z'), new Date('1969-12-31T23:59:59.250Z')] as const;
+    const top = path.join(src, 'top');
+    fs.writeFileSync(path.join(top, 'file'), 'f');
+    fs.symlinkSync('file', path.join(top, 'link'));
+    fs.mkdirSync(path.join(top, 'dir'));
+    fs.utimesSync(path.join(top, 'file'), ...old);
+    fs.lutimesSync(path.join(top, 'link'), ...old);
+    fs.utimesSync(path.join(top, 'dir'), ...old);
+    fs.utimesSync(top, ...old);
+    expect(await copyAndCompare()).toBeUndefined();
+    for (const p of ['', 'file', 'link', 'dir']) expect(fs.lstatSync(path.join(dst, 'top', p)).mtimeMs, p).toBe(Date.parse('1969-12-31T23:59:59.250Z'));
+  });
+
   it('a single entry (a file, a symlink, a device) is copied as well as a directory', async () => {
     fs.rmdirSync(path.join(src, 'top'));
     await run('mknod', [path.join(src, 'top'), 'c', '0', '0']);

@@ -55,6 +55,14 @@ describe('the native directory read', () => {
     fs.utimesSync(`${dir}/old`, new Date('2001-02-03T04:05:06.789Z'), new Date('2002-03-04T05:06:07.891Z'));
     fs.mkdirSync(`${dir}/empty`);
     fs.chmodSync(`${dir}/sub`, 0o2750);
+    // Times before 1970 (negative seconds, with a fraction) on a file, a symlink and a directory.
+    const before = [new Date('1960-01-01T00:00:00.500Z'), new Date('1969-12-31T23:59:59.250Z')] as const;
+    fs.writeFileSync(`${dir}/before-1970`, 'b');
+    fs.utimesSync(`${dir}/before-1970`, ...before);
+    fs.symlinkSync('old', `${dir}/link-1960`);
+    fs.lutimesSync(`${dir}/link-1960`, ...before);
+    fs.mkdirSync(`${dir}/dir-1960`);
+    fs.utimesSync(`${dir}/dir-1960`, ...before);
   });
   afterAll(async () => {
     await removeTree(dir);
@@ -78,6 +86,10 @@ describe('the native directory read', () => {
     expect(Number(byPath.get('sub')!.mode) & 0o7777).toBe(0o2750);
     expect(Number(byPath.get('loopdev')!.rdev)).toBe(fs.lstatSync(`${dir}/loopdev`).rdev);
     expect(byPath.get('old')!.mtime).toBe(Date.parse('2002-03-04T05:06:07.891Z'));
+    for (const p of ['before-1970', 'link-1960', 'dir-1960']) {
+      expect(byPath.get(p)!.mtime, p).toBe(Date.parse('1969-12-31T23:59:59.250Z'));
+      if (bigint) expect(byPath.get(p)!.mtimeNs, p).toBe(-750_000_000n);
+    }
   });
 
   it('lists the xattr names of each entry itself with its lstat, a symlink never followed', () => {
