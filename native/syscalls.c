@@ -23,7 +23,7 @@
 
 // Throws an Error like Node's fs errors: message "CODE: description, syscall", code "CODE", errno
 // negative as libuv reports it. strerrorname_np (glibc >= 2.32) names errno values as libuv does.
-static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+static napi_value errno_error(napi_env env, int err, const char *syscall) {
   char fallback[16];
   const char *name = strerrorname_np(err);
   if (name == NULL) {
@@ -41,7 +41,12 @@ static napi_value throw_errno(napi_env env, int err, const char *syscall) {
   CHECK(napi_set_named_property(env, error, "errno", errno_value));
   CHECK(napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value));
   CHECK(napi_set_named_property(env, error, "syscall", syscall_value));
-  napi_throw(env, error);
+  return error;
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_value error = errno_error(env, err, syscall);
+  if (error != NULL) napi_throw(env, error);
   return NULL;
 }
 
@@ -217,6 +222,26 @@ static int by_bytes(const void *a, const void *b, void *arena) {
   return strcmp((const char *)arena + *(const size_t *)a, (const char *)arena + *(const size_t *)b);
 }
 
+// The names in the directory fd ("." and ".." left out) into n, sorted by by_bytes: 0, or the errno.
+static int read_names(int fd, struct names *n) {
+  static _Thread_local char buf[32768] __attribute__((aligned(8)));
+  for (;;) {
+    ssize_t got = getdents64(fd, buf, sizeof buf);
+    // EINTR: a signal arrived before anything was read; asking again is safe.
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return errno;
+    if (got == 0) break;
+    for (ssize_t at = 0; at < got;) {
+      struct dirent64 *e = (struct dirent64 *)(buf + at);
+      at += e->d_reclen;
+      if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
+      if (names_add(n, e->d_name) < 0) return ENOMEM;
+    }
+  }
+  qsort_r(n->at, n->count, sizeof *n->at, by_bytes, n->bytes);
+  return 0;
+}
+
 // readDir(fd) -> Buffer: the names in the directory fd ("." and ".." left out), sorted in raw byte order,
 // each ended by a NUL (a name never holds one). One call where readdirSync makes a Buffer per name.
 // lseek(fd, 0) first: the directory is read whole each time, and the caller's fd (kept for statAt's
@@ -227,35 +252,11 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
   int fd;
   if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
   if (lseek(fd, 0, SEEK_SET) < 0) return throw_errno(env, errno, "lseek");
-  static _Thread_local char buf[32768] __attribute__((aligned(8)));
   struct names n = {0};
-  const char *failed = NULL;
-  int err = 0;
-  for (;;) {
-    ssize_t got = getdents64(fd, buf, sizeof buf);
-    // EINTR: a signal arrived before anything was read; asking again is safe.
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      failed = "getdents64";
-      err = errno;
-      break;
-    }
-    if (got == 0) break;
-    for (ssize_t at = 0; at < got;) {
-      struct dirent64 *e = (struct dirent64 *)(buf + at);
-      at += e->d_reclen;
-      if (e->d_name[0] == '.' && (e->d_name[1] == '\0' || (e->d_name[1] == '.' && e->d_name[2] == '\0'))) continue;
-      if (names_add(&n, e->d_name) < 0) {
-        failed = "getdents64";
-        err = ENOMEM;
-        break;
-      }
-    }
-    if (failed != NULL) break;
-  }
+  int err = read_names(fd, &n);
+  const char *failed = err == 0 ? NULL : "getdents64";
   napi_value out = NULL;
   if (failed == NULL) {
-    qsort_r(n.at, n.count, sizeof *n.at, by_bytes, n.bytes);
     char *dst;
     if (napi_create_buffer(env, n.used, (void **)&dst, &out) == napi_ok) {
       for (size_t i = 0; i < n.count; i++) {
@@ -444,6 +445,277 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// treeRecords(root, watch, skip, sink) -> entries: the records of the `tree:` generation
+// (src/observe/generation.ts) of every entry below root, in the walk's order (pre-order, names in raw
+// byte order), each `PATH\0TYPE MODE UID:GID SIZE MTIME_NS CTIME_NS INO\n`, handed to sink(Buffer) in
+// chunks of about 256 KiB. The walk of src/tree/walk.ts in one call: no JavaScript per entry.
+// - root is opened by path (it may be a symlink); below it nothing is followed: each directory is
+//   entered by openat(2) of its name with O_NOFOLLOW and must be the inode statx listed (else ESTALE).
+// - skip(path) (a binary string) is asked for the entries whose directory is one of watch's paths (a
+//   Buffer of NUL-ended relative paths, '' for root), or for every entry when watch is null; true
+//   leaves the entry out, its subtree too.
+// - Any failure (root: its open or read; an entry: its statx, its open, its read) throws an Error as
+//   throw_errno makes one, with `relPath`: the entry's path ('' for root).
+struct frame {
+  int fd;
+  struct names n;
+  size_t next;
+  // The length of this directory's path in the path buffer.
+  size_t plen;
+};
+
+struct tree_walk {
+  napi_env env;
+  napi_value skip, sink;
+  const char *watch;
+  size_t watch_len;
+  bool watch_all;
+  char *path;
+  size_t path_cap;
+  char *out;
+  size_t out_used, out_cap;
+  struct frame *stack;
+  size_t depth, stack_cap;
+};
+
+static int grow(char **buf, size_t *cap, size_t need) {
+  if (need <= *cap) return 0;
+  size_t cap2 = *cap ? *cap : 4096;
+  while (cap2 < need) cap2 *= 2;
+  char *b = realloc(*buf, cap2);
+  if (b == NULL) return -1;
+  *buf = b;
+  *cap = cap2;
+  return 0;
+}
+
+// Decimal digits of v (as many as it has) at dst; returns the count.
+static size_t put_u128(char *dst, unsigned __int128 v) {
+  char tmp[40];
+  size_t k = 0;
+  do {
+    tmp[k++] = (char)('0' + (int)(v % 10));
+    v /= 10;
+  } while (v != 0);
+  for (size_t i = 0; i < k; i++) dst[i] = tmp[k - 1 - i];
+  return k;
+}
+
+// sec * 1e9 + nsec in decimal, as src/tree/stats.ts's bigint mtimeNs gives it (negative before 1970).
+static size_t put_ns(char *dst, int64_t sec, uint32_t nsec) {
+  __int128 v = (__int128)sec * 1000000000 + nsec;
+  if (v >= 0) return put_u128(dst, (unsigned __int128)v);
+  dst[0] = '-';
+  return 1 + put_u128(dst + 1, (unsigned __int128)(-v));
+}
+
+static const char *type_name(uint16_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "file";
+    case S_IFDIR: return "dir";
+    case S_IFLNK: return "symlink";
+    case S_IFCHR: return "chr";
+    case S_IFBLK: return "blk";
+    case S_IFIFO: return "fifo";
+    case S_IFSOCK: return "socket";
+    default: return NULL;
+  }
+}
+
+// Throws errno err of syscall at the entry path[0, len).
+static void walk_throw(struct tree_walk *w, int err, const char *syscall, size_t len) {
+  napi_value error = errno_error(w->env, err, syscall), at;
+  if (error == NULL) return;
+  if (napi_create_string_latin1(w->env, w->path, len, &at) != napi_ok || napi_set_named_property(w->env, error, "relPath", at) != napi_ok) return;
+  napi_throw(w->env, error);
+}
+
+static int flush_out(struct tree_walk *w) {
+  if (w->out_used == 0) return 0;
+  napi_value chunk, global, result;
+  void *copy;
+  if (napi_create_buffer_copy(w->env, w->out_used, w->out, &copy, &chunk) != napi_ok || napi_get_global(w->env, &global) != napi_ok
+      || napi_call_function(w->env, global, w->sink, 1, &chunk, &result) != napi_ok) return -1;
+  w->out_used = 0;
+  return 0;
+}
+
+// Whether the directory path[0, dlen) is one skip is asked about.
+static bool watched(const struct tree_walk *w, size_t dlen) {
+  if (w->watch_all) return true;
+  for (const char *p = w->watch, *end = w->watch + w->watch_len; p < end;) {
+    size_t len = strnlen(p, (size_t)(end - p));
+    if (len == dlen && memcmp(p, w->path, dlen) == 0) return true;
+    p += len + 1;
+  }
+  return false;
+}
+
+// Opens and lists a directory as a new frame (fd already open): 0, or the errno (fd closed).
+static int push_dir(struct tree_walk *w, int fd, size_t plen) {
+  if (w->depth == w->stack_cap) {
+    size_t cap = w->stack_cap ? w->stack_cap * 2 : 64;
+    struct frame *st = realloc(w->stack, cap * sizeof *st);
+    if (st == NULL) {
+      close(fd);
+      return ENOMEM;
+    }
+    w->stack = st;
+    w->stack_cap = cap;
+  }
+  struct frame *f = &w->stack[w->depth];
+  *f = (struct frame){.fd = fd, .plen = plen};
+  int err = read_names(fd, &f->n);
+  if (err != 0) {
+    free(f->n.bytes);
+    free(f->n.at);
+    close(fd);
+    return err;
+  }
+  w->depth++;
+  return 0;
+}
+
+static void pop_dir(struct tree_walk *w) {
+  struct frame *f = &w->stack[--w->depth];
+  close(f->fd);
+  free(f->n.bytes);
+  free(f->n.at);
+}
+
+// The walk itself: true when done, false with an exception pending.
+static bool walk_tree(struct tree_walk *w, double *entries) {
+  while (w->depth > 0) {
+    struct frame *f = &w->stack[w->depth - 1];
+    if (f->next == f->n.count) {
+      pop_dir(w);
+      continue;
+    }
+    const char *name = f->n.bytes + f->n.at[f->next++];
+    size_t nlen = strlen(name);
+    size_t len = f->plen + (f->plen ? 1 : 0) + nlen;
+    if (grow(&w->path, &w->path_cap, len + 1) < 0) {
+      walk_throw(w, ENOMEM, "statx", f->plen);
+      return false;
+    }
+    if (f->plen) w->path[f->plen] = '/';
+    memcpy(w->path + f->plen + (f->plen ? 1 : 0), name, nlen);
+    struct statx sx;
+    int rc;
+    do rc = statx(f->fd, name, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &sx);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+      walk_throw(w, errno, "statx", len);
+      return false;
+    }
+    const char *type = type_name(sx.stx_mode);
+    if (type == NULL) {
+      walk_throw(w, EINVAL, "statx", len);
+      return false;
+    }
+    if (watched(w, f->plen)) {
+      napi_value p, global, result;
+      bool skip;
+      if (napi_create_string_latin1(w->env, w->path, len, &p) != napi_ok || napi_get_global(w->env, &global) != napi_ok
+          || napi_call_function(w->env, global, w->skip, 1, &p, &result) != napi_ok || napi_get_value_bool(w->env, result, &skip) != napi_ok)
+        return false;
+      if (skip) continue;
+    }
+    // The record: the path, NUL, then at most 7 + 6 numbers of 40 digits and their separators.
+    if (grow(&w->out, &w->out_cap, w->out_used + len + 1 + 8 + 6 * 42) < 0) {
+      walk_throw(w, ENOMEM, "statx", len);
+      return false;
+    }
+    char *o = w->out + w->out_used;
+    memcpy(o, w->path, len);
+    o += len;
+    *o++ = '\0';
+    o += strlen(strcpy(o, type));
+    *o++ = ' ';
+    o += put_u128(o, sx.stx_mode);
+    *o++ = ' ';
+    o += put_u128(o, sx.stx_uid);
+    *o++ = ':';
+    o += put_u128(o, sx.stx_gid);
+    *o++ = ' ';
+    o += put_u128(o, sx.stx_size);
+    *o++ = ' ';
+    o += put_ns(o, sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec);
+    *o++ = ' ';
+    o += put_ns(o, sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec);
+    *o++ = ' ';
+    o += put_u128(o, sx.stx_ino);
+    *o++ = '\n';
+    w->out_used = (size_t)(o - w->out);
+    (*entries)++;
+    if (w->out_used >= (256 << 10) && flush_out(w) < 0) return false;
+    if (!S_ISDIR(sx.stx_mode)) continue;
+    int fd;
+    do fd = openat(f->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      walk_throw(w, errno, "openat", len);
+      return false;
+    }
+    // The directory opened must be the one listed: else it was replaced since (ESTALE).
+    struct stat st;
+    int bad = fstat(fd, &st) < 0 ? errno : st.st_ino != sx.stx_ino || st.st_dev != makedev(sx.stx_dev_major, sx.stx_dev_minor) ? ESTALE : 0;
+    if (bad != 0) {
+      close(fd);
+      walk_throw(w, bad, "fstat", len);
+      return false;
+    }
+    int err = push_dir(w, fd, len);
+    if (err != 0) {
+      walk_throw(w, err, "getdents64", len);
+      return false;
+    }
+  }
+  return flush_out(w) == 0;
+}
+
+static napi_value TreeRecords(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  size_t root_len;
+  napi_valuetype kinds[4];
+  for (int i = 0; i < 4; i++) CHECK(napi_typeof(env, argv[i], &kinds[i]));
+  struct tree_walk w = {.env = env, .skip = argv[2], .sink = argv[3], .watch_all = kinds[1] == napi_null};
+  if (kinds[0] != napi_string || kinds[2] != napi_function || kinds[3] != napi_function
+      || (!w.watch_all && napi_get_buffer_info(env, argv[1], (void **)&w.watch, &w.watch_len) != napi_ok)
+      || napi_get_value_string_utf8(env, argv[0], NULL, 0, &root_len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (root string, watch Buffer or null, skip function, sink function)");
+    return NULL;
+  }
+  char *root = malloc(root_len + 1);
+  if (root == NULL) return throw_errno(env, ENOMEM, "open");
+  napi_get_value_string_utf8(env, argv[0], root, root_len + 1, &root_len);
+  int fd;
+  do fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  free(root);
+  double entries = 0;
+  bool ok;
+  if (fd < 0) {
+    walk_throw(&w, errno, "open", 0);
+    ok = false;
+  } else {
+    int err = push_dir(&w, fd, 0);
+    if (err != 0) {
+      walk_throw(&w, err, "getdents64", 0);
+      ok = false;
+    } else {
+      ok = walk_tree(&w, &entries);
+    }
+  }
+  while (w.depth > 0) pop_dir(&w);
+  free(w.stack);
+  free(w.path);
+  free(w.out);
+  if (!ok) return NULL;
+  napi_value result;
+  CHECK(napi_create_double(env, entries, &result));
+  return result;
+}
+
 // A time in nanoseconds since the epoch as utimensat(2) takes it: tv_nsec within [0, 1e9), tv_sec
 // rounded down (before 1970 both the seconds and the time are negative).
 static struct timespec timespec_of(int64_t ns) {
@@ -500,6 +772,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
     {"statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"treeRecords", NULL, TreeRecords, NULL, NULL, NULL, napi_enumerable, NULL},
     {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));

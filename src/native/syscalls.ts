@@ -15,6 +15,7 @@ interface Syscalls {
   statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, openFlags: number, openMax: number, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
   syncfs(fd: number): void;
   utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void;
+  treeRecords(root: string, watch: Buffer | null, skip: (path: string) => boolean, sink: (chunk: Buffer) => void): number;
 }
 
 /**
@@ -111,4 +112,17 @@ export function syncfs(fd: number, path: string): void {
  */
 export function utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void {
   syscalls().utimens(fd, path, atimeNs, mtimeNs);
+}
+
+/**
+ * The `tree:` generation's records of every entry below root (src/observe/generation.ts), walked in C as
+ * src/tree/walk.ts walks (pre-order, names in raw byte order, nothing below root followed, a directory
+ * replaced while entered refused), handed to sink in chunks. skip(path) (a binary string) is asked only
+ * for the entries of the directories in watch ('' for root), or for every entry when watch is null; true
+ * leaves the entry and its subtree out. Returns the entries recorded. A failure throws an Error as
+ * flock's, with `relPath`, the entry it happened at ('' for root); an exception of skip or sink passes.
+ */
+export function treeRecords(root: string, watch: readonly string[] | null, skip: (path: string) => boolean, sink: (chunk: Buffer) => void): number {
+  const list = watch === null ? null : Buffer.from(watch.map((d) => `${d}\0`).join(''), 'latin1');
+  return syscalls().treeRecords(root, list, skip, sink);
 }

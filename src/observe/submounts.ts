@@ -5,7 +5,7 @@
 // part of the base (the bind shows it).
 import fs from 'node:fs';
 import { ioError } from '../errors.js';
-import { isUnder, relFromText, type RelPath } from '../model/entry.js';
+import { isUnder, parentOf, relFromText, type RelPath } from '../model/entry.js';
 import { mountsUnder, readMountinfo, type MountEntry } from '../mount/mountinfo.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { SHIP_DIR } from '../paths/layout.js';
@@ -23,11 +23,20 @@ export function baseSubmounts(ov: Overlay, entries: readonly MountEntry[] = read
   return [...new Set(found)].sort();
 }
 
+/**
+ * What a walk of the base leaves out: the entries for which it holds (and their subtrees). `watch`, when
+ * given, lists every directory whose entries it can hold for ('' for the root), so that a walk in C asks
+ * it there only; a walk that stops at the first entry it holds for (never enters it) needs no more.
+ */
+export type BaseSkip = ((p: RelPath) => boolean) & { readonly watch?: readonly RelPath[] };
+
+const withWatch = (f: (p: RelPath) => boolean, watch: readonly RelPath[]): BaseSkip => Object.assign(f, { watch });
+
 /** The test "at or below a submount" for the walks and lookups of the base. */
-export function inSubmount(submounts: readonly RelPath[]): (p: RelPath) => boolean {
-  if (submounts.length === 0) return () => false;
+export function inSubmount(submounts: readonly RelPath[]): BaseSkip {
+  if (submounts.length === 0) return withWatch(() => false, []);
   const set = new Set(submounts);
-  return (p) => set.has(p) || submounts.some((m) => isUnder(p, m));
+  return withWatch((p) => set.has(p) || submounts.some((m) => isUnder(p, m)), [...new Set(submounts.map(parentOf))]);
 }
 
 /** A shipped manifest, a writer's temp of one, or a shipped store of pristine copies, by name. */
@@ -38,10 +47,12 @@ const SHIPPED = /^[^/]+\.(?:manifest(?:\.tmp-\d+)?|pristine(?:\/.*)?)$/s;
  * are shipped in (an overlay of /usr), the tool's own shipped files there. `index --ship` writes them into
  * the image after indexing it: no manifest can describe itself, nor the others shipped after it.
  */
-export function baseSkip(ov: Overlay, entries?: readonly MountEntry[]): (p: RelPath) => boolean {
+export function baseSkip(ov: Overlay, entries?: readonly MountEntry[]): BaseSkip {
   const sub = inSubmount(baseSubmounts(ov, entries));
   const mount = ov.config.path.replace(/\/+$/, '');
   if (!SHIP_DIR.startsWith(`${mount}/`)) return sub;
-  const dir = `${relFromText(SHIP_DIR.slice(mount.length + 1))}/`;
-  return (p) => sub(p) || (p.startsWith(dir) && SHIPPED.test(p.slice(dir.length)));
+  const shipDir = relFromText(SHIP_DIR.slice(mount.length + 1));
+  const dir = `${shipDir}/`;
+  // A shipped store's files lie below its directory, which is left out first.
+  return withWatch((p) => sub(p) || (p.startsWith(dir) && SHIPPED.test(p.slice(dir.length))), [...(sub.watch ?? []), shipDir]);
 }
