@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <node_api.h>
+#include <openssl/evp.h>
 
 // A napi_* call that makes or sets a value fails only when out of memory or with an exception already
 // pending: returning NULL hands whatever is pending to the caller.
@@ -445,17 +447,19 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// treeRecords(root, watch, skip, sink) -> entries: the records of the `tree:` generation
-// (src/observe/generation.ts) of every entry below root, in the walk's order (pre-order, names in raw
-// byte order), each `PATH\0TYPE MODE UID:GID SIZE MTIME_NS CTIME_NS INO\n`, handed to sink(Buffer) in
-// chunks of about 256 KiB. The walk of src/tree/walk.ts in one call: no JavaScript per entry.
-// - root is opened by path (it may be a symlink); below it nothing is followed: each directory is
-//   entered by openat(2) of its name with O_NOFOLLOW and must be the inode statx listed (else ESTALE).
-// - skip(path) (a binary string) is asked for the entries whose directory is one of watch's paths (a
-//   Buffer of NUL-ended relative paths, '' for root), or for every entry when watch is null; true
-//   leaves the entry out, its subtree too.
-// - Any failure (root: its open or read; an entry: its statx, its open, its read) throws an Error as
-//   throw_errno makes one, with `relPath`: the entry's path ('' for root).
+// One walker serves two calls (src/tree/walk.ts's walk in C: pre-order, names in raw byte order, nothing
+// followed below root, each directory entered by openat(2) of its name with O_NOFOLLOW and required to be
+// the inode statx listed, else ESTALE):
+// - treeRecords(root, watch, skip, sink) -> entries: the records of the `tree:` generation
+//   (src/observe/generation.ts), each `PATH\0TYPE MODE UID:GID SIZE MTIME_NS CTIME_NS INO\n`, handed to
+//   sink(Buffer) in chunks of about 256 KiB. No JavaScript per entry.
+// - indexWalk(root, watch, previous, maxOpen) -> handle, then indexNext(handle, skip) once per chunk and
+//   indexEnd(handle): a manifest's binary records (src/manifest/format.ts), the digests left for
+//   JavaScript to fill in where they cannot be taken from `previous` (src/manifest/build.ts).
+// In both, skip(path) (a binary string) is asked for the entries whose directory is one of watch's paths
+// (a Buffer of NUL-ended relative paths, '' for root), or for every entry when watch is null; true leaves
+// the entry out, its subtree too. Any failure (root: its open or read; an entry: its statx, its open, its
+// read) throws an Error as throw_errno makes one, with `relPath`: the entry's path ('' for root).
 struct frame {
   int fd;
   struct names n;
@@ -464,10 +468,13 @@ struct frame {
   size_t plen;
 };
 
+enum { FORMAT_TREE, FORMAT_MANIFEST };
+
 struct tree_walk {
   napi_env env;
   napi_value skip, sink;
-  const char *watch;
+  int format;
+  char *watch;
   size_t watch_len;
   bool watch_all;
   char *path;
@@ -476,7 +483,24 @@ struct tree_walk {
   size_t out_used, out_cap;
   struct frame *stack;
   size_t depth, stack_cap;
+  // FORMAT_MANIFEST: the previous manifest's entry records, read forward from prev_fd's bytes
+  // [prev_from, prev_to) into the window prev (prev_len bytes, the walk at prev_at); the chunk's holes
+  // (u32 triples: record offset, extra offset, extra length), the bytes whose sha256 JavaScript makes a
+  // digest of (extra), and the files the chunk opened.
+  int prev_fd;
+  uint64_t prev_from, prev_to;
+  unsigned char *prev;
+  size_t prev_len, prev_at, prev_cap;
+  char *holes;
+  size_t holes_used, holes_cap;
+  char *extra;
+  size_t extra_used, extra_cap;
+  size_t opened, max_open;
+  bool failed;
 };
+
+// A chunk is handed over at about this many bytes of records.
+#define CHUNK_BYTES (256 << 10)
 
 static int grow(char **buf, size_t *cap, size_t need) {
   if (need <= *cap) return 0;
@@ -509,16 +533,20 @@ static size_t put_ns(char *dst, int64_t sec, uint32_t nsec) {
   return 1 + put_u128(dst + 1, (unsigned __int128)(-v));
 }
 
-static const char *type_name(uint16_t mode) {
+// The entry types by the manifest's codes (format.ts's TYPES: code = index + 1).
+static const char *const TYPE_NAMES[] = {"file", "dir", "symlink", "chr", "blk", "fifo", "socket"};
+
+// The manifest's type code of a mode (0: none the manifest knows).
+static int type_code(uint16_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFREG: return "file";
-    case S_IFDIR: return "dir";
-    case S_IFLNK: return "symlink";
-    case S_IFCHR: return "chr";
-    case S_IFBLK: return "blk";
-    case S_IFIFO: return "fifo";
-    case S_IFSOCK: return "socket";
-    default: return NULL;
+    case S_IFREG: return 1;
+    case S_IFDIR: return 2;
+    case S_IFLNK: return 3;
+    case S_IFCHR: return 4;
+    case S_IFBLK: return 5;
+    case S_IFIFO: return 6;
+    case S_IFSOCK: return 7;
+    default: return 0;
   }
 }
 
@@ -583,9 +611,206 @@ static void pop_dir(struct tree_walk *w) {
   free(f->n.at);
 }
 
-// The walk itself: true when done, false with an exception pending.
-static bool walk_tree(struct tree_walk *w, double *entries) {
+// Opens root as the first frame: true, or false with the exception (relPath '') pending.
+static bool walk_root(struct tree_walk *w, const char *root) {
+  int fd;
+  do fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    walk_throw(w, errno, "open", 0);
+    return false;
+  }
+  int err = push_dir(w, fd, 0);
+  if (err != 0) walk_throw(w, err, "getdents64", 0);
+  return err == 0;
+}
+
+// The `tree:` record of the entry path[0, len): 0, or -1 when out of memory.
+static int put_tree_record(struct tree_walk *w, const struct statx *sx, int code, size_t len) {
+  // The path, NUL, then at most 7 + 6 numbers of 40 digits and their separators.
+  if (grow(&w->out, &w->out_cap, w->out_used + len + 1 + 8 + 6 * 42) < 0) return -1;
+  char *o = w->out + w->out_used;
+  memcpy(o, w->path, len);
+  o += len;
+  *o++ = '\0';
+  o += strlen(strcpy(o, TYPE_NAMES[code - 1]));
+  *o++ = ' ';
+  o += put_u128(o, sx->stx_mode);
+  *o++ = ' ';
+  o += put_u128(o, sx->stx_uid);
+  *o++ = ':';
+  o += put_u128(o, sx->stx_gid);
+  *o++ = ' ';
+  o += put_u128(o, sx->stx_size);
+  *o++ = ' ';
+  o += put_ns(o, sx->stx_mtime.tv_sec, sx->stx_mtime.tv_nsec);
+  *o++ = ' ';
+  o += put_ns(o, sx->stx_ctime.tv_sec, sx->stx_ctime.tv_nsec);
+  *o++ = ' ';
+  o += put_u128(o, sx->stx_ino);
+  *o++ = '\n';
+  w->out_used = (size_t)(o - w->out);
+  return 0;
+}
+
+// The manifest record's layout (format.ts): u32 length of what follows | u8 type | u32 mode | u32 uid |
+// u32 gid | u64 size | u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length | digest | path.
+enum { M_TYPE = 4, M_MODE = 5, M_UID = 9, M_GID = 13, M_SIZE = 17, M_INO = 25, M_MTIME = 33, M_CTIME = 41, M_DLEN = 49, M_DIGEST = 50 };
+
+static void put_le(unsigned char *dst, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) dst[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *src, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; i++) v |= (uint64_t)src[i] << (8 * i);
+  return v;
+}
+
+// comparePaths (src/model/order.ts): raw bytes, '/' lowest, a prefix first: the walk's order.
+static int compare_paths(const unsigned char *a, size_t an, const unsigned char *b, size_t bn) {
+  size_t n = an < bn ? an : bn;
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] != b[i]) return (a[i] == '/' ? -1 : a[i]) - (b[i] == '/' ? -1 : b[i]);
+  }
+  return an < bn ? -1 : an > bn;
+}
+
+// Makes the window of previous records hold at least `need` bytes from the cursor, reading on (pread(2)):
+// false when the records end first, or cannot be read (then nothing more is reused: the digests are made).
+static bool prev_hold(struct tree_walk *w, size_t need) {
+  while (w->prev_len - w->prev_at < need) {
+    if (w->prev_at > 0) {
+      memmove(w->prev, w->prev + w->prev_at, w->prev_len - w->prev_at);
+      w->prev_len -= w->prev_at;
+      w->prev_at = 0;
+    }
+    if (w->prev_len + need > w->prev_cap) {
+      size_t cap = w->prev_cap ? w->prev_cap : 1 << 20;
+      while (cap < w->prev_len + need) cap *= 2;
+      unsigned char *b = realloc(w->prev, cap);
+      if (b == NULL) return false;
+      w->prev = b;
+      w->prev_cap = cap;
+    }
+    uint64_t left = w->prev_to - w->prev_from;
+    size_t want = w->prev_cap - w->prev_len < left ? w->prev_cap - w->prev_len : (size_t)left;
+    if (want == 0) return false;
+    ssize_t n;
+    do n = pread(w->prev_fd, w->prev + w->prev_len, want, (off_t)w->prev_from); while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      w->prev_to = w->prev_from;
+      return false;
+    }
+    w->prev_len += (size_t)n;
+    w->prev_from += (uint64_t)n;
+  }
+  return true;
+}
+
+// Copies the digest of the previous manifest's record of the same path into rec when that record is of
+// the same inode: same type and size, inode, mtime and ctime, the inode and ctime known (a stamp is
+// trustworthy only with both: ctime moves on every change and cannot be set back). True when done. The previous records come in the same order: the cursor only moves forward. A record that
+// does not parse ends the reuse (the file's digest was checked: it is not expected).
+static bool reuse_digest(struct tree_walk *w, unsigned char *rec, size_t len) {
+  while (w->prev_fd >= 0 && prev_hold(w, 4)) {
+    uint64_t plen = get_le(w->prev + w->prev_at, 4);
+    if (plen < M_DIGEST + 1 - 4 || plen > 4 + 46 + 32 + 65536 || !prev_hold(w, plen + 4)) break;
+    const unsigned char *p = w->prev + w->prev_at;
+    unsigned dlen = p[M_DLEN];
+    size_t at = M_DIGEST + dlen;
+    if ((dlen != 0 && dlen != 32) || at >= plen + 4) break;
+    int c = compare_paths(p + at, plen + 4 - at, (const unsigned char *)w->path, len);
+    if (c < 0) {
+      w->prev_at += plen + 4;
+      continue;
+    }
+    if (c > 0 || dlen != 32 || p[M_TYPE] != rec[M_TYPE] || memcmp(p + M_SIZE, rec + M_SIZE, M_DLEN - M_SIZE) != 0
+        || get_le(rec + M_INO, 8) == 0 || get_le(rec + M_CTIME, 8) == 0) return false;
+    memcpy(rec + M_DIGEST, p + M_DIGEST, 32);
+    return true;
+  }
+  w->prev_fd = -1;
+  return false;
+}
+
+// A time as the manifest's i64 nanoseconds; false past what 64 bits hold (about the years 1678 to 2262).
+static bool time_ns(struct statx_timestamp t, int64_t *ns) {
+  __int128 v = (__int128)t.tv_sec * 1000000000 + t.tv_nsec;
+  if (v < INT64_MIN || v > INT64_MAX) return false;
+  *ns = (int64_t)v;
+  return true;
+}
+
+// The manifest record of the entry `name` of the directory dirfd (path[0, len)), with a hole where its
+// digest is JavaScript's to make: a file's fd (opened here) in the digest's first 4 bytes, or the bytes
+// to hash in extra (a symlink's target, a device's "major:minor"). 0, or the errno with *syscall set.
+static int put_manifest_record(struct tree_walk *w, int dirfd, const char *name, const struct statx *sx, int code, size_t len, const char **syscall) {
+  bool digest = code == 1 || code == 3 || code == 4 || code == 5;
+  size_t size = M_DIGEST + (digest ? 32 : 0) + len;
+  *syscall = "statx";
+  if (grow(&w->out, &w->out_cap, w->out_used + size) < 0) return ENOMEM;
+  unsigned char *rec = (unsigned char *)w->out + w->out_used;
+  int64_t mtime, ctime;
+  bool stamped = time_ns(sx->stx_mtime, &mtime) && time_ns(sx->stx_ctime, &ctime);
+  put_le(rec, size - 4, 4);
+  rec[M_TYPE] = (unsigned char)code;
+  put_le(rec + M_MODE, sx->stx_mode & 07777, 4);
+  put_le(rec + M_UID, sx->stx_uid, 4);
+  put_le(rec + M_GID, sx->stx_gid, 4);
+  put_le(rec + M_SIZE, sx->stx_size, 8);
+  // A time the manifest cannot hold leaves the stamp unknown (0): the digest is then never reused.
+  put_le(rec + M_INO, stamped ? sx->stx_ino : 0, 8);
+  put_le(rec + M_MTIME, stamped ? (uint64_t)mtime : 0, 8);
+  put_le(rec + M_CTIME, stamped ? (uint64_t)ctime : 0, 8);
+  rec[M_DLEN] = digest ? 32 : 0;
+  memcpy(rec + M_DIGEST + (digest ? 32 : 0), w->path, len);
+  if (digest && !((code == 1 || code == 3) && reuse_digest(w, rec, len))) {
+    memset(rec + M_DIGEST, 0, 32);
+    size_t extra_at = w->extra_used;
+    if (grow(&w->holes, &w->holes_cap, w->holes_used + 12) < 0) return ENOMEM;
+    if (code == 1) {
+      int fd;
+      *syscall = "openat";
+      do fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); while (fd < 0 && errno == EINTR);
+      if (fd < 0) return errno;
+      put_le(rec + M_DIGEST, (uint32_t)fd, 4);
+      w->opened++;
+    } else if (code == 3) {
+      // The target as readlink(2) gives it: a buffer one byte longer than it proves it whole.
+      *syscall = "readlinkat";
+      for (size_t cap = sx->stx_size + 1;; cap *= 2) {
+        if (grow(&w->extra, &w->extra_cap, extra_at + cap) < 0) return ENOMEM;
+        ssize_t n = readlinkat(dirfd, name, w->extra + extra_at, cap);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno;
+        if ((size_t)n < cap) {
+          w->extra_used += (size_t)n;
+          break;
+        }
+      }
+    } else {
+      if (grow(&w->extra, &w->extra_cap, extra_at + 24) < 0) return ENOMEM;
+      w->extra_used += (size_t)snprintf(w->extra + extra_at, 24, "%u:%u", sx->stx_rdev_major, sx->stx_rdev_minor);
+    }
+    unsigned char *h = (unsigned char *)w->holes + w->holes_used;
+    put_le(h, w->out_used, 4);
+    put_le(h + 4, extra_at, 4);
+    put_le(h + 8, w->extra_used - extra_at, 4);
+    w->holes_used += 12;
+  }
+  w->out_used += size;
+  return 0;
+}
+
+// Whether the chunk made so far is one to hand over.
+static bool chunk_full(const struct tree_walk *w) {
+  return w->out_used >= CHUNK_BYTES || (w->format == FORMAT_MANIFEST && w->opened >= w->max_open);
+}
+
+// Walks on until the chunk is full (1) or the tree is done (0); -1 with an exception pending.
+static int walk_tree(struct tree_walk *w, double *entries) {
   while (w->depth > 0) {
+    if (chunk_full(w)) return 1;
     struct frame *f = &w->stack[w->depth - 1];
     if (f->next == f->n.count) {
       pop_dir(w);
@@ -596,7 +821,7 @@ static bool walk_tree(struct tree_walk *w, double *entries) {
     size_t len = f->plen + (f->plen ? 1 : 0) + nlen;
     if (grow(&w->path, &w->path_cap, len + 1) < 0) {
       walk_throw(w, ENOMEM, "statx", f->plen);
-      return false;
+      return -1;
     }
     if (f->plen) w->path[f->plen] = '/';
     memcpy(w->path + f->plen + (f->plen ? 1 : 0), name, nlen);
@@ -606,55 +831,41 @@ static bool walk_tree(struct tree_walk *w, double *entries) {
     while (rc < 0 && errno == EINTR);
     if (rc < 0) {
       walk_throw(w, errno, "statx", len);
-      return false;
+      return -1;
     }
-    const char *type = type_name(sx.stx_mode);
-    if (type == NULL) {
+    int code = type_code(sx.stx_mode);
+    if (code == 0) {
       walk_throw(w, EINVAL, "statx", len);
-      return false;
+      return -1;
     }
     if (watched(w, f->plen)) {
       napi_value p, global, result;
       bool skip;
       if (napi_create_string_latin1(w->env, w->path, len, &p) != napi_ok || napi_get_global(w->env, &global) != napi_ok
           || napi_call_function(w->env, global, w->skip, 1, &p, &result) != napi_ok || napi_get_value_bool(w->env, result, &skip) != napi_ok)
-        return false;
+        return -1;
       if (skip) continue;
     }
-    // The record: the path, NUL, then at most 7 + 6 numbers of 40 digits and their separators.
-    if (grow(&w->out, &w->out_cap, w->out_used + len + 1 + 8 + 6 * 42) < 0) {
-      walk_throw(w, ENOMEM, "statx", len);
-      return false;
+    if (w->format == FORMAT_TREE) {
+      if (put_tree_record(w, &sx, code, len) < 0) {
+        walk_throw(w, ENOMEM, "statx", len);
+        return -1;
+      }
+    } else {
+      const char *syscall;
+      int err = put_manifest_record(w, f->fd, name, &sx, code, len, &syscall);
+      if (err != 0) {
+        walk_throw(w, err, syscall, len);
+        return -1;
+      }
     }
-    char *o = w->out + w->out_used;
-    memcpy(o, w->path, len);
-    o += len;
-    *o++ = '\0';
-    o += strlen(strcpy(o, type));
-    *o++ = ' ';
-    o += put_u128(o, sx.stx_mode);
-    *o++ = ' ';
-    o += put_u128(o, sx.stx_uid);
-    *o++ = ':';
-    o += put_u128(o, sx.stx_gid);
-    *o++ = ' ';
-    o += put_u128(o, sx.stx_size);
-    *o++ = ' ';
-    o += put_ns(o, sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec);
-    *o++ = ' ';
-    o += put_ns(o, sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec);
-    *o++ = ' ';
-    o += put_u128(o, sx.stx_ino);
-    *o++ = '\n';
-    w->out_used = (size_t)(o - w->out);
     (*entries)++;
-    if (w->out_used >= (256 << 10) && flush_out(w) < 0) return false;
     if (!S_ISDIR(sx.stx_mode)) continue;
     int fd;
     do fd = openat(f->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC); while (fd < 0 && errno == EINTR);
     if (fd < 0) {
       walk_throw(w, errno, "openat", len);
-      return false;
+      return -1;
     }
     // The directory opened must be the one listed: else it was replaced since (ESTALE).
     struct stat st;
@@ -662,49 +873,45 @@ static bool walk_tree(struct tree_walk *w, double *entries) {
     if (bad != 0) {
       close(fd);
       walk_throw(w, bad, "fstat", len);
-      return false;
+      return -1;
     }
     int err = push_dir(w, fd, len);
     if (err != 0) {
       walk_throw(w, err, "getdents64", len);
-      return false;
+      return -1;
     }
   }
-  return flush_out(w) == 0;
+  return 0;
+}
+
+// A string argument as a malloc'd NUL-ended copy (NULL: not a string, or out of memory).
+static char *string_arg(napi_env env, napi_value value) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s != NULL) napi_get_value_string_utf8(env, value, s, len + 1, &len);
+  return s;
 }
 
 static napi_value TreeRecords(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!get_args(env, info, 4, argv)) return NULL;
-  size_t root_len;
   napi_valuetype kinds[4];
   for (int i = 0; i < 4; i++) CHECK(napi_typeof(env, argv[i], &kinds[i]));
-  struct tree_walk w = {.env = env, .skip = argv[2], .sink = argv[3], .watch_all = kinds[1] == napi_null};
+  struct tree_walk w = {.env = env, .skip = argv[2], .sink = argv[3], .format = FORMAT_TREE, .watch_all = kinds[1] == napi_null};
   if (kinds[0] != napi_string || kinds[2] != napi_function || kinds[3] != napi_function
-      || (!w.watch_all && napi_get_buffer_info(env, argv[1], (void **)&w.watch, &w.watch_len) != napi_ok)
-      || napi_get_value_string_utf8(env, argv[0], NULL, 0, &root_len) != napi_ok) {
+      || (!w.watch_all && napi_get_buffer_info(env, argv[1], (void **)&w.watch, &w.watch_len) != napi_ok)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (root string, watch Buffer or null, skip function, sink function)");
     return NULL;
   }
-  char *root = malloc(root_len + 1);
+  char *root = string_arg(env, argv[0]);
   if (root == NULL) return throw_errno(env, ENOMEM, "open");
-  napi_get_value_string_utf8(env, argv[0], root, root_len + 1, &root_len);
-  int fd;
-  do fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC); while (fd < 0 && errno == EINTR);
-  free(root);
   double entries = 0;
-  bool ok;
-  if (fd < 0) {
-    walk_throw(&w, errno, "open", 0);
-    ok = false;
-  } else {
-    int err = push_dir(&w, fd, 0);
-    if (err != 0) {
-      walk_throw(&w, err, "getdents64", 0);
-      ok = false;
-    } else {
-      ok = walk_tree(&w, &entries);
-    }
+  bool ok = walk_root(&w, root);
+  free(root);
+  for (int step = 1; ok && step == 1;) {
+    step = walk_tree(&w, &entries);
+    ok = step >= 0 && flush_out(&w) == 0;
   }
   while (w.depth > 0) pop_dir(&w);
   free(w.stack);
@@ -714,6 +921,293 @@ static napi_value TreeRecords(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(napi_create_double(env, entries, &result));
   return result;
+}
+
+// Closes the files the chunk being made opened (their fds in the holes' records) and empties it.
+static void drop_chunk(struct tree_walk *w) {
+  for (size_t h = 0; h < w->holes_used; h += 12) {
+    const unsigned char *rec = (const unsigned char *)w->out + get_le((const unsigned char *)w->holes + h, 4);
+    if (rec[M_TYPE] == 1) close((int)get_le(rec + M_DIGEST, 4));
+  }
+  w->out_used = w->holes_used = w->extra_used = w->opened = 0;
+}
+
+// Everything a handle holds: its directories, the chunk's files, its buffers, the previous manifest.
+static void walk_free(struct tree_walk *w) {
+  drop_chunk(w);
+  while (w->depth > 0) pop_dir(w);
+  free(w->stack);
+  free(w->path);
+  free(w->out);
+  free(w->holes);
+  free(w->extra);
+  free(w->watch);
+  free(w->prev);
+  *w = (struct tree_walk){.prev_fd = -1, .failed = true};
+}
+
+static void walk_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  walk_free(data);
+  free(data);
+}
+
+// indexWalk(root, watch, prevFd, prevFrom, prevTo, maxOpen) -> handle: opens root (errors as
+// treeRecords's). prevFd: a checked manifest open for reading whose entry records are its bytes
+// [prevFrom, prevTo) (from its first entry record to its table), or -1; it stays the caller's to close,
+// after indexEnd. maxOpen: the most files a chunk opens.
+static napi_value IndexWalk(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (!get_args(env, info, 6, argv)) return NULL;
+  napi_valuetype kinds[2];
+  for (int i = 0; i < 2; i++) CHECK(napi_typeof(env, argv[i], &kinds[i]));
+  char *watch = NULL;
+  size_t watch_len = 0;
+  int32_t prev_fd;
+  int64_t prev_from, prev_to;
+  uint32_t max_open = 0;
+  if (kinds[0] != napi_string || (kinds[1] != napi_null && napi_get_buffer_info(env, argv[1], (void **)&watch, &watch_len) != napi_ok)
+      || napi_get_value_int32(env, argv[2], &prev_fd) != napi_ok || napi_get_value_int64(env, argv[3], &prev_from) != napi_ok
+      || napi_get_value_int64(env, argv[4], &prev_to) != napi_ok || prev_from < 0 || prev_to < prev_from
+      || napi_get_value_uint32(env, argv[5], &max_open) != napi_ok || max_open == 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (root string, watch Buffer or null, prevFd, prevFrom, prevTo, maxOpen > 0)");
+    return NULL;
+  }
+  struct tree_walk *w = calloc(1, sizeof *w);
+  char *root = string_arg(env, argv[0]);
+  char *watch_copy = malloc(watch_len + 1);
+  if (w == NULL || root == NULL || watch_copy == NULL) {
+    free(watch_copy);
+    free(w);
+    free(root);
+    return throw_errno(env, ENOMEM, "open");
+  }
+  if (watch_len > 0) memcpy(watch_copy, watch, watch_len);
+  *w = (struct tree_walk){.env = env, .format = FORMAT_MANIFEST, .watch = watch_copy, .watch_len = watch_len, .watch_all = kinds[1] == napi_null,
+                          .prev_fd = prev_fd < 0 ? -1 : prev_fd, .prev_from = (uint64_t)prev_from, .prev_to = (uint64_t)prev_to, .max_open = max_open};
+  napi_value handle;
+  bool ok = walk_root(w, root);
+  free(root);
+  if (ok && napi_create_external(env, w, walk_finalize, NULL, &handle) != napi_ok) ok = false;
+  if (!ok) {
+    walk_free(w);
+    free(w);
+    return NULL;
+  }
+  return handle;
+}
+
+static struct tree_walk *walk_handle(napi_env env, napi_value value) {
+  void *w;
+  if (napi_get_value_external(env, value, &w) == napi_ok) return w;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected an indexWalk handle");
+  return NULL;
+}
+
+// indexNext(handle, skip) -> [records, holes, extra, entries] for the next chunk, or null once the tree is
+// done. records: whole manifest records; holes: u32 triples (record offset, offset and length in extra),
+// one per record whose digest is still zeros. A failure closes the chunk's files and ends the walk.
+static napi_value IndexNext(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  struct tree_walk *w = walk_handle(env, argv[0]);
+  if (w == NULL) return NULL;
+  napi_valuetype kind;
+  CHECK(napi_typeof(env, argv[1], &kind));
+  if (kind != napi_function || w->failed) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", w->failed ? "the walk failed or ended" : "skip: expected a function");
+    return NULL;
+  }
+  w->env = env;
+  w->skip = argv[1];
+  double entries = 0;
+  int step = walk_tree(w, &entries);
+  napi_value parts[4], result;
+  void *copy;
+  if (step < 0 || napi_create_buffer_copy(env, w->out_used, w->out, &copy, &parts[0]) != napi_ok
+      || napi_create_buffer_copy(env, w->holes_used, w->holes, &copy, &parts[1]) != napi_ok
+      || napi_create_buffer_copy(env, w->extra_used, w->extra, &copy, &parts[2]) != napi_ok
+      || napi_create_double(env, entries, &parts[3]) != napi_ok || napi_create_array_with_length(env, 4, &result) != napi_ok) {
+    drop_chunk(w);
+    w->failed = true;
+    return NULL;
+  }
+  // The files are the caller's from here.
+  bool empty = w->out_used == 0;
+  w->out_used = w->holes_used = w->extra_used = w->opened = 0;
+  if (empty && step == 0) {
+    napi_value none;
+    CHECK(napi_get_null(env, &none));
+    return none;
+  }
+  for (uint32_t i = 0; i < 4; i++) CHECK(napi_set_element(env, result, i, parts[i]));
+  return result;
+}
+
+// indexEnd(handle): closes what the walk holds (its directories; the files of a chunk never handed over).
+static napi_value IndexEnd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  struct tree_walk *w = walk_handle(env, argv[0]);
+  if (w != NULL) walk_free(w);
+  return NULL;
+}
+
+// hashFiles(fds) -> Promise<[answers, bytes, errors]>: hashes the regular files open at fds (an Int32Array)
+// on libuv's thread pool, off the main thread, and closes every one of them. Per file, fstat(2) of the
+// opened inode (it must still be a regular file), its content read from its offset to the end (read(2),
+// 1 MiB at a time) into sha256 (EVP, from the OpenSSL Node itself is linked with and exports), and close.
+// answers: HASH_ANSWER bytes per fd as src/manifest/pool.ts reads them: mode (permission bits), uid, gid
+// (u32), size, ino (u64), mtime, ctime (i64 ns; the three of ino, mtime and ctime 0 when a time is past
+// what 64 bits hold), then the 32 bytes of the digest, zeros for a file that failed. bytes: bytes hashed.
+// errors: null, or an array with, for each failed fd, the errno's name ("ENOTREG": not a regular file).
+#define HASH_ANSWER (44 + 32)
+
+struct hash_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  int *fds;
+  size_t count;
+  unsigned char *answers;
+  int *errs;
+  double bytes;
+};
+
+// sha256 as OpenSSL's default provider implements it, fetched once: an implicit fetch (EVP_sha256()) at
+// each init looks it up again under a lock.
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_fetch(void) {
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+// Each pool thread's read buffer, made on its first file and kept for the thread's life (libuv's threads
+// live as long as the process).
+#define HASH_BUFFER (1 << 20)
+static _Thread_local unsigned char *hash_buffer;
+
+// The answer for the file at fd, into answer: 0, or the errno (-1: not a regular file).
+static int hash_one(EVP_MD_CTX *ctx, int fd, unsigned char *answer, double *bytes) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return errno;
+  if (!S_ISREG(st.st_mode)) return -1;
+  int err = EVP_DigestInit_ex2(ctx, sha256_md, NULL) == 1 ? 0 : ENOMEM;
+  for (ssize_t n; err == 0;) {
+    n = read(fd, hash_buffer, HASH_BUFFER);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) err = errno;
+    if (n <= 0) break;
+    if (EVP_DigestUpdate(ctx, hash_buffer, (size_t)n) != 1) err = ENOMEM;
+    *bytes += (double)n;
+  }
+  unsigned int dlen = 0;
+  if (err == 0 && (EVP_DigestFinal_ex(ctx, answer + 44, &dlen) != 1 || dlen != 32)) err = ENOMEM;
+  if (err != 0) return err;
+  __int128 mtime = (__int128)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  __int128 ctime = (__int128)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  bool stamped = mtime >= INT64_MIN && mtime <= INT64_MAX && ctime >= INT64_MIN && ctime <= INT64_MAX;
+  put_le(answer, st.st_mode & 07777, 4);
+  put_le(answer + 4, st.st_uid, 4);
+  put_le(answer + 8, st.st_gid, 4);
+  put_le(answer + 12, (uint64_t)st.st_size, 8);
+  put_le(answer + 20, stamped ? st.st_ino : 0, 8);
+  put_le(answer + 28, stamped ? (uint64_t)(int64_t)mtime : 0, 8);
+  put_le(answer + 36, stamped ? (uint64_t)(int64_t)ctime : 0, 8);
+  return 0;
+}
+
+// On a thread of the pool: no napi calls here.
+static void hash_execute(napi_env env, void *data) {
+  (void)env;
+  struct hash_job *job = data;
+  pthread_once(&sha256_once, sha256_fetch);
+  if (hash_buffer == NULL) hash_buffer = malloc(HASH_BUFFER);
+  EVP_MD_CTX *ctx = hash_buffer == NULL || sha256_md == NULL ? NULL : EVP_MD_CTX_new();
+  for (size_t i = 0; i < job->count; i++) {
+    unsigned char *answer = job->answers + i * HASH_ANSWER;
+    job->errs[i] = ctx == NULL ? ENOMEM : hash_one(ctx, job->fds[i], answer, &job->bytes);
+    if (job->errs[i] != 0) memset(answer, 0, HASH_ANSWER);
+    // Read only: close(2) frees the fd whatever it reports, and the answer above stands.
+    close(job->fds[i]);
+  }
+  EVP_MD_CTX_free(ctx);
+}
+
+static void hash_job_free(struct hash_job *job) {
+  free(job->fds);
+  free(job->answers);
+  free(job->errs);
+  free(job);
+}
+
+// On the main thread: settles the promise (a failure to make the answer rejects it).
+static void hash_complete(napi_env env, napi_status status, void *data) {
+  struct hash_job *job = data;
+  // Never cancelled; were it, the files would still be this call's to close.
+  if (status == napi_cancelled) for (size_t i = 0; i < job->count; i++) close(job->fds[i]);
+  size_t failed = 0;
+  for (size_t i = 0; i < job->count; i++) failed += job->errs[i] != 0;
+  napi_value result, parts[3];
+  void *copy;
+  bool ok = status == napi_ok && napi_create_buffer_copy(env, job->count * HASH_ANSWER, job->answers, &copy, &parts[0]) == napi_ok
+            && napi_create_double(env, job->bytes, &parts[1]) == napi_ok
+            && (failed == 0 ? napi_get_null(env, &parts[2]) : napi_create_array_with_length(env, job->count, &parts[2])) == napi_ok;
+  for (size_t i = 0; ok && failed > 0 && i < job->count; i++) {
+    if (job->errs[i] == 0) continue;
+    const char *text = job->errs[i] < 0 ? "ENOTREG" : strerrorname_np(job->errs[i]);
+    napi_value name;
+    ok = napi_create_string_utf8(env, text == NULL ? "EIO" : text, NAPI_AUTO_LENGTH, &name) == napi_ok && napi_set_element(env, parts[2], (uint32_t)i, name) == napi_ok;
+  }
+  ok = ok && napi_create_array_with_length(env, 3, &result) == napi_ok;
+  for (uint32_t i = 0; ok && i < 3; i++) ok = napi_set_element(env, result, i, parts[i]) == napi_ok;
+  if (ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value message, error;
+    if (napi_create_string_utf8(env, "hashFiles: out of memory", NAPI_AUTO_LENGTH, &message) == napi_ok && napi_create_error(env, NULL, message, &error) == napi_ok)
+      napi_reject_deferred(env, job->deferred, error);
+  }
+  napi_delete_async_work(env, job->work);
+  hash_job_free(job);
+}
+
+static napi_value HashFiles(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  bool typed;
+  napi_typedarray_type type;
+  size_t count;
+  void *data;
+  CHECK(napi_is_typedarray(env, argv[0], &typed));
+  if (!typed || napi_get_typedarray_info(env, argv[0], &type, &count, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "fds: expected an Int32Array");
+    return NULL;
+  }
+  struct hash_job *job = calloc(1, sizeof *job);
+  if (job != NULL) {
+    job->count = count;
+    job->fds = malloc((count ? count : 1) * sizeof *job->fds);
+    job->answers = calloc(count ? count : 1, HASH_ANSWER);
+    job->errs = calloc(count ? count : 1, sizeof *job->errs);
+  }
+  if (job == NULL || job->fds == NULL || job->answers == NULL || job->errs == NULL) {
+    if (job != NULL) hash_job_free(job);
+    return throw_errno(env, ENOMEM, "hashFiles");
+  }
+  memcpy(job->fds, data, count * sizeof *job->fds);
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "hashFiles", NAPI_AUTO_LENGTH, &name) != napi_ok
+      || napi_create_async_work(env, NULL, name, hash_execute, hash_complete, job, &job->work) != napi_ok) {
+    hash_job_free(job);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    hash_job_free(job);
+    return NULL;
+  }
+  return promise;
 }
 
 // A time in nanoseconds since the epoch as utimensat(2) takes it: tv_nsec within [0, 1e9), tv_sec
@@ -773,6 +1267,10 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"syncfs", NULL, Syncfs, NULL, NULL, NULL, napi_enumerable, NULL},
     {"treeRecords", NULL, TreeRecords, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"indexWalk", NULL, IndexWalk, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"indexNext", NULL, IndexNext, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"indexEnd", NULL, IndexEnd, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hashFiles", NULL, HashFiles, NULL, NULL, NULL, napi_enumerable, NULL},
     {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));

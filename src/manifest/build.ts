@@ -1,28 +1,29 @@
-// Builds the manifest of a base tree: a streamed walk, content hashed on every core, digests reused
-// from a previous manifest for inodes that did not change, written to a temp file then renamed.
+// Builds the manifest of a base tree: a streamed walk in C that makes the records (native indexWalk),
+// content hashed on every core, digests reused from a previous manifest for inodes that did not change,
+// written to a temp file then renamed.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
-import { displayPath, statAttrs, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
+import { displayPath, type RelPath } from '../model/entry.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
-import { FILE_FLAGS, closeQuietly, fdPath } from '../tree/fsat.js';
-import { comparePaths } from '../model/order.js';
-import { walk } from '../tree/walk.js';
-import { digestOfSpecial } from '../tree/digest.js';
+import { closeQuietly } from '../tree/fsat.js';
+import { indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
+import type { BaseSkip } from '../observe/submounts.js';
 import type { PackageClasses } from '../model/package-class.js';
 import { ManifestEncoder } from './encode.js';
-import type { ManifestRecord, Stamp } from './format.js';
-import { HashPool, NOT_A_FILE, type HashResult } from './pool.js';
-import { manifestCount, readRecords } from './store.js';
+import { checkDigest, decodeTable } from './format.js';
+import { ANSWER, FIELDS, HashPool, NOT_A_FILE, type HashBatch } from './pool.js';
+import { hashRange, openManifest, readAt, readLayout, type ManifestFile } from './store.js';
 
 export interface BuildOptions {
   /** A manifest of an earlier state of the same base: digests of unchanged inodes are reused. */
   previous?: string;
   /** Entries done so far, and the expected total when a previous manifest tells it. */
   onProgress?: (done: number, total?: number) => void;
-  /** Entries left out with all below them: the mountpoints below the base (observe/submounts.ts). */
-  skip?: (p: RelPath) => boolean;
-  /** Hash worker threads (default: one per core). */
+  /** Entries left out with all below them: the mountpoints below the base (observe/submounts.ts); asked only in its watch directories where it lists them. */
+  skip?: BaseSkip;
+  /** Hash batches run at once on libuv's thread pool (default: its size). */
   threads?: number;
   /** The package classes of the base, read from the image's databases (observe/package-db.ts). */
   classes?: PackageClasses;
@@ -37,44 +38,57 @@ export interface BuildResult {
   bytes: number;
 }
 
-/** Entries in flight between the walk and the writer: bounds memory and open fds. */
-const WINDOW = 256;
-const WRITE_CHUNK = 1 << 20;
+/** Files a chunk of the walk opens at most, and chunks in flight between the walk and the writer: bounds open fds (and memory). */
+const CHUNK_FILES = 128;
+const CHUNKS_IN_FLIGHT = 4;
+/** Files per batch of the hash pool. */
+const BATCH = 32;
 
-interface Slot {
-  entry: Omit<BaseEntry, 'digest'> & { digest?: string };
-  stamp: Stamp;
-  pending?: Promise<HashResult>;
-  result?: HashResult;
+// Where a record's fields are (format.ts): its type, its fields from mode to ctime, its digest, and its
+// path after a digest.
+const AT_TYPE = 4;
+const AT_MODE = 5;
+const AT_DIGEST = 50;
+const AT_PATH = AT_DIGEST + 32;
+const FILE = 1;
+const SYMLINK = 3;
+
+/** A chunk of records on its way out: the files it waits on, by record offset, and their hash batches. */
+interface Pending {
+  readonly chunk: IndexChunk;
+  readonly files: number[];
+  readonly batches: Promise<HashBatch>[];
 }
 
-/** A stamp is trustworthy only with an inode and a ctime: ctime moves on every change and cannot be set back. */
-function sameInode(prev: ManifestRecord | undefined, path: RelPath, type: EntryType, size: number, stamp: Stamp): prev is ManifestRecord {
-  return (
-    prev !== undefined &&
-    prev.entry.path === path &&
-    prev.entry.type === type &&
-    prev.entry.size === size &&
-    prev.stamp.ino !== 0n &&
-    prev.stamp.ctimeNs !== 0n &&
-    prev.stamp.ino === stamp.ino &&
-    prev.stamp.mtimeNs === stamp.mtimeNs &&
-    prev.stamp.ctimeNs === stamp.ctimeNs
-  );
+/** The previous manifest's entry records, its digest checked first (a v1 manifest's are not used: it has no digest). */
+function previousRecords(file: string | undefined): { records?: PreviousRecords; total?: number; file?: ManifestFile } {
+  if (file === undefined || !fs.existsSync(file)) return {};
+  const f = openManifest(file);
+  try {
+    const layout = readLayout(f, file);
+    if (layout.version === 1 || layout.count === 0) {
+      f.close();
+      return { total: layout.count };
+    }
+    const hash = crypto.createHash('sha256');
+    hashRange(f, hash, 0, layout.digestAt!);
+    checkDigest(layout, hash, file);
+    const table = decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
+    return { records: { fd: f.fd, from: table[0]!, to: layout.recordsEnd }, total: layout.count, file: f };
+  } catch (err) {
+    f.close();
+    throw err;
+  }
 }
 
-function previousRecords(file: string | undefined): { next(path: RelPath): ManifestRecord | undefined; total?: number } {
-  if (file === undefined || !fs.existsSync(file)) return { next: () => undefined };
-  const count = manifestCount(file);
-  const it = readRecords(file);
-  let cur = it.next();
-  return {
-    total: count,
-    next(p) {
-      while (!cur.done && comparePaths(cur.value.entry.path, p) < 0) cur = it.next();
-      return cur.done ? undefined : cur.value;
-    },
-  };
+/** The error of a walk (native indexWalk's, with relPath) in the words of the index. */
+function walkError(baseDir: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException & { relPath?: string };
+  if (e.relPath === undefined) return err;
+  if (e.relPath === '') return ioError('read directory', baseDir, err);
+  const where = `${baseDir}/${displayPath(e.relPath as RelPath)}`;
+  if (e.syscall === 'openat' || e.syscall === 'readlinkat') return ioError(e.syscall === 'openat' ? 'open' : 'read link', where, err);
+  return new StateOverlayError('io', `index ${baseDir}: cannot read ${where}`, { path: where, cause: err });
 }
 
 export async function buildManifest(baseDir: string, outFile: string, opts: BuildOptions = {}): Promise<BuildResult> {
@@ -87,96 +101,79 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   } catch (err) {
     throw ioError('create', tmp, err);
   }
-  const pool = new HashPool(opts.threads);
   const result: BuildResult = { entries: 0, hashedBytes: 0, reusedDigests: 0, bytes: 0 };
-  const queue: Slot[] = [];
   const enc = new ManifestEncoder();
-  let chunks: Buffer[] = [];
-  let chunked = 0;
   let written = 0;
   const writeOut = (b: Buffer) => {
     for (let o = 0; o < b.length; ) o += fs.writeSync(out, b, o, b.length - o, written + o);
     written += b.length;
   };
-  const flushChunks = () => {
-    if (chunked === 0) return;
-    writeOut(Buffer.concat(chunks, chunked));
-    chunks = [];
-    chunked = 0;
-  };
-  const emit = (slot: Slot) => {
-    let digest = slot.entry.digest;
-    if (slot.result !== undefined) {
-      const where = `${baseDir}/${displayPath(slot.entry.path)}`;
-      if ('error' in slot.result) {
-        if (slot.result.error === NOT_A_FILE) throw new StateOverlayError('io', `${where}: replaced while being indexed`, { path: where });
-        throw new StateOverlayError('io', `hash ${where}: ${slot.result.error}`, { path: where });
-      }
-      // Record what was hashed: the opened inode's own stat.
-      const st = slot.result.st;
-      slot.stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-      Object.assign(slot.entry, statAttrs(st));
-      digest = slot.result.digest;
-      result.hashedBytes += slot.result.bytes;
-    }
-    const rec = enc.entry({ ...slot.entry, digest: digest ?? '' }, slot.stamp);
-    chunks.push(rec);
-    chunked += rec.length;
-    if (chunked >= WRITE_CHUNK) flushChunks();
-    result.entries++;
-    if (opts.onProgress && result.entries % 1000 === 0) opts.onProgress(result.entries, prev.total);
-  };
-  const drain = async (limit: number) => {
-    while (queue.length > limit) {
-      const head = queue[0]!;
-      if (head.pending && head.result === undefined) {
-        pool.flush();
-        head.result = await head.pending;
-      }
-      emit(queue.shift()!);
-    }
-  };
-  const prev = previousRecords(opts.previous);
-  let walkError: { path: RelPath; err: Error } | undefined;
-  try {
-    writeOut(enc.head(opts.classes));
-    // A full index opens every file: open them as their directory is read (a re-index opens few).
-    const openFiles = prev.total === undefined ? FILE_FLAGS : undefined;
-    for (const w of walk(baseDir, { bigint: true, openFiles, skip: opts.skip ?? (() => false), onError: (p, err) => void (walkError ??= { path: p, err }) })) {
-      const st = w.st;
-      const stamp: Stamp = { ino: st.ino, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-      const entry = { path: w.path, type: w.type, ...statAttrs(st) };
-      const slot: Slot = { entry, stamp };
-      // Files and symlinks keep their digest while the inode, mtime and ctime stay (a symlink's target
-      // cannot change in place).
-      const old = w.type === 'file' || w.type === 'symlink' ? prev.next(w.path) : undefined;
-      if (sameInode(old, w.path, w.type, entry.size, stamp)) {
-        slot.entry.digest = old.entry.digest;
-        result.reusedDigests++;
-      } else if (w.type === 'file') {
-        let fd: number;
-        try {
-          fd = w.takeFd?.() ?? fs.openSync(fdPath(w.dirFd, w.name), FILE_FLAGS);
-        } catch (err) {
-          throw ioError('open', `${baseDir}/${displayPath(w.path)}`, err);
-        }
-        // The worker checks it is still a regular file, and its stat replaces the walk's (emit).
-        slot.pending = pool.hash(fd);
-        void slot.pending.then((r) => (slot.result = r));
-      } else if (w.type === 'symlink') {
-        slot.entry.digest = digestOfSpecial('symlink', st, fs.readlinkSync(fdPath(w.dirFd, w.name), { encoding: 'buffer' }));
+  const skip = opts.skip ?? NO_SKIP;
+  let prev: ReturnType<typeof previousRecords> = {};
+  let pool: HashPool | undefined;
+  let walk: IndexHandle | undefined;
+  const inFlight: Pending[] = [];
+  // Sends a chunk's files to the hash pool and fills in the digests of its symlinks and devices.
+  const start = (chunk: IndexChunk): Pending => {
+    const { records, holes, extra } = chunk;
+    const files: number[] = [];
+    const fds: number[] = [];
+    for (let h = 0; h < holes.length; h += 12) {
+      const at = holes.readUInt32LE(h);
+      if (records[at + AT_TYPE] === FILE) {
+        files.push(at);
+        fds.push(records.readInt32LE(at + AT_DIGEST));
       } else {
-        slot.entry.digest = digestOfSpecial(w.type, st);
+        const from = holes.readUInt32LE(h + 4);
+        crypto.createHash('sha256').update(extra.subarray(from, from + holes.readUInt32LE(h + 8))).digest().copy(records, at + AT_DIGEST);
       }
-      queue.push(slot);
-      await drain(WINDOW);
     }
-    await drain(0);
-    if (walkError) {
-      const where = `${baseDir}/${displayPath(walkError.path)}`;
-      throw new StateOverlayError('io', `index ${baseDir}: cannot read ${where}`, { path: where, cause: walkError.err });
+    const batches: Promise<HashBatch>[] = [];
+    for (let i = 0; i < fds.length; i += BATCH) batches.push(pool!.hash(fds.slice(i, i + BATCH)));
+    return { chunk, files, batches };
+  };
+  // Writes a chunk once its files are hashed: each file's record takes the opened inode's stat (what was hashed).
+  const finish = async (p: Pending) => {
+    const { records } = p.chunk;
+    for (let b = 0; b < p.batches.length; b++) {
+      const r = await p.batches[b]!;
+      result.hashedBytes += r.bytes;
+      for (let i = 0; i < r.answers.length / ANSWER; i++) {
+        const at = p.files[b * BATCH + i]!;
+        const error = r.errors?.[i];
+        if (error !== undefined) {
+          const where = `${baseDir}/${displayPath(records.toString('latin1', at + AT_PATH, at + 4 + records.readUInt32LE(at)) as RelPath)}`;
+          if (error === NOT_A_FILE) throw new StateOverlayError('io', `${where}: replaced while being indexed`, { path: where });
+          throw new StateOverlayError('io', `hash ${where}: ${error}`, { path: where });
+        }
+        r.answers.copy(records, at + AT_MODE, i * ANSWER, i * ANSWER + FIELDS);
+        r.answers.copy(records, at + AT_DIGEST, i * ANSWER + FIELDS, (i + 1) * ANSWER);
+      }
     }
-    flushChunks();
+    let digests = 0;
+    for (let at = 0; at < records.length; at += 4 + records.readUInt32LE(at)) {
+      const type = records[at + AT_TYPE];
+      if (type === FILE || type === SYMLINK) digests++;
+    }
+    result.reusedDigests += digests - p.files.length - countSymlinkHoles(p.chunk);
+    writeOut(enc.records(records));
+    result.entries += p.chunk.entries;
+    opts.onProgress?.(result.entries, prev.total);
+  };
+  try {
+    prev = previousRecords(opts.previous);
+    pool = new HashPool(opts.threads);
+    writeOut(enc.head(opts.classes));
+    try {
+      walk = indexWalk(baseDir, skip.watch ?? null, prev.records, CHUNK_FILES);
+      for (let c; (c = indexNext(walk, (p) => skip(p as RelPath))) !== null; ) {
+        inFlight.push(start(c));
+        if (inFlight.length >= CHUNKS_IN_FLIGHT) await finish(inFlight.shift()!);
+      }
+    } catch (err) {
+      throw walkError(baseDir, err);
+    }
+    while (inFlight.length > 0) await finish(inFlight.shift()!);
     writeOut(enc.end());
     fs.fsyncSync(out);
     fs.closeSync(out);
@@ -193,6 +190,18 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     if (err instanceof StateOverlayError) throw err;
     throw ioError('index', baseDir, err);
   } finally {
-    await pool.close();
+    if (walk !== undefined) indexEnd(walk);
+    prev.file?.close();
+    // The files of chunks not written are the pool's already: it closes them, and is waited for.
+    await pool?.close();
   }
+}
+
+const NO_SKIP: BaseSkip = Object.assign(() => false, { watch: [] });
+
+/** Holes of a chunk that are symlinks: their digests were made, not reused. */
+function countSymlinkHoles(chunk: IndexChunk): number {
+  let n = 0;
+  for (let h = 0; h < chunk.holes.length; h += 12) if (chunk.records[chunk.holes.readUInt32LE(h) + AT_TYPE] === SYMLINK) n++;
+  return n;
 }

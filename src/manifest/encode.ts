@@ -35,13 +35,23 @@ export class ManifestEncoder {
       throw new StateOverlayError('internal', `manifest entries out of order: ${JSON.stringify(displayPath(entry.path))} after ${JSON.stringify(displayPath(this.last))}`);
     }
     this.last = entry.path;
-    if (this.count === this.table.length) {
-      const bigger = new Uint32Array(this.table.length * 2);
-      bigger.set(this.table);
-      this.table = bigger;
-    }
+    if (this.count === this.table.length) this.grow();
     this.table[this.count++] = this.at;
     return this.out(encodeEntry(entry, stamp));
+  }
+
+  /**
+   * Whole records made elsewhere (native indexWalk), in walk order after every entry so far: their offsets
+   * join the table. Their order and fields are the walk's to keep (it sorts names as comparePaths does).
+   */
+  records(b: Buffer): Buffer {
+    for (let at = 0; at < b.length; at += 4 + b.readUInt32LE(at)) {
+      if (this.at + at > MAX_OFFSET) throw new StateOverlayError('unsupported', `a manifest of more than 4 GiB of records (${this.count} entries): not supported`);
+      if (this.count === this.table.length) this.grow();
+      this.table[this.count++] = this.at + at;
+    }
+    this.last = undefined;
+    return this.out(b);
   }
 
   /** The table and the trailer: the last bytes of the file. */
@@ -58,6 +68,12 @@ export class ManifestEncoder {
 
   get entries(): number {
     return this.count;
+  }
+
+  private grow(): void {
+    const bigger = new Uint32Array(this.table.length * 2);
+    bigger.set(this.table);
+    this.table = bigger;
   }
 
   private out(b: Buffer): Buffer {

@@ -15,6 +15,8 @@ const CHUNK = 1 << 20;
 /** A manifest file opened for reads at any offset; errors name the file. */
 export interface ManifestFile {
   readonly size: number;
+  /** The open file, for reads in C (native indexWalk); closed by close(). */
+  readonly fd: number;
   /** Reads into buf[at, at + len) from the file's byte `position`; the number of bytes read. */
   read(buf: Buffer, at: number, len: number, position: number): number;
   close(): void;
@@ -36,6 +38,7 @@ export function openManifest(file: string): ManifestFile {
   }
   return {
     size,
+    fd,
     read(buf, at, len, position) {
       try {
         return fs.readSync(fd, buf, at, len, position);

@@ -16,6 +16,10 @@ interface Syscalls {
   syncfs(fd: number): void;
   utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void;
   treeRecords(root: string, watch: Buffer | null, skip: (path: string) => boolean, sink: (chunk: Buffer) => void): number;
+  indexWalk(root: string, watch: Buffer | null, prevFd: number, prevFrom: number, prevTo: number, maxOpen: number): IndexHandle;
+  indexNext(handle: IndexHandle, skip: (path: string) => boolean): [Buffer, Buffer, Buffer, number] | null;
+  indexEnd(handle: IndexHandle): void;
+  hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | undefined)[] | null]>;
 }
 
 /**
@@ -123,6 +127,62 @@ export function utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeN
  * flock's, with `relPath`, the entry it happened at ('' for root); an exception of skip or sink passes.
  */
 export function treeRecords(root: string, watch: readonly string[] | null, skip: (path: string) => boolean, sink: (chunk: Buffer) => void): number {
-  const list = watch === null ? null : Buffer.from(watch.map((d) => `${d}\0`).join(''), 'latin1');
-  return syscalls().treeRecords(root, list, skip, sink);
+  return syscalls().treeRecords(root, watchList(watch), skip, sink);
+}
+
+const watchList = (watch: readonly string[] | null): Buffer | null => (watch === null ? null : Buffer.from(watch.map((d) => `${d}\0`).join(''), 'latin1'));
+
+declare const indexHandle: unique symbol;
+/** A walk of indexWalk's, held in C until indexEnd. */
+export type IndexHandle = { readonly [indexHandle]: true };
+
+/** The entry records of a checked manifest, for indexWalk to reuse digests from: its bytes [from, to) of fd. */
+export interface PreviousRecords {
+  readonly fd: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * One chunk of indexNext: whole manifest records (src/manifest/format.ts) in walk order, and their holes,
+ * three u32 each: the offset of a record whose digest is left as zeros, and where in extra the bytes lie
+ * whose sha256 is its digest (a symlink's target, a device's "major:minor"). A file's hole has none: the
+ * digest's first 4 bytes hold (int32) the fd of the file, opened for the caller, who closes it.
+ */
+export interface IndexChunk {
+  readonly records: Buffer;
+  readonly holes: Buffer;
+  readonly extra: Buffer;
+  readonly entries: number;
+}
+
+/**
+ * Starts a walk of root as treeRecords walks it, for a manifest of it: its records come a chunk at a time
+ * from indexNext, each digest taken from previous where its record is of the same inode (same path, type,
+ * size, inode, mtime and ctime), else left to the caller. A chunk opens at most maxOpen files. Errors as
+ * treeRecords's; previous stays the caller's, to close after indexEnd.
+ */
+export function indexWalk(root: string, watch: readonly string[] | null, previous: PreviousRecords | undefined, maxOpen: number): IndexHandle {
+  return syscalls().indexWalk(root, watchList(watch), previous?.fd ?? -1, previous?.from ?? 0, previous?.to ?? 0, maxOpen);
+}
+
+/** The next chunk of the walk, or null once it is done; a failure (as treeRecords's) closes the chunk's files and ends the walk. */
+export function indexNext(handle: IndexHandle, skip: (path: string) => boolean): IndexChunk | null {
+  const r = syscalls().indexNext(handle, skip);
+  return r === null ? null : { records: r[0], holes: r[1], extra: r[2], entries: r[3] };
+}
+
+/** Ends the walk: its directories are closed, and the files of a chunk it did not hand over. */
+export function indexEnd(handle: IndexHandle): void {
+  syscalls().indexEnd(handle);
+}
+
+/**
+ * Hashes the regular files open at fds on libuv's thread pool and closes every one: per fd, 76 bytes
+ * (src/manifest/pool.ts's ANSWER: the opened inode's mode, owner, size and stamp as a manifest record
+ * holds them, then the sha256), the bytes hashed, and null or, at each fd that failed, its errno's name
+ * ('ENOTREG': no longer a regular file).
+ */
+export function hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | undefined)[] | null]> {
+  return syscalls().hashFiles(fds);
 }

@@ -1,26 +1,18 @@
 // The digest rules of the manifest (DESIGN section 2): sha256 of file content, of a symlink's target
 // bytes, of "major:minor" for devices; '' for directories, FIFOs and sockets.
 import crypto from 'node:crypto';
-import type fs from 'node:fs';
+import fs from 'node:fs';
 import type { EntryType } from '../model/entry.js';
 import { majorMinor } from './fsat.js';
 
 export const sha256 = (data: Buffer | string): string => crypto.createHash('sha256').update(data).digest('hex');
 
-/**
- * Reads fd from its current offset to the end; returns [sha256 hex, bytes read]. Self-contained (modules
- * passed in) because its source also runs inside the hash workers.
- */
-export function hashFd(
-  fd: number,
-  buf: Buffer,
-  fsm: { readSync(fd: number, b: Buffer, off: number, len: number, pos: null): number },
-  cryptom: { createHash(alg: string): { update(b: Buffer): unknown; digest(enc: 'hex'): string } },
-): [string, number] {
-  const h = cryptom.createHash('sha256');
+/** Reads fd from its current offset to the end through buf; returns [sha256 hex, bytes read]. */
+export function hashFd(fd: number, buf: Buffer): [string, number] {
+  const h = crypto.createHash('sha256');
   let total = 0;
   for (;;) {
-    const n = fsm.readSync(fd, buf, 0, buf.length, null);
+    const n = fs.readSync(fd, buf, 0, buf.length, null);
     if (n === 0) break;
     h.update(buf.subarray(0, n));
     total += n;

@@ -3,7 +3,6 @@
 // from its parent's handle (one lookup, whatever its depth, past PATH_MAX too). Readers (the upper, the
 // bases) use 'read' handles (O_PATH: stat, xattrs, content through a fresh open); the executor uses
 // 'write' handles (O_RDONLY: fsync, fchmod, fchown) and creates missing directories with ensure().
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, isUnder, parentOf, relPath, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
@@ -173,7 +172,7 @@ export class DirHandles {
       try {
         const fst = fs.fstatSync(fd, { bigint: true });
         if (fst.ino !== BigInt(st.ino) || !fst.isFile()) throw new StateOverlayError('io', `${where}: replaced while being hashed`, { path: where });
-        return hashFd(fd, BUF, fs, crypto)[0];
+        return hashFd(fd, BUF)[0];
       } finally {
         closeQuietly(fd);
       }
