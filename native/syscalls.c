@@ -278,53 +278,41 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
 
 // The slots of one entry in statAt's records; src/tree/stats.ts reads them by the same numbers.
 enum {
-  R_ERRNO, R_FD, R_DEV, R_MODE, R_NLINK, R_UID, R_GID, R_RDEV, R_BLKSIZE, R_INO, R_SIZE, R_BLOCKS,
+  R_ERRNO, R_DEV, R_MODE, R_NLINK, R_UID, R_GID, R_RDEV, R_BLKSIZE, R_INO, R_SIZE, R_BLOCKS,
   R_ATIME, R_ATIME_NS, R_MTIME, R_MTIME_NS, R_CTIME, R_CTIME_NS, R_BTIME, R_BTIME_NS,
   R_XATTR_ERRNO, R_XATTR_AT, R_XATTR_LEN, SLOTS
 };
 
-// Whether a slot holds a signed number: the times (tv_sec is negative before 1970), the errno, fd and
-// xattr slots (-1 for none); the others are unsigned (statx's u64 and u32 fields).
+// Whether a slot holds a signed number: the times (tv_sec is negative before 1970), the errno and the
+// xattr slots; the others are unsigned (statx's u64 and u32 fields).
 static bool slot_signed(int k) {
-  return k == R_ERRNO || k == R_FD || (k >= R_ATIME && k <= R_BTIME_NS) || k >= R_XATTR_ERRNO;
+  return k == R_ERRNO || (k >= R_ATIME && k <= R_BTIME_NS) || k >= R_XATTR_ERRNO;
 }
 
-// Closes the files statAt opened for the first `count` records: a call that fails hands none over.
-static void close_opened(const void *records, int64_t count, bool bigint) {
-  for (int64_t i = 0; i < count; i++) {
-    int64_t fd = bigint ? ((const int64_t *)records)[i * SLOTS + R_FD] : (int64_t)((const double *)records)[i * SLOTS + R_FD];
-    if (fd >= 0) close((int)fd);
-  }
-}
-
-// statAt(fd, names, offset, count, bigint, openFlags, openMax, xattrs) -> ArrayBuffer, or with xattrs
+// statAt(fd, names, offset, count, bigint, xattrs) -> ArrayBuffer, or with xattrs
 // [ArrayBuffer, Buffer]: for `count` NUL-ended names of `names` from byte `offset` (readDir's Buffer),
 // the lstat of each entry in the directory fd, as SLOTS int64 (bigint) or float64 numbers per entry.
 // statx(2) with AT_SYMLINK_NOFOLLOW on (fd, name) is one single-name lookup, never a symlink followed,
 // and asks what libuv's lstat asks (the basic fields and the birth time, AT_STATX_SYNC_AS_STAT): the
 // same values fs.lstatSync gives. An entry that fails (gone since readDir: ENOENT) has its errno in slot
 // R_ERRNO and the rest of the walk goes on.
-// With openFlags >= 0, each regular file, at most openMax of them, is also opened from the directory
-// (openat(2), O_NOFOLLOW and O_CLOEXEC added): its fd in slot R_FD, else -1 (a failed open only means
-// the caller opens it itself).
 // With xattrs, each entry's xattr names, llistxattr(2) of /proc/self/fd/FD/NAME: the entry itself (the
 // l- call does not follow the last component; the procfs link is the directory fd), no open of it.
 // They go into the Buffer returned with the records, as the kernel lists them (each ended by a NUL),
 // at R_XATTR_AT for R_XATTR_LEN bytes; a failure leaves its errno in R_XATTR_ERRNO.
 static napi_value StatAt(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
+  napi_value argv[6];
   int fd;
   char *names;
   size_t size;
-  int64_t offset, count, open_flags, open_max;
+  int64_t offset, count;
   bool bigint, xattrs;
-  if (!get_args(env, info, 8, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (!get_args(env, info, 6, argv) || !get_fd(env, argv[0], &fd)) return NULL;
   if (napi_get_buffer_info(env, argv[1], (void **)&names, &size) != napi_ok
       || napi_get_value_int64(env, argv[2], &offset) != napi_ok || napi_get_value_int64(env, argv[3], &count) != napi_ok
-      || napi_get_value_bool(env, argv[4], &bigint) != napi_ok || napi_get_value_int64(env, argv[5], &open_flags) != napi_ok
-      || napi_get_value_int64(env, argv[6], &open_max) != napi_ok || napi_get_value_bool(env, argv[7], &xattrs) != napi_ok
+      || napi_get_value_bool(env, argv[4], &bigint) != napi_ok || napi_get_value_bool(env, argv[5], &xattrs) != napi_ok
       || offset < 0 || count < 0 || (size_t)offset > size) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, names Buffer, offset, count, bigint, openFlags, openMax, xattrs)");
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, names Buffer, offset, count, bigint, xattrs)");
     return NULL;
   }
   // The lists of the chunk; XATTR_LIST_MAX (64 KiB) bounds one entry's, so one llistxattr each.
@@ -341,7 +329,6 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
     // Every name ends with a NUL inside the buffer, or the arguments were not readDir's.
     const char *nul = memchr(p, '\0', (size_t)(end - p));
     if (nul == NULL) {
-      close_opened(data, i, bigint);
       free(lists.bytes);
       napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "names: fewer NUL-ended names than count");
       return NULL;
@@ -352,7 +339,6 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
     // EINTR: a signal arrived during the call (NFS, FUSE); it did nothing, so asking again is safe.
     do rc = statx(fd, p, AT_SYMLINK_NOFOLLOW | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &sx);
     while (rc < 0 && errno == EINTR);
-    v[R_FD] = -1;
     if (rc < 0) {
       v[R_ERRNO] = errno;
     } else {
@@ -383,18 +369,9 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
           v[R_XATTR_AT] = (int64_t)lists.used;
           v[R_XATTR_LEN] = len;
           if (bytes_add(&lists, list, (size_t)len) < 0) {
-            close_opened(data, i, bigint);
             free(lists.bytes);
             return throw_errno(env, ENOMEM, "llistxattr");
           }
-        }
-      }
-      if (open_flags >= 0 && open_max > 0 && S_ISREG(sx.stx_mode)) {
-        int file;
-        do file = openat(fd, p, (int)open_flags | O_NOFOLLOW | O_CLOEXEC); while (file < 0 && errno == EINTR);
-        if (file >= 0) {
-          v[R_FD] = file;
-          open_max--;
         }
       }
     }
@@ -412,11 +389,7 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
   void *copy;
   napi_status st = napi_create_buffer_copy(env, lists.used, lists.used ? lists.bytes : "", &copy, &buffer);
   free(lists.bytes);
-  if (st != napi_ok) {
-    // No records handed over: the files they name are closed here.
-    close_opened(data, count, bigint);
-    return NULL;
-  }
+  if (st != napi_ok) return NULL;
   CHECK(napi_create_array_with_length(env, 2, &both));
   CHECK(napi_set_element(env, both, 0, out));
   CHECK(napi_set_element(env, both, 1, buffer));

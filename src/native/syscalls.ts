@@ -12,7 +12,7 @@ interface Syscalls {
   journalSend(fd: number, entry: Buffer): void;
   openAt(fd: number, name: Buffer, flags: number): number;
   readDir(fd: number): Buffer;
-  statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, openFlags: number, openMax: number, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
+  statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
   syncfs(fd: number): void;
   utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void;
   treeRecords(root: string, watch: Buffer | null, skip: (path: string) => boolean, sink: (chunk: Buffer) => void): number;
@@ -73,12 +73,6 @@ export function readDir(fd: number): Buffer {
   return syscalls().readDir(fd);
 }
 
-/** Where statAt opens regular files: their open(2) flags (O_NOFOLLOW added) and how many at most. */
-export interface OpenAhead {
-  readonly flags: number;
-  readonly max: number;
-}
-
 /** statAt's answer: the records (src/tree/stats.ts reads them) and, when asked, the xattr names they point into. */
 export interface StatRecords {
   readonly records: ArrayBuffer;
@@ -87,12 +81,11 @@ export interface StatRecords {
 
 /**
  * The lstat (statx with AT_SYMLINK_NOFOLLOW) of `count` names of readDir's Buffer from byte `offset`, in
- * the directory fd: 23 numbers per entry, 64-bit with bigint, else float64. An entry's own failure is in
- * its record; with `open`, regular files are opened as well; with `xattrs`, each entry's xattr names
- * are listed (llistxattr, the entry itself).
+ * the directory fd: 22 numbers per entry, 64-bit with bigint, else float64. An entry's own failure is in
+ * its record; with `xattrs`, each entry's xattr names are listed (llistxattr, the entry itself).
  */
-export function statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, open?: OpenAhead, xattrs = false): StatRecords {
-  const r = syscalls().statAt(fd, names, offset, count, bigint, open?.flags ?? -1, open?.max ?? 0, xattrs);
+export function statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, xattrs = false): StatRecords {
+  const r = syscalls().statAt(fd, names, offset, count, bigint, xattrs);
   return Array.isArray(r) ? { records: r[0], xattrs: r[1] } : { records: r };
 }
 

@@ -8,12 +8,12 @@ import type { StatRecords } from '../native/syscalls.js';
 
 /** The slots of one entry in statAt's records, in the order native/syscalls.c writes them. */
 const enum R {
-  errno, fd, dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks,
+  errno, dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks,
   atime, atimeNs, mtime, mtimeNs, ctime, ctimeNs, btime, btimeNs,
   xattrErrno, xattrAt, xattrLen,
 }
 /** Numbers per entry in statAt's records. */
-const SLOTS = 23;
+const SLOTS = 22;
 
 const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK } = fs.constants;
 const date = (msValue: number | bigint): Date => new Date(Math.round(Number(msValue)));
@@ -64,7 +64,7 @@ abstract class StatsBase<T extends number | bigint> {
 
 // The fields are read from the chunk's records when asked for: an entry's callers read a few of them
 // (the tree generation seven), and a BigInt made for each field of each entry was a fifth of the walk.
-// The records of a chunk stay as long as one of its stats does: 160 bytes per entry.
+// The records of a chunk stay as long as one of its stats does: 176 bytes per entry.
 class NativeStats extends StatsBase<number> implements fs.Stats {
   constructor(
     private readonly r: Float64Array,
@@ -197,12 +197,9 @@ function entryError(errno: number, where: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: ${text}, statx '${where}'`), { code, errno: -errno, syscall: 'statx', path: where });
 }
 
-/** A chunk of statAt's records: each entry's lstat (or why it has none), and the files opened with them. */
+/** A chunk of statAt's records: each entry's lstat (or why it has none). */
 export interface StatChunk {
   readonly stats: (fs.Stats | fs.BigIntStats | Error)[];
-  readonly fds: (number | undefined)[];
-  /** How many of fds are open. */
-  readonly opened: number;
   /** With xattrs asked: each entry's xattr names, or undefined where listing them failed (read them another way). */
   readonly xattrs?: (readonly string[] | undefined)[];
 }
@@ -215,26 +212,18 @@ export function statChunk({ records, xattrs: lists }: StatRecords, bigint: boole
   const r = bigint ? new BigUint64Array(records) : new Float64Array(records);
   const signed = bigint ? new BigInt64Array(records) : undefined;
   const stats: (fs.Stats | fs.BigIntStats | Error)[] = [];
-  const fds: (number | undefined)[] = [];
   const xattrs: (readonly string[] | undefined)[] | undefined = lists === undefined ? undefined : [];
-  let opened = 0;
   for (let at = 0, i = from; at < r.length; at += SLOTS, i++) {
     const errno = Number(r[at + R.errno]);
     if (errno !== 0) {
       stats.push(entryError(errno, names[i]!));
-      fds.push(undefined);
       xattrs?.push(undefined);
       continue;
     }
     stats.push(bigint ? new NativeBigIntStats(r as BigUint64Array, signed!, at) : new NativeStats(r as Float64Array, at));
-    // None is -1, which reads as 2^64 - 1 from an unsigned slot: an fd is an int.
-    const fd = Number(r[at + R.fd]);
-    const open = fd >= 0 && fd <= 0x7fffffff;
-    fds.push(open ? fd : undefined);
-    if (open) opened++;
     if (lists !== undefined) xattrs!.push(xattrNames(lists, Number(r[at + R.xattrErrno]), Number(r[at + R.xattrAt]), Number(r[at + R.xattrLen])));
   }
-  return xattrs === undefined ? { stats, fds, opened } : { stats, fds, opened, xattrs };
+  return xattrs === undefined ? { stats } : { stats, xattrs };
 }
 
 /** One entry's xattr names from statAt's lists (each ended by a NUL), [] without any, undefined when listing failed. */

@@ -20,12 +20,6 @@ export interface WalkEntry<S extends fs.Stats | fs.BigIntStats = fs.Stats> {
    */
   readonly dirFd: number;
   /**
-   * With WalkOptions.openFiles, a regular file's fd opened while its directory was read, or undefined
-   * (none opened: budget spent, or not a file). Call it before resuming the walk; the
-   * caller owns and closes what it takes, what it does not take is closed when the walk moves on.
-   */
-  takeFd?: () => number | undefined;
-  /**
    * With WalkOptions.xattrs, the entry's xattr names (llistxattr of the entry itself, listed with its
    * lstat); undefined when not asked or when listing failed (the caller reads them another way).
    */
@@ -42,11 +36,6 @@ export interface WalkOptions {
   descend?: (dir: WalkEntry<fs.Stats | fs.BigIntStats>) => boolean;
   /** lstat with bigint fields (nanosecond times, exact inode numbers). */
   bigint?: boolean;
-  /**
-   * Open flags (O_NOFOLLOW is added): open regular files from their directory's fd as it is read, for
-   * WalkEntry.takeFd. One name relative to the directory instead of a procfs lookup each.
-   */
-  openFiles?: number;
   /**
    * Leave out (and do not enter) the entries for which this holds: the mountpoints below a base. Not a
    * test of st_dev: a btrfs subvolume has its own st_dev and is part of the tree all the same.
@@ -68,14 +57,10 @@ interface Frame extends Listing {
 
 /** Children stat'ed per visit to a directory: bounds the memory a very wide directory takes. */
 const CHUNK = 1024;
-/** Files opened ahead for takeFd and not yet taken or closed, at most (a deep tree holds some per level). */
-const OPEN_AHEAD = 512;
 
 interface Chunk {
   /** lstat results (or the error) of a chunk of names, from names[statsFrom]. */
   stats: (AnyStats | Error)[];
-  /** Files of the chunk opened for takeFd (openFiles), by the same index as stats. */
-  fds: (number | undefined)[];
   /** xattr names of the chunk's entries (WalkOptions.xattrs), by the same index as stats. */
   xattrs?: (readonly string[] | undefined)[];
 }
@@ -99,16 +84,12 @@ function split(all: Buffer): string[] {
 /**
  * Opens, lists and stats directories through the native addon: one call lists a directory, one stats a
  * chunk of its names from the directory's fd (statx on a single name: no path walked, no symlink
- * followed) and opens its regular files when asked. A directory is entered by openat(2) of its name
- * with O_NOFOLLOW, checked against the inode listed.
+ * followed). A directory is entered by openat(2) of its name with O_NOFOLLOW, checked against the
+ * inode listed.
  */
 class DirReader {
-  /** Files opened ahead and still open. */
-  private ahead = 0;
-
   constructor(
     private readonly bigint: boolean,
-    private readonly openFlags: number | undefined,
     private readonly xattrs: boolean,
   ) {}
 
@@ -138,26 +119,16 @@ class DirReader {
   /** Stats of names[from …] (one chunk) in the directory fd; names[from] starts at `offset` in `all`. */
   stat(fd: number, all: Buffer, names: readonly string[], from: number, offset: number): Chunk {
     const count = Math.min(names.length - from, CHUNK);
-    if (count <= 0) return { stats: [], fds: [] };
-    const open = this.openFlags === undefined ? undefined : { flags: this.openFlags, max: OPEN_AHEAD - this.ahead };
-    const chunk = statChunk(statAt(fd, all, offset, count, this.bigint, open, this.xattrs), this.bigint, names, from);
-    this.ahead += chunk.opened;
-    return chunk;
-  }
-
-  /** Closes (or forgets, when taken) a file opened ahead. */
-  release(fd: number | undefined, close: boolean): void {
-    if (fd === undefined) return;
-    this.ahead--;
-    if (close) closeQuietly(fd);
+    if (count <= 0) return { stats: [] };
+    return statChunk(statAt(fd, all, offset, count, this.bigint, this.xattrs), this.bigint, names, from);
   }
 
   /** The sorted names in fd and the stats of the first chunk of them. */
   private list(fd: number): Listing {
     const all = readDir(fd);
     const names = split(all);
-    const { stats, fds, xattrs } = this.stat(fd, all, names, 0, 0);
-    return { fd, all, names, stats, fds, xattrs };
+    const { stats, xattrs } = this.stat(fd, all, names, 0, 0);
+    return { fd, all, names, stats, xattrs };
   }
 }
 
@@ -174,12 +145,8 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
     if (opts.onError) opts.onError(path, err as Error);
     else throw ioError('read', `${rootDir}/${displayPath(path)}`, err);
   };
-  const reader = new DirReader(opts.bigint === true, opts.openFiles, opts.xattrs === true);
-  const dropFds = (f: Frame) => {
-    for (const fd of f.fds) reader.release(fd, true);
-    f.fds = [];
-  };
-  const frame = (l: Listing, path: RelPath): Frame => ({ fd: l.fd, all: l.all, names: l.names, stats: l.stats, fds: l.fds, xattrs: l.xattrs, path, next: 0, at: 0, statsFrom: 0 });
+  const reader = new DirReader(opts.bigint === true, opts.xattrs === true);
+  const frame = (l: Listing, path: RelPath): Frame => ({ fd: l.fd, all: l.all, names: l.names, stats: l.stats, xattrs: l.xattrs, path, next: 0, at: 0, statsFrom: 0 });
   try {
     try {
       stack.push(frame(reader.root(rootDir), TREE_ROOT));
@@ -191,17 +158,14 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       const i = top.next;
       const name = top.names[i];
       if (name === undefined) {
-        dropFds(top);
         closeQuietly(top.fd);
         stack.pop();
         continue;
       }
       if (i >= top.statsFrom + top.stats.length) {
-        dropFds(top);
         top.statsFrom = i;
         const chunk = reader.stat(top.fd, top.all, top.names, i, top.at);
         top.stats = chunk.stats;
-        top.fds = chunk.fds;
         top.xattrs = chunk.xattrs;
       }
       top.next++;
@@ -217,18 +181,7 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       if (opts.skip !== undefined && opts.skip(path)) continue;
       const entry: WalkEntry<AnyStats> = { path, name: bytes, type: entryType(st), st, dirFd: top.fd };
       if (top.xattrs !== undefined) entry.xattrNames = top.xattrs[k];
-      const fds = top.fds;
-      if (opts.openFiles !== undefined) {
-        entry.takeFd = () => {
-          const fd = fds[k];
-          fds[k] = undefined;
-          reader.release(fd, false);
-          return fd;
-        };
-      }
       yield entry;
-      reader.release(fds[k], true);
-      fds[k] = undefined;
       if (entry.type !== 'dir' || (opts.descend && !opts.descend(entry))) continue;
       try {
         stack.push(frame(reader.child(top.fd, bytes, st), path));
@@ -237,9 +190,6 @@ export function* walk(rootDir: string, opts: WalkOptions = {}): Generator<WalkEn
       }
     }
   } finally {
-    for (const f of stack) {
-      dropFds(f);
-      closeQuietly(f.fd);
-    }
+    for (const f of stack) closeQuietly(f.fd);
   }
 }

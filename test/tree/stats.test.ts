@@ -137,9 +137,9 @@ describe('the native directory read', () => {
         expect(names.toString('latin1')).toBe('f0\0f1\0f2\0');
         fs.rmSync(`${wide}/f1`);
         const r = new BigUint64Array(statAt(fd, names, 0, 3, true).records);
-        // Slot 0 of each 23 is the errno: only the removed entry has one.
-        expect([r[0], r[23], r[46]]).toEqual([0n, 2n, 0n]);
-        expect(r[46 + 9]).toBe(fs.lstatSync(`${wide}/f2`, { bigint: true }).ino);
+        // Slot 0 of each 22 is the errno: only the removed entry has one.
+        expect([r[0], r[22], r[44]]).toEqual([0n, 2n, 0n]);
+        expect(r[44 + 8]).toBe(fs.lstatSync(`${wide}/f2`, { bigint: true }).ino);
         // From the second name on: byte offset 3.
         expect(new BigUint64Array(statAt(fd, names, 3, 1, true).records)[0]).toBe(2n);
       } finally {

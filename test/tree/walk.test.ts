@@ -125,59 +125,6 @@ describe('walk', () => {
     expect(fs.statSync('.').ino).toBe(homeIno);
   });
 
-  it('opens regular files for takeFd as their directory is read, and closes what is not taken', () => {
-    const before = fs.readdirSync('/proc/self/fd').length;
-    const taken: number[] = [];
-    let offered = 0;
-    for (const e of walk(dir, { openFiles: fs.constants.O_RDONLY | fs.constants.O_NONBLOCK, bigint: true })) {
-      const fd = e.takeFd!();
-      if (e.type !== 'file') {
-        expect(fd).toBeUndefined();
-        continue;
-      }
-      expect(fd).toBeDefined();
-      offered++;
-      expect(fs.fstatSync(fd!, { bigint: true }).ino).toBe(e.st.ino);
-      expect(e.takeFd!()).toBeUndefined(); // handed over once
-      if (offered % 2 === 0) fs.closeSync(fd!);
-      else taken.push(fd!);
-    }
-    expect(offered).toBe(EXPECTED.filter(([, t]) => t === 'file').length);
-    expect(fs.readdirSync('/proc/self/fd').length).toBe(before + taken.length);
-    for (const fd of taken) fs.closeSync(fd);
-    // Nothing taken, and an early stop: every fd opened ahead is closed.
-    for (const e of walk(dir, { openFiles: fs.constants.O_RDONLY })) if (e.path === 'sub') break;
-    expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
-  });
-
-  it('keeps at most 512 files open ahead, however wide the directory', () => {
-    const wide = scratch();
-    try {
-      for (let i = 0; i < 1500; i++) fs.writeFileSync(`${wide}/f${String(i).padStart(4, '0')}`, '');
-      const before = fs.readdirSync('/proc/self/fd').length;
-      let most = 0;
-      let offered = 0;
-      for (const e of walk(wide, { openFiles: fs.constants.O_RDONLY })) {
-        most = Math.max(most, fs.readdirSync('/proc/self/fd').length - before);
-        if (e.path.endsWith('0')) {
-          const fd = e.takeFd!();
-          if (fd !== undefined) {
-            offered++;
-            fs.closeSync(fd);
-          }
-        }
-      }
-      expect(most).toBeLessThanOrEqual(512 + 3);
-      expect(most).toBeGreaterThan(256);
-      // Files are opened when their chunk (1024 names) is read, while fewer than 512 are open: f0000–f0511,
-      // then f1024–f1499 once those are closed. The others come without an fd (the caller opens them).
-      expect(offered).toBe(52 + 47);
-      expect(fs.readdirSync('/proc/self/fd').length).toBe(before);
-    } finally {
-      fs.rmSync(wide, { recursive: true });
-    }
-  });
-
   it('walks the same from a worker thread, where it cannot chdir', async () => {
     const url = new URL('../../dist/tree/walk.js', import.meta.url).href;
     const code = `const { parentPort, workerData } = require('node:worker_threads');
