@@ -9,12 +9,14 @@ import { displayPath, type RelPath } from '../model/entry.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
 import { closeQuietly } from '../tree/fsat.js';
 import { indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
-import type { BaseSkip } from '../observe/submounts.js';
 import type { PackageClasses } from '../model/package-class.js';
 import { ManifestEncoder } from './encode.js';
 import { checkDigest, decodeTable } from './format.js';
 import { ANSWER, FIELDS, HashPool, NOT_A_FILE, type HashBatch } from './pool.js';
 import { hashRange, openManifest, readAt, readLayout, type ManifestFile } from './store.js';
+
+/** observe/submounts.ts's BaseSkip: the test, and the directories it can hold for entries of (all when not given). */
+type Skip = ((p: RelPath) => boolean) & { readonly watch?: readonly RelPath[] };
 
 export interface BuildOptions {
   /** A manifest of an earlier state of the same base: digests of unchanged inodes are reused. */
@@ -22,7 +24,7 @@ export interface BuildOptions {
   /** Entries done so far, and the expected total when a previous manifest tells it. */
   onProgress?: (done: number, total?: number) => void;
   /** Entries left out with all below them: the mountpoints below the base (observe/submounts.ts); asked only in its watch directories where it lists them. */
-  skip?: BaseSkip;
+  skip?: Skip;
   /** Hash batches run at once on libuv's thread pool (default: its size). */
   threads?: number;
   /** The package classes of the base, read from the image's databases (observe/package-db.ts). */
@@ -197,7 +199,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
   }
 }
 
-const NO_SKIP: BaseSkip = Object.assign(() => false, { watch: [] });
+const NO_SKIP: Skip = Object.assign(() => false, { watch: [] });
 
 /** Holes of a chunk that are symlinks: their digests were made, not reused. */
 function countSymlinkHoles(chunk: IndexChunk): number {

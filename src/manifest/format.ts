@@ -191,6 +191,24 @@ export function recordPath(buf: Buffer, offset: number, len: number): RelPath | 
   return (dlen === 0 || dlen === 32) && at < offset + len ? fromBytes(buf, at, offset + len) : undefined;
 }
 
+/**
+ * comparePaths of the path of the record of `len` bytes at `offset` of buf and p, read from the bytes
+ * without making a string (a search compares many paths it never returns). undefined: not a path's place.
+ */
+export function comparePathAt(buf: Buffer, offset: number, len: number, p: RelPath): number | undefined {
+  const dlen = buf[offset + 4 + 45];
+  const from = offset + 4 + FIXED + (dlen === 32 ? 32 : 0);
+  const end = offset + len;
+  if ((dlen !== 0 && dlen !== 32) || from >= end) return undefined;
+  const n = Math.min(end - from, p.length);
+  for (let k = 0; k < n; k++) {
+    const x = buf[from + k]!;
+    const y = p.charCodeAt(k);
+    if (x !== y) return (x === 0x2f ? -1 : x) - (y === 0x2f ? -1 : y);
+  }
+  return end - from - p.length;
+}
+
 /** Refuses a v2 manifest whose bytes do not hash to the digest its trailer records. */
 export function checkDigest(layout: ManifestLayout, hash: crypto.Hash, file: string): void {
   const got = hash.digest('hex');

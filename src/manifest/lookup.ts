@@ -7,13 +7,14 @@ import crypto from 'node:crypto';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, type BaseView, type RelPath } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
-import { MAX_RECORD, checkDigest, decodeRecord, decodeTable, recordPath, type ManifestEntry, type ManifestLayout } from './format.js';
+import { MAX_RECORD, checkDigest, comparePathAt, decodeRecord, decodeTable, recordPath, type ManifestEntry, type ManifestLayout } from './format.js';
 import { listedOnce, notTheGeneration, openManifest, readAt, readLayout, readManifest, viewOf, type ManifestFile } from './store.js';
 
 /** Entries in a range: a few KiB of records read at once. */
 const RANGE = 32;
-/** Ranges kept, the last used. */
+/** Ranges kept, the last used, and ranges read at once (a range and those after it). */
 const KEEP = 64;
+const AHEAD = 8;
 const CHUNK = 1 << 20;
 
 /** A BaseView of a manifest file, open until closed. */
@@ -104,6 +105,13 @@ class Records {
     return this.pathIn(buf, off, i);
   }
 
+  /** comparePaths(path(i), p), from the record's bytes. */
+  compare(i: number, p: RelPath): number {
+    const [buf, off] = this.record(i);
+    const len = this.checkedLength(buf, off, i);
+    return comparePathAt(buf, off, len, p) ?? comparePaths(this.entry(i).path, p);
+  }
+
   entry(i: number): ManifestEntry {
     const [buf, off] = this.record(i);
     return decodeRecord(buf, off, this.file, this.start(i) - off)!.record.entry;
@@ -111,11 +119,16 @@ class Records {
 
   /** The path of entry i, whose record is at byte `off` of buf: it must fill the space the table gives it. */
   pathIn(buf: Buffer, off: number, i: number): RelPath {
+    return recordPath(buf, off, this.checkedLength(buf, off, i)) ?? this.entry(i).path;
+  }
+
+  /** The length of entry i's record at byte `off` of buf: it must fill the space the table gives it. */
+  private checkedLength(buf: Buffer, off: number, i: number): number {
     const len = this.end(i) - this.start(i);
     if (buf.length - off < len || buf.readUInt32LE(off) !== len - 4 || len - 4 > MAX_RECORD) {
       throw new StateOverlayError('corrupt', `${this.file}: table: entry ${i}: the record at byte ${this.start(i)} does not end at byte ${this.end(i)}, where the next one starts`, { path: this.file });
     }
-    return recordPath(buf, off, len) ?? this.entry(i).path;
+    return len;
   }
 
   close(): void {
@@ -127,9 +140,18 @@ class Records {
     const r = Math.floor(i / RANGE);
     let buf = this.ranges.get(r);
     if (buf === undefined) {
+      // The ranges after it come in the same read: lookups mostly come in the walk's order.
+      const last = Math.min(r + AHEAD, Math.ceil(this.table.length / RANGE)) - 1;
       const from = this.start(r * RANGE);
-      buf = readAt(this.f, from, this.end(Math.min((r + 1) * RANGE, this.table.length) - 1) - from);
-      if (this.ranges.size === KEEP) this.ranges.delete(this.ranges.keys().next().value!);
+      const bytes = readAt(this.f, from, this.end(Math.min((last + 1) * RANGE, this.table.length) - 1) - from);
+      for (let k = last; k > r; k--) {
+        if (this.ranges.has(k)) continue;
+        if (this.ranges.size >= KEEP) this.ranges.delete(this.ranges.keys().next().value!);
+        const at = this.start(k * RANGE) - from;
+        this.ranges.set(k, bytes.subarray(at, this.end(Math.min((k + 1) * RANGE, this.table.length) - 1) - from));
+      }
+      buf = bytes.subarray(0, this.end(Math.min((r + 1) * RANGE, this.table.length) - 1) - from);
+      if (this.ranges.size >= KEEP) this.ranges.delete(this.ranges.keys().next().value!);
     } else if (r !== this.newest) {
       this.ranges.delete(r);
     }
@@ -182,7 +204,7 @@ class TableView implements ManifestLookup {
     lo = (lo - 1) * RANGE + 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (comparePaths(this.records.path(mid), p) < 0) lo = mid + 1;
+      if (this.records.compare(mid, p) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManifestEntry as BaseEntry } from '../../src/manifest/format.js';
 import crypto from 'node:crypto';
-import { encodeEntry, parseManifest, parseRecords } from '../../src/manifest/format.js';
+import { comparePathAt, encodeEntry, parseManifest, parseRecords } from '../../src/manifest/format.js';
 import { encodeManifest } from '../../src/manifest/encode.js';
 import { manifestCount, manifestDigest, manifestPath, readManifest, readRecords } from '../../src/manifest/store.js';
 import { layoutFor } from '../../src/paths/layout.js';
@@ -125,6 +125,28 @@ describe('manifest format', () => {
   it('accepts names like ".x" and "..."', () => {
     const entries = ['.x', 'a/...', 'a/..b'].map((p) => ({ ...ENTRIES[5]!, path: rel(p) }));
     expect(parseManifest(bytesOf(entries))).toEqual(entries);
+  });
+});
+
+describe('comparePathAt', () => {
+  it("orders a record's path against a path as comparePaths orders the two, from the record's bytes", () => {
+    const paths = ['a', 'a/b', 'a.b', 'a-b', 'ab', 'a/b/c', 'b', EVERY_BYTE.toString('latin1'), `${EVERY_BYTE.toString('latin1')}/x`, INVALID_UTF8.toString('latin1'), NEWLINE.toString('latin1'), '\x01', '\xff'].map((p) => p as ReturnType<typeof rel>);
+    for (const type of ['file', 'dir'] as const) {
+      for (const a of paths) {
+        const rec = encodeEntry({ path: a, type, mode: 0o644, uid: 0, gid: 0, size: 1, digest: type === 'file' ? 'ab'.repeat(32) : '' });
+        // Inside a bigger buffer, as a range read holds it.
+        const buf = Buffer.concat([Buffer.alloc(7), rec, Buffer.alloc(5, 0x61)]);
+        for (const b of paths) expect(Math.sign(comparePathAt(buf, 7, rec.length, b)!), `${type} ${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Math.sign(comparePaths(a, b)));
+      }
+    }
+  });
+
+  it('declines a record that has no path where its digest length says', () => {
+    const rec = encodeEntry({ path: rel('x'), type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, digest: '' });
+    rec[4 + 45] = 7;
+    expect(comparePathAt(rec, 0, rec.length, rel('x'))).toBeUndefined();
+    rec[4 + 45] = 32;
+    expect(comparePathAt(rec, 0, rec.length, rel('x'))).toBeUndefined();
   });
 });
 
