@@ -25,6 +25,8 @@ export interface Scratch {
   readonly shipped: string;
   /** The private base bind the product mounts beside the overlay. */
   readonly baseBind: string;
+  /** The overlay's directory under /run (its base bind, the record of its mount): gone at every boot. */
+  readonly runDir: string;
 }
 
 export function scratchOf(baseDir: string): Scratch {
@@ -39,6 +41,7 @@ export function scratchOf(baseDir: string): Scratch {
     work: path.join(stateDir, 'work'),
     shipped: path.join(root, 'usr/lib/state-overlay/opt.manifest'),
     baseBind: path.join(root, 'run/state-overlay/opt/base'),
+    runDir: path.join(root, 'run/state-overlay/opt'),
   };
 }
 

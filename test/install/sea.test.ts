@@ -61,7 +61,7 @@ describe('the single executable', () => {
     expect(h.stderr).toBe('');
   });
 
-  it('mounts, reconciles an update with a backup, restores from it and indexes (hash workers)', async () => {
+  it('mounts, reconciles an update with a backup, restores from it and indexes (hash pool)', async () => {
     const root = path.join(scratch, 'root');
     const tool = path.join(root, 'opt/app/bin/tool');
     fs.mkdirSync(path.dirname(tool), { recursive: true });
