@@ -1183,6 +1183,79 @@ static napi_value HashFiles(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// hashRange(fd, from, length) -> Promise<Buffer>: the sha256 of the bytes [from, from + length) of the
+// file open at fd, read with pread(2) (fd's offset untouched) on libuv's thread pool: a manifest's digest
+// checked beside the walk that reads it. The fd stays the caller's, open until the promise settles. A file
+// that ends first, or a read that fails, rejects the promise (EIO for the short file).
+struct range_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+  uint64_t from, length;
+  unsigned char digest[32];
+  int err;
+};
+
+static void range_execute(napi_env env, void *data) {
+  (void)env;
+  struct range_job *job = data;
+  pthread_once(&sha256_once, sha256_fetch);
+  if (hash_buffer == NULL) hash_buffer = malloc(HASH_BUFFER);
+  EVP_MD_CTX *ctx = hash_buffer == NULL || sha256_md == NULL ? NULL : EVP_MD_CTX_new();
+  job->err = ctx == NULL || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ? ENOMEM : 0;
+  for (uint64_t at = job->from, end = job->from + job->length; job->err == 0 && at < end;) {
+    size_t want = end - at < HASH_BUFFER ? (size_t)(end - at) : HASH_BUFFER;
+    ssize_t n = pread(job->fd, hash_buffer, want, (off_t)at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) job->err = n < 0 ? errno : EIO;
+    else if (EVP_DigestUpdate(ctx, hash_buffer, (size_t)n) != 1) job->err = ENOMEM;
+    else at += (uint64_t)n;
+  }
+  unsigned int dlen = 0;
+  if (job->err == 0 && (EVP_DigestFinal_ex(ctx, job->digest, &dlen) != 1 || dlen != 32)) job->err = ENOMEM;
+  EVP_MD_CTX_free(ctx);
+}
+
+static void range_complete(napi_env env, napi_status status, void *data) {
+  struct range_job *job = data;
+  napi_value result;
+  void *copy;
+  if (status == napi_ok && job->err == 0 && napi_create_buffer_copy(env, 32, job->digest, &copy, &result) == napi_ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value error = errno_error(env, job->err != 0 ? job->err : ENOMEM, "pread");
+    if (error != NULL) napi_reject_deferred(env, job->deferred, error);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value HashRange(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int fd;
+  int64_t from, length;
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_get_value_int64(env, argv[1], &from) != napi_ok || napi_get_value_int64(env, argv[2], &length) != napi_ok || from < 0 || length < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected (fd, from >= 0, length >= 0)");
+    return NULL;
+  }
+  struct range_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return throw_errno(env, ENOMEM, "hashRange");
+  *job = (struct range_job){.fd = fd, .from = (uint64_t)from, .length = (uint64_t)length};
+  napi_value promise, name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "hashRange", NAPI_AUTO_LENGTH, &name) != napi_ok
+      || napi_create_async_work(env, NULL, name, range_execute, range_complete, job, &job->work) != napi_ok) {
+    free(job);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    free(job);
+    return NULL;
+  }
+  return promise;
+}
+
 // A time in nanoseconds since the epoch as utimensat(2) takes it: tv_nsec within [0, 1e9), tv_sec
 // rounded down (before 1970 both the seconds and the time are negative).
 static struct timespec timespec_of(int64_t ns) {
@@ -1244,6 +1317,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"indexNext", NULL, IndexNext, NULL, NULL, NULL, napi_enumerable, NULL},
     {"indexEnd", NULL, IndexEnd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"hashFiles", NULL, HashFiles, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hashRange", NULL, HashRange, NULL, NULL, NULL, napi_enumerable, NULL},
     {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));

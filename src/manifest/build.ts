@@ -8,12 +8,12 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
 import { closeQuietly } from '../tree/fsat.js';
-import { indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
+import { hashRange, indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
 import type { PackageClasses } from '../model/package-class.js';
 import { ManifestEncoder } from './encode.js';
 import { checkDigest, decodeTable } from './format.js';
 import { ANSWER, FIELDS, HashPool, NOT_A_FILE, type HashBatch } from './pool.js';
-import { hashRange, openManifest, readAt, readLayout, type ManifestFile } from './store.js';
+import { openManifest, readAt, readLayout, type ManifestFile } from './store.js';
 
 /** observe/submounts.ts's BaseSkip: the test, and the directories it can hold for entries of (all when not given). */
 type Skip = ((p: RelPath) => boolean) & { readonly watch?: readonly RelPath[] };
@@ -62,8 +62,12 @@ interface Pending {
   readonly batches: Promise<HashBatch>[];
 }
 
-/** The previous manifest's entry records, its digest checked first (a v1 manifest's are not used: it has no digest). */
-function previousRecords(file: string | undefined): { records?: PreviousRecords; total?: number; file?: ManifestFile } {
+/**
+ * The previous manifest's entry records (a v1 manifest's are not used: it has no digest). Its digest is
+ * checked beside the walk, on libuv's thread pool: `checked` settles once it is, and must before the
+ * new manifest is kept (the file stays open until then).
+ */
+function previousRecords(file: string | undefined): { records?: PreviousRecords; total?: number; file?: ManifestFile; checked?: Promise<void> } {
   if (file === undefined || !fs.existsSync(file)) return {};
   const f = openManifest(file);
   try {
@@ -72,11 +76,16 @@ function previousRecords(file: string | undefined): { records?: PreviousRecords;
       f.close();
       return { total: layout.count };
     }
-    const hash = crypto.createHash('sha256');
-    hashRange(f, hash, 0, layout.digestAt!);
-    checkDigest(layout, hash, file);
     const table = decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
-    return { records: { fd: f.fd, from: table[0]!, to: layout.recordsEnd }, total: layout.count, file: f };
+    const checked = hashRange(f.fd, 0, layout.digestAt!).then(
+      (digest) => checkDigest(layout, digest.toString('hex'), file),
+      (err: unknown) => {
+        throw ioError('read manifest', file, err);
+      },
+    );
+    // Awaited once the walk is done: a failure before that is not an unhandled rejection meanwhile.
+    checked.catch(() => undefined);
+    return { records: { fd: f.fd, from: table[0]!, to: layout.recordsEnd }, total: layout.count, file: f, checked };
   } catch (err) {
     f.close();
     throw err;
@@ -176,6 +185,8 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
       throw walkError(baseDir, err);
     }
     while (inFlight.length > 0) await finish(inFlight.shift()!);
+    // Digests were taken from it: it must be the manifest its trailer says.
+    await prev.checked;
     writeOut(enc.end());
     fs.fsyncSync(out);
     fs.closeSync(out);
@@ -193,6 +204,8 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     throw ioError('index', baseDir, err);
   } finally {
     if (walk !== undefined) indexEnd(walk);
+    // Its check reads the file: it is closed once the check is over, whatever came of it.
+    await prev.checked?.catch(() => undefined);
     prev.file?.close();
     // The files of chunks not written are the pool's already: it closes them, and is waited for.
     await pool?.close();

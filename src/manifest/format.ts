@@ -209,9 +209,9 @@ export function comparePathAt(buf: Buffer, offset: number, len: number, p: RelPa
   return end - from - p.length;
 }
 
-/** Refuses a v2 manifest whose bytes do not hash to the digest its trailer records. */
-export function checkDigest(layout: ManifestLayout, hash: crypto.Hash, file: string): void {
-  const got = hash.digest('hex');
+/** Refuses a v2 manifest whose bytes do not hash (a hash fed them, or the hex digest made) to the digest its trailer records. */
+export function checkDigest(layout: ManifestLayout, hash: crypto.Hash | string, file: string): void {
+  const got = typeof hash === 'string' ? hash : hash.digest('hex');
   if (got !== layout.digest) throw corrupt(file, `digest: the trailer records ${layout.digest ?? ''}, the bytes before it hash to ${got} (a damaged manifest)`);
 }
 

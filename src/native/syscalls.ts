@@ -20,6 +20,7 @@ interface Syscalls {
   indexNext(handle: IndexHandle, skip: (path: string) => boolean): [Buffer, Buffer, Buffer, number] | null;
   indexEnd(handle: IndexHandle): void;
   hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | undefined)[] | null]>;
+  hashRange(fd: number, from: number, length: number): Promise<Buffer>;
 }
 
 /**
@@ -178,4 +179,13 @@ export function indexEnd(handle: IndexHandle): void {
  */
 export function hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | undefined)[] | null]> {
   return syscalls().hashFiles(fds);
+}
+
+/**
+ * The sha256 of the bytes [from, from + length) of the file open at fd (pread: its offset untouched), made on
+ * libuv's thread pool; fd must stay open until the promise settles. A file that ends first rejects it with
+ * EIO, a failed read with its errno (errors as flock's).
+ */
+export function hashRange(fd: number, from: number, length: number): Promise<Buffer> {
+  return syscalls().hashRange(fd, from, length);
 }

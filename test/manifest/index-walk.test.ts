@@ -95,6 +95,21 @@ describe('manifest records made in C', () => {
     expect(r.hashedBytes).toBe(files.reduce((n, w) => n + w.entry.size, 0));
   });
 
+  it('refuse a previous manifest whose bytes are not those its digest says, leaving nothing behind', async () => {
+    const prevFile = path.join(dir, 'damaged.manifest');
+    await buildManifest(base, prevFile);
+    const bytes = fs.readFileSync(prevFile);
+    // A byte of a record's digest: the records still parse, only the digest check can see it.
+    const at = bytes.indexOf(Buffer.from('plain', 'latin1')) - 20;
+    bytes[at] = bytes[at]! ^ 0xff;
+    fs.writeFileSync(prevFile, bytes);
+    const out = path.join(dir, 'd/after-damaged.manifest');
+    const before = openFds();
+    await expect(buildManifest(base, out, { previous: prevFile })).rejects.toThrow(/damaged\.manifest: digest: the trailer records [0-9a-f]{64}, the bytes before it hash to [0-9a-f]{64} \(a damaged manifest\)/);
+    expect(fs.readdirSync(path.dirname(out))).toEqual([]);
+    expect(openFds()).toBe(before);
+  });
+
   it('open at most maxOpen files a chunk, and close them when the walk fails part way', () => {
     const flat = path.join(dir, 'flat');
     fs.mkdirSync(flat);
