@@ -1184,9 +1184,10 @@ static napi_value HashFiles(napi_env env, napi_callback_info info) {
 }
 
 // hashRange(fd, from, length) -> Promise<Buffer>: the sha256 of the bytes [from, from + length) of the
-// file open at fd, read with pread(2) (fd's offset untouched) on libuv's thread pool: a manifest's digest
-// checked beside the walk that reads it. The fd stays the caller's, open until the promise settles. A file
-// that ends first, or a read that fails, rejects the promise (EIO for the short file).
+// file open at fd, read with pread(2) on libuv's thread pool: a manifest's digest checked beside the work
+// that reads its records. The job reads a dup(2) of fd, closed when it is done: the caller may close fd
+// at any time (a number the process reuses is never read). A file that ends first, or a read that
+// fails, rejects the promise (EIO for the short file).
 struct range_job {
   napi_async_work work;
   napi_deferred deferred;
@@ -1214,10 +1215,13 @@ static void range_execute(napi_env env, void *data) {
   unsigned int dlen = 0;
   if (job->err == 0 && (EVP_DigestFinal_ex(ctx, job->digest, &dlen) != 1 || dlen != 32)) job->err = ENOMEM;
   EVP_MD_CTX_free(ctx);
+  close(job->fd);
 }
 
 static void range_complete(napi_env env, napi_status status, void *data) {
   struct range_job *job = data;
+  // Never cancelled; were it, the dup would still be this call's to close.
+  if (status == napi_cancelled) close(job->fd);
   napi_value result;
   void *copy;
   if (status == napi_ok && job->err == 0 && napi_create_buffer_copy(env, 32, job->digest, &copy, &result) == napi_ok) {
@@ -1241,15 +1245,22 @@ static napi_value HashRange(napi_env env, napi_callback_info info) {
   }
   struct range_job *job = calloc(1, sizeof *job);
   if (job == NULL) return throw_errno(env, ENOMEM, "hashRange");
-  *job = (struct range_job){.fd = fd, .from = (uint64_t)from, .length = (uint64_t)length};
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) {
+    free(job);
+    return throw_errno(env, errno, "dup");
+  }
+  *job = (struct range_job){.fd = dup_fd, .from = (uint64_t)from, .length = (uint64_t)length};
   napi_value promise, name;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "hashRange", NAPI_AUTO_LENGTH, &name) != napi_ok
       || napi_create_async_work(env, NULL, name, range_execute, range_complete, job, &job->work) != napi_ok) {
+    close(dup_fd);
     free(job);
     return NULL;
   }
   if (napi_queue_async_work(env, job->work) != napi_ok) {
     napi_delete_async_work(env, job->work);
+    close(dup_fd);
     free(job);
     return NULL;
   }

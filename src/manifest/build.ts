@@ -65,7 +65,7 @@ interface Pending {
 /**
  * The previous manifest's entry records (a v1 manifest's are not used: it has no digest). Its digest is
  * checked beside the walk, on libuv's thread pool: `checked` settles once it is, and must before the
- * new manifest is kept (the file stays open until then).
+ * new manifest is kept.
  */
 function previousRecords(file: string | undefined): { records?: PreviousRecords; total?: number; file?: ManifestFile; checked?: Promise<void> } {
   if (file === undefined || !fs.existsSync(file)) return {};
@@ -204,8 +204,6 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     throw ioError('index', baseDir, err);
   } finally {
     if (walk !== undefined) indexEnd(walk);
-    // Its check reads the file: it is closed once the check is over, whatever came of it.
-    await prev.checked?.catch(() => undefined);
     prev.file?.close();
     // The files of chunks not written are the pool's already: it closes them, and is waited for.
     await pool?.close();

@@ -183,8 +183,8 @@ export function hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | u
 
 /**
  * The sha256 of the bytes [from, from + length) of the file open at fd (pread: its offset untouched), made on
- * libuv's thread pool; fd must stay open until the promise settles. A file that ends first rejects it with
- * EIO, a failed read with its errno (errors as flock's).
+ * libuv's thread pool from a dup of fd: fd may be closed at any time. A file that ends first rejects it
+ * with EIO, a failed read with its errno (errors as flock's).
  */
 export function hashRange(fd: number, from: number, length: number): Promise<Buffer> {
   return syscalls().hashRange(fd, from, length);

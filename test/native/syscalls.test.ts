@@ -1,8 +1,9 @@
+import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADDON_FROM_MODULE, flock, syncfs, utimens } from '../../src/native/syscalls.js';
+import { ADDON_FROM_MODULE, flock, hashRange, syncfs, utimens } from '../../src/native/syscalls.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
 let root: string;
@@ -141,5 +142,28 @@ describe('utimens', () => {
     expect(() => utimens(1 << 20, null, 0n, 0n)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'futimens' }));
     expect(() => utimens(0, null, 2n ** 64n, 0n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => utimens(0, null, 0 as unknown as bigint, 0n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});
+
+describe('hashRange', () => {
+  it('hashes a byte range of the file from a dup of fd, which the caller may close at once', async () => {
+    const file = path.join(root, 'f');
+    const bytes = Buffer.from(Array.from({ length: 3 << 20 }, (_, i) => (i * 7) & 0xff));
+    fs.writeFileSync(file, bytes);
+    const fd = fs.openSync(file, 'r');
+    const digest = hashRange(fd, 5, bytes.length - 37);
+    fs.closeSync(fd);
+    // A file opened meanwhile may take the number: it is not what is read.
+    fds.push(fs.openSync(path.join(root, 'other'), 'w+'));
+    expect((await digest).toString('hex')).toBe(crypto.createHash('sha256').update(bytes.subarray(5, bytes.length - 32)).digest('hex'));
+  });
+
+  it('rejects a range past the end of the file with EIO, and a bad fd with EBADF', async () => {
+    const file = path.join(root, 'short');
+    fs.writeFileSync(file, 'abc');
+    const fd = open(file, 'r');
+    await expect(hashRange(fd, 0, 4)).rejects.toMatchObject({ code: 'EIO', syscall: 'pread' });
+    expect((await hashRange(fd, 1, 2)).toString('hex')).toBe(crypto.createHash('sha256').update('bc').digest('hex'));
+    expect(() => hashRange(1 << 20, 0, 1)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'dup' }));
   });
 });
