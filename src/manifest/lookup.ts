@@ -3,8 +3,8 @@
 // whose records lie side by side in the file. The first path of every range is kept in memory (taken
 // while the file is hashed for its digest), a search goes through those, then reads one range and
 // decodes only the records it compares or returns. Memory stays small whatever the base's size.
-import crypto from 'node:crypto';
-import { StateOverlayError } from '../errors.js';
+import { StateOverlayError, ioError } from '../errors.js';
+import { hashRange } from '../native/syscalls.js';
 import { displayPath, type BaseView, type RelPath } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
 import { MAX_RECORD, checkDigest, comparePathAt, decodeRecord, decodeTable, recordPath, type ManifestEntry, type ManifestLayout } from './format.js';
@@ -19,13 +19,19 @@ const CHUNK = 1 << 20;
 
 /** A BaseView of a manifest file, open until closed. */
 export interface ManifestLookup extends BaseView {
+  /**
+   * Settles once the manifest's digest is checked (and that every range's first record is where the
+   * table says); rejects, naming the file, when it is not. Nothing read from the view counts before.
+   */
+  readonly checked: Promise<void>;
   close(): void;
 }
 
 /**
- * Opens a manifest for lookups by path. Its digest is checked first (sha256: the digest of the
- * `manifest:` generation it must be), which covers its table. A v1 manifest has no table: it is read
- * whole into memory.
+ * Opens a manifest for lookups by path. Its digest (sha256: the digest of the `manifest:` generation it
+ * must be), which covers its table, is checked on libuv's thread pool while the first path of every
+ * range is read here: `checked` says when. A v1 manifest has no table: it is read whole into memory
+ * and checked before this returns.
  */
 export function openManifestView(file: string, opts: { sha256?: string } = {}): ManifestLookup {
   const f = openManifest(file);
@@ -34,30 +40,38 @@ export function openManifestView(file: string, opts: { sha256?: string } = {}): 
     if (layout.digest !== undefined) {
       if (opts.sha256 !== undefined && layout.digest !== opts.sha256) throw notTheGeneration(file, opts.sha256);
       const records = new Records(f, file, decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file), layout.recordsEnd);
-      return new TableView(records, hashTakingFirsts(f, layout, records, file));
+      const digest = hashRange(f.fd, 0, layout.digestAt!);
+      const { firsts, misplaced } = takeFirsts(f, layout, records);
+      // Damage is named as such: the digest first, then a record not where the table says.
+      const checked = digest.then(
+        (d) => {
+          checkDigest(layout, d.toString('hex'), file);
+          if (misplaced) throw misplaced;
+        },
+        (err: unknown) => {
+          throw ioError('read manifest', file, err);
+        },
+      );
+      // Awaited by whoever uses the view: a failure before that is not an unhandled rejection meanwhile.
+      checked.catch(() => undefined);
+      return new TableView(records, firsts, checked);
     }
   } catch (err) {
     f.close();
     throw err;
   }
   f.close();
-  return { ...viewOf(listedOnce(file, readManifest(file, opts))), close: () => undefined };
+  return { ...viewOf(listedOnce(file, readManifest(file, opts))), checked: Promise.resolve(), close: () => undefined };
 }
 
-/**
- * Hashes the manifest, its digest checked, and takes on the way the first path of every range. A
- * record that is not where the table says is refused after the digest (damage is named as such).
- */
-function hashTakingFirsts(f: ManifestFile, layout: ManifestLayout, records: Records, file: string): RelPath[] {
-  const hash = crypto.createHash('sha256');
+/** The first path of every range, read in chunks; a record that is not where the table says is kept for `checked`. */
+function takeFirsts(f: ManifestFile, layout: ManifestLayout, records: Records): { firsts: RelPath[]; misplaced?: Error } {
   const firsts: RelPath[] = [];
   let misplaced: Error | undefined;
   const buf = Buffer.allocUnsafe(CHUNK);
-  const digestAt = layout.digestAt!;
-  for (let at = 0, n; at < digestAt; at += n) {
-    n = f.read(buf, 0, Math.min(CHUNK, digestAt - at), at);
+  for (let at = records.count === 0 ? layout.recordsEnd : records.start(0), n; firsts.length * RANGE < records.count; at += n) {
+    n = f.read(buf, 0, Math.min(CHUNK, layout.recordsEnd - at), at);
     if (n === 0) break;
-    hash.update(buf.subarray(0, n));
     // The ranges whose first record ends in this chunk; one that starts in the chunk before is read again.
     for (let i = firsts.length * RANGE; i < records.count && records.end(i) <= at + n; i = firsts.length * RANGE) {
       const start = records.start(i);
@@ -70,9 +84,7 @@ function hashTakingFirsts(f: ManifestFile, layout: ManifestLayout, records: Reco
       }
     }
   }
-  checkDigest(layout, hash, file);
-  if (misplaced) throw misplaced;
-  return firsts;
+  return misplaced === undefined ? { firsts } : { firsts, misplaced };
 }
 
 /** The entry records of a v2 manifest, where its table says they are, read a range at a time. */
@@ -167,6 +179,7 @@ class TableView implements ManifestLookup {
     private readonly records: Records,
     /** The path of the first entry of every range. */
     private readonly firsts: readonly RelPath[],
+    readonly checked: Promise<void>,
   ) {}
 
   get(p: RelPath): ManifestEntry | undefined {

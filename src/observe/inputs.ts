@@ -106,8 +106,12 @@ function assertBase(dir: string): void {
   if (!st.isDirectory()) throw new StateOverlayError('io', `base ${dir} is not a directory: nothing was changed`, { path: dir });
 }
 
-/** Reads the upper and the two bases for a plan. */
-export function observe(o: Observation): PlanInputs {
+/**
+ * Reads the upper and the two bases for a plan. The manifests' digests are checked beside the reading
+ * (their views' `checked`): it returns only once they are, and a damaged manifest is named as such
+ * before any error its records made.
+ */
+export async function observe(o: Observation): Promise<PlanInputs> {
   if (o.base === null && !o.current) throw new StateOverlayError('internal', 'observe: neither a base nor its manifest to read');
   if (o.base !== null) assertBase(o.base);
   const base = o.base === null ? null : new DirHandles(o.base);
@@ -120,7 +124,16 @@ export function observe(o: Observation): PlanInputs {
     return m;
   };
   try {
-    return observeWith(o, base, up, open);
+    let inputs: PlanInputs | undefined;
+    let failure: unknown;
+    try {
+      inputs = observeWith(o, base, up, open);
+    } catch (err) {
+      failure = err;
+    }
+    await Promise.all(manifests.map((m) => m.checked));
+    if (inputs === undefined) throw failure;
+    return inputs;
   } finally {
     base?.close();
     up.close();

@@ -61,7 +61,7 @@ export async function upperDiff(ov: Overlay, baseDir?: string): Promise<UpperDif
     if (manifest !== null) change = () => 'unchanged';
   } else {
     // What a reconcile would observe, judged by the rules' own predicates.
-    const inputs = observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError, skip: baseSkip(ov) });
+    const inputs = await observe({ upper: layout.upper, base: baseDir, b0Manifest: manifest, current: generationManifest(current), subtrees: true, onError, skip: baseSkip(ov) });
     entries = inputs.upper;
     const b0 = inputs.b0!;
     change = (e) => changeUnder(e.kind, e.path, b0, inputs.b1);

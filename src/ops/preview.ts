@@ -143,7 +143,7 @@ export async function previewOverlay(ov: Overlay, target: PreviewTarget): Promis
   if (from === next.generation || config.reconcile === 'none') return report({ actions: [], conflicts: [] }, true);
   const b0Manifest = recorded !== null && fs.existsSync(recorded) ? recorded : null;
   const { classes } = await classesOfGenerations({ b0Manifest, current: next.manifest, root: next.packageRoot ?? layout.root, mountpoint: config.path, from: config.paths.configFrom });
-  const inputs = observe({
+  const inputs = await observe({
     upper: layout.upper,
     base: next.base,
     b0Manifest,

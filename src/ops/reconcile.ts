@@ -63,7 +63,7 @@ async function planFor(s: OverlaySession, current: Pick<Generation, 'generation'
   const from = config.paths.configFrom;
   const { classes, b0Unrecorded } = await classesOfGenerations({ b0Manifest: s.manifestFile, current: generationManifest(current)?.file ?? null, root: layout.root, mountpoint: config.path, from });
   if (b0Unrecorded) s.log.warn({ event: 'warning', message: `ConfigFrom=${from}: ${OLD_MANIFEST_NOTE}`, path: s.manifestFile ?? layout.manifestsDir });
-  const inputs = observe({
+  const inputs = await observe({
     upper: layout.upper,
     base: ov.base,
     b0Manifest: s.manifestFile,

@@ -23,7 +23,7 @@ export async function vacuumOverlay(ov: Overlay, log: Log, opts: { dryRun?: bool
   return withSession(ov, log, session, async (s) => {
     await goOffline(s, opts, resumeTransaction);
     const started = Date.now();
-    const { b1, upper } = observe({ upper: ov.layout.upper, base: ov.base, b0Manifest: null, subtrees: false, skip: baseSkip(ov) });
+    const { b1, upper } = await observe({ upper: ov.layout.upper, base: ov.base, b0Manifest: null, subtrees: false, skip: baseSkip(ov) });
     const plan = planVacuum({ b1, upper, config: ov.config });
     const generation = s.state?.generation ?? null;
     const to = generation ?? 'unrecorded';

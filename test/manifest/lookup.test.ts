@@ -104,11 +104,14 @@ describe('a damaged or forged manifest is refused, naming the file', () => {
   const entries = walkOrder([dirEntry('a'), file('a/b'), file('a/c'), file('b'), file('c')]);
   const good = encodeManifest(entries);
 
-  it('a changed byte: the digest', () => {
+  it('a changed byte: the digest, checked beside the lookups', async () => {
     const bytes = Buffer.from(good);
     bytes[8 + 4 + 10]! ^= 1;
     const f = write('changed', bytes);
-    expect(() => openManifestView(f)).toThrow(`${f}: digest: the trailer records ${good.toString('hex', good.length - 32)}, the bytes before it hash to `);
+    const view = openManifestView(f);
+    view.close();
+    await expect(view.checked).rejects.toThrow(`${f}: digest: the trailer records ${good.toString('hex', good.length - 32)}, the bytes before it hash to `);
+    await expect(openManifestView(write('good', good)).checked).resolves.toBeUndefined();
   });
 
   it('another generation than the one read before', () => {
@@ -126,10 +129,12 @@ describe('a damaged or forged manifest is refused, naming the file', () => {
     expect(() => openManifestView(back)).toThrow(`${back}: table: entry 2: offset `);
   });
 
-  it('a table entry inside a record: at the opening for the first of a range, where it is read for the others', () => {
+  it('a table entry inside a record: in the check for the first of a range, where it is read for the others', async () => {
     const misplaced = (f: string) => new RegExp(`^${f}: table: entry \\d: the record at byte \\d+ does not end at byte \\d+, where the next one starts$`);
     const first = write('inside-first', forged(entries, (o) => [o[0]!, o[1]! + 3, ...o.slice(2)]));
-    expect(() => openManifestView(first)).toThrow(misplaced(first));
+    const firstView = openManifestView(first);
+    firstView.close();
+    await expect(firstView.checked).rejects.toThrow(misplaced(first));
     const other = write('inside', forged(entries, (o) => [...o.slice(0, 3), o[3]! + 3, o[4]!]));
     const view = openManifestView(other);
     try {

@@ -133,7 +133,7 @@ function fullyHashed(inputs: PlanInputs, upperDir: string, baseDir: string): Pla
 }
 
 /** The observation a reconcile of this configuration makes (the names beside its config paths read too). */
-const gather = (upper: string, base: string, b0Manifest: string | null, subtrees: boolean, current: CurrentManifest | null = null, config?: PlanConfig): PlanInputs =>
+const gather = (upper: string, base: string, b0Manifest: string | null, subtrees: boolean, current: CurrentManifest | null = null, config?: PlanConfig): Promise<PlanInputs> =>
   observe({ upper, base, b0Manifest, subtrees, current, ...(config ? { besides: namesBeside(config) } : {}) });
 
 const CONFIGS: Array<[string, Partial<OverlayConfig> & { paths?: Partial<OverlayConfig['paths']> }]> = [
@@ -161,9 +161,9 @@ describe('observe reads only what can change the plan', () => {
     for (const known of [manifest, asV1(manifest), null]) {
       for (const [, over] of CONFIGS) {
         const config = { ...defaultConfig('opt', '/opt'), ...over };
-        const live = gather(upper, base, known, true, null, config);
-        const fromManifest = gather(upper, base, known, true, current, config);
-        expect(planReconcile({ ...gather(upper, base, known, true, currentV1, config), config })).toEqual(planReconcile({ ...fromManifest, config }));
+        const live = await gather(upper, base, known, true, null, config);
+        const fromManifest = await gather(upper, base, known, true, current, config);
+        expect(planReconcile({ ...(await gather(upper, base, known, true, currentV1, config)), config })).toEqual(planReconcile({ ...fromManifest, config }));
         const full = fullyHashed(live, upper, base);
         unhashedSeen += [...live.upper, ...live.b1.under(TREE_ROOT)].filter((e) => isUnread(e.digest)).length;
         const want = planReconcile({ ...full, config });
@@ -173,7 +173,7 @@ describe('observe reads only what can change the plan', () => {
         expect(planReconcile({ ...fromManifest, config })).toEqual(want);
       }
     }
-    const vacuum = gather(upper, base, null, false);
+    const vacuum = await gather(upper, base, null, false);
     const config = defaultConfig('opt', '/opt');
     expect(planVacuum({ ...vacuum, config })).toEqual(planVacuum({ ...fullyHashed(vacuum, upper, base), config }));
   });
@@ -195,7 +195,7 @@ describe('observe with the shipped manifest', () => {
     const sha256 = manifestDigest(shipped);
     fs.writeFileSync(path.join(s.ov.base, 'a/g'), 'new\n');
     await buildManifest(s.ov.base, shipped);
-    expect(() => gather(s.ov.layout.upper, s.ov.base, null, true, { file: shipped, sha256 })).toThrow(
+    await expect(gather(s.ov.layout.upper, s.ov.base, null, true, { file: shipped, sha256 })).rejects.toThrow(
       `${shipped}: not the manifest of generation manifest:${sha256} (changed since the generation was read)`,
     );
   });
@@ -214,7 +214,7 @@ describe('names beside an upper entry', () => {
     const current = fromManifest ? { file: shipped, sha256: manifestDigest(shipped) } : null;
     const d = defaultConfig('opt', '/opt');
     const config = { ...d, paths: { ...d.paths, config: ['/opt/etc/[ac].conf'], configReplace: ['/opt/etc/b.conf'], suffixStyle: 'rpm' as const } };
-    const inputs = gather(s.ov.layout.upper, s.ov.base, manifestPath(s.ov.layout, 'gen1'), true, current, config);
+    const inputs = await gather(s.ov.layout.upper, s.ov.base, manifestPath(s.ov.layout, 'gen1'), true, current, config);
     const plan = planReconcile({ ...inputs, config });
     expect(plan.actions.filter((a) => a.kind !== 'keep').map((a) => `${a.kind} ${a.path}`)).toEqual(['write-sidecar etc/c.conf.rpmnew']);
     expect(plan.conflicts.map((c) => `${c.path}: ${c.reason}`)).toEqual([
