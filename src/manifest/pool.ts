@@ -3,6 +3,7 @@
 // answers, per file, the fields of its manifest record that come from the opened inode and the digest,
 // as bytes the main thread copies into the record unread. At most `threads` batches run at once.
 import { hashFiles } from '../native/syscalls.js';
+import { closeQuietly } from '../tree/fsat.js';
 
 /**
  * Batches run at once by default: one per thread of libuv's pool (4 unless UV_THREADPOOL_SIZE says), more
@@ -28,6 +29,16 @@ export interface HashBatch {
 
 /** Error text of a file whose fd is no longer a regular file (swapped for a FIFO, a device, …). */
 export const NOT_A_FILE = 'not a regular file';
+
+/** hashFiles(fds), or its refusal to start (out of memory, before it took the fds: they are closed here) as a rejection. */
+function started(fds: Int32Array): ReturnType<typeof hashFiles> {
+  try {
+    return hashFiles(fds);
+  } catch (err) {
+    for (const fd of fds) closeQuietly(fd);
+    return Promise.reject(err as Error);
+  }
+}
 
 export class HashPool {
   private running = 0;
@@ -56,7 +67,7 @@ export class HashPool {
     while (this.running < Math.max(1, this.threads) && this.queue.length > 0) {
       const { fds, resolve } = this.queue.shift()!;
       this.running++;
-      hashFiles(fds).then(
+      started(fds).then(
         ([answers, bytes, errors]) => resolve(errors === null ? { answers, bytes } : { answers, bytes, errors: errors.map((e) => (e === 'ENOTREG' ? NOT_A_FILE : e)) }),
         (err: Error) => resolve({ answers: Buffer.alloc(fds.length * ANSWER), bytes: 0, errors: Array.from(fds, () => err.message) }),
       ).finally(() => {
