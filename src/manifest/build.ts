@@ -8,11 +8,12 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
 import { closeQuietly } from '../tree/fsat.js';
-import { hashRange, indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
+import { indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
 import type { PackageClasses } from '../model/package-class.js';
 import { ManifestEncoder } from './encode.js';
 import { checkDigest, decodeTable } from './format.js';
 import { ANSWER, FIELDS, HashPool, NOT_A_FILE, type HashBatch } from './pool.js';
+import { checkedRange } from './lookup.js';
 import { openManifest, readAt, readLayout, type ManifestFile } from './store.js';
 
 /** observe/submounts.ts's BaseSkip: the test, and the directories it can hold for entries of (all when not given). */
@@ -77,7 +78,7 @@ function previousRecords(file: string | undefined): { records?: PreviousRecords;
       return { total: layout.count };
     }
     const table = decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
-    const checked = hashRange(f.fd, 0, layout.digestAt!).then(
+    const checked = checkedRange(f, layout.digestAt!, file).then(
       (digest) => checkDigest(layout, digest.toString('hex'), file),
       (err: unknown) => {
         throw ioError('read manifest', file, err);

@@ -40,7 +40,7 @@ export function openManifestView(file: string, opts: { sha256?: string } = {}): 
     if (layout.digest !== undefined) {
       if (opts.sha256 !== undefined && layout.digest !== opts.sha256) throw notTheGeneration(file, opts.sha256);
       const records = new Records(f, file, decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file), layout.recordsEnd);
-      const digest = hashRange(f.fd, 0, layout.digestAt!);
+      const digest = checkedRange(f, layout.digestAt!, file);
       const { firsts, misplaced } = takeFirsts(f, layout, records);
       // Damage is named as such: the digest first, then a record not where the table says.
       const checked = digest.then(
@@ -62,6 +62,15 @@ export function openManifestView(file: string, opts: { sha256?: string } = {}): 
   }
   f.close();
   return { ...viewOf(listedOnce(file, readManifest(file, opts))), checked: Promise.resolve(), close: () => undefined };
+}
+
+/** hashRange over the bytes a digest covers; a refusal to start (no fd left for its dup) names the file. */
+export function checkedRange(f: ManifestFile, length: number, file: string): Promise<Buffer> {
+  try {
+    return hashRange(f.fd, 0, length);
+  } catch (err) {
+    throw ioError('read manifest', file, err);
+  }
 }
 
 /** The first path of every range, read in chunks; a record that is not where the table says is kept for `checked`. */

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEntry, type ManifestEntry } from '../../src/manifest/format.js';
 import { encodeManifest } from '../../src/manifest/encode.js';
-import { openManifestView } from '../../src/manifest/lookup.js';
-import { manifestDigest, viewOf } from '../../src/manifest/store.js';
+import { checkedRange, openManifestView } from '../../src/manifest/lookup.js';
+import { manifestDigest, openManifest, viewOf } from '../../src/manifest/store.js';
 import { TREE_ROOT, type RelPath } from '../../src/model/entry.js';
 import { comparePaths } from '../../src/model/order.js';
 import { INVALID_UTF8, rel, removeTree, scratch } from '../tree/fixtures.js';
@@ -112,6 +112,13 @@ describe('a damaged or forged manifest is refused, naming the file', () => {
     view.close();
     await expect(view.checked).rejects.toThrow(`${f}: digest: the trailer records ${good.toString('hex', good.length - 32)}, the bytes before it hash to `);
     await expect(openManifestView(write('good', good)).checked).resolves.toBeUndefined();
+  });
+
+  it('a check that cannot start (no fd for its copy) names the file', () => {
+    const f = write('unstarted', good);
+    const m = openManifest(f);
+    m.close();
+    expect(() => checkedRange(m, 10, f)).toThrow(`read manifest ${f}: EBADF`);
   });
 
   it('another generation than the one read before', () => {
