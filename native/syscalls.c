@@ -1060,6 +1060,14 @@ static void sha256_fetch(void) {
 #define HASH_BUFFER (1 << 20)
 static _Thread_local unsigned char *hash_buffer;
 
+// What a pool thread hashes with: sha256 fetched (once), the thread's read buffer, a new context to free
+// (NULL: out of memory).
+static EVP_MD_CTX *pool_thread_ctx(void) {
+  pthread_once(&sha256_once, sha256_fetch);
+  if (hash_buffer == NULL) hash_buffer = malloc(HASH_BUFFER);
+  return hash_buffer == NULL || sha256_md == NULL ? NULL : EVP_MD_CTX_new();
+}
+
 // The answer for the file at fd, into answer: 0, or the errno (-1: not a regular file).
 static int hash_one(EVP_MD_CTX *ctx, int fd, unsigned char *answer, double *bytes) {
   struct stat st;
@@ -1094,9 +1102,7 @@ static int hash_one(EVP_MD_CTX *ctx, int fd, unsigned char *answer, double *byte
 static void hash_execute(napi_env env, void *data) {
   (void)env;
   struct hash_job *job = data;
-  pthread_once(&sha256_once, sha256_fetch);
-  if (hash_buffer == NULL) hash_buffer = malloc(HASH_BUFFER);
-  EVP_MD_CTX *ctx = hash_buffer == NULL || sha256_md == NULL ? NULL : EVP_MD_CTX_new();
+  EVP_MD_CTX *ctx = pool_thread_ctx();
   for (size_t i = 0; i < job->count; i++) {
     unsigned char *answer = job->answers + i * HASH_ANSWER;
     job->errs[i] = ctx == NULL ? ENOMEM : hash_one(ctx, job->fds[i], answer, &job->bytes);
@@ -1145,6 +1151,23 @@ static void hash_complete(napi_env env, napi_status status, void *data) {
   hash_job_free(job);
 }
 
+// Queues a job on libuv's thread pool, its promise settled by complete through *deferred: the promise,
+// or NULL with an exception pending and nothing queued (the job, and what it holds, still the caller's).
+static napi_value queue_work(napi_env env, const char *name, napi_async_execute_callback execute, napi_async_complete_callback complete, void *job,
+                             napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, resource;
+  bool queued = napi_create_promise(env, deferred, &promise) == napi_ok && napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource) == napi_ok
+                && napi_create_async_work(env, NULL, resource, execute, complete, job, work) == napi_ok;
+  if (queued && napi_queue_async_work(env, *work) != napi_ok) {
+    napi_delete_async_work(env, *work);
+    queued = false;
+  }
+  if (queued) return promise;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  return pending ? NULL : throw_errno(env, ENOMEM, name);
+}
+
 static napi_value HashFiles(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!get_args(env, info, 1, argv)) return NULL;
@@ -1169,17 +1192,8 @@ static napi_value HashFiles(napi_env env, napi_callback_info info) {
     return throw_errno(env, ENOMEM, "hashFiles");
   }
   memcpy(job->fds, data, count * sizeof *job->fds);
-  napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "hashFiles", NAPI_AUTO_LENGTH, &name) != napi_ok
-      || napi_create_async_work(env, NULL, name, hash_execute, hash_complete, job, &job->work) != napi_ok) {
-    hash_job_free(job);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    hash_job_free(job);
-    return NULL;
-  }
+  napi_value promise = queue_work(env, "hashFiles", hash_execute, hash_complete, job, &job->deferred, &job->work);
+  if (promise == NULL) hash_job_free(job);
   return promise;
 }
 
@@ -1200,9 +1214,7 @@ struct range_job {
 static void range_execute(napi_env env, void *data) {
   (void)env;
   struct range_job *job = data;
-  pthread_once(&sha256_once, sha256_fetch);
-  if (hash_buffer == NULL) hash_buffer = malloc(HASH_BUFFER);
-  EVP_MD_CTX *ctx = hash_buffer == NULL || sha256_md == NULL ? NULL : EVP_MD_CTX_new();
+  EVP_MD_CTX *ctx = pool_thread_ctx();
   job->err = ctx == NULL || EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1 ? ENOMEM : 0;
   for (uint64_t at = job->from, end = job->from + job->length; job->err == 0 && at < end;) {
     size_t want = end - at < HASH_BUFFER ? (size_t)(end - at) : HASH_BUFFER;
@@ -1251,18 +1263,10 @@ static napi_value HashRange(napi_env env, napi_callback_info info) {
     return throw_errno(env, errno, "dup");
   }
   *job = (struct range_job){.fd = dup_fd, .from = (uint64_t)from, .length = (uint64_t)length};
-  napi_value promise, name;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok || napi_create_string_utf8(env, "hashRange", NAPI_AUTO_LENGTH, &name) != napi_ok
-      || napi_create_async_work(env, NULL, name, range_execute, range_complete, job, &job->work) != napi_ok) {
+  napi_value promise = queue_work(env, "hashRange", range_execute, range_complete, job, &job->deferred, &job->work);
+  if (promise == NULL) {
     close(dup_fd);
     free(job);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, job->work) != napi_ok) {
-    napi_delete_async_work(env, job->work);
-    close(dup_fd);
-    free(job);
-    return NULL;
   }
   return promise;
 }

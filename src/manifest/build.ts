@@ -56,11 +56,12 @@ const AT_PATH = AT_DIGEST + 32;
 const FILE = 1;
 const SYMLINK = 3;
 
-/** A chunk of records on its way out: the files it waits on, by record offset, and their hash batches. */
+/** A chunk of records on its way out: the files it waits on, by record offset, their hash batches, and the digests of files and symlinks made (not reused). */
 interface Pending {
   readonly chunk: IndexChunk;
   readonly files: number[];
   readonly batches: Promise<HashBatch>[];
+  readonly made: number;
 }
 
 /**
@@ -130,9 +131,12 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     const { records, holes, extra } = chunk;
     const files: number[] = [];
     const fds: number[] = [];
+    let made = 0;
     for (let h = 0; h < holes.length; h += 12) {
       const at = holes.readUInt32LE(h);
-      if (records[at + AT_TYPE] === FILE) {
+      const type = records[at + AT_TYPE];
+      if (type === FILE || type === SYMLINK) made++;
+      if (type === FILE) {
         files.push(at);
         fds.push(records.readInt32LE(at + AT_DIGEST));
       } else {
@@ -142,7 +146,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     }
     const batches: Promise<HashBatch>[] = [];
     for (let i = 0; i < fds.length; i += BATCH) batches.push(pool!.hash(fds.slice(i, i + BATCH)));
-    return { chunk, files, batches };
+    return { chunk, files, batches, made };
   };
   // Writes a chunk once its files are hashed: each file's record takes the opened inode's stat (what was hashed).
   const finish = async (p: Pending) => {
@@ -167,7 +171,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
       const type = records[at + AT_TYPE];
       if (type === FILE || type === SYMLINK) digests++;
     }
-    result.reusedDigests += digests - p.files.length - countSymlinkHoles(p.chunk);
+    result.reusedDigests += digests - p.made;
     writeOut(enc.records(records));
     result.entries += p.chunk.entries;
     opts.onProgress?.(result.entries, prev.total);
@@ -212,10 +216,3 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
 }
 
 const NO_SKIP: Skip = Object.assign(() => false, { watch: [] });
-
-/** Holes of a chunk that are symlinks: their digests were made, not reused. */
-function countSymlinkHoles(chunk: IndexChunk): number {
-  let n = 0;
-  for (let h = 0; h < chunk.holes.length; h += 12) if (chunk.records[chunk.holes.readUInt32LE(h) + AT_TYPE] === SYMLINK) n++;
-  return n;
-}
