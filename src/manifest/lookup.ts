@@ -3,12 +3,13 @@
 // whose records lie side by side in the file. The first path of every range is kept in memory (taken
 // while the file is hashed for its digest), a search goes through those, then reads one range and
 // decodes only the records it compares or returns. Memory stays small whatever the base's size.
+import crypto from 'node:crypto';
 import { StateOverlayError, ioError } from '../errors.js';
 import { hashRange } from '../native/syscalls.js';
 import { displayPath, type BaseView, type RelPath } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
 import { MAX_RECORD, checkDigest, comparePathAt, decodeRecord, decodeTable, recordPath, type ManifestEntry, type ManifestLayout } from './format.js';
-import { listedOnce, notTheGeneration, openManifest, readAt, readLayout, readManifest, viewOf, type ManifestFile } from './store.js';
+import { hashRange as hashFileRange, listedOnce, notTheGeneration, openManifest, readAt, readLayout, readManifest, viewOf, type ManifestFile } from './store.js';
 
 /** Entries in a range: a few KiB of records read at once. */
 const RANGE = 32;
@@ -29,8 +30,8 @@ export interface ManifestLookup extends BaseView {
 
 /**
  * Opens a manifest for lookups by path. Its digest (sha256: the digest of the `manifest:` generation it
- * must be), which covers its table, is checked on libuv's thread pool while the first path of every
- * range is read here: `checked` says when. A v1 manifest has no table: it is read whole into memory
+ * must be), which covers its table, is made first, then the first path of every range read: `checked`
+ * rejects when either is wrong. A v1 manifest has no table: it is read whole into memory
  * and checked before this returns.
  */
 export function openManifestView(file: string, opts: { sha256?: string } = {}): ManifestLookup {
@@ -40,18 +41,17 @@ export function openManifestView(file: string, opts: { sha256?: string } = {}): 
     if (layout.digest !== undefined) {
       if (opts.sha256 !== undefined && layout.digest !== opts.sha256) throw notTheGeneration(file, opts.sha256);
       const records = new Records(f, file, decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file), layout.recordsEnd);
-      const digest = checkedRange(f, layout.digestAt!, file);
+      // Hashed here, before any lookup: a digest made on the thread pool while a reconcile's main thread
+      // went on hung the fault-injection sweep of a reconcile once in six full runs.
+      const hash = crypto.createHash('sha256');
+      hashFileRange(f, hash, 0, layout.digestAt!);
+      const digest = hash.digest('hex');
       const { firsts, misplaced } = takeFirsts(f, layout, records);
       // Damage is named as such: the digest first, then a record not where the table says.
-      const checked = digest.then(
-        (d) => {
-          checkDigest(layout, d.toString('hex'), file);
-          if (misplaced) throw misplaced;
-        },
-        (err: unknown) => {
-          throw ioError('read manifest', file, err);
-        },
-      );
+      const checked = (async () => {
+        checkDigest(layout, digest, file);
+        if (misplaced) throw misplaced;
+      })();
       // Awaited by whoever uses the view: a failure before that is not an unhandled rejection meanwhile.
       checked.catch(() => undefined);
       return new TableView(records, firsts, checked);
