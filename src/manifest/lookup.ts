@@ -9,7 +9,7 @@ import { hashRange } from '../native/syscalls.js';
 import { displayPath, type BaseView, type RelPath } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
 import { MAX_RECORD, checkDigest, comparePathAt, decodeRecord, decodeTable, recordPath, type ManifestEntry, type ManifestLayout } from './format.js';
-import { hashRange as hashFileRange, listedOnce, notTheGeneration, openManifest, readAt, readLayout, readManifest, viewOf, type ManifestFile } from './store.js';
+import { listedOnce, notTheGeneration, openManifest, readAt, readLayout, readManifest, viewOf, type ManifestFile } from './store.js';
 
 /** Entries in a range: a few KiB of records read at once. */
 const RANGE = 32;
@@ -43,10 +43,7 @@ export function openManifestView(file: string, opts: { sha256?: string } = {}): 
       const records = new Records(f, file, decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file), layout.recordsEnd);
       // Hashed here, before any lookup: a digest made on the thread pool while a reconcile's main thread
       // went on hung the fault-injection sweep of a reconcile once in six full runs.
-      const hash = crypto.createHash('sha256');
-      hashFileRange(f, hash, 0, layout.digestAt!);
-      const digest = hash.digest('hex');
-      const { firsts, misplaced } = takeFirsts(f, layout, records);
+      const { digest, firsts, misplaced } = hashTakingFirsts(f, layout, records);
       // Damage is named as such: the digest first, then a record not where the table says.
       const checked = (async () => {
         checkDigest(layout, digest, file);
@@ -73,14 +70,20 @@ export function checkedRange(f: ManifestFile, length: number, file: string): Pro
   }
 }
 
-/** The first path of every range, read in chunks; a record that is not where the table says is kept for `checked`. */
-function takeFirsts(f: ManifestFile, layout: ManifestLayout, records: Records): { firsts: RelPath[]; misplaced?: Error } {
+/**
+ * The digest of the bytes [0, digestAt) and the first path of every range, both from one read of the file
+ * in chunks; a record that is not where the table says (or a file that ends before them) is kept for `checked`.
+ */
+function hashTakingFirsts(f: ManifestFile, layout: ManifestLayout, records: Records): { digest: string; firsts: RelPath[]; misplaced?: Error } {
+  const hash = crypto.createHash('sha256');
   const firsts: RelPath[] = [];
   let misplaced: Error | undefined;
-  const buf = Buffer.allocUnsafe(CHUNK);
-  for (let at = records.count === 0 ? layout.recordsEnd : records.start(0), n; firsts.length * RANGE < records.count; at += n) {
-    n = f.read(buf, 0, Math.min(CHUNK, layout.recordsEnd - at), at);
+  const to = layout.digestAt!;
+  const buf = Buffer.allocUnsafe(Math.min(CHUNK, to));
+  for (let at = 0, n; at < to; at += n) {
+    n = f.read(buf, 0, Math.min(buf.length, to - at), at);
     if (n === 0) break;
+    hash.update(buf.subarray(0, n));
     // The ranges whose first record ends in this chunk; one that starts in the chunk before is read again.
     for (let i = firsts.length * RANGE; i < records.count && records.end(i) <= at + n; i = firsts.length * RANGE) {
       const start = records.start(i);
@@ -93,7 +96,13 @@ function takeFirsts(f: ManifestFile, layout: ManifestLayout, records: Records): 
       }
     }
   }
-  return misplaced === undefined ? { firsts } : { firsts, misplaced };
+  // The table's offsets all lie before digestAt: only a file cut short since its size was read leaves some.
+  while (firsts.length * RANGE < records.count) {
+    misplaced ??= new StateOverlayError('corrupt', `${records.file}: ends before byte ${layout.digestAt}, where its trailer says its digest is`, { path: records.file });
+    firsts.push('' as RelPath);
+  }
+  const digest = hash.digest('hex');
+  return misplaced === undefined ? { digest, firsts } : { digest, firsts, misplaced };
 }
 
 /** The entry records of a v2 manifest, where its table says they are, read a range at a time. */
