@@ -1,14 +1,17 @@
 // Copies a shipped manifest into the state dir: header checked, temp → fsync → rename → fsync dir.
+// The temps of copies killed before their rename go first: a host whose base ships its manifest never
+// builds one, whose build would remove them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
-import { fsyncDir } from '../state/atomic.js';
+import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
 import { manifestCount } from './store.js';
 
 /** Returns the entry count its header declares; a manifest that cannot be read is refused, naming it. */
 export function copyManifest(from: string, to: string): { entries: number; bytes: number } {
   const tmp = `${to}.tmp-${process.pid}`;
   try {
+    removeStaleTemps(path.dirname(to), /\.manifest\.tmp-(\d+)$/);
     fs.copyFileSync(from, tmp);
     // The copy is root's only whatever the shipped file's mode (see build.ts).
     fs.chmodSync(tmp, 0o600);
