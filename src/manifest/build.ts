@@ -14,7 +14,7 @@ import { ManifestEncoder } from './encode.js';
 import { checkDigest, decodeTable } from './format.js';
 import { ANSWER, FIELDS, HashPool, NOT_A_FILE, type HashBatch } from './pool.js';
 import { checkedRange } from './lookup.js';
-import { openManifest, readAt, readLayout, type ManifestFile } from './store.js';
+import { MANIFEST_TEMP, manifestTemp, openManifest, readAt, readLayout, type ManifestFile } from './store.js';
 
 /** observe/submounts.ts's BaseSkip: the test, and the directories it can hold for entries of (all when not given). */
 type Skip = ((p: RelPath) => boolean) & { readonly watch?: readonly RelPath[] };
@@ -106,7 +106,7 @@ function walkError(baseDir: string, err: unknown): unknown {
 
 export async function buildManifest(baseDir: string, outFile: string, opts: BuildOptions = {}): Promise<BuildResult> {
   fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  const tmp = `${outFile}.tmp-${process.pid}`;
+  const tmp = manifestTemp(outFile);
   let out: number;
   try {
     // Root's only: a manifest lists names inside private directories and digests of private files.
@@ -198,7 +198,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     out = -1;
     fs.renameSync(tmp, outFile);
     fsyncDir(path.dirname(outFile));
-    removeStaleTemps(path.dirname(outFile), /\.manifest\.tmp-(\d+)$/);
+    removeStaleTemps(path.dirname(outFile), MANIFEST_TEMP);
     result.bytes = written;
     opts.onProgress?.(result.entries, result.entries);
     return result;

@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
-import { manifestCount } from './store.js';
+import { MANIFEST_TEMP, manifestCount, manifestTemp } from './store.js';
 
 /** Returns the entry count its header declares; a manifest that cannot be read is refused, naming it. */
 export function copyManifest(from: string, to: string): { entries: number; bytes: number } {
-  const tmp = `${to}.tmp-${process.pid}`;
+  const tmp = manifestTemp(to);
   try {
-    removeStaleTemps(path.dirname(to), /\.manifest\.tmp-(\d+)$/);
+    removeStaleTemps(path.dirname(to), MANIFEST_TEMP);
     fs.copyFileSync(from, tmp);
     // The copy is root's only whatever the shipped file's mode (see build.ts).
     fs.chmodSync(tmp, 0o600);

@@ -72,7 +72,7 @@ export function checkedRange(f: ManifestFile, length: number, file: string): Pro
 
 /**
  * The digest of the bytes [0, digestAt) and the first path of every range, both from one read of the file
- * in chunks; a record that is not where the table says (or a file that ends before them) is kept for `checked`.
+ * in chunks; a record that is not where the table says is kept for `checked`.
  */
 function hashTakingFirsts(f: ManifestFile, layout: ManifestLayout, records: Records): { digest: string; firsts: RelPath[]; misplaced?: Error } {
   const hash = crypto.createHash('sha256');
@@ -95,11 +95,6 @@ function hashTakingFirsts(f: ManifestFile, layout: ManifestLayout, records: Reco
         firsts.push('' as RelPath);
       }
     }
-  }
-  // The table's offsets all lie before digestAt: only a file cut short since its size was read leaves some.
-  while (firsts.length * RANGE < records.count) {
-    misplaced ??= new StateOverlayError('corrupt', `${records.file}: ends before byte ${layout.digestAt}, where its trailer says its digest is`, { path: records.file });
-    firsts.push('' as RelPath);
   }
   const digest = hash.digest('hex');
   return misplaced === undefined ? { digest, firsts } : { digest, firsts, misplaced };

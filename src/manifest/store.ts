@@ -22,6 +22,10 @@ export interface ManifestFile {
   close(): void;
 }
 
+/** The temp a writer of the manifest `to` renames into place, and the pattern of such temps (its group: the pid). */
+export const manifestTemp = (to: string): string => `${to}.tmp-${process.pid}`;
+export const MANIFEST_TEMP = /\.manifest\.tmp-(\d+)$/;
+
 export function openManifest(file: string): ManifestFile {
   let fd: number;
   let size: number;
