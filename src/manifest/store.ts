@@ -11,6 +11,8 @@ import { ClassCollector, decodeClassRecord, type ClassItem } from './classes.js'
 import { HEAD_SIZE, TRAILER_SIZE, checkCount, checkDigest, checkListed, decodeLayout, decodeRecord, decodeTable, isVersion2, type ManifestLayout, type ManifestEntry, type ManifestRecord } from './format.js';
 
 const CHUNK = 1 << 20;
+/** The first read of a sample (ReadOptions.first): a record takes about 150 bytes. */
+const SAMPLE_CHUNK = 1 << 16;
 
 /** A manifest file opened for reads at any offset; errors name the file. */
 export interface ManifestFile {
@@ -98,6 +100,12 @@ export interface ReadOptions {
   readonly sha256?: string;
   /** Receives the package class records (classes.ts), which come before the entries. */
   readonly onClass?: (item: ClassItem) => void;
+  /**
+   * Only the first `first` records, for a sample: read from the start of the body, each decoded and
+   * checked as ever, but neither the table, the count nor the digest (which need the whole file) is
+   * checked: a caller that trusts more than the sample reads the whole manifest too.
+   */
+  readonly first?: number;
 }
 
 /**
@@ -110,9 +118,10 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
     const layout = readLayout(f, file);
     if (opts.sha256 !== undefined && layout.digest !== undefined && layout.digest !== opts.sha256) throw notTheGeneration(file, opts.sha256);
     // A v2 manifest is always hashed (its trailer's digest); a v1 manifest only for a generation's digest.
-    const hash = layout.digest !== undefined || opts.sha256 !== undefined ? crypto.createHash('sha256') : undefined;
+    const whole = opts.first === undefined;
+    const hash = whole && (layout.digest !== undefined || opts.sha256 !== undefined) ? crypto.createHash('sha256') : undefined;
     // The table is checked against the records as they come (4 bytes an entry).
-    const table = layout.version === 1 ? undefined : decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
+    const table = !whole || layout.version === 1 ? undefined : decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
     let pos = 0;
     const read = (buf: Buffer, at: number, len: number) => {
       const n = f.read(buf, at, Math.min(len, layout.recordsEnd - pos), pos);
@@ -121,7 +130,7 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
       return n;
     };
     read(Buffer.alloc(layout.bodyAt), 0, layout.bodyAt);
-    let buf = Buffer.alloc(CHUNK);
+    let buf = Buffer.alloc(whole ? CHUNK : SAMPLE_CHUNK);
     let start = 0;
     let end = 0;
     let offset = layout.bodyAt; // file offset of buf[start]
@@ -143,6 +152,7 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
         offset += r.next - start;
         start = r.next;
         yield r.record;
+        if (seen === opts.first) return;
         continue;
       }
       // Keep the partial record, make room (grow for a record longer than the buffer), read more.
@@ -163,6 +173,7 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
       }
       end += n;
     }
+    if (!whole) return;
     checkCount(layout, seen, file);
     if (layout.digestAt !== undefined) {
       hashRange(f, hash!, layout.recordsEnd, layout.digestAt);

@@ -61,10 +61,8 @@ export function distrust(t: BaseTrust): string | undefined {
 function sampleMismatch(base: string, shipped: string): string | undefined {
   const live = new DirHandles(base);
   try {
-    let n = 0;
-    // Leaving the stream early closes the file; the whole manifest is checked where it is read as B1.
-    for (const { entry: e } of readRecords(shipped)) {
-      if (n++ >= SAMPLE) break;
+    // Only the sample is read; the whole manifest is checked where it is read as B1.
+    for (const { entry: e } of readRecords(shipped, { first: SAMPLE })) {
       const st = live.lstat(e.path);
       const where = `${base}/${displayPath(e.path)}`;
       const says = `the manifest lists a ${e.type}${e.type === 'file' ? ` of ${e.size} bytes` : ''}`;

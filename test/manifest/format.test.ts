@@ -197,6 +197,29 @@ describe('manifest store', () => {
     expect(() => [...readRecords(bad)]).toThrow(`${bad}: record at byte ${at}: unknown type 9`);
   });
 
+  it.each(VERSIONS)('reads only the first records of a sample, past its first read, each decoded and checked (%s)', (v, head) => {
+    // 600 records of up to 250 bytes: more than the sample's first read of 64 KiB.
+    expect([...readManifest(files[v], { first: 600 })]).toEqual(many.slice(0, 600));
+    // A manifest shorter than the sample: all of it.
+    const short = path.join(dir, 'short.manifest');
+    fs.writeFileSync(short, v === 'version 1' ? bytesOf(many.slice(0, 10)) : encodeManifest(many.slice(0, 10)));
+    expect([...readManifest(short, { first: 600 })]).toEqual(many.slice(0, 10));
+    // The sample neither needs nor checks what lies past it: a damaged digest, a record past the sample.
+    const bytes = fs.readFileSync(files[v]);
+    const past = head + many.slice(0, 700).reduce((n, e) => n + encodeEntry(e).length, 0);
+    bytes[past + 4] = 9;
+    bytes[bytes.length - 1]! ^= 1;
+    const bad = path.join(dir, 'sample.manifest');
+    fs.writeFileSync(bad, bytes);
+    expect([...readManifest(bad, { first: 600 })]).toEqual(many.slice(0, 600));
+    expect(() => [...readManifest(bad)]).toThrow(`${bad}: record at byte ${past}: unknown type 9`);
+    // A record within it is damage as ever.
+    const within = head + many.slice(0, 500).reduce((n, e) => n + encodeEntry(e).length, 0);
+    bytes[within + 4] = 9;
+    fs.writeFileSync(bad, bytes);
+    expect(() => [...readManifest(bad, { first: 600 })]).toThrow(`${bad}: record at byte ${within}: unknown type 9`);
+  });
+
   it('checks a version 2 stream: its table against the records, its digest at the end', () => {
     const bytes = fs.readFileSync(files['version 2']);
     const bad = path.join(dir, 'bad-table.manifest');
