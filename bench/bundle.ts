@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundle, programText, writeAddons, writeBundle } from '../scripts/install/bundle.js';
+import { bundle, programText, trainedCache, withCache, writeAddons, writeBundle, type BundleResult } from '../scripts/install/bundle.js';
 import { SEA_NAME, buildSea } from '../scripts/install/sea.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,16 +19,24 @@ function freshDir(work: string, name: string): string {
 
 const bundled = () => bundle(REPO, (JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version);
 
+/** The code cache trained on a boot, as install-system makes it; the bench runs as root, so it must be. */
+async function trained(b: BundleResult): Promise<Buffer> {
+  const t = await trainedCache(b);
+  if ('error' in t) throw new Error(`cannot train the code cache: ${t.error}`);
+  return t.cache;
+}
+
 /** Writes the bundle under work/bundle and returns its entry's path. */
 export async function bundledProgram(work: string): Promise<string> {
-  return writeBundle(await bundled(), freshDir(work, 'bundle'));
+  const b = await bundled();
+  return writeBundle(withCache(b, await trained(b)), freshDir(work, 'bundle'));
 }
 
 /** Builds the single executable under work/sea and returns its path. */
 export async function seaProgram(work: string): Promise<string> {
   const b = await bundled();
   const dir = freshDir(work, 'sea');
-  await buildSea({ program: programText(b), out: path.join(dir, SEA_NAME) });
+  await buildSea({ program: programText(b), out: path.join(dir, SEA_NAME), cache: await trained(b) });
   writeAddons(b, dir);
   return path.join(dir, SEA_NAME);
 }

@@ -20,6 +20,7 @@ const repo = process.cwd();
 try {
   const r = await installSystem({ repo, destdir: path.resolve(values.destdir), prefix: values.prefix, date: values.date, layout: values.layout as Layout, ...(values.node === undefined ? {} : { node: path.resolve(values.node) }) });
   for (const f of r.files) process.stdout.write(`${path.join(path.resolve(values.destdir), f)}\n`);
+  for (const w of r.warnings) process.stderr.write(`install-system: warning: ${w}\n`);
 } catch (err) {
   process.stderr.write(`install-system: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;

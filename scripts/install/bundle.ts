@@ -2,10 +2,12 @@
 // as one CommonJS function, and V8's code cache of it; the native addons (fs-xattr's and the project's
 // own) are loaded from beside them.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { build, type Plugin } from 'esbuild';
+import { tryRun } from '../../src/exec.js';
 
 /** File name of fs-xattr's native addon in the install directory, next to the bundle. */
 export const ADDON_NAME = 'xattr.node';
@@ -114,6 +116,70 @@ new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file, cachedData }).run
 /** The code cache V8 makes for the program's text (checked against the text's length and V8's version and flags). */
 export function codeCache(program: string): Buffer {
   return new vm.Script(program, { filename: PROGRAM_NAME }).createCachedData();
+}
+
+/**
+ * Runs the program as the code cache is made: at exit, the cache holds every function the run compiled,
+ * not only the top level that compiling alone gives (V8 compiles a function when it is first called).
+ */
+const TRAINER = `'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+const file = path.join(__dirname, '${PROGRAM_NAME}');
+const out = process.argv.splice(2, 1)[0];
+const script = new vm.Script(fs.readFileSync(file, 'utf8'), { filename: file });
+process.on('exit', () => fs.writeFileSync(out, script.createCachedData()));
+script.runInThisContext()(exports, require, module, file, __dirname);
+`;
+
+/**
+ * The boot the cache is trained on, in a mount namespace of its own (the mounts go with it): a base
+ * with a shipped manifest is adopted, unmounted, and run again unchanged, the last run made by the
+ * trainer. Arguments: node, entry, trainer, root, cache out.
+ */
+const TRAINING = `set -e
+"$1" "$2" --root "$4" -q index opt --ship
+"$1" "$2" --root "$4" -q run opt
+"$1" "$2" --root "$4" -q unmount opt
+rm -rf "$4/run"
+"$1" "$3" "$5" --root "$4" -q run opt
+`;
+
+export type TrainedCache = { readonly cache: Buffer } | { readonly error: string };
+
+/**
+ * V8's code cache of the program trained on an unchanged-base boot (TRAINING), made by the Node that will
+ * run it (node: its version and flags must match). Mounting needs root, or a user namespace that maps it
+ * (unshare -r); where neither is there, the reason, and the program keeps the cache of compiling alone.
+ */
+export async function trainedCache(b: BundleResult, node = process.execPath): Promise<TrainedCache> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-cache-'));
+  try {
+    const lib = path.join(dir, 'lib');
+    fs.mkdirSync(lib);
+    const entry = writeBundle(b, lib);
+    const trainer = path.join(lib, 'train.cjs');
+    fs.writeFileSync(trainer, TRAINER);
+    const root = path.join(dir, 'root');
+    fs.mkdirSync(path.join(root, 'opt/app/lib'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/tool'), '#!/bin/sh\n');
+    fs.writeFileSync(path.join(root, 'opt/app/lib/data'), 'data\n');
+    fs.symlinkSync('app/tool', path.join(root, 'opt/tool'));
+    const out = path.join(dir, CACHE_NAME);
+    const user = process.getuid?.() === 0 ? [] : ['--map-root-user'];
+    const r = await tryRun('unshare', [...user, '--mount', '--propagation', 'private', 'sh', '-c', TRAINING, 'sh', node, entry, trainer, root, out]).catch((e: unknown) => e as Error);
+    if (r instanceof Error) return { error: r.message };
+    if (r.exitCode !== 0) return { error: `the training run failed (exit status ${r.exitCode}): ${r.stderr.trim()}` };
+    return { cache: fs.readFileSync(out) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The bundle with its code cache replaced by a trained one. */
+export function withCache(b: BundleResult, cache: Buffer): BundleResult {
+  return { ...b, files: b.files.map((f) => (f.name === CACHE_NAME ? { ...f, data: cache } : f)) };
 }
 
 /** Bundles src/main.ts, or `source` (module text resolved from the repo) when given. */

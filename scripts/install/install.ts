@@ -10,7 +10,7 @@ import { LEVELS } from '../../src/cli/context.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { StateOverlayError } from '../../src/errors.js';
 import { tryRun } from '../../src/exec.js';
-import { CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, programText, writeAddons, writeBundle, type BundleResult } from './bundle.js';
+import { CACHE_NAME, ENTRY_NAME, PROGRAM_NAME, bundle, programText, trainedCache, withCache, writeAddons, writeBundle, type BundleResult } from './bundle.js';
 import { bashCompletion, fishCompletion, zshCompletion, type ValueWords } from './completion.js';
 import { helpTree } from './help-tree.js';
 import { MAN_SOURCES, renderManPage } from './manpage.js';
@@ -43,6 +43,8 @@ export interface InstallResult {
   readonly files: readonly string[];
   /** File names of the native addons installed beside the bundle, which the program loads from there. */
   readonly addons: readonly string[];
+  /** What the install could not do as well as it should, for its caller to print (the program works). */
+  readonly warnings: readonly string[];
 }
 
 /** Paths relative to PREFIX. */
@@ -123,8 +125,8 @@ async function nodeVersion(node: string): Promise<string> {
 }
 
 /** The single executable and the addons beside it, in dir. */
-async function writeSea(b: BundleResult, dir: string, node: string | undefined): Promise<void> {
-  await buildSea({ program: programText(b), out: path.join(dir, SEA_NAME), ...(node === undefined ? {} : { node }) });
+async function writeSea(b: BundleResult, dir: string, node: string | undefined, cache: Buffer | undefined): Promise<void> {
+  await buildSea({ program: programText(b), out: path.join(dir, SEA_NAME), ...(node === undefined ? {} : { node }), ...(cache === undefined ? {} : { cache }) });
   writeAddons(b, dir);
   // As a package's shared objects are: no symbols beyond the dynamic ones.
   for (const a of b.addons) await strip(path.join(dir, a.name), ['--strip-unneeded']);
@@ -139,10 +141,14 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     const layout = o.layout ?? 'sea';
     const version = o.version ?? pkg.version;
     const b = await bundle(o.repo, version);
+    // The single executable's cache is made by the Node it copies; the bundle's by this one.
+    const trained = await trainedCache(b, layout === 'sea' ? o.node : undefined);
+    const warnings = 'error' in trained ? [`the code cache is not trained on a boot (every start compiles more): ${trained.error}`] : [];
+    const cache = 'cache' in trained ? trained.cache : undefined;
     const lib = path.join(stage, LIB_DIR);
     fs.mkdirSync(lib, { recursive: true, mode: 0o755 });
-    if (layout === 'node') writeBundle(b, lib);
-    else await writeSea(b, lib, o.node);
+    if (layout === 'node') writeBundle(cache === undefined ? b : withCache(b, cache), lib);
+    else await writeSea(b, lib, o.node, cache);
     fs.mkdirSync(path.join(stage, 'bin'), { mode: 0o755 });
     fs.symlinkSync(path.posix.relative('bin', layout === 'node' ? BUNDLE : SEA), path.join(stage, LAUNCHER));
 
@@ -166,7 +172,7 @@ export async function installSystem(o: InstallOptions): Promise<InstallResult> {
     fs.mkdirSync(target, { recursive: true, mode: 0o755 });
     fs.cpSync(stage, target, { recursive: true, verbatimSymlinks: true, force: true });
     const files = listFiles(stage).map((f) => path.posix.join(o.prefix, f).replace(/^\//, '')).sort();
-    return { files, addons: b.addons.map((a) => a.name) };
+    return { files, addons: b.addons.map((a) => a.name), warnings };
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }

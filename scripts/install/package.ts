@@ -21,6 +21,8 @@ export interface PackageOptions {
   readonly node?: string;
   /** The packages' version and the program's (`--version`); default: package.json's. */
   readonly version?: string;
+  /** Receives what the install step could not do as well as it should; default: printed on stderr. */
+  readonly warn?: (message: string) => void;
 }
 
 /** What both packages say about themselves. */
@@ -82,7 +84,8 @@ export async function buildPackages(o: PackageOptions): Promise<string[]> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-package-'));
   try {
     const root = path.join(work, 'root');
-    await installSystem({ repo: o.repo, destdir: root, prefix: '/usr', date: m.date, version: m.version, ...(o.node === undefined ? {} : { node: o.node }) });
+    const r = await installSystem({ repo: o.repo, destdir: root, prefix: '/usr', date: m.date, version: m.version, ...(o.node === undefined ? {} : { node: o.node }) });
+    for (const w of r.warnings) (o.warn ?? ((x) => process.stderr.write(`package: warning: ${x}\n`)))(w);
     compressManPages(root);
     fs.mkdirSync(o.out, { recursive: true });
     const made: string[] = [];

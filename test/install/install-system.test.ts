@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import vm from 'node:vm';
-import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, SYSCALLS_ADDON_NAME, bundle, writeBundle } from '../../scripts/install/bundle.js';
+import { ADDON_NAME, CACHE_NAME, PROGRAM_NAME, SYSCALLS_ADDON_NAME, bundle, codeCache, trainedCache, writeBundle } from '../../scripts/install/bundle.js';
 import { BUNDLE, CODE_CACHE, LAUNCHER, PROGRAM, installSystem, unitText, type InstallResult, type Layout } from '../../scripts/install/install.js';
 import { roffEscape } from '../../scripts/install/manpage.js';
 import { bundledPackages, thirdPartyNotices } from '../../scripts/install/notices.js';
@@ -86,6 +86,9 @@ describe('installSystem --layout node', () => {
     const program = fs.readFileSync(path.join(dest, 'usr', PROGRAM), 'utf8');
     const cachedData = fs.readFileSync(path.join(dest, 'usr', CODE_CACHE));
     expect(new vm.Script(program, { cachedData }).cachedDataRejected).toBe(false);
+    // Trained on a boot: it holds the functions a run called, well beyond the top level compiling alone caches.
+    expect(result.warnings).toEqual([]);
+    expect(cachedData.length).toBeGreaterThan(2 * codeCache(program).length);
     const iso = isolatedCopy();
     try {
       const version = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')).version as string;
@@ -116,6 +119,14 @@ describe('installSystem --layout node', () => {
       await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
       fs.rmSync(iso, { recursive: true, force: true });
     }
+  });
+
+  it('says why a code cache could not be trained, and nothing of the training is left', async () => {
+    const b = await bundle(repo, '0.0.0');
+    const before = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('state-overlay-cache-'));
+    const t = await trainedCache(b, path.join(scratch, 'no-such-node'));
+    expect(t).toEqual({ error: expect.stringMatching(/^the training run failed \(exit status 127\): .*no-such-node/) });
+    expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('state-overlay-cache-'))).toEqual(before);
   });
 
   it('ships the license of every package compiled into the bundle', async () => {

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDON_NAME, SYSCALLS_ADDON_NAME } from '../../scripts/install/bundle.js';
 import { LAUNCHER, NOTICES, SEA, installSystem, type InstallResult } from '../../scripts/install/install.js';
-import { SEA_FUSE, buildSea, seaMain } from '../../scripts/install/sea.js';
+import { SEA_FUSE, buildSea } from '../../scripts/install/sea.js';
 import { noNodeEnv } from './no-node.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -109,11 +109,5 @@ describe('the single executable', () => {
       `${fake}: this Node cannot make a single executable (no ${SEA_FUSE} in it: a build with a shared libnode); use an official Node build (--node PATH) or --layout node`,
     );
     expect(fs.existsSync(path.join(scratch, 'x'))).toBe(false);
-  });
-
-  it('hands the program a require rooted at the executable', () => {
-    expect(seaMain('(function (exports, require) {})\n')).toBe(
-      "'use strict';\n(function (exports, require) {})(exports, require('node:module').createRequire(__filename), module, __filename, __dirname);\n",
-    );
   });
 });
