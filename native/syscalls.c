@@ -12,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -1286,6 +1287,75 @@ static struct timespec timespec_of(int64_t ns) {
 // path null: futimens(fd), the open file itself; else utimensat(fd, path, AT_SYMLINK_NOFOLLOW), the
 // entry at path (relative to the directory fd, or absolute) itself, a symlink never followed. Node's
 // utimes take seconds as a double (microseconds) and replace a time before 1970 with the current one.
+// The MS_* flags mount() takes, by name: what the base bind and the overlay need, and no more.
+static const struct {
+  const char *name;
+  unsigned long flag;
+} MOUNT_FLAGS[] = {
+  {"bind", MS_BIND}, {"nodev", MS_NODEV}, {"nosuid", MS_NOSUID}, {"private", MS_PRIVATE}, {"rdonly", MS_RDONLY}, {"remount", MS_REMOUNT},
+};
+
+// A string or null argument: *out a malloc'd copy or NULL; 0 (with a TypeError thrown) when neither or
+// out of memory.
+static int nullable_string(napi_env env, napi_value value, const char *what, char **out) {
+  napi_valuetype kind;
+  *out = NULL;
+  if (napi_typeof(env, value, &kind) != napi_ok) return 0;
+  if (kind == napi_null) return 1;
+  if (kind == napi_string && (*out = string_arg(env, value)) != NULL) return 1;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+  return 0;
+}
+
+// mount(source, target, fstype, flags, data): mount(2) itself, so that mounting needs no mount(8)
+// process (two of them, a fork and an exec each, on every start). source, fstype and data may be null;
+// flags is an array of names of MOUNT_FLAGS. Throws as flock does, syscall "mount".
+static napi_value Mount(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  char *source = NULL, *target = NULL, *fstype = NULL, *data = NULL;
+  napi_value result = NULL;
+  unsigned long flags = 0;
+  uint32_t count = 0;
+  bool is_array = false;
+  if (!nullable_string(env, argv[0], "source: expected a string or null", &source)) goto out;
+  if (!nullable_string(env, argv[1], "target: expected a string", &target)) goto out;
+  if (target == NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "target: expected a string");
+    goto out;
+  }
+  if (!nullable_string(env, argv[2], "fstype: expected a string or null", &fstype)) goto out;
+  if (!nullable_string(env, argv[4], "data: expected a string or null", &data)) goto out;
+  if (napi_is_array(env, argv[3], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[3], &count) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "flags: expected an array of flag names");
+    goto out;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    char name[16];
+    size_t len = 0;
+    size_t k = 0;
+    if (napi_get_element(env, argv[3], i, &item) != napi_ok || napi_get_value_string_utf8(env, item, name, sizeof name, &len) != napi_ok) len = 0;
+    while (len > 0 && k < sizeof MOUNT_FLAGS / sizeof MOUNT_FLAGS[0] && strcmp(MOUNT_FLAGS[k].name, name) != 0) k++;
+    if (len == 0 || k == sizeof MOUNT_FLAGS / sizeof MOUNT_FLAGS[0]) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "flags: expected names among bind, nodev, nosuid, private, rdonly, remount");
+      goto out;
+    }
+    flags |= MOUNT_FLAGS[k].flag;
+  }
+  if (mount(source, target, fstype, flags, data) < 0) {
+    throw_errno(env, errno, "mount");
+    goto out;
+  }
+  napi_get_undefined(env, &result);
+out:
+  free(source);
+  free(target);
+  free(fstype);
+  free(data);
+  return result;
+}
+
 static napi_value Utimens(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int fd;
@@ -1323,6 +1393,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"flock", NULL, Flock, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalOpen", NULL, JournalOpen, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalSend", NULL, JournalSend, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"mount", NULL, Mount, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openAt", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
     {"statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL},

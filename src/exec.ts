@@ -1,6 +1,6 @@
 // Owns subprocesses: every one runs from an argv array (never a shell), with stderr capped in errors.
-// node:child_process directly: the service's start runs mount(8) and would otherwise load a process
-// library's whole module graph (about a fifth of the start-up budget) for a few plain spawns.
+// node:child_process directly: a process library's whole module graph would cost the commands that
+// start a program or two (umount(8), modprobe(8)) more than the spawns themselves.
 import { spawn } from 'node:child_process';
 import { StateOverlayError } from './errors.js';
 

@@ -42,8 +42,3 @@ export function overlayOptions(dirs: OverlayDirs): string {
   const lowerdir = `lowerdir=${dirs.lowers.map((l) => checked('lowerdir', l).slice('lowerdir='.length)).join(':')}`;
   return [lowerdir, checked('upperdir', dirs.upper), checked('workdir', dirs.work), ...FIXED_OPTIONS].join(',');
 }
-
-/** The argv of mount(8) for the overlay. */
-export function overlayMountArgs(dirs: OverlayDirs, target: string): string[] {
-  return ['-t', 'overlay', 'overlay', '-o', overlayOptions(dirs), target];
-}

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { setTimeout } from 'node:timers/promises';
 import type { Overlay } from '../overlay/overlay.js';
 import { ioError, StateOverlayError } from '../errors.js';
-import { capStderr, run, tryRun } from '../exec.js';
+import { tryRun } from '../exec.js';
+import { mount } from '../native/syscalls.js';
 import type { Log } from '../log/logger.js';
 import { bindBase } from './bind.js';
 import { fileId, layerIs, overlayShownAt } from './identity.js';
@@ -12,7 +13,7 @@ import { assertNotDetachedInUse, recordMount } from './detached.js';
 import { assertUpperFree } from './in-use.js';
 import { assertNotNested } from './nesting.js';
 import { readMountinfo, type MountEntry } from './mountinfo.js';
-import { overlayMountArgs, sameLayer } from './options.js';
+import { overlayOptions, sameLayer } from './options.js';
 import { lowersFor, refusalHint } from './stacking.js';
 import { ensureSafeDir, ensureStateDir } from '../state/state-dir.js';
 import { copySelinuxLabel } from '../tree/xattr.js';
@@ -72,7 +73,11 @@ async function ensureEphemeralTmpfs(ov: Overlay, undo: string[]): Promise<void> 
   ensureSafeDir(ov.layout.root, dir, dir);
   const real = fs.realpathSync(dir);
   if (readMountinfo().some((m) => m.mountpoint === real && m.fstype === 'tmpfs' && m.source === ephemeralSource(ov.name))) return;
-  await run('mount', ['-t', 'tmpfs', '-o', `mode=0700,nosuid,nodev,size=${ov.config.ephemeralSize}`, ephemeralSource(ov.name), dir]);
+  try {
+    mount(ephemeralSource(ov.name), dir, 'tmpfs', ['nosuid', 'nodev'], `mode=0700,size=${ov.config.ephemeralSize}`);
+  } catch (err) {
+    throw ioError(`cannot mount the tmpfs of EphemeralSize=${ov.config.ephemeralSize} on`, dir, err);
+  }
   undo.push(dir);
 }
 
@@ -141,6 +146,13 @@ export function assertMountable(ov: Overlay, entries: readonly MountEntry[] = re
   if (fs.existsSync(ov.base)) lowersFor(entries, ov.base);
 }
 
+/** The kernel's refusal of the overlay: mount(2) returns only the errno, overlayfs logs why in the kernel log. */
+function overlayRefused(target: string, err: unknown, hint: string): StateOverlayError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const log = code === 'EPERM' || code === 'EACCES' ? '' : ' (overlayfs logs its reason in the kernel log: dmesg)';
+  return new StateOverlayError('io', `cannot mount the overlay on ${target}: ${code ?? String(err)}${log}${hint}`, { path: target, cause: err });
+}
+
 /** Mounts the overlay NAME; returns false when it was already mounted (nothing done). */
 export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {}): Promise<boolean> {
   const { layout } = ov;
@@ -174,10 +186,10 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     // Within the kernel's stacking depth: the bind, or the layers of the overlay the base lies on.
     const { lowers, flattened } = lowersFor(readMountinfo(), lower, base);
     for (const l of flattened ? lowers : []) checkBaseApart(l, { stateDir: fs.realpathSync(layout.stateDir), upper, work });
-    const r = await tryRun('mount', overlayMountArgs({ lowers, upper, work }, target));
-    if (r.exitCode !== 0) {
-      const hint = refusalHint(readMountinfo(), lower);
-      throw new StateOverlayError('exec', `cannot mount the overlay on ${target}: ${capStderr(r.stderr) || `mount exit status ${r.exitCode}`}${hint}`, { path: target });
+    try {
+      mount('overlay', target, 'overlay', [], overlayOptions({ lowers, upper, work }));
+    } catch (err) {
+      throw overlayRefused(target, err, refusalHint(readMountinfo(), lower));
     }
     // From here a failure (the mount table read back, the record written) unmounts the overlay too: the
     // base bind alone would leave an overlay whose lower no run can reach.

@@ -3,6 +3,9 @@
 import { createRequire } from 'node:module';
 import { StateOverlayError, ioError } from '../errors.js';
 
+/** The MS_* flags mount() passes (MS_BIND, MS_NODEV, …), by name. */
+export type MountFlag = 'bind' | 'nodev' | 'nosuid' | 'private' | 'rdonly' | 'remount';
+
 /** What flock(2) is asked to do; every call is non-blocking (LOCK_NB). */
 export type FlockOp = 'exclusive' | 'shared' | 'unlock';
 
@@ -10,6 +13,7 @@ interface Syscalls {
   flock(fd: number, op: FlockOp): boolean;
   journalOpen(path: string): number;
   journalSend(fd: number, entry: Buffer): void;
+  mount(source: string | null, target: string, fstype: string | null, flags: readonly MountFlag[], data: string | null): void;
   openAt(fd: number, name: Buffer, flags: number): number;
   readDir(fd: number): Buffer;
   statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
@@ -49,6 +53,14 @@ function syscalls(): Syscalls {
  */
 export function flock(fd: number, op: FlockOp): boolean {
   return syscalls().flock(fd, op);
+}
+
+/**
+ * mount(2): source, fstype and data (the options string) may be null, as the call allows. Errors as
+ * flock's (syscall 'mount').
+ */
+export function mount(source: string | null, target: string, fstype: string | null, flags: readonly MountFlag[], data: string | null): void {
+  syscalls().mount(source, target, fstype, flags, data);
 }
 
 /** An AF_UNIX datagram socket connected to path (journald's native socket), close-on-exec; errors as flock's. */

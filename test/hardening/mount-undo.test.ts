@@ -1,4 +1,4 @@
-// A failure of `run` just after mount(8) mounted the overlay (reading the mount table back, recording the
+// A failure of `run` just after mount(2) mounted the overlay (reading the mount table back, recording the
 // mount: EIO delivered by strace at each call there) leaves nothing mounted, and the next run mounts.
 // Unmounting only the base bind would leave an overlay no run can take over.
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ describe('run failing right after the overlay was mounted', () => {
     const reference = await t.copy();
     const points = await tracePoints(reference, ['run', 'opt']);
     await cli(reference, ['unmount', 'opt']);
-    // The calls of mountOverlay after mount(8) returned: the mount table read back, the mount recorded.
+    // The calls of mountOverlay after mount(2) returned: the mount table read back, the mount recorded.
     const recorded = points.findIndex((p) => p.call.includes('mounted.json') && /O_CREAT|^rename/.test(p.call));
     const readBack = points.slice(0, recorded).findLastIndex((p) => p.call.includes('"/proc/self/mountinfo"'));
     expect(readBack).toBeGreaterThan(0);

@@ -17,7 +17,7 @@ const SYSCALLS = [
 /** Traced for what they tell of the points, never points themselves. */
 const CONTEXT = ['pipe2'] as const;
 
-/** Calls made only by the programs the CLI runs (mount(8), umount(8)): their n-th call is the point. */
+/** Calls of the programs the CLI runs (umount(8)) that are points: their n-th call. The CLI's own mount(2) calls are its main thread's. */
 const CHILD_SYSCALLS = new Set(['mount', 'umount2']);
 
 const ENV = { INVOCATION_ID: '', JOURNAL_STREAM: '', NOTIFY_SOCKET: '' };

@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/exec.js';
+import { run, tryRun } from '../../src/exec.js';
+import { BIN } from '../hardening/harness.js';
 import { mountOverlay } from '../../src/mount/overlay.js';
 import { makeScratch, type Scratch } from './scratch.js';
 
@@ -140,35 +141,22 @@ describe('mountOverlay refuses, leaving nothing mounted', () => {
     const before = s.mounts();
     const ov = s.ctx().overlay('opt');
     const err = await mountOverlay(ov, s.log).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'exec' });
-    expect((err as Error).message).toMatch(new RegExp(`^cannot mount the overlay on ${s.root}/opt: mount: ${s.root}/opt: .+`));
+    expect(err).toMatchObject({ code: 'io', path: `${s.root}/opt` });
+    expect((err as Error).cause).toMatchObject({ code: 'EINVAL', syscall: 'mount' });
+    expect((err as Error).message).toBe(`cannot mount the overlay on ${s.root}/opt: EINVAL (overlayfs logs its reason in the kernel log: dmesg)`);
     expect(s.mounts()).toEqual(before);
   });
 
-  it('undoes the bind when mount(8) fails after binding (one call binds, remounts and changes propagation)', async () => {
-    // A mount(8) that makes the bind, then fails as a refused read-only remount would.
-    const real = (await run('sh', ['-c', 'command -v mount'])).stdout;
-    const bin = path.join(s.root, 'fake-bin');
-    fs.mkdirSync(bin);
-    fs.writeFileSync(
-      path.join(bin, 'mount'),
-      `#!/bin/sh\ncase " $* " in *" --bind "*) ;; *) exec ${real} "$@";; esac\n` +
-        `for a; do src=$dst; dst=$a; done\n${real} --bind "$src" "$dst" || exit 1\necho "mount: $dst: cannot remount read-only" >&2\nexit 32\n`,
-      { mode: 0o755 },
-    );
+  it.each([
+    [2, 'make private'],
+    [3, 'remount read-only'],
+  ])('undoes the bind when step %i of it fails (%s), naming the step', async (n, step) => {
+    // The n-th mount(2) of the CLI's one thread that mounts, failed by strace.
     const before = s.mounts();
     const ov = s.ctx().overlay('opt');
-    const path0 = process.env.PATH;
-    process.env.PATH = `${bin}:${path0}`;
-    try {
-      const err = await mountOverlay(ov, s.log).catch((e: unknown) => e);
-      expect(err).toMatchObject({
-        code: 'exec',
-        message: `mount --bind -o ro --make-private ${s.root}/opt ${ov.layout.baseBind}: exit status 32: mount: ${ov.layout.baseBind}: cannot remount read-only`,
-      });
-    } finally {
-      process.env.PATH = path0;
-    }
+    const r = await tryRun('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=mount', '-e', `inject=mount:error=EIO:when=${n}`, process.execPath, BIN, '--root', s.root, 'mount', 'opt']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`cannot bind ${s.root}/opt read-only and private (${step}) at ${ov.layout.baseBind}: EIO`);
     expect(s.mounts()).toEqual(before);
   });
 });

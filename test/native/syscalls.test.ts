@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADDON_FROM_MODULE, flock, hashRange, syncfs, utimens } from '../../src/native/syscalls.js';
+import { ADDON_FROM_MODULE, flock, hashRange, mount, syncfs, utimens } from '../../src/native/syscalls.js';
+import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
 let root: string;
@@ -108,6 +109,52 @@ describe('syncfs', () => {
     const file = path.join(root, 'f');
     fs.writeFileSync(file, 'data');
     expect(syncfs(open(file, 'r'), file)).toBeUndefined();
+  });
+});
+
+describe('mount', () => {
+  const mounted: string[] = [];
+  afterEach(() => {
+    for (const m of mounted.splice(0).reverse()) spawnSync('umount', ['-l', m]);
+  });
+  const dirs = (...names: string[]) => names.map((n) => {
+    fs.mkdirSync(path.join(root, n));
+    return path.join(root, n);
+  });
+
+  it('makes the calls a private read-only bind takes, each with exactly the flags named', () => {
+    const [from, to] = dirs('from', 'to');
+    fs.writeFileSync(path.join(from!, 'f'), 'x');
+    mount(from!, to!, null, ['bind'], null);
+    mounted.push(to!);
+    mount(null, to!, null, ['private'], null);
+    mount(null, to!, null, ['remount', 'bind', 'rdonly'], null);
+    const top = topMountAt(readMountinfo(), fs.realpathSync(to!))!;
+    expect([propagation(top), top.mountOptions.includes('ro')]).toEqual(['private', true]);
+    expect(fs.readFileSync(path.join(to!, 'f'), 'utf8')).toBe('x');
+    expect(() => fs.writeFileSync(path.join(to!, 'g'), 'y')).toThrow(/EROFS/);
+  });
+
+  it('mounts a filesystem with its type and options string', () => {
+    const [lower, upper, work, target] = dirs('lower', 'upper', 'work', 'target');
+    fs.writeFileSync(path.join(lower!, 'f'), 'base');
+    mount('overlay', target!, 'overlay', ['nosuid', 'nodev'], `lowerdir=${lower},upperdir=${upper},workdir=${work}`);
+    mounted.push(target!);
+    const top = topMountAt(readMountinfo(), fs.realpathSync(target!))!;
+    expect(top).toMatchObject({ fstype: 'overlay', source: 'overlay' });
+    expect(top.mountOptions).toEqual(expect.arrayContaining(['nosuid', 'nodev']));
+    fs.writeFileSync(path.join(target!, 'f'), 'changed');
+    expect([fs.readFileSync(path.join(upper!, 'f'), 'utf8'), fs.readFileSync(path.join(lower!, 'f'), 'utf8')]).toEqual(['changed', 'base']);
+  });
+
+  it("throws failures as Node's fs does and refuses flags it does not know, mounting nothing", () => {
+    const [target] = dirs('target');
+    const before = readMountinfo().length;
+    expect(() => mount('overlay', target!, 'overlay', [], 'lowerdir=/nonexistent-lower')).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'mount' }));
+    expect(() => mount(path.join(root, 'none'), target!, null, ['bind'], null)).toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, message: 'ENOENT: No such file or directory, mount' }));
+    expect(() => mount(root, target!, null, ['bind', 'rec' as never], null)).toThrow('flags: expected names among bind, nodev, nosuid, private, rdonly, remount');
+    expect(() => mount(root, null as never, null, ['bind'], null)).toThrow('target: expected a string');
+    expect(readMountinfo()).toHaveLength(before);
   });
 });
 
