@@ -182,6 +182,9 @@ export function withCache(b: BundleResult, cache: Buffer): BundleResult {
   return { ...b, files: b.files.map((f) => (f.name === CACHE_NAME ? { ...f, data: cache } : f)) };
 }
 
+/** The program's own name for its URL, which stands for import.meta.url. */
+const META_URL = 'programUrl';
+
 /** Bundles src/main.ts, or `source` (module text resolved from the repo) when given. */
 export async function bundle(repo: string, version: string, source?: string): Promise<BundleResult> {
   const result = await build({
@@ -200,10 +203,11 @@ export async function bundle(repo: string, version: string, source?: string): Pr
     metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
-    banner: { js: '(function (exports, require, module, __filename, __dirname) {\n"use strict";' },
+    // import.meta.url, which CommonJS lacks, is the program's file (src/hash.ts loads node:crypto by it).
+    banner: { js: `(function (exports, require, module, __filename, __dirname) {\n"use strict";\nconst ${META_URL} = require('node:url').pathToFileURL(__filename).href;` },
     footer: { js: '})' },
     // The program reports the version npm gives it; the installed copy has no npm around it.
-    define: { 'process.env.npm_package_version': JSON.stringify(version) },
+    define: { 'process.env.npm_package_version': JSON.stringify(version), 'import.meta.url': META_URL },
     plugins: [addonsBesideBundle()],
   });
   const out = result.outputFiles[0];

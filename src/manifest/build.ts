@@ -1,7 +1,7 @@
 // Builds the manifest of a base tree: a streamed walk in C that makes the records (native indexWalk),
 // content hashed on every core, digests reused from a previous manifest for inodes that did not change,
 // written to a temp file then renamed.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
@@ -141,7 +141,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
         fds.push(records.readInt32LE(at + AT_DIGEST));
       } else {
         const from = holes.readUInt32LE(h + 4);
-        crypto.createHash('sha256').update(extra.subarray(from, from + holes.readUInt32LE(h + 8))).digest().copy(records, at + AT_DIGEST);
+        newSha256().update(extra.subarray(from, from + holes.readUInt32LE(h + 8))).digest().copy(records, at + AT_DIGEST);
       }
     }
     const batches: Promise<HashBatch>[] = [];

@@ -1,6 +1,6 @@
 // Writes manifests (format.ts, version 2): the header and class records, one record per entry in walk
 // order with its offset kept for the table, then the table and the trailer, all hashed on the way.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import { comparePaths } from '../model/order.js';
@@ -13,7 +13,7 @@ const MAX_OFFSET = 0xffffffff;
 
 /** The records (and class records) of a manifest, written as buffers in file order. */
 export class ManifestEncoder {
-  private readonly hash = crypto.createHash('sha256');
+  private readonly hash = newSha256();
   private table = new Uint32Array(1024);
   private count = 0;
   private at = 0;

@@ -12,7 +12,8 @@
 //          u64 ino | i64 mtime ns | i64 ctime ns | u8 digest length (0 or 32) | digest | path bytes
 // Package class records may come between the header and the first entry record (classes.ts).
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
-import crypto from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import os from 'node:os';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
@@ -210,7 +211,7 @@ export function comparePathAt(buf: Buffer, offset: number, len: number, p: RelPa
 }
 
 /** Refuses a v2 manifest whose bytes do not hash (a hash fed them, or the hex digest made) to the digest its trailer records. */
-export function checkDigest(layout: ManifestLayout, hash: crypto.Hash | string, file: string): void {
+export function checkDigest(layout: ManifestLayout, hash: Hash | string, file: string): void {
   const got = typeof hash === 'string' ? hash : hash.digest('hex');
   if (got !== layout.digest) throw corrupt(file, `digest: the trailer records ${layout.digest ?? ''}, the bytes before it hash to ${got} (a damaged manifest)`);
 }
@@ -228,7 +229,7 @@ export function checkListed(table: Uint32Array | undefined, i: number, at: numbe
 /** Every record of a whole manifest held in memory. */
 export function parseRecords(bytes: Buffer, file = 'manifest'): ManifestRecord[] {
   const layout = decodeLayout(bytes.subarray(0, HEAD_SIZE), bytes.subarray(Math.max(0, bytes.length - TRAILER_SIZE)), bytes.length, file);
-  if (layout.digestAt !== undefined) checkDigest(layout, crypto.createHash('sha256').update(bytes.subarray(0, layout.digestAt)), file);
+  if (layout.digestAt !== undefined) checkDigest(layout, newSha256().update(bytes.subarray(0, layout.digestAt)), file);
   const table = layout.version === 1 ? undefined : decodeTable(bytes.subarray(layout.recordsEnd), layout, file);
   const records = bytes.subarray(0, layout.recordsEnd);
   const out: ManifestRecord[] = [];

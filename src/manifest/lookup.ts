@@ -3,7 +3,7 @@
 // whose records lie side by side in the file. The first path of every range is kept in memory (taken
 // while the file is hashed for its digest), a search goes through those, then reads one range and
 // decodes only the records it compares or returns. Memory stays small whatever the base's size.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { hashRange } from '../native/syscalls.js';
 import { displayPath, type BaseView, type RelPath } from '../model/entry.js';
@@ -75,7 +75,7 @@ export function checkedRange(f: ManifestFile, length: number, file: string): Pro
  * in chunks; a record that is not where the table says is kept for `checked`.
  */
 function hashTakingFirsts(f: ManifestFile, layout: ManifestLayout, records: Records): { digest: string; firsts: RelPath[]; misplaced?: Error } {
-  const hash = crypto.createHash('sha256');
+  const hash = newSha256();
   const firsts: RelPath[] = [];
   let misplaced: Error | undefined;
   const to = layout.digestAt!;

@@ -2,7 +2,7 @@
 // the merge settings and classes that decide which files get a copy, and of the manifest they came from.
 // An unchanged boot checks only that the mark exists (no manifest read), so copies are kept once after a
 // merge driver is first configured, not at the next update only.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import path from 'node:path';
 import type { OverlayConfig } from '../config/schema.js';
 import type { Layout } from '../paths/layout.js';
@@ -11,6 +11,6 @@ export const mergesConfigured = (config: Pick<OverlayConfig, 'paths'>): boolean 
 
 /** The mark of copies kept for this configuration from this manifest. */
 export function pristineMark(layout: Layout, config: Pick<OverlayConfig, 'path' | 'paths'>, manifest: string): string {
-  const key = crypto.createHash('sha256').update(JSON.stringify([config.path, config.paths, path.basename(manifest)])).digest('hex').slice(0, 32);
+  const key = newSha256().update(JSON.stringify([config.path, config.paths, path.basename(manifest)])).digest('hex').slice(0, 32);
   return path.join(layout.pristineDir, `.kept-${key}`);
 }

@@ -3,7 +3,6 @@
 // sha256 (the manifest's own digest), so that the old base's content is there once the old base is gone.
 // The same store holds a merge's result between its plan and its journaled write. Every blob read back is
 // hashed again: one that does not match its name is not the content it claims and is never used.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ioError } from '../errors.js';
@@ -12,11 +11,11 @@ import type { Layout } from '../paths/layout.js';
 import { fsyncDir, writeFileAtomic } from '../state/atomic.js';
 import { ensureStateSubdir } from '../state/state-dir.js';
 import { FILE_FLAGS, closeQuietly, isAbsent } from '../tree/fsat.js';
+import { sha256 } from '../tree/digest.js';
 import { openBeneath } from '../tree/handles.js';
 import type { ManifestEntry } from './format.js';
 
 const DIGEST = /^[0-9a-f]{64}$/;
-export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
 /** A directory of blobs named by their sha256, and how to make it. */
 export interface BlobStore {

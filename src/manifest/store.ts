@@ -1,5 +1,6 @@
 // Manifest files on disk: reads at any offset, streaming reads, in-memory views, file names and digests.
-import crypto from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateOverlayError, ioError } from '../errors.js';
@@ -70,7 +71,7 @@ export function readLayout(f: ManifestFile, file: string): ManifestLayout {
 }
 
 /** Feeds the bytes [from, to) of the file to hash. */
-export function hashRange(f: ManifestFile, hash: crypto.Hash, from: number, to: number): void {
+export function hashRange(f: ManifestFile, hash: Hash, from: number, to: number): void {
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(0, to - from)));
   for (let at = from, n; at < to; at += n) {
     n = f.read(buf, 0, Math.min(buf.length, to - at), at);
@@ -119,7 +120,7 @@ export function* readRecords(file: string, opts: ReadOptions = {}): Generator<Ma
     if (opts.sha256 !== undefined && layout.digest !== undefined && layout.digest !== opts.sha256) throw notTheGeneration(file, opts.sha256);
     // A v2 manifest is always hashed (its trailer's digest); a v1 manifest only for a generation's digest.
     const whole = opts.first === undefined;
-    const hash = whole && (layout.digest !== undefined || opts.sha256 !== undefined) ? crypto.createHash('sha256') : undefined;
+    const hash = whole && (layout.digest !== undefined || opts.sha256 !== undefined) ? newSha256() : undefined;
     // The table is checked against the records as they come (4 bytes an entry).
     const table = !whole || layout.version === 1 ? undefined : decodeTable(readAt(f, layout.recordsEnd, layout.count * 4), layout, file);
     let pos = 0;
@@ -225,7 +226,7 @@ export function manifestPath(layout: Layout, generation: string): string {
     const c = String.fromCharCode(byte);
     name += /[A-Za-z0-9_:-]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  if (name === '' || name.length > 200) name = `sha256:${crypto.createHash('sha256').update(generation, 'utf8').digest('hex')}`;
+  if (name === '' || name.length > 200) name = `sha256:${newSha256().update(generation, 'utf8').digest('hex')}`;
   return path.join(layout.manifestsDir, `${name}.manifest`);
 }
 
@@ -246,7 +247,7 @@ export function trailerDigest(file: string): string | undefined {
 export function manifestDigest(file: string): string {
   const recorded = trailerDigest(file);
   if (recorded !== undefined) return recorded;
-  const h = crypto.createHash('sha256');
+  const h = newSha256();
   const f = openManifest(file);
   try {
     hashRange(f, h, 0, f.size);

@@ -1,6 +1,6 @@
 // Generation ids of a base (DESIGN section 2): a shipped manifest's digest, the booted ostree deployment,
 // a stat walk of the tree, or a configured command.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Overlay } from '../overlay/overlay.js';
@@ -89,7 +89,7 @@ const NO_SKIP: BaseSkip = Object.assign(() => false, { watch: [] });
  * cost about twice the system calls on a walk made once per process.
  */
 export function treeWalk(baseDir: string, skip: BaseSkip = NO_SKIP): { generation: string; entries: number } {
-  const h = crypto.createHash('sha256');
+  const h = newSha256();
   let entries: number;
   try {
     entries = treeRecords(baseDir, skip.watch ?? null, (p) => skip(p as RelPath), (chunk) => h.update(chunk));

@@ -1,15 +1,15 @@
 // The digest rules of the manifest (DESIGN section 2): sha256 of file content, of a symlink's target
 // bytes, of "major:minor" for devices; '' for directories, FIFOs and sockets.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import type { EntryType } from '../model/entry.js';
 import { majorMinor } from './fsat.js';
 
-export const sha256 = (data: Buffer | string): string => crypto.createHash('sha256').update(data).digest('hex');
+export const sha256 = (data: Buffer | string): string => newSha256().update(data).digest('hex');
 
 /** Reads fd from its current offset to the end through buf; returns [sha256 hex, bytes read]. */
 export function hashFd(fd: number, buf: Buffer): [string, number] {
-  const h = crypto.createHash('sha256');
+  const h = newSha256();
   let total = 0;
   for (;;) {
     const n = fs.readSync(fd, buf, 0, buf.length, null);

@@ -1,6 +1,6 @@
 // Overlay xattrs (trusted.overlay.* and user.overlay.*) through fs-xattr on /proc/self/fd/N of an
 // O_PATH|O_NOFOLLOW handle: the entry itself is read, never a symlink's target.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from 'fs-xattr';
 import { ioError } from '../errors.js';
@@ -141,7 +141,7 @@ export function allXattrsOfFd(fd: number, where: string): AllXattrs {
 export function identityXattrsOfFd(fd: number, where: string): string {
   const own = allXattrsOfFd(fd, where).filter(([n]) => !isOverlayXattr(n));
   if (own.length === 0) return '';
-  const h = crypto.createHash('sha256');
+  const h = newSha256();
   const len = Buffer.alloc(4);
   for (const [n, v] of own) {
     // Length-prefixed, so that no two different sets of pairs hash the same bytes.

@@ -2,7 +2,7 @@
 // directory fds opened without following symlinks (/proc/self/fd/N/NAME), and each step is fsynced.
 // The executor passes one context (directory handles, directories to fsync) to the actions of a batch;
 // called alone, an action opens its own handles and fsyncs at once.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, parentOf, toBytes, type RelPath } from '../model/entry.js';
@@ -238,7 +238,7 @@ export function makeParents(upper: string, base: string, rel: RelPath, token: st
     if (lstatBeneath(upper, dir)) continue;
     const b = lstatBeneath(base, dir);
     const fd = openBeneath(upper, parentOf(dir), DIR_FLAGS);
-    const key = crypto.createHash('sha256').update(`${token}\0`).update(toBytes(dir)).digest('hex').slice(0, 24);
+    const key = newSha256().update(`${token}\0`).update(toBytes(dir)).digest('hex').slice(0, 24);
     const tmp = fdPath(fd, Buffer.from(`.state-overlay-dir-${key}`));
     try {
       // A temp dir of this transaction left by a cut: empty (it would have been renamed once it held anything).

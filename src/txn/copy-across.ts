@@ -1,7 +1,7 @@
 // Moving an entry to another filesystem (the upper and a backup set apart, either way): copied under a
 // temp name of this transaction, verified against the original (every attribute, see tree/fingerprint),
 // renamed into place and fsynced, and only then the original removed. Through directory fds throughout.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, joinRel, parentOf, toBytes, type RelPath } from '../model/entry.js';
@@ -26,7 +26,7 @@ const show = (side: Side, rel: RelPath) => (rel === '' ? side.root : `${side.roo
  * a cut one left. Within NAME_MAX.
  */
 export function tempNames(token: string, rel: RelPath): { copy: Buffer; stage: Buffer } {
-  const key = crypto.createHash('sha256').update(`${token}\0`).update(toBytes(rel)).digest('hex').slice(0, 24);
+  const key = newSha256().update(`${token}\0`).update(toBytes(rel)).digest('hex').slice(0, 24);
   return { copy: Buffer.from(`.state-overlay-copy-${key}`), stage: Buffer.from(`.state-overlay-nodes-${key}`) };
 }
 

@@ -3,7 +3,7 @@
 // the pristine store before the journal) are written beside it under a temp name, given the host's mode and
 // owner, fsynced and renamed into place. A cut leaves the host's file in the upper or in the set, and the
 // merged file whole or not at all; the replay finds what is done and does the rest.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { parentOf } from '../model/entry.js';
@@ -54,7 +54,7 @@ function writeMerged(c: ApplyContext, upper: string, a: MergeFile, content: Buff
   const dir = c.dirs.open(upper, parentOf(a.path));
   if (dir === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
   const name = lastName(a.path);
-  const key = crypto.createHash('sha256').update(`${token}\0merge\0`).update(name).digest('hex').slice(0, 24);
+  const key = newSha256().update(`${token}\0merge\0`).update(name).digest('hex').slice(0, 24);
   const tmp = fdPath(dir, Buffer.from(`.state-overlay-tmp-${key}`));
   let out: number | undefined;
   try {

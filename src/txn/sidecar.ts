@@ -1,7 +1,7 @@
 // Writing a sidecar (`.rpmnew`, `.dpkg-dist`): the base entry copied into the upper under a temp name,
 // verified against the digest the plan was made with, then renamed into place. A source that changed since
 // (a rollback, a manifest that does not match the base) or a name taken since is a StaleAction: nothing written.
-import crypto from 'node:crypto';
+import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { parentOf } from '../model/entry.js';
@@ -45,7 +45,7 @@ function copyFileVerified(base: string, a: WriteSidecar, outPath: Buffer): void 
   try {
     if (!fs.fstatSync(src).isFile()) throw sourceChanged(base, a);
     out = fs.openSync(outPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    const h = crypto.createHash('sha256');
+    const h = newSha256();
     const buf = Buffer.alloc(1 << 20);
     let n: number;
     while ((n = fs.readSync(src, buf, 0, buf.length, null)) > 0) {
@@ -73,7 +73,7 @@ export function writeSidecar(base: string, upper: string, a: WriteSidecar, share
     const fd = dirs.open(upper, parentOf(a.path));
     if (fd === undefined) throw new StateOverlayError('corrupt', `${show(upper, parentOf(a.path))} is gone`, { path: show(upper, a.path) });
     const name = lastName(a.path);
-    const key = crypto.createHash('sha256').update(`${token}\0`).update(name).digest('hex').slice(0, 24);
+    const key = newSha256().update(`${token}\0`).update(name).digest('hex').slice(0, 24);
     const tmp = fdPath(fd, Buffer.from(`.state-overlay-tmp-${key}`));
     try {
       const existing = lstatAt(fd, name);
@@ -85,7 +85,7 @@ export function writeSidecar(base: string, upper: string, a: WriteSidecar, share
       if (a.type === 'file') copyFileVerified(base, a, tmp);
       else {
         const target = fromBase(base, a, () => readlinkBeneath(base, a.from));
-        if (crypto.createHash('sha256').update(target).digest('hex') !== a.digest) throw contentChanged(base, a);
+        if (newSha256().update(target).digest('hex') !== a.digest) throw contentChanged(base, a);
         fs.symlinkSync(target, tmp);
         fs.lchownSync(tmp, a.uid, a.gid);
       }

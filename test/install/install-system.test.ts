@@ -129,6 +129,33 @@ describe('installSystem --layout node', () => {
     expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('state-overlay-cache-'))).toEqual(before);
   });
 
+  it('starts an unchanged base with no process and without loading node:crypto', async () => {
+    const iso = isolatedCopy();
+    const root = path.join(iso, 'root');
+    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'opt/app/tool'), 'v1\n');
+    const cli = (...args: string[]) => execa(path.join(iso, 'usr', LAUNCHER), ['--root', root, '-q', ...args], { cwd: iso, env: bareEnv, extendEnv: false });
+    // Node's list of the built-in modules it loaded, written at exit by a module loaded before the program.
+    const listed = path.join(iso, 'modules.json');
+    fs.writeFileSync(path.join(iso, 'list.cjs'), `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listed)}, JSON.stringify(process.moduleLoadList)));`);
+    try {
+      await cli('index', 'opt', '--ship');
+      await cli('run', 'opt');
+      await cli('unmount', 'opt');
+      const traced = path.join(iso, 'execve.strace');
+      await execa('strace', ['-f', '-qq', '-o', traced, '-e', 'trace=execve', process.execPath, '-r', path.join(iso, 'list.cjs'), path.join(iso, 'usr', BUNDLE), '--root', root, '-q', 'run', 'opt'], { cwd: iso, env: bareEnv, extendEnv: false });
+      expect(fs.readFileSync(traced, 'utf8').trim().split('\n').filter((l) => / execve\(/.test(l))).toHaveLength(1);
+      const modules = JSON.parse(fs.readFileSync(listed, 'utf8')) as string[];
+      expect(modules).toContain('NativeModule vm');
+      expect(modules.filter((m) => /^NativeModule (crypto|internal\/crypto\/)/.test(m))).toEqual([]);
+      expect((await cli('unmount', 'opt')).exitCode).toBe(0);
+    } finally {
+      await execa('umount', ['-R', path.join(root, 'opt')], { reject: false });
+      await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
+      fs.rmSync(iso, { recursive: true, force: true });
+    }
+  });
+
   it('ships the license of every package compiled into the bundle', async () => {
     const notices = fs.readFileSync(path.join(dest, 'usr/share/licenses/state-overlay/THIRD-PARTY-NOTICES'), 'utf8');
     const b = await bundle(repo, '0.0.0');

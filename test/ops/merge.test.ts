@@ -13,7 +13,7 @@ import { withSession } from '../../src/txn/session.js';
 import { FAULT_ENV } from '../../src/txn/fault.js';
 import { readJournal } from '../../src/txn/journal.js';
 import { reconcileOverlay } from '../../src/ops/reconcile.js';
-import { sha256 } from '../../src/manifest/pristine.js';
+import { sha256 } from '../../src/tree/digest.js';
 import { readState } from '../../src/state/state-file.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 import { scratchOverlay, writeTree } from './scratch.js';
