@@ -154,11 +154,17 @@ script.runInThisContext()(exports, require, module, file, __dirname);
 `;
 
 /**
- * The boot the cache is trained on, in a mount namespace of its own (the mounts go with it): a base
- * with a shipped manifest is adopted, unmounted, and run again unchanged, the last run made by the
- * trainer. Arguments: node, entry, trainer, root, cache out.
+ * The boot the cache is trained on, in a mount namespace of its own (the mounts go with it), on a tmpfs
+ * (whatever the temporary directory is on, an overlay in a container build say, an overlay can be
+ * mounted with its upper there): a base with a shipped manifest is adopted, unmounted, and run again
+ * unchanged, the last run made by the trainer. Arguments: node, entry, trainer, root, cache out.
  */
 const TRAINING = `set -e
+mount -t tmpfs -o mode=0755 state-overlay-training "$4"
+mkdir -p "$4/opt/app/lib"
+printf '#!/bin/sh\\n' > "$4/opt/app/tool"
+printf 'data\\n' > "$4/opt/app/lib/data"
+ln -s app/tool "$4/opt/tool"
 "$1" "$2" --root "$4" -q index opt --ship
 "$1" "$2" --root "$4" -q run opt
 "$1" "$2" --root "$4" -q unmount opt
@@ -166,14 +172,19 @@ rm -rf "$4/run"
 "$1" "$3" "$5" --root "$4" -q run opt
 `;
 
+/** A training that has not ended by then is stopped (a run waits 60 s at most for a lock, say). */
+const TRAINING_TIMEOUT_MS = 120_000;
+
 export type TrainedCache = { readonly cache: Buffer } | { readonly error: string };
 
 /**
  * V8's code cache of the program trained on an unchanged-base boot (TRAINING), made by the Node that will
- * run it (node: its version and flags must match). Mounting needs root, or a user namespace that maps it
- * (unshare -r); where neither is there, the reason, and the program keeps the cache of compiling alone.
+ * run it (node: its version and flags must match). The training mounts, so it needs root; without it,
+ * or where it fails, the reason, and the program keeps the cache of compiling alone.
  */
 export async function trainedCache(b: BundleResult, node = process.execPath): Promise<TrainedCache> {
+  // An overlay's upper needs trusted.* xattrs, which a user namespace's root does not get.
+  if (process.getuid?.() !== 0) return { error: 'the training mounts an overlay, which needs root' };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'state-overlay-cache-'));
   try {
     const lib = path.join(dir, 'lib');
@@ -182,13 +193,9 @@ export async function trainedCache(b: BundleResult, node = process.execPath): Pr
     const trainer = path.join(lib, 'train.cjs');
     fs.writeFileSync(trainer, TRAINER);
     const root = path.join(dir, 'root');
-    fs.mkdirSync(path.join(root, 'opt/app/lib'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'opt/app/tool'), '#!/bin/sh\n');
-    fs.writeFileSync(path.join(root, 'opt/app/lib/data'), 'data\n');
-    fs.symlinkSync('app/tool', path.join(root, 'opt/tool'));
+    fs.mkdirSync(root);
     const out = path.join(dir, CACHE_NAME);
-    const user = process.getuid?.() === 0 ? [] : ['--map-root-user'];
-    const r = await tryRun('unshare', [...user, '--mount', '--propagation', 'private', 'sh', '-c', TRAINING, 'sh', node, entry, trainer, root, out]).catch((e: unknown) => e as Error);
+    const r = await tryRun('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', TRAINING, 'sh', node, entry, trainer, root, out], { timeoutMs: TRAINING_TIMEOUT_MS }).catch((e: unknown) => e as Error);
     if (r instanceof Error) return { error: r.message };
     if (r.exitCode !== 0) return { error: `the training run failed (exit status ${r.exitCode}): ${r.stderr.trim()}` };
     return { cache: fs.readFileSync(out) };
