@@ -178,7 +178,7 @@ export async function mountOverlay(ov: Overlay, log: Log, opts: MountOptions = {
     const upper = fs.realpathSync(layout.upper);
     const work = fs.realpathSync(layout.work);
     checkBaseApart(base, { stateDir: fs.realpathSync(layout.stateDir), upper, work });
-    await checkUpperWork(upper, work);
+    checkUpperWork(upper, work);
     const target = fs.realpathSync(layout.target);
     await bindBase(base, layout.baseBind, layout.root, layout.runDir);
     undo.push(layout.baseBind);

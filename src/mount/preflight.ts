@@ -84,7 +84,7 @@ export function checkBaseApart(base: string, dirs: { stateDir: string; upper: st
 }
 
 /** Upper and work: the same filesystem, and not overlayfs (an upper cannot be an overlay). */
-export async function checkUpperWork(upper: string, work: string): Promise<void> {
+export function checkUpperWork(upper: string, work: string): void {
   let su: fs.Stats, sw: fs.Stats;
   try {
     su = fs.statSync(upper);
@@ -95,7 +95,13 @@ export async function checkUpperWork(upper: string, work: string): Promise<void>
   if (su.dev !== sw.dev) {
     throw new StateOverlayError('unsupported', `upper ${upper} and work ${work} are on different filesystems: overlayfs needs both on one`, { path: work });
   }
-  const fsType = (await fs.promises.statfs(upper)).type;
+  let fsType: number;
+  try {
+    // Sync: the promise API would load node:fs/promises (and what it loads) into every start for one call.
+    fsType = fs.statfsSync(upper).type;
+  } catch (err) {
+    throw ioError('cannot inspect the filesystem of', upper, err);
+  }
   if (fsType === OVERLAYFS_MAGIC) {
     throw new StateOverlayError('unsupported', `upper ${upper} is on an overlay filesystem, which cannot hold an overlay's upper layer`, { path: upper });
   }
