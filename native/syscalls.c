@@ -1283,10 +1283,6 @@ static struct timespec timespec_of(int64_t ns) {
   return (struct timespec){.tv_sec = sec, .tv_nsec = rem};
 }
 
-// utimens(fd, path, atimeNs, mtimeNs): sets an entry's access and modification times to the nanosecond.
-// path null: futimens(fd), the open file itself; else utimensat(fd, path, AT_SYMLINK_NOFOLLOW), the
-// entry at path (relative to the directory fd, or absolute) itself, a symlink never followed. Node's
-// utimes take seconds as a double (microseconds) and replace a time before 1970 with the current one.
 // The MS_* flags mount() takes, by name: what the base bind and the overlay need, and no more.
 static const struct {
   const char *name;
@@ -1356,6 +1352,10 @@ out:
   return result;
 }
 
+// utimens(fd, path, atimeNs, mtimeNs): sets an entry's access and modification times to the nanosecond.
+// path null: futimens(fd), the open file itself; else utimensat(fd, path, AT_SYMLINK_NOFOLLOW), the
+// entry at path (relative to the directory fd, or absolute) itself, a symlink never followed. Node's
+// utimes take seconds as a double (microseconds) and replace a time before 1970 with the current one.
 static napi_value Utimens(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   int fd;

@@ -1,9 +1,9 @@
 // Builds the manifest of a base tree: a streamed walk in C that makes the records (native indexWalk),
 // content hashed on every core, digests reused from a previous manifest for inodes that did not change,
 // written to a temp file then renamed.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';

@@ -13,8 +13,8 @@
 // Package class records may come between the header and the first entry record (classes.ts).
 // All integers little-endian. ino/mtime/ctime ("the stamp") let a re-index reuse a digest; 0 = unknown.
 import type { Hash } from 'node:crypto';
-import { newSha256 } from '../hash.js';
 import os from 'node:os';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, isEntryPath, type BaseEntry, type EntryType, type RelPath } from '../model/entry.js';
 import { decodeClassRecord } from './classes.js';

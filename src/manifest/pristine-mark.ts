@@ -2,8 +2,8 @@
 // the merge settings and classes that decide which files get a copy, and of the manifest they came from.
 // An unchanged boot checks only that the mark exists (no manifest read), so copies are kept once after a
 // merge driver is first configured, not at the next update only.
-import { newSha256 } from '../hash.js';
 import path from 'node:path';
+import { newSha256 } from '../hash.js';
 import type { OverlayConfig } from '../config/schema.js';
 import type { Layout } from '../paths/layout.js';
 

@@ -1,8 +1,8 @@
 // Manifest files on disk: reads at any offset, streaming reads, in-memory views, file names and digests.
 import type { Hash } from 'node:crypto';
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type BaseEntry, type BaseView, type RelPath } from '../model/entry.js';
 import type { Layout } from '../paths/layout.js';

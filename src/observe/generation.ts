@@ -1,8 +1,8 @@
 // Generation ids of a base (DESIGN section 2): a shipped manifest's digest, the booted ostree deployment,
 // a stat walk of the tree, or a configured command.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { newSha256 } from '../hash.js';
 import type { Overlay } from '../overlay/overlay.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { run } from '../exec.js';

@@ -1,7 +1,7 @@
 // The digest rules of the manifest (DESIGN section 2): sha256 of file content, of a symlink's target
 // bytes, of "major:minor" for devices; '' for directories, FIFOs and sockets.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
+import { newSha256 } from '../hash.js';
 import type { EntryType } from '../model/entry.js';
 import { majorMinor } from './fsat.js';
 

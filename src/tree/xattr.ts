@@ -1,7 +1,7 @@
 // Overlay xattrs (trusted.overlay.* and user.overlay.*) through fs-xattr on /proc/self/fd/N of an
 // O_PATH|O_NOFOLLOW handle: the entry itself is read, never a symlink's target.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
+import { newSha256 } from '../hash.js';
 import { getAttributeSync, listAttributesSync, removeAttributeSync, setAttributeSync } from 'fs-xattr';
 import { ioError } from '../errors.js';
 import { O_PATH, closeQuietly, fdPath } from './fsat.js';

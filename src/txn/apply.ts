@@ -2,8 +2,8 @@
 // directory fds opened without following symlinks (/proc/self/fd/N/NAME), and each step is fsynced.
 // The executor passes one context (directory handles, directories to fsync) to the actions of a batch;
 // called alone, an action opens its own handles and fsyncs at once.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, parentOf, toBytes, type RelPath } from '../model/entry.js';
 import type { SetAttrs } from '../plan/types.js';

@@ -1,8 +1,8 @@
 // Moving an entry to another filesystem (the upper and a backup set apart, either way): copied under a
 // temp name of this transaction, verified against the original (every attribute, see tree/fingerprint),
 // renamed into place and fsynced, and only then the original removed. Through directory fds throughout.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, fromBytes, joinRel, parentOf, toBytes, type RelPath } from '../model/entry.js';
 import { copyTree } from '../tree/copy.js';

@@ -3,8 +3,8 @@
 // the pristine store before the journal) are written beside it under a temp name, given the host's mode and
 // owner, fsynced and renamed into place. A cut leaves the host's file in the upper or in the set, and the
 // merged file whole or not at all; the replay finds what is done and does the rest.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { parentOf } from '../model/entry.js';
 import { readBlob, stateStore } from '../manifest/pristine.js';

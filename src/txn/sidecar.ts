@@ -1,8 +1,8 @@
 // Writing a sidecar (`.rpmnew`, `.dpkg-dist`): the base entry copied into the upper under a temp name,
 // verified against the digest the plan was made with, then renamed into place. A source that changed since
 // (a rollback, a manifest that does not match the base) or a name taken since is a StaleAction: nothing written.
-import { newSha256 } from '../hash.js';
 import fs from 'node:fs';
+import { newSha256 } from '../hash.js';
 import { StateOverlayError, ioError } from '../errors.js';
 import { parentOf } from '../model/entry.js';
 import type { WriteSidecar } from '../plan/types.js';
