@@ -469,6 +469,10 @@ struct tree_walk {
   size_t holes_used, holes_cap;
   char *extra;
   size_t extra_used, extra_cap;
+  // The offset of each of the chunk's records (uint32_t, host order), and its digests taken from prev.
+  char *offsets;
+  size_t offsets_used, offsets_cap;
+  double reused;
   size_t opened, max_open;
   bool failed;
 };
@@ -738,7 +742,13 @@ static int put_manifest_record(struct tree_walk *w, int dirfd, const char *name,
   put_le(rec + M_CTIME, stamped ? (uint64_t)ctime : 0, 8);
   rec[M_DLEN] = digest ? 32 : 0;
   memcpy(rec + M_DIGEST + (digest ? 32 : 0), w->path, len);
-  if (digest && !((code == 1 || code == 3) && reuse_digest(w, rec, len))) {
+  if (grow(&w->offsets, &w->offsets_cap, w->offsets_used + sizeof(uint32_t)) < 0) return ENOMEM;
+  uint32_t at = (uint32_t)w->out_used;
+  memcpy(w->offsets + w->offsets_used, &at, sizeof at);
+  w->offsets_used += sizeof at;
+  bool reused = digest && (code == 1 || code == 3) && reuse_digest(w, rec, len);
+  if (reused) w->reused++;
+  if (digest && !reused) {
     memset(rec + M_DIGEST, 0, 32);
     size_t extra_at = w->extra_used;
     if (grow(&w->holes, &w->holes_cap, w->holes_used + 12) < 0) return ENOMEM;
@@ -903,7 +913,8 @@ static void drop_chunk(struct tree_walk *w) {
     const unsigned char *rec = (const unsigned char *)w->out + get_le((const unsigned char *)w->holes + h, 4);
     if (rec[M_TYPE] == 1) close((int)get_le(rec + M_DIGEST, 4));
   }
-  w->out_used = w->holes_used = w->extra_used = w->opened = 0;
+  w->out_used = w->holes_used = w->extra_used = w->offsets_used = w->opened = 0;
+  w->reused = 0;
 }
 
 // Everything a handle holds: its directories, the chunk's files, its buffers, the previous manifest.
@@ -915,6 +926,7 @@ static void walk_free(struct tree_walk *w) {
   free(w->out);
   free(w->holes);
   free(w->extra);
+  free(w->offsets);
   free(w->watch);
   free(w->prev);
   *w = (struct tree_walk){.prev_fd = -1, .failed = true};
@@ -979,9 +991,11 @@ static struct tree_walk *walk_handle(napi_env env, napi_value value) {
   return NULL;
 }
 
-// indexNext(handle, skip) -> [records, holes, extra, entries] for the next chunk, or null once the tree is
-// done. records: whole manifest records; holes: u32 triples (record offset, offset and length in extra),
-// one per record whose digest is still zeros. A failure closes the chunk's files and ends the walk.
+// indexNext(handle, skip) -> [records, holes, extra, entries, offsets, reused] for the next chunk, or null
+// once the tree is done. records: whole manifest records; holes: u32 triples (record offset, offset and
+// length in extra), one per record whose digest is still zeros; offsets: each record's offset in records
+// (u32, host order), for the table; reused: the digests taken from the previous manifest. A failure
+// closes the chunk's files and ends the walk.
 static napi_value IndexNext(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!get_args(env, info, 2, argv)) return NULL;
@@ -997,25 +1011,28 @@ static napi_value IndexNext(napi_env env, napi_callback_info info) {
   w->skip = argv[1];
   double entries = 0;
   int step = walk_tree(w, &entries);
-  napi_value parts[4], result;
+  napi_value parts[6], result;
   void *copy;
   if (step < 0 || napi_create_buffer_copy(env, w->out_used, w->out, &copy, &parts[0]) != napi_ok
       || napi_create_buffer_copy(env, w->holes_used, w->holes, &copy, &parts[1]) != napi_ok
       || napi_create_buffer_copy(env, w->extra_used, w->extra, &copy, &parts[2]) != napi_ok
-      || napi_create_double(env, entries, &parts[3]) != napi_ok || napi_create_array_with_length(env, 4, &result) != napi_ok) {
+      || napi_create_double(env, entries, &parts[3]) != napi_ok
+      || napi_create_buffer_copy(env, w->offsets_used, w->offsets, &copy, &parts[4]) != napi_ok
+      || napi_create_double(env, w->reused, &parts[5]) != napi_ok || napi_create_array_with_length(env, 6, &result) != napi_ok) {
     drop_chunk(w);
     w->failed = true;
     return NULL;
   }
   // The files are the caller's from here.
   bool empty = w->out_used == 0;
-  w->out_used = w->holes_used = w->extra_used = w->opened = 0;
+  w->out_used = w->holes_used = w->extra_used = w->offsets_used = w->opened = 0;
+  w->reused = 0;
   if (empty && step == 0) {
     napi_value none;
     CHECK(napi_get_null(env, &none));
     return none;
   }
-  for (uint32_t i = 0; i < 4; i++) CHECK(napi_set_element(env, result, i, parts[i]));
+  for (uint32_t i = 0; i < 6; i++) CHECK(napi_set_element(env, result, i, parts[i]));
   return result;
 }
 

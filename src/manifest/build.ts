@@ -54,14 +54,12 @@ const AT_MODE = 5;
 const AT_DIGEST = 50;
 const AT_PATH = AT_DIGEST + 32;
 const FILE = 1;
-const SYMLINK = 3;
 
-/** A chunk of records on its way out: the files it waits on, by record offset, their hash batches, and the digests of files and symlinks made (not reused). */
+/** A chunk of records on its way out: the files it waits on, by record offset, and their hash batches. */
 interface Pending {
   readonly chunk: IndexChunk;
   readonly files: number[];
   readonly batches: Promise<HashBatch>[];
-  readonly made: number;
 }
 
 /**
@@ -131,12 +129,9 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     const { records, holes, extra } = chunk;
     const files: number[] = [];
     const fds: number[] = [];
-    let made = 0;
     for (let h = 0; h < holes.length; h += 12) {
       const at = holes.readUInt32LE(h);
-      const type = records[at + AT_TYPE];
-      if (type === FILE || type === SYMLINK) made++;
-      if (type === FILE) {
+      if (records[at + AT_TYPE] === FILE) {
         files.push(at);
         fds.push(records.readInt32LE(at + AT_DIGEST));
       } else {
@@ -146,7 +141,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     }
     const batches: Promise<HashBatch>[] = [];
     for (let i = 0; i < fds.length; i += BATCH) batches.push(pool!.hash(fds.slice(i, i + BATCH)));
-    return { chunk, files, batches, made };
+    return { chunk, files, batches };
   };
   // Writes a chunk once its files are hashed: each file's record takes the opened inode's stat (what was hashed).
   const finish = async (p: Pending) => {
@@ -166,13 +161,8 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
         r.answers.copy(records, at + AT_DIGEST, i * ANSWER + FIELDS, (i + 1) * ANSWER);
       }
     }
-    let digests = 0;
-    for (let at = 0; at < records.length; at += 4 + records.readUInt32LE(at)) {
-      const type = records[at + AT_TYPE];
-      if (type === FILE || type === SYMLINK) digests++;
-    }
-    result.reusedDigests += digests - p.made;
-    writeOut(enc.records(records));
+    result.reusedDigests += p.chunk.reused;
+    writeOut(enc.records(records, p.chunk.offsets));
     result.entries += p.chunk.entries;
     opts.onProgress?.(result.entries, prev.total);
   };

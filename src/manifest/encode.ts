@@ -1,5 +1,6 @@
 // Writes manifests (format.ts, version 2): the header and class records, one record per entry in walk
 // order with its offset kept for the table, then the table and the trailer, all hashed on the way.
+import os from 'node:os';
 import { newSha256 } from '../hash.js';
 import { StateOverlayError } from '../errors.js';
 import { displayPath, type RelPath } from '../model/entry.js';
@@ -41,23 +42,25 @@ export class ManifestEncoder {
   }
 
   /**
-   * Whole records made elsewhere (native indexWalk), in walk order after every entry so far: their offsets
-   * join the table. Their order and fields are the walk's to keep (it sorts names as comparePaths does).
+   * Whole records made elsewhere (native indexWalk), in walk order after every entry so far, with the
+   * offset of each in b: they join the table. Their order and fields are the walk's to keep (it sorts
+   * names as comparePaths does).
    */
-  records(b: Buffer): Buffer {
-    for (let at = 0; at < b.length; at += 4 + b.readUInt32LE(at)) {
-      if (this.at + at > MAX_OFFSET) throw new StateOverlayError('unsupported', `a manifest of more than 4 GiB of records (${this.count} entries): not supported`);
-      if (this.count === this.table.length) this.grow();
-      this.table[this.count++] = this.at + at;
-    }
+  records(b: Buffer, offsets: Uint32Array): Buffer {
+    const last = offsets.length === 0 ? 0 : offsets[offsets.length - 1]!;
+    if (this.at + last > MAX_OFFSET) throw new StateOverlayError('unsupported', `a manifest of more than 4 GiB of records (${this.count + offsets.length} entries): not supported`);
+    while (this.count + offsets.length > this.table.length) this.grow();
+    for (let i = 0; i < offsets.length; i++) this.table[this.count + i] = this.at + offsets[i]!;
+    this.count += offsets.length;
     this.last = undefined;
     return this.out(b);
   }
 
   /** The table and the trailer: the last bytes of the file. */
   end(): Buffer {
-    const table = Buffer.alloc(this.count * TABLE_ENTRY);
-    for (let i = 0; i < this.count; i++) table.writeUInt32LE(this.table[i]!, i * TABLE_ENTRY);
+    // The table's u32s as they are in memory: little-endian in the file.
+    const mine = Buffer.from(this.table.buffer, 0, this.count * TABLE_ENTRY);
+    const table = os.endianness() === 'BE' ? Buffer.from(mine).swap32() : mine;
     const trailer = Buffer.alloc(TRAILER_SIZE - 32);
     trailer.writeBigUInt64LE(BigInt(this.count), 0);
     trailer.writeBigUInt64LE(BigInt(this.at), 8);

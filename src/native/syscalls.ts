@@ -21,7 +21,7 @@ interface Syscalls {
   utimens(fd: number, path: Buffer | null, atimeNs: bigint, mtimeNs: bigint): void;
   treeRecords(root: string, watch: Buffer | null, skip: (path: string) => boolean, sink: (chunk: Buffer) => void): number;
   indexWalk(root: string, watch: Buffer | null, prevFd: number, prevFrom: number, prevTo: number, maxOpen: number): IndexHandle;
-  indexNext(handle: IndexHandle, skip: (path: string) => boolean): [Buffer, Buffer, Buffer, number] | null;
+  indexNext(handle: IndexHandle, skip: (path: string) => boolean): [Buffer, Buffer, Buffer, number, Buffer, number] | null;
   indexEnd(handle: IndexHandle): void;
   hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | undefined)[] | null]>;
   hashRange(fd: number, from: number, length: number): Promise<Buffer>;
@@ -160,6 +160,16 @@ export interface IndexChunk {
   readonly holes: Buffer;
   readonly extra: Buffer;
   readonly entries: number;
+  /** Each record's offset in records, in order. */
+  readonly offsets: Uint32Array;
+  /** The digests taken from the previous manifest. */
+  readonly reused: number;
+}
+
+/** The u32 values of b (host order) without a copy where b is aligned for them. */
+function u32s(b: Buffer): Uint32Array {
+  const aligned = b.byteOffset % 4 === 0 ? b : Buffer.from(b);
+  return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
 }
 
 /**
@@ -175,7 +185,7 @@ export function indexWalk(root: string, watch: readonly string[] | null, previou
 /** The next chunk of the walk, or null once it is done; a failure (as treeRecords's) closes the chunk's files and ends the walk. */
 export function indexNext(handle: IndexHandle, skip: (path: string) => boolean): IndexChunk | null {
   const r = syscalls().indexNext(handle, skip);
-  return r === null ? null : { records: r[0], holes: r[1], extra: r[2], entries: r[3] };
+  return r === null ? null : { records: r[0], holes: r[1], extra: r[2], entries: r[3], offsets: u32s(r[4]), reused: r[5] };
 }
 
 /** Ends the walk: its directories are closed, and the files of a chunk it did not hand over. */
