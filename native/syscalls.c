@@ -1289,6 +1289,169 @@ static napi_value HashRange(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// A sha256 fed on libuv's thread pool, for the bytes a manifest writer makes on the main thread:
+// hashStream() -> handle; hashStreamFeed(handle, bytes) copies the bytes and hashes them on the pool,
+// in the order fed; hashStreamDigest(handle) -> Promise<Buffer> settles once everything fed before it
+// is hashed. Each job takes a number as it is queued and waits its turn on the stream's condition
+// variable: libuv's pool starts jobs in the order they are queued, so the one a job waits for has
+// always started before it, and never waits for a later one.
+struct hash_stream {
+  EVP_MD_CTX *ctx;
+  pthread_mutex_t mu;
+  pthread_cond_t turn;
+  uint64_t queued, done;
+  bool failed, finished;
+  // Owners, on the main thread only: the handle (until its finalizer) and each job queued.
+  int refs;
+};
+
+struct stream_job {
+  napi_async_work work;
+  napi_deferred deferred;
+  struct hash_stream *h;
+  uint64_t seq;
+  // A feed's copy of its bytes (freed once hashed), or NULL for the digest.
+  unsigned char *data;
+  size_t len;
+  unsigned char digest[32];
+  bool ok, ended;
+};
+
+static void stream_unref(struct hash_stream *h) {
+  if (--h->refs > 0) return;
+  EVP_MD_CTX_free(h->ctx);
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->turn);
+  free(h);
+}
+
+static void stream_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  stream_unref(data);
+}
+
+static napi_value HashStream(napi_env env, napi_callback_info info) {
+  (void)info;
+  pthread_once(&sha256_once, sha256_fetch);
+  struct hash_stream *h = calloc(1, sizeof *h);
+  if (h == NULL) return throw_errno(env, ENOMEM, "hashStream");
+  h->ctx = sha256_md == NULL ? NULL : EVP_MD_CTX_new();
+  if (h->ctx == NULL || EVP_DigestInit_ex2(h->ctx, sha256_md, NULL) != 1) {
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+    return throw_errno(env, ENOMEM, "hashStream");
+  }
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->turn, NULL);
+  h->refs = 1;
+  napi_value handle;
+  if (napi_create_external(env, h, stream_finalize, NULL, &handle) != napi_ok) {
+    stream_unref(h);
+    return NULL;
+  }
+  return handle;
+}
+
+static void stream_execute(napi_env env, void *data) {
+  (void)env;
+  struct stream_job *job = data;
+  struct hash_stream *h = job->h;
+  pthread_mutex_lock(&h->mu);
+  while (h->done != job->seq) pthread_cond_wait(&h->turn, &h->mu);
+  if (job->data != NULL) {
+    if (!h->failed && !h->finished && EVP_DigestUpdate(h->ctx, job->data, job->len) != 1) h->failed = true;
+  } else {
+    unsigned int dlen = 0;
+    job->ended = h->finished;
+    job->ok = !h->failed && !h->finished && EVP_DigestFinal_ex(h->ctx, job->digest, &dlen) == 1 && dlen == 32;
+    h->finished = true;
+  }
+  h->done++;
+  pthread_cond_broadcast(&h->turn);
+  pthread_mutex_unlock(&h->mu);
+  free(job->data);
+  job->data = NULL;
+}
+
+static void stream_complete(napi_env env, napi_status status, void *data) {
+  struct stream_job *job = data;
+  napi_value result;
+  void *copy;
+  if (status == napi_ok && (job->len > 0 || job->ok) && (job->len > 0 ? napi_get_undefined(env, &result) : napi_create_buffer_copy(env, 32, job->digest, &copy, &result)) == napi_ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else if (job->ended) {
+    napi_value message, error;
+    if (napi_create_string_utf8(env, "hashStreamDigest: the stream has ended (its digest was taken)", NAPI_AUTO_LENGTH, &message) == napi_ok
+        && napi_create_error(env, NULL, message, &error) == napi_ok) {
+      napi_reject_deferred(env, job->deferred, error);
+    }
+  } else {
+    napi_value error = errno_error(env, ENOMEM, "hashStream");
+    if (error != NULL) napi_reject_deferred(env, job->deferred, error);
+  }
+  napi_delete_async_work(env, job->work);
+  stream_unref(job->h);
+  free(job->data);
+  free(job);
+}
+
+static struct hash_stream *stream_handle(napi_env env, napi_value value) {
+  void *h;
+  if (napi_get_value_external(env, value, &h) == napi_ok) return h;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a hashStream handle");
+  return NULL;
+}
+
+// Queues the job as the stream's next; a promise, or NULL with an exception pending (the job freed).
+static napi_value stream_queue(napi_env env, struct hash_stream *h, struct stream_job *job) {
+  job->h = h;
+  job->seq = h->queued;
+  napi_value promise = queue_work(env, "hashStream", stream_execute, stream_complete, job, &job->deferred, &job->work);
+  if (promise == NULL) {
+    free(job->data);
+    free(job);
+    return NULL;
+  }
+  h->queued++;
+  h->refs++;
+  return promise;
+}
+
+static napi_value HashStreamFeed(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  struct hash_stream *h = stream_handle(env, argv[0]);
+  if (h == NULL) return NULL;
+  void *bytes;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[1], &bytes, &len) != napi_ok || len == 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "bytes: expected a Buffer of at least one byte");
+    return NULL;
+  }
+  struct stream_job *job = calloc(1, sizeof *job);
+  unsigned char *data = malloc(len);
+  if (job == NULL || data == NULL) {
+    free(job);
+    free(data);
+    return throw_errno(env, ENOMEM, "hashStreamFeed");
+  }
+  memcpy(data, bytes, len);
+  job->data = data;
+  job->len = len;
+  return stream_queue(env, h, job);
+}
+
+static napi_value HashStreamDigest(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  struct hash_stream *h = stream_handle(env, argv[0]);
+  if (h == NULL) return NULL;
+  struct stream_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return throw_errno(env, ENOMEM, "hashStreamDigest");
+  return stream_queue(env, h, job);
+}
+
 // A time in nanoseconds since the epoch as utimensat(2) takes it: tv_nsec within [0, 1e9), tv_sec
 // rounded down (before 1970 both the seconds and the time are negative).
 static struct timespec timespec_of(int64_t ns) {
@@ -1421,6 +1584,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"indexEnd", NULL, IndexEnd, NULL, NULL, NULL, napi_enumerable, NULL},
     {"hashFiles", NULL, HashFiles, NULL, NULL, NULL, napi_enumerable, NULL},
     {"hashRange", NULL, HashRange, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hashStream", NULL, HashStream, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hashStreamFeed", NULL, HashStreamFeed, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"hashStreamDigest", NULL, HashStreamDigest, NULL, NULL, NULL, napi_enumerable, NULL},
     {"utimens", NULL, Utimens, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof calls / sizeof calls[0], calls));

@@ -8,7 +8,7 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { displayPath, type RelPath } from '../model/entry.js';
 import { fsyncDir, removeStaleTemps } from '../state/atomic.js';
 import { closeQuietly } from '../tree/fsat.js';
-import { indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
+import { hashStream, hashStreamDigest, hashStreamFeed, indexEnd, indexNext, indexWalk, type IndexChunk, type IndexHandle, type PreviousRecords } from '../native/syscalls.js';
 import type { PackageClasses } from '../model/package-class.js';
 import { ManifestEncoder } from './encode.js';
 import { checkDigest, decodeTable } from './format.js';
@@ -113,7 +113,9 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     throw ioError('create', tmp, err);
   }
   const result: BuildResult = { entries: 0, hashedBytes: 0, reusedDigests: 0, bytes: 0 };
-  const enc = new ManifestEncoder();
+  // The manifest's own digest is made on the thread pool, beside the walk.
+  const digest = hashStream();
+  const enc = new ManifestEncoder({ update: (b) => hashStreamFeed(digest, b) });
   let written = 0;
   const writeOut = (b: Buffer) => {
     for (let o = 0; o < b.length; ) o += fs.writeSync(out, b, o, b.length - o, written + o);
@@ -183,6 +185,7 @@ export async function buildManifest(baseDir: string, outFile: string, opts: Buil
     // Digests were taken from it: it must be the manifest its trailer says.
     await prev.checked;
     writeOut(enc.end());
+    writeOut(await hashStreamDigest(digest));
     fs.fsyncSync(out);
     fs.closeSync(out);
     out = -1;

@@ -12,13 +12,19 @@ import { MAGIC, NO_STAMP, TABLE_ENTRY, TRAILER_SIZE, V2_HEADER, VERSION, encodeE
 /** Offsets in the table are u32: a manifest's records end before 4 GiB (about 30 million entries). */
 const MAX_OFFSET = 0xffffffff;
 
+/** What the bytes of a manifest are fed to, in file order: their sha256 is the manifest's last 32 bytes. */
+export interface DigestFeed {
+  update(b: Buffer): void;
+}
+
 /** The records (and class records) of a manifest, written as buffers in file order. */
 export class ManifestEncoder {
-  private readonly hash = newSha256();
   private table = new Uint32Array(1024);
   private count = 0;
   private at = 0;
   private last: RelPath | undefined;
+
+  constructor(private readonly hash: DigestFeed) {}
 
   /** The header and the package class records. */
   head(classes?: PackageClasses): Buffer {
@@ -56,7 +62,7 @@ export class ManifestEncoder {
     return this.out(b);
   }
 
-  /** The table and the trailer: the last bytes of the file. */
+  /** The table and the trailer: the last bytes of the file but the digest of them all (the feed's). */
   end(): Buffer {
     // The table's u32s as they are in memory: little-endian in the file.
     const mine = Buffer.from(this.table.buffer, 0, this.count * TABLE_ENTRY);
@@ -66,7 +72,7 @@ export class ManifestEncoder {
     trailer.writeBigUInt64LE(BigInt(this.at), 8);
     this.out(table);
     this.out(trailer);
-    return Buffer.concat([table, trailer, this.hash.digest()]);
+    return Buffer.concat([table, trailer]);
   }
 
   get entries(): number {
@@ -88,9 +94,10 @@ export class ManifestEncoder {
 
 /** A whole v2 manifest in memory (tests, and manifests made from others). */
 export function encodeManifest(records: Iterable<ManifestEntry | ManifestRecord>, classes?: PackageClasses): Buffer {
-  const enc = new ManifestEncoder();
+  const hash = newSha256();
+  const enc = new ManifestEncoder(hash);
   const out = [enc.head(classes)];
   for (const r of records) out.push('entry' in r ? enc.entry(r.entry, r.stamp) : enc.entry(r));
-  out.push(enc.end());
+  out.push(enc.end(), hash.digest());
   return Buffer.concat(out);
 }

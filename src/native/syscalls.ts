@@ -25,7 +25,13 @@ interface Syscalls {
   indexEnd(handle: IndexHandle): void;
   hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | undefined)[] | null]>;
   hashRange(fd: number, from: number, length: number): Promise<Buffer>;
+  hashStream(): HashStream;
+  hashStreamFeed(h: HashStream, bytes: Buffer): Promise<void>;
+  hashStreamDigest(h: HashStream): Promise<Buffer>;
 }
+
+/** A sha256 hashed on libuv's thread pool in the order it is fed (hashStream). */
+export type HashStream = { readonly __hashStream: unique symbol };
 
 /**
  * Where the build puts the addon, from this module in src/native/ or dist/native/ alike. The installed
@@ -210,4 +216,22 @@ export function hashFiles(fds: Int32Array): Promise<[Buffer, number, (string | u
  */
 export function hashRange(fd: number, from: number, length: number): Promise<Buffer> {
   return syscalls().hashRange(fd, from, length);
+}
+
+/**
+ * A sha256 made on libuv's thread pool, off the main thread: hashStreamFeed copies the bytes and returns
+ * at once, the pool hashes them in the order fed, and hashStreamDigest settles with the digest of all of
+ * them once the pool is through. The stream ends there.
+ */
+export function hashStream(): HashStream {
+  return syscalls().hashStream();
+}
+
+export function hashStreamFeed(h: HashStream, bytes: Buffer): void {
+  // A feed only settles (its bytes hashed, or out of memory, which the digest then reports).
+  if (bytes.length > 0) syscalls().hashStreamFeed(h, bytes).catch(() => undefined);
+}
+
+export function hashStreamDigest(h: HashStream): Promise<Buffer> {
+  return syscalls().hashStreamDigest(h);
 }

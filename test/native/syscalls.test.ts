@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADDON_FROM_MODULE, flock, hashRange, mount, syncfs, utimens } from '../../src/native/syscalls.js';
+import { ADDON_FROM_MODULE, flock, hashRange, hashStream, hashStreamDigest, hashStreamFeed, mount, syncfs, utimens } from '../../src/native/syscalls.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
@@ -189,6 +189,33 @@ describe('utimens', () => {
     expect(() => utimens(1 << 20, null, 0n, 0n)).toThrow(expect.objectContaining({ code: 'EBADF', syscall: 'futimens' }));
     expect(() => utimens(0, null, 2n ** 64n, 0n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => utimens(0, null, 0 as unknown as bigint, 0n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+});
+
+describe('hashStream', () => {
+  it('hashes on the pool what it is fed, in the order fed, with other pool work between the feeds', async () => {
+    // A thousand feeds of 1 to 64 KiB, queued at once, with whole-file hashes queued among them: the
+    // pool's four threads take them in any number at a time, the stream's order holds.
+    const file = path.join(root, 'f');
+    fs.writeFileSync(file, crypto.randomBytes(1 << 20));
+    const fd = open(file, 'r');
+    const parts = Array.from({ length: 1000 }, (_, i) => crypto.randomBytes(1 + ((i * 7919) % 65536)));
+    const h = hashStream();
+    const others: Promise<Buffer>[] = [];
+    for (const [i, b] of parts.entries()) {
+      hashStreamFeed(h, b);
+      if (i % 100 === 0) others.push(hashRange(fd, 0, 1 << 20));
+    }
+    hashStreamFeed(h, Buffer.alloc(0));
+    const digest = await hashStreamDigest(h);
+    expect(digest.toString('hex')).toBe(crypto.createHash('sha256').update(Buffer.concat(parts)).digest('hex'));
+    for (const d of await Promise.all(others)) expect(d.toString('hex')).toBe(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'));
+  });
+
+  it('hashes nothing as the sha256 of nothing, and ends with its digest', async () => {
+    const h = hashStream();
+    expect((await hashStreamDigest(h)).toString('hex')).toBe(crypto.createHash('sha256').digest('hex'));
+    await expect(hashStreamDigest(h)).rejects.toThrow('hashStreamDigest: the stream has ended (its digest was taken)');
   });
 });
 
