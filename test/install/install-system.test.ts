@@ -39,6 +39,25 @@ function isolatedCopy(): string {
 
 const bareEnv = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: '/nonexistent' };
 
+/**
+ * Runs f on a scratch root with a one-file /opt, inside an isolated copy of DESTDIR, with the launcher
+ * as cli; whatever f leaves mounted is unmounted and the copy removed.
+ */
+async function withInstalledRoot(f: (t: { iso: string; root: string; cli: (...args: string[]) => ReturnType<typeof execa> }) => Promise<void>): Promise<void> {
+  const iso = isolatedCopy();
+  const root = path.join(iso, 'root');
+  fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'opt/app/tool'), 'v1\n');
+  const cli = (...args: string[]) => execa(path.join(iso, 'usr', LAUNCHER), ['--root', root, '-q', ...args], { cwd: iso, env: bareEnv, extendEnv: false });
+  try {
+    await f({ iso, root, cli });
+  } finally {
+    await execa('umount', ['-R', path.join(root, 'opt')], { reject: false });
+    await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
+    fs.rmSync(iso, { recursive: true, force: true });
+  }
+}
+
 describe('installSystem --layout node', () => {
   it('lays down exactly the bundle, addon, launcher, units, preset, man pages and completions', () => {
     const units = fs.existsSync(path.join(repo, 'units')) ? fs.readdirSync(path.join(repo, 'units')).filter((f) => f.endsWith('.service')) : [];
@@ -101,25 +120,15 @@ describe('installSystem --layout node', () => {
     }
   });
 
-  it('runs the commands whose code loads on demand (index, run, status, unmount) with no node_modules around', async () => {
-    const iso = isolatedCopy();
-    const root = path.join(iso, 'root');
-    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'opt/app/tool'), 'v1\n');
-    const cli = (...args: string[]) => execa(path.join(iso, 'usr', LAUNCHER), ['--root', root, '-q', ...args], { cwd: iso, env: bareEnv, extendEnv: false });
-    try {
+  it('runs the commands whose code loads on demand (index, run, status, unmount) with no node_modules around', () =>
+    withInstalledRoot(async ({ root, cli }) => {
       expect((await cli('index', 'opt', '--ship')).stdout).toMatch(/: 2 entries, 3 bytes hashed/);
-      const run = JSON.parse((await cli('--json', 'run', 'opt')).stdout) as { mounted: boolean; generation: string };
+      const run = JSON.parse(String((await cli('--json', 'run', 'opt')).stdout)) as { mounted: boolean; generation: string };
       expect(run).toMatchObject({ mounted: true, generation: expect.stringMatching(/^manifest:[0-9a-f]{64}$/) });
-      const status = JSON.parse((await cli('--json', 'status', 'opt')).stdout) as { overlays: { mount: { state: string } }[] };
+      const status = JSON.parse(String((await cli('--json', 'status', 'opt')).stdout)) as { overlays: { mount: { state: string } }[] };
       expect(status.overlays.map((o) => o.mount.state)).toEqual(['mounted']);
       expect((await cli('unmount', 'opt')).stdout).toBe(`unmounted opt from ${root}/opt`);
-    } finally {
-      await execa('umount', ['-R', path.join(root, 'opt')], { reject: false });
-      await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
-      fs.rmSync(iso, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('says why a code cache could not be trained, and nothing of the training is left', async () => {
     const b = await bundle(repo, '0.0.0');
@@ -129,16 +138,11 @@ describe('installSystem --layout node', () => {
     expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('state-overlay-cache-'))).toEqual(before);
   });
 
-  it('starts an unchanged base with no process and without loading node:crypto', async () => {
-    const iso = isolatedCopy();
-    const root = path.join(iso, 'root');
-    fs.mkdirSync(path.join(root, 'opt/app'), { recursive: true });
-    fs.writeFileSync(path.join(root, 'opt/app/tool'), 'v1\n');
-    const cli = (...args: string[]) => execa(path.join(iso, 'usr', LAUNCHER), ['--root', root, '-q', ...args], { cwd: iso, env: bareEnv, extendEnv: false });
-    // Node's list of the built-in modules it loaded, written at exit by a module loaded before the program.
-    const listed = path.join(iso, 'modules.json');
-    fs.writeFileSync(path.join(iso, 'list.cjs'), `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listed)}, JSON.stringify(process.moduleLoadList)));`);
-    try {
+  it('starts an unchanged base with no process and without loading node:crypto', () =>
+    withInstalledRoot(async ({ iso, root, cli }) => {
+      // Node's list of the built-in modules it loaded, written at exit by a module loaded before the program.
+      const listed = path.join(iso, 'modules.json');
+      fs.writeFileSync(path.join(iso, 'list.cjs'), `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(listed)}, JSON.stringify(process.moduleLoadList)));`);
       await cli('index', 'opt', '--ship');
       await cli('run', 'opt');
       await cli('unmount', 'opt');
@@ -149,12 +153,7 @@ describe('installSystem --layout node', () => {
       expect(modules).toContain('NativeModule vm');
       expect(modules.filter((m) => /^NativeModule (crypto|internal\/crypto\/)/.test(m))).toEqual([]);
       expect((await cli('unmount', 'opt')).exitCode).toBe(0);
-    } finally {
-      await execa('umount', ['-R', path.join(root, 'opt')], { reject: false });
-      await execa('umount', ['-R', path.join(root, 'run/state-overlay/opt/base')], { reject: false });
-      fs.rmSync(iso, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('ships the license of every package compiled into the bundle', async () => {
     const notices = fs.readFileSync(path.join(dest, 'usr/share/licenses/state-overlay/THIRD-PARTY-NOTICES'), 'utf8');
