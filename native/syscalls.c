@@ -421,6 +421,33 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// listXattrAt(fd, name) -> string: the xattr names of the entry NAME (a Buffer, raw bytes) in the
+// directory fd, llistxattr(2) of /proc/self/fd/FD/NAME: the entry itself, never a symlink's target, and
+// no open of it. The names as the kernel lists them, each ended by a NUL, as a latin1 string ('' when
+// none, or on a filesystem without xattrs: ENOTSUP, which is EOPNOTSUPP on Linux). Other failures (ENOENT: gone) throw as flock's.
+static napi_value ListXattrAt(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd;
+  char *name;
+  size_t len;
+  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  if (napi_get_buffer_info(env, argv[1], (void **)&name, &len) != napi_ok
+      || len == 0 || len >= 256 || memchr(name, '\0', len) != NULL || memchr(name, '/', len) != NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "expected (fd, one name as a Buffer)");
+    return NULL;
+  }
+  // XATTR_LIST_MAX (64 KiB) bounds one entry's list.
+  static _Thread_local char list[65536];
+  char proc[64 + 256];
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d/%.*s", fd, (int)len, name);
+  ssize_t n;
+  do n = llistxattr(proc, list, sizeof list); while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != ENOTSUP) return throw_errno(env, errno, "llistxattr");
+  napi_value out;
+  CHECK(napi_create_string_latin1(env, list, n < 0 ? 0 : (size_t)n, &out));
+  return out;
+}
+
 // One walker serves two calls (src/tree/walk.ts's walk in C: pre-order, names in raw byte order, nothing
 // followed below root, each directory entered by openat(2) of its name with O_NOFOLLOW and required to be
 // the inode statx listed, else ESTALE):
@@ -1574,6 +1601,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"journalOpen", NULL, JournalOpen, NULL, NULL, NULL, napi_enumerable, NULL},
     {"journalSend", NULL, JournalSend, NULL, NULL, NULL, napi_enumerable, NULL},
     {"mount", NULL, Mount, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"listXattrAt", NULL, ListXattrAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"openAt", NULL, OpenAt, NULL, NULL, NULL, napi_enumerable, NULL},
     {"readDir", NULL, ReadDir, NULL, NULL, NULL, napi_enumerable, NULL},
     {"statAt", NULL, StatAt, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -14,6 +14,7 @@ interface Syscalls {
   journalOpen(path: string): number;
   journalSend(fd: number, entry: Buffer): void;
   mount(source: string | null, target: string, fstype: string | null, flags: readonly MountFlag[], data: string | null): void;
+  listXattrAt(fd: number, name: Buffer): string;
   openAt(fd: number, name: Buffer, flags: number): number;
   readDir(fd: number): Buffer;
   statAt(fd: number, names: Buffer, offset: number, count: number, bigint: boolean, xattrs: boolean): ArrayBuffer | [ArrayBuffer, Buffer];
@@ -77,6 +78,15 @@ export function journalOpen(path: string): number {
 /** Sends one encoded journal entry on a socket from journalOpen(); one too large for a datagram goes as a sealed memfd. */
 export function journalSend(fd: number, entry: Buffer): void {
   syscalls().journalSend(fd, entry);
+}
+
+/**
+ * The xattr names of the entry `name` in the directory fd (llistxattr of /proc/self/fd/FD/NAME: the
+ * entry itself, no open of it); [] without any, or on a filesystem without xattrs. Errors as flock's.
+ */
+export function listXattrAt(fd: number, name: Buffer): string[] {
+  const list = syscalls().listXattrAt(fd, name);
+  return list === '' ? [] : list.slice(0, -1).split('\0');
 }
 
 /** openat(2) of one name in the directory fd (O_CLOEXEC added); errors as flock's. */

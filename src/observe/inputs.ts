@@ -223,7 +223,7 @@ function liveXattrs(live: DirHandles | null, p: RelPath, skip: (p: RelPath) => b
   if (live === null) return '';
   if (skip(p)) return UNREAD;
   try {
-    return live.identityXattrs(p);
+    return live.identityXattrs(p, true);
   } catch (err) {
     if (isAbsent((err as { cause?: unknown }).cause ?? err)) return UNREAD;
     throw err;

@@ -8,11 +8,14 @@ import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, isUnder, parentOf, relPath, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
 import { digestOfSpecial, hashFd } from './digest.js';
 import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent } from './fsat.js';
-import { identityXattrsOfEntry, identityXattrsOfFd, overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
+import { listXattrAt } from '../native/syscalls.js';
+import { identityXattrsOfEntry, identityXattrsOfFd, isOverlayXattr, overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
 
 /** Handles kept beyond the ancestors of the path being opened (a pre-order walk needs its depth). */
 const MAX_HANDLES = 512;
 const BUF = Buffer.alloc(1 << 20);
+/** identityXattrs' listings first that may all find xattrs of the entry's own before it stops listing first. */
+const LIST_FIRST_TRIES = 64;
 
 const FLAGS = {
   read: { root: O_PATH | fs.constants.O_DIRECTORY, child: O_PATH | fs.constants.O_DIRECTORY | fs.constants.O_NOFOLLOW },
@@ -34,6 +37,8 @@ export class DirHandles {
   private readonly fds = new Map<RelPath, number | Absent>();
   /** Handle count at which the cache is trimmed to the ancestors of the path being opened. */
   private limit = MAX_HANDLES;
+  /** identityXattrs' listings without an open: how many were made, how many found no xattr of the entry's own. */
+  private readonly listings = { tried: 0, none: 0 };
 
   constructor(
     readonly root: string,
@@ -123,8 +128,14 @@ export class DirHandles {
     }
   }
 
-  /** identityXattrsOfFd() of root/rel: its xattrs other than overlay's own, '' when none. */
-  identityXattrs(rel: RelPath): string {
+  /**
+   * identityXattrsOfFd() of root/rel: its xattrs other than overlay's own, '' when none. listFirst: list
+   * the names first, without an open (listXattrAt), and open the entry to read its pairs only where
+   * there are some of its own. Once the first LIST_FIRST_TRIES listings have all found some (every entry
+   * labelled, as under SELinux), this tree's entries are opened straight away: a listing first only adds
+   * a call there.
+   */
+  identityXattrs(rel: RelPath, listFirst = false): string {
     const where = this.where(rel);
     try {
       if (rel === '') {
@@ -135,9 +146,18 @@ export class DirHandles {
           closeQuietly(fd);
         }
       }
-      const at = this.path(rel);
-      if (!Buffer.isBuffer(at)) throw at;
-      return identityXattrsOfEntry(at, where);
+      const name = lastName(rel);
+      const parent = name === undefined ? absentError(rel) : this.lookup(parentOf(rel));
+      if (typeof parent !== 'number') throw parent;
+      const bytes = toBytes(name!);
+      if (listFirst && (this.listings.tried < LIST_FIRST_TRIES || this.listings.none > 0)) {
+        this.listings.tried++;
+        if (listXattrAt(parent, bytes).every(isOverlayXattr)) {
+          this.listings.none++;
+          return '';
+        }
+      }
+      return identityXattrsOfEntry(fdPath(parent, bytes), where);
     } catch (err) {
       if (err instanceof StateOverlayError) throw err;
       throw ioError('read xattrs of', where, err);

@@ -65,6 +65,30 @@ describe('xattrs are part of identity', () => {
     assertWhole(s.ov.layout.upper, s.ov.layout.backupsDir, original, XATTR_PATHS);
   });
 
+  it("reconcile compares with the base entry's own xattrs: the same pairs are a redundant copy, a copy that lost them is kept", async () => {
+    const label = (p: string) => setAttributeSync(p, 'user.origin', 'image');
+    const entries = { 'bin/labelled': 'same\n', 'bin/stripped': 'same\n', 'bin/plain': 'same\n', 'share/lab': { dir: true }, 'share/nolab': { dir: true } } as const;
+    const c: CaseSpec = {
+      name: 'base xattrs (reconcile)',
+      v1: async (b) => {
+        await tree({ ...entries, 'bin/tool': 'tool v1\n' })(b);
+        for (const p of ['bin/labelled', 'bin/stripped', 'share/lab', 'share/nolab']) label(path.join(b, p));
+      },
+      upper: async (u) => {
+        await tree(entries)(u);
+        for (const p of ['bin/labelled', 'share/lab']) label(path.join(u, p));
+      },
+      v2: (b) => fs.writeFileSync(path.join(b, 'bin/tool'), 'tool v2\n'),
+    };
+    const root = scratch.next();
+    const { s, original: plainOriginal } = await buildCase(root, c);
+    const original = snapshotFull(s.ov.layout.upper);
+    const acts = actionsOf(await reconcileCase('hostile trees', c, s, plainOriginal));
+    expect(acts).toEqual(expect.arrayContaining(['move-to-backups 1 bin/labelled', 'move-to-backups 1 bin/plain', 'remove-empty-dir 8 share/lab']));
+    for (const p of ['bin/stripped', 'share/nolab']) expect(acts.filter((a) => a.endsWith(` ${p}`) && !a.startsWith('keep'))).toEqual([]);
+    assertWhole(s.ov.layout.upper, s.ov.layout.backupsDir, original, ['bin/labelled', 'bin/stripped', 'bin/plain']);
+  });
+
   it('vacuum keeps copy-ups that differ from the base only in xattrs', async () => {
     const c: CaseSpec = {
       name: 'xattr-only changes (vacuum)',

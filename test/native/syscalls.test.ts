@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADDON_FROM_MODULE, flock, hashRange, hashStream, hashStreamDigest, hashStreamFeed, mount, syncfs, utimens } from '../../src/native/syscalls.js';
+import { ADDON_FROM_MODULE, flock, hashRange, listXattrAt, hashStream, hashStreamDigest, hashStreamFeed, mount, syncfs, utimens } from '../../src/native/syscalls.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
@@ -109,6 +109,52 @@ describe('syncfs', () => {
     const file = path.join(root, 'f');
     fs.writeFileSync(file, 'data');
     expect(syncfs(open(file, 'r'), file)).toBeUndefined();
+  });
+});
+
+describe('listXattrAt', () => {
+  const addon = new URL(`../../src/native/${ADDON_FROM_MODULE}`, import.meta.url).pathname;
+  const dirFd = () => open(root, 'r');
+
+  it("lists the entry's own names, overlay's included, a symlink's and not its target's, [] without any", async () => {
+    const { setAttributeSync } = await import('fs-xattr');
+    fs.writeFileSync(path.join(root, 'f'), '');
+    fs.writeFileSync(path.join(root, 'bare'), '');
+    setAttributeSync(path.join(root, 'f'), 'user.k', 'v');
+    setAttributeSync(path.join(root, 'f'), 'trusted.overlay.opaque', 'y');
+    fs.symlinkSync('f', path.join(root, 'l'));
+    const fd = dirFd();
+    expect(listXattrAt(fd, Buffer.from('f')).sort()).toEqual(['trusted.overlay.opaque', 'user.k']);
+    expect(listXattrAt(fd, Buffer.from('bare'))).toEqual([]);
+    expect(listXattrAt(fd, Buffer.from('l'))).toEqual([]);
+    const link = fs.openSync(path.join(root, 'l'), 0o10000000 | fs.constants.O_NOFOLLOW);
+    try {
+      setAttributeSync(`/proc/self/fd/${link}`, 'trusted.own', '1');
+    } finally {
+      fs.closeSync(link);
+    }
+    expect(listXattrAt(fd, Buffer.from('l'))).toEqual(['trusted.own']);
+  });
+
+  it('throws a missing entry as Node does, and refuses a name that is not one', () => {
+    const fd = dirFd();
+    expect(() => listXattrAt(fd, Buffer.from('gone'))).toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'llistxattr' }));
+    for (const bad of ['a/b', '', 'x'.repeat(256)]) {
+      expect(() => listXattrAt(fd, Buffer.from(bad))).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }));
+    }
+  });
+
+  it.each([
+    ['EOPNOTSUPP', '""'],
+    ['EIO', '{"code":"EIO","syscall":"llistxattr"}'],
+  ])('with %s injected by strace: %s', (errno, out) => {
+    fs.writeFileSync(path.join(root, 'f'), '');
+    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=llistxattr', '-e', `inject=llistxattr:error=${errno}`, process.execPath, '-e', `
+      const fd = require('node:fs').openSync(${JSON.stringify(root)}, 'r');
+      try { console.log(JSON.stringify(require(${JSON.stringify(addon)}).listXattrAt(fd, Buffer.from('f')))); }
+      catch (err) { console.log(JSON.stringify({ code: err.code, syscall: err.syscall })); }`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${out}\n`);
   });
 });
 

@@ -2,11 +2,19 @@
 // and the open handles stay bounded by the depth plus the budget.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { relPath, type RelPath } from '../../src/model/entry.js';
 import { sha256 } from '../../src/tree/digest.js';
+import { O_PATH } from '../../src/tree/fsat.js';
 import { DirHandles } from '../../src/tree/handles.js';
 import { removeTree, scratch } from './fixtures.js';
+
+// The listings identityXattrs makes without an open, counted (the calls go through to the addon).
+const listed = vi.hoisted(() => ({ calls: 0 }));
+vi.mock('../../src/native/syscalls.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/native/syscalls.js')>();
+  return { ...actual, listXattrAt: (fd: number, name: Buffer) => (listed.calls++, actual.listXattrAt(fd, name)) };
+});
 
 const DEPTH = 700;
 let root: string;
@@ -85,7 +93,12 @@ describe('DirHandles.identityXattrs', () => {
     fs.symlinkSync('a', path.join(dir, 'l'));
     const h = new DirHandles(dir);
     try {
-      const id = (n: string) => h.identityXattrs(relPath(n));
+      // Listed first or read through a pinned open, the same identity.
+      const id = (n: string) => {
+        const pinned = h.identityXattrs(relPath(n));
+        expect(h.identityXattrs(relPath(n), true)).toBe(pinned);
+        return pinned;
+      };
       expect(id('a')).toBe('');
       expect(id('l')).toBe('');
       setAttributeSync(path.join(dir, 'a'), 'trusted.overlay.opaque', 'y');
@@ -106,8 +119,51 @@ describe('DirHandles.identityXattrs', () => {
       removeAttributeSync(path.join(dir, 'd'), 'user.k');
       expect(id('b')).not.toBe(id('d'));
       expect(id('d')).not.toBe('');
+      // A symlink's own xattrs, never its target's.
+      fs.symlinkSync('b', path.join(dir, 'lb'));
+      expect(id('lb')).toBe('');
+      const fd = fs.openSync(path.join(dir, 'lb'), O_PATH | fs.constants.O_NOFOLLOW);
+      try {
+        setAttributeSync(`/proc/self/fd/${fd}`, 'trusted.k', 'v');
+      } finally {
+        fs.closeSync(fd);
+      }
+      expect(id('lb')).toMatch(/^[0-9a-f]{64}$/);
+      expect(id('lb')).not.toBe(id('b'));
+      expect(() => h.identityXattrs(relPath('gone'), true)).toThrow(/read xattrs of .*xid\/gone: ENOENT/);
     } finally {
       h.close();
+    }
+  });
+
+  it('lists first until LIST_FIRST_TRIES listings in a row found xattrs of the entry\'s own, then opens straight away', async () => {
+    const { setAttributeSync } = await import('fs-xattr');
+    const dir = path.join(root, 'labelled');
+    fs.mkdirSync(dir);
+    const names = Array.from({ length: 80 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+    for (const n of names) {
+      fs.writeFileSync(path.join(dir, n), '');
+      if (n !== 'f79') setAttributeSync(path.join(dir, n), 'user.label', 'x');
+    }
+    const labelled = new DirHandles(dir);
+    const pinned = new DirHandles(dir);
+    try {
+      listed.calls = 0;
+      for (const n of names) expect(labelled.identityXattrs(relPath(n), true)).toBe(pinned.identityXattrs(relPath(n)));
+      expect(listed.calls).toBe(64);
+    } finally {
+      labelled.close();
+      pinned.close();
+    }
+    // One listing that found none keeps listing first for the whole tree.
+    const mixed = new DirHandles(dir);
+    try {
+      listed.calls = 0;
+      expect(mixed.identityXattrs(relPath('f79'), true)).toBe('');
+      for (const n of names) mixed.identityXattrs(relPath(n), true);
+      expect(listed.calls).toBe(81);
+    } finally {
+      mixed.close();
     }
   });
 });
