@@ -55,11 +55,17 @@ interface Call {
   readonly line: string;
 }
 
+/**
+ * The calls traced by name. strace 6.1 also prints every call it has no name for, whatever the filter
+ * (`syscall_0x1d1(…)`: listxattrat, newer than its table): not a point, and one it could not inject.
+ */
+const TRACED = new Set<string>(['execve', ...SYSCALLS, ...CONTEXT]);
+
 function parse(text: string): Call[] {
   const out: Call[] = [];
   for (const line of text.split('\n')) {
     const m = /^(\d+) +([a-z0-9_]+)\(/.exec(line);
-    if (m) out.push({ tid: m[1]!, name: m[2]!, line: line.slice(m[1]!.length).trim() });
+    if (m && TRACED.has(m[2]!)) out.push({ tid: m[1]!, name: m[2]!, line: line.slice(m[1]!.length).trim() });
   }
   return out;
 }

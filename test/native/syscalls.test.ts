@@ -1,9 +1,11 @@
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ADDON_FROM_MODULE, flock, hashRange, listXattrAt, hashStream, hashStreamDigest, hashStreamFeed, mount, syncfs, utimens } from '../../src/native/syscalls.js';
+import { run } from '../../src/exec.js';
 import { propagation, readMountinfo, topMountAt } from '../../src/mount/mountinfo.js';
 import { removeTree, scratch } from '../tree/fixtures.js';
 
@@ -138,23 +140,69 @@ describe('listXattrAt', () => {
 
   it('throws a missing entry as Node does, and refuses a name that is not one', () => {
     const fd = dirFd();
-    expect(() => listXattrAt(fd, Buffer.from('gone'))).toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'llistxattr' }));
+    expect(() => listXattrAt(fd, Buffer.from('gone'))).toThrow(expect.objectContaining({ code: 'ENOENT', errno: -2, syscall: 'listxattrat' }));
     for (const bad of ['a/b', '', 'x'.repeat(256)]) {
       expect(() => listXattrAt(fd, Buffer.from(bad))).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }));
     }
   });
 
-  it.each([
-    ['EOPNOTSUPP', '""'],
-    ['EIO', '{"code":"EIO","syscall":"llistxattr"}'],
-  ])('with %s injected by strace: %s', (errno, out) => {
-    fs.writeFileSync(path.join(root, 'f'), '');
-    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=llistxattr', '-e', `inject=llistxattr:error=${errno}`, process.execPath, '-e', `
+  /** node running `script` (with `addon`, `fd` on root and `names` in scope), its last stdout line parsed; under `wrap` when given. */
+  const inNode = (script: string, wrap: string[] = []) => {
+    const argv = [...wrap, process.execPath, '-e', `
+      const addon = require(${JSON.stringify(addon)});
       const fd = require('node:fs').openSync(${JSON.stringify(root)}, 'r');
-      try { console.log(JSON.stringify(require(${JSON.stringify(addon)}).listXattrAt(fd, Buffer.from('f')))); }
-      catch (err) { console.log(JSON.stringify({ code: err.code, syscall: err.syscall })); }`], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(r.stdout).toBe(`${out}\n`);
+      const names = Buffer.from('f\\0bare\\0l\\0gone\\0');
+      ${script}`];
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return { out: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as unknown, stderr: r.stderr };
+  };
+  // Each entry's list (or error) by listXattrAt, and statAt's lists of the four with their slots.
+  const LISTINGS = `
+    const one = (n) => { try { return addon.listXattrAt(fd, Buffer.from(n)); } catch (err) { return { code: err.code }; } };
+    const [records, lists] = addon.statAt(fd, names, 0, 4, false, true);
+    const slots = Array.from(new Float64Array(records)).filter((_, k) => k % 22 >= 19);
+    console.log(JSON.stringify({ each: ['f', 'bare', 'l', 'gone'].map(one), slots, lists: lists.toString('latin1') }));`;
+  let seccomp: string;
+  const LISTXATTRAT = '465';
+  const errno = (name: string) => String(os.constants.errno[name as keyof typeof os.constants.errno]);
+  beforeAll(async () => {
+    const dir = scratch('so-seccomp-');
+    seccomp = path.join(dir, 'seccomp-errno');
+    await run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', seccomp, new URL('./seccomp-errno.c', import.meta.url).pathname]);
+  });
+
+  it('lists through listxattrat(2), and the same through /proc/self/fd where the kernel lacks it (ENOSYS)', async () => {
+    const { setAttributeSync } = await import('fs-xattr');
+    fs.writeFileSync(path.join(root, 'f'), '');
+    fs.writeFileSync(path.join(root, 'bare'), '');
+    setAttributeSync(path.join(root, 'f'), 'user.k', 'v');
+    setAttributeSync(path.join(root, 'f'), 'user.z', 'w');
+    fs.symlinkSync('f', path.join(root, 'l'));
+    const traced = ['strace', '-f', '-qq', '-e', 'trace=llistxattr'];
+    const here = inNode(LISTINGS, traced);
+    expect(here.out).toMatchObject({ each: ['user.k\0user.z\0', '', '', { code: 'ENOENT' }], lists: 'user.k\0user.z\0' });
+    expect(here.stderr).not.toMatch(/llistxattr\(/);
+    const without = inNode(LISTINGS, [...traced, seccomp, LISTXATTRAT, errno('ENOSYS')]);
+    expect(without.out).toEqual(here.out);
+    // Every listing goes to the path then (statAt lists
+    // none for the entry whose statx failed: 4 + 3).
+    expect(without.stderr.match(/llistxattr\("\/proc\/self\/fd\/\d+\/(f|bare|l|gone)"/g)).toHaveLength(7);
+  });
+
+  it.each([
+    ['listxattrat', 'EOPNOTSUPP', '""'],
+    ['listxattrat', 'EIO', '{"code":"EIO","syscall":"listxattrat"}'],
+    ['llistxattr', 'EOPNOTSUPP', '""'],
+    ['llistxattr', 'EIO', '{"code":"EIO","syscall":"llistxattr"}'],
+  ])('%s failing with %s: %s', (call, name, out) => {
+    fs.writeFileSync(path.join(root, 'f'), '');
+    const script = `try { console.log(JSON.stringify(addon.listXattrAt(fd, Buffer.from('f')))); }
+      catch (err) { console.log(JSON.stringify({ code: err.code, syscall: err.syscall })); }`;
+    const wrap = call === 'listxattrat'
+      ? [seccomp, LISTXATTRAT, errno(name)]
+      : ['strace', '-f', '-qq', '-e', 'trace=llistxattr', '-e', `inject=llistxattr:error=${name}`, seccomp, LISTXATTRAT, errno('ENOSYS')];
+    expect(JSON.stringify(inNode(script, wrap).out)).toBe(out);
   });
 });
 
