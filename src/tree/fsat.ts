@@ -2,7 +2,8 @@
 // entry types, device numbers, path components. The handles themselves are handles.ts.
 import fs from 'node:fs';
 import { StateOverlayError } from '../errors.js';
-import { displayPath, isEntryPath, relPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
+import { NAME_MAX, displayPath, isEntryPath, relPath, toBytes, type EntryType, type RelPath } from '../model/entry.js';
+import { openAt } from '../native/syscalls.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /** Linux O_PATH: a handle on the entry itself (any type, symlinks too) without opening its content. */
@@ -15,6 +16,15 @@ export const FILE_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 export function fdPath(fd: number, name?: Buffer): Buffer {
   const head = Buffer.from(`/proc/self/fd/${fd}`, 'latin1');
   return name === undefined ? head : Buffer.concat([head, Buffer.from('/'), name]);
+}
+
+/**
+ * openat(2) of name in the directory parent (the addon's openAt: one lookup of the name, 3.6 against 7.9
+ * µs an open and close for a path through /proc/self/fd, which procfs resolves first). A name longer
+ * than NAME_MAX, which no entry has, goes through the path, where the kernel refuses it as it always did.
+ */
+export function openIn([parent, name]: readonly [number, Buffer], flags: number): number {
+  return name.length <= NAME_MAX ? openAt(parent, name, flags) : fs.openSync(fdPath(parent, name), flags);
 }
 
 export function entryType(st: { mode: number | bigint }): EntryType {

@@ -1,13 +1,13 @@
 // The one handle type on a tree: directory fds of one root, opened component by component without
-// following a symlink and cached by relative path, so every entry is reached as /proc/self/fd/PARENT/NAME
-// from its parent's handle (one lookup, whatever its depth, past PATH_MAX too). Readers (the upper, the
+// following a symlink and cached by relative path, so every entry is reached from its parent's handle
+// (openat of its name, or /proc/self/fd/PARENT/NAME: one lookup, whatever its depth, past PATH_MAX too). Readers (the upper, the
 // bases) use 'read' handles (O_PATH: stat, xattrs, content through a fresh open); the executor uses
 // 'write' handles (O_RDONLY: fsync, fchmod, fchown) and creates missing directories with ensure().
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, isUnder, parentOf, relPath, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';
 import { digestOfSpecial, hashFd } from './digest.js';
-import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent } from './fsat.js';
+import { DIR_FLAGS, FILE_FLAGS, O_PATH, closeQuietly, entryType, fdPath, isAbsent, openIn } from './fsat.js';
 import { listXattrAt } from '../native/syscalls.js';
 import { identityXattrsOfEntry, identityXattrsOfFd, isOverlayXattr, overlayXattrsOfEntry, type OverlayXattrs, type XattrNamespace } from './xattr.js';
 
@@ -65,8 +65,8 @@ export class DirHandles {
     try {
       if (rel === '') fd = fs.openSync(this.root, flags.root);
       else {
-        const at = this.path(rel);
-        fd = typeof at === 'object' && !Buffer.isBuffer(at) ? at : fs.openSync(at, flags.child);
+        const at = this.parentAndName(rel);
+        fd = Array.isArray(at) ? openIn(at, flags.child) : at;
       }
     } catch (err) {
       if (!isAbsent(err)) throw ioError('open directory', this.where(rel), err);
@@ -90,12 +90,18 @@ export class DirHandles {
     this.limit = this.fds.size + MAX_HANDLES;
   }
 
-  /** root/rel as `/proc/self/fd/PARENT/NAME`, or why its parent cannot be reached without symlinks. */
-  private path(rel: RelPath): Buffer | Absent {
+  /** The handle on root/rel's parent and rel's last name, or why its parent cannot be reached without symlinks. */
+  private parentAndName(rel: RelPath): [number, Buffer] | Absent {
     const name = lastName(rel);
     if (name === undefined) return absentError(rel);
     const parent = this.lookup(parentOf(rel));
-    return typeof parent === 'number' ? fdPath(parent, toBytes(name)) : parent;
+    return typeof parent === 'number' ? [parent, toBytes(name)] : parent;
+  }
+
+  /** root/rel as `/proc/self/fd/PARENT/NAME`, or why its parent cannot be reached without symlinks. */
+  private path(rel: RelPath): Buffer | Absent {
+    const at = this.parentAndName(rel);
+    return Array.isArray(at) ? fdPath(...at) : at;
   }
 
   /** root/rel as `/proc/self/fd/PARENT/NAME`, or undefined when its parent is not a directory reached without symlinks. */
@@ -130,10 +136,9 @@ export class DirHandles {
 
   /**
    * identityXattrsOfFd() of root/rel: its xattrs other than overlay's own, '' when none. listFirst: list
-   * the names first, without an open (listXattrAt), and open the entry to read its pairs only where
-   * there are some of its own. Once the first LIST_FIRST_TRIES listings have all found some (every entry
-   * labelled, as under SELinux), this tree's entries are opened straight away: a listing first only adds
-   * a call there.
+   * the names first, without an open (listXattrAt), and open the entry for its pairs only where it has
+   * some of its own; once the first LIST_FIRST_TRIES listings all found some (every entry labelled, as
+   * under SELinux), this tree's entries are opened at once, where listing first only adds a call.
    */
   identityXattrs(rel: RelPath, listFirst = false): string {
     const where = this.where(rel);
@@ -146,10 +151,9 @@ export class DirHandles {
           closeQuietly(fd);
         }
       }
-      const name = lastName(rel);
-      const parent = name === undefined ? absentError(rel) : this.lookup(parentOf(rel));
-      if (typeof parent !== 'number') throw parent;
-      const bytes = toBytes(name!);
+      const at = this.parentAndName(rel);
+      if (!Array.isArray(at)) throw at;
+      const [parent, bytes] = at;
       if (listFirst && (this.listings.tried < LIST_FIRST_TRIES || this.listings.none > 0)) {
         this.listings.tried++;
         if (listXattrAt(parent, bytes).every(isOverlayXattr)) {
@@ -174,9 +178,9 @@ export class DirHandles {
   /** Opens root/rel with flags (O_NOFOLLOW added); the caller closes it. Errors are errno errors (ENOENT, ELOOP, …). */
   open(rel: RelPath, flags: number): number {
     if (rel === '') return fs.openSync(this.root, flags);
-    const at = this.path(rel);
-    if (!Buffer.isBuffer(at)) throw at;
-    return fs.openSync(at, flags | fs.constants.O_NOFOLLOW);
+    const at = this.parentAndName(rel);
+    if (!Array.isArray(at)) throw at;
+    return openIn(at, flags | fs.constants.O_NOFOLLOW);
   }
 
   /**

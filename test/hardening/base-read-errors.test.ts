@@ -52,4 +52,16 @@ describe('EIO opening a directory of the base or the upper', () => {
     expect(named, 'no run got the errno at an open of opq/').toBeGreaterThan(0);
     recordCase('disk faults', `${command}: ${opens.length} opens of opq/ failed with EIO`);
   });
+
+  it('reconcile opens every directory from its parent\'s fd (openat), never through a /proc/self/fd path', async () => {
+    const root = await t.copy();
+    const points = await tracePoints(root, ['reconcile', 'opt']);
+    const opens = points.filter((p) => p.syscall === 'openat');
+    // The walks, the bases' and the upper's handles (O_PATH), the executor's handles (O_RDONLY).
+    for (const kind of [/O_PATH/, /O_RDONLY(?!.*O_PATH)/]) {
+      expect(opens.filter((p) => /^openat\(\d+, "opq", .*O_DIRECTORY/.test(p.call) && kind.test(p.call)).length).toBeGreaterThan(0);
+    }
+    expect(opens.filter((p) => /^openat\(AT_FDCWD, "\/proc\/self\/fd\/\d+\/[^"]+", .*O_DIRECTORY/.test(p.call)).map((p) => p.call)).toEqual([]);
+    await removeScratch(root);
+  });
 });

@@ -84,6 +84,25 @@ describe('DirHandles', () => {
   });
 });
 
+describe('DirHandles names', () => {
+  it('refuses a name longer than NAME_MAX as the kernel does, naming it, for every kind of handle', () => {
+    const dir = path.join(root, 'long');
+    fs.mkdirSync(dir);
+    const long = relPath('x'.repeat(256));
+    for (const mode of ['read', 'write'] as const) {
+      const h = new DirHandles(dir, mode);
+      try {
+        expect(() => h.dir(long)).toThrow(new RegExp(`open directory ${dir}/x{256}: ENAMETOOLONG`));
+        expect(() => h.open(long, fs.constants.O_RDONLY)).toThrow(expect.objectContaining({ code: 'ENAMETOOLONG' }));
+        // One byte shorter: an ordinary absence.
+        expect(h.dir(relPath('x'.repeat(255)))).toBeUndefined();
+      } finally {
+        h.close();
+      }
+    }
+  });
+});
+
 describe('DirHandles.identityXattrs', () => {
   it('is empty without xattrs, ignores overlay\'s own, and tells apart names, values and sets', async () => {
     const { setAttributeSync, removeAttributeSync } = await import('fs-xattr');
