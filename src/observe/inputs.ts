@@ -127,7 +127,7 @@ export async function observe(o: Observation): Promise<PlanInputs> {
     let inputs: PlanInputs | undefined;
     let failure: unknown;
     try {
-      inputs = observeWith(o, base, up, open);
+      inputs = await observeWith(o, base, up, open);
     } catch (err) {
       failure = err;
     }
@@ -141,7 +141,7 @@ export async function observe(o: Observation): Promise<PlanInputs> {
   }
 }
 
-function observeWith(o: Observation, live: DirHandles | null, up: UpperTree, open: (file: string, sha256?: string) => BaseView): PlanInputs {
+async function observeWith(o: Observation, live: DirHandles | null, up: UpperTree, open: (file: string, sha256?: string) => BaseView): Promise<PlanInputs> {
   const current = o.current ?? null;
   const besides = o.besides ?? (() => []);
   const walked = up.walked;
@@ -193,12 +193,17 @@ function observeWith(o: Observation, live: DirHandles | null, up: UpperTree, ope
 
   // Digests of upper non-directories that sit over a base entry on either side (state needs none).
   const index = new Map(walked.map((w, i) => [w.path, i]));
-  upper = upper.map((e) => {
-    if (e.type === 'dir' || e.kind === 'whiteout') return e;
+  const hashed = upper.filter((e) => {
+    if (e.type === 'dir' || e.kind === 'whiteout') return false;
     const others = [b0?.get(e.path), b1Entries.get(e.path)];
-    if (others[0] === undefined && others[1] === undefined) return e;
-    if (e.type === 'file' && !mayMatch(e.size, others)) return e;
-    return { ...e, digest: up.digest(index.get(e.path)!) };
+    if (others[0] === undefined && others[1] === undefined) return false;
+    return e.type !== 'file' || mayMatch(e.size, others);
+  });
+  const digests = await up.digests(hashed.map((e) => index.get(e.path)!));
+  const digestOf = new Map(hashed.map((e, k) => [e.path, digests[k]!]));
+  upper = upper.map((e) => {
+    const digest = digestOf.get(e.path);
+    return digest === undefined ? e : { ...e, digest };
   });
 
   // xattrs where the plan decides by identity (rule 1; an empty directory's rmdir under rules 5 and 8):

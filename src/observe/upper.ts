@@ -10,6 +10,7 @@ import { entryType } from '../tree/fsat.js';
 import { walk } from '../tree/walk.js';
 import { overlayXattrsFromNames, type OverlayXattrs, type XattrNamespace } from '../tree/xattr.js';
 import { NO_XATTRS, classifyUpper, type UpperStat } from './classify.js';
+import { digestsOnPool } from './hash-pool.js';
 
 export interface UpperWalked extends UpperStat {
   readonly st: UpperStat['st'] & { readonly ino: number };
@@ -84,11 +85,11 @@ export class UpperTree {
     return this.handles.identityXattrs(w.path);
   }
 
-  /** The content digest of the i-th walked entry, checked against the inode the walk saw. */
-  digest(i: number): Digest {
-    const w = this.walked[i]!;
-    return this.handles.digest(w.path, w.st);
+  /** The content digests of the walked entries at indices, the files' hashed on the thread pool (hash-pool.ts). */
+  digests(indices: readonly number[]): Promise<Digest[]> {
+    return digestsOnPool(this.handles, indices.map((i) => this.walked[i]!));
   }
+
 
   close(): void {
     this.handles.close();
