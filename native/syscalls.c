@@ -70,6 +70,21 @@ static int get_fd(napi_env env, napi_value value, int *fd) {
   return 0;
 }
 
+// One entry name: a Buffer of 1 to 255 raw bytes, neither NUL nor '/' among them, copied NUL-ended into
+// z. Anything else throws a TypeError with the call's usage (and returns 0).
+static int get_name(napi_env env, napi_value value, char z[256], const char *usage) {
+  char *name;
+  size_t len;
+  if (napi_get_buffer_info(env, value, (void **)&name, &len) != napi_ok
+      || len == 0 || len >= 256 || memchr(name, '\0', len) != NULL || memchr(name, '/', len) != NULL) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", usage);
+    return 0;
+  }
+  memcpy(z, name, len);
+  z[len] = '\0';
+  return 1;
+}
+
 // flock(fd, op), op "exclusive" | "shared" | "unlock", always with LOCK_NB: the caller waits with its
 // own deadline and backoff, so the event loop never stalls on a held lock. Returns true when done,
 // false when another open file description holds the lock (EWOULDBLOCK); throws on anything else.
@@ -428,17 +443,13 @@ static napi_value StatAt(napi_env env, napi_callback_info info) {
 static napi_value OpenAt(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   int fd, flags;
-  char *name;
-  size_t len;
-  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd)) return NULL;
-  if (napi_get_buffer_info(env, argv[1], (void **)&name, &len) != napi_ok || napi_get_value_int32(env, argv[2], &flags) != napi_ok
-      || len == 0 || len >= 256 || memchr(name, '\0', len) != NULL || memchr(name, '/', len) != NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "expected (fd, one name as a Buffer, flags)");
+  char z[256];
+  const char *usage = "expected (fd, one name as a Buffer, flags)";
+  if (!get_args(env, info, 3, argv) || !get_fd(env, argv[0], &fd) || !get_name(env, argv[1], z, usage)) return NULL;
+  if (napi_get_value_int32(env, argv[2], &flags) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", usage);
     return NULL;
   }
-  char z[256];
-  memcpy(z, name, len);
-  z[len] = '\0';
   int out;
   do out = openat(fd, z, flags | O_CLOEXEC); while (out < 0 && errno == EINTR);
   if (out < 0) return throw_errno(env, errno, "openat");
@@ -455,19 +466,10 @@ static napi_value OpenAt(napi_env env, napi_callback_info info) {
 static napi_value ListXattrAt(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   int fd;
-  char *name;
-  size_t len;
-  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd)) return NULL;
-  if (napi_get_buffer_info(env, argv[1], (void **)&name, &len) != napi_ok
-      || len == 0 || len >= 256 || memchr(name, '\0', len) != NULL || memchr(name, '/', len) != NULL) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "expected (fd, one name as a Buffer)");
-    return NULL;
-  }
+  char z[256];
+  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd) || !get_name(env, argv[1], z, "expected (fd, one name as a Buffer)")) return NULL;
   // XATTR_LIST_MAX (64 KiB) bounds one entry's list.
   static _Thread_local char list[65536];
-  char z[256];
-  memcpy(z, name, len);
-  z[len] = '\0';
   const char *call;
   ssize_t n = list_xattrs_at(fd, z, list, sizeof list, &call);
   if (n < 0 && errno != ENOTSUP) return throw_errno(env, errno, call);

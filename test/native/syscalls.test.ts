@@ -118,13 +118,18 @@ describe('listXattrAt', () => {
   const addon = new URL(`../../src/native/${ADDON_FROM_MODULE}`, import.meta.url).pathname;
   const dirFd = () => open(root, 'r');
 
-  it("lists the entry's own names, overlay's included, a symlink's and not its target's, [] without any", async () => {
+  /** root/f with the xattrs given, root/bare with none, root/l a symlink to f. */
+  const entries = async (xattrs: Record<string, string>) => {
     const { setAttributeSync } = await import('fs-xattr');
     fs.writeFileSync(path.join(root, 'f'), '');
     fs.writeFileSync(path.join(root, 'bare'), '');
-    setAttributeSync(path.join(root, 'f'), 'user.k', 'v');
-    setAttributeSync(path.join(root, 'f'), 'trusted.overlay.opaque', 'y');
+    for (const [k, v] of Object.entries(xattrs)) setAttributeSync(path.join(root, 'f'), k, v);
     fs.symlinkSync('f', path.join(root, 'l'));
+    return setAttributeSync;
+  };
+
+  it("lists the entry's own names, overlay's included, a symlink's and not its target's, [] without any", async () => {
+    const setAttributeSync = await entries({ 'user.k': 'v', 'trusted.overlay.opaque': 'y' });
     const fd = dirFd();
     expect(listXattrAt(fd, Buffer.from('f')).sort()).toEqual(['trusted.overlay.opaque', 'user.k']);
     expect(listXattrAt(fd, Buffer.from('bare'))).toEqual([]);
@@ -173,12 +178,7 @@ describe('listXattrAt', () => {
   });
 
   it('lists through listxattrat(2), and the same through /proc/self/fd where the kernel lacks it (ENOSYS)', async () => {
-    const { setAttributeSync } = await import('fs-xattr');
-    fs.writeFileSync(path.join(root, 'f'), '');
-    fs.writeFileSync(path.join(root, 'bare'), '');
-    setAttributeSync(path.join(root, 'f'), 'user.k', 'v');
-    setAttributeSync(path.join(root, 'f'), 'user.z', 'w');
-    fs.symlinkSync('f', path.join(root, 'l'));
+    await entries({ 'user.k': 'v', 'user.z': 'w' });
     const traced = ['strace', '-f', '-qq', '-e', 'trace=llistxattr'];
     const here = inNode(LISTINGS, traced);
     expect(here.out).toMatchObject({ each: ['user.k\0user.z\0', '', '', { code: 'ENOENT' }], lists: 'user.k\0user.z\0' });
