@@ -296,9 +296,11 @@ static napi_value ReadDir(napi_env env, napi_callback_info info) {
 // The xattr names of the entry NAME (one component) in the directory fd, never following a symlink there:
 // listxattrat(2) (Linux 6.13, no wrapper in glibc 2.36: its number, the same in x86_64's table and the
 // generic one), one lookup of NAME in fd, which measured 1.8 us against 4.5 us for llistxattr(2) of the
-// /proc/self/fd/FD/NAME path (procfs resolves the fd first). A kernel without it (ENOSYS) is told once:
-// every later call goes to that path at once. Either way the same list, or -1 with errno set and *call
-// (unless NULL) the syscall that failed.
+// /proc/self/fd/FD/NAME path (procfs resolves the fd first). A kernel without it (ENOSYS), or a seccomp
+// filter that does not allow it (EPERM: the unit's SystemCallFilter= answers SystemCallErrorNumber=EPERM
+// for any call its systemd's sets do not list, and a container runtime's profile may too), is told once:
+// that call and every later one go to that path. listxattr(2) itself never fails with EPERM. Either way
+// the same list, or -1 with errno set and *call (unless NULL) the syscall that failed.
 #if !defined(SYS_listxattrat) && (defined(__x86_64__) || defined(__aarch64__))
 #define SYS_listxattrat 465
 #endif
@@ -309,7 +311,7 @@ static ssize_t list_xattrs_at(int fd, const char *name, char *list, size_t size,
   if (!no_listxattrat) {
     if (call != NULL) *call = "listxattrat";
     do n = syscall(SYS_listxattrat, fd, name, AT_SYMLINK_NOFOLLOW, list, size); while (n < 0 && errno == EINTR);
-    if (n >= 0 || errno != ENOSYS) return n;
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
     no_listxattrat = true;
   }
 #endif

@@ -81,8 +81,9 @@ export function journalSend(fd: number, entry: Buffer): void {
 }
 
 /**
- * The xattr names of the entry `name` in the directory fd (llistxattr of /proc/self/fd/FD/NAME: the
- * entry itself, no open of it); [] without any, or on a filesystem without xattrs. Errors as flock's.
+ * The xattr names of the entry `name` in the directory fd: the entry itself, no open of it (listxattrat,
+ * or where the kernel lacks it llistxattr of /proc/self/fd/FD/NAME); [] without any, or on a filesystem
+ * without xattrs. Errors as flock's, naming the call that failed.
  */
 export function listXattrAt(fd: number, name: Buffer): string[] {
   const list = syscalls().listXattrAt(fd, name);

@@ -85,11 +85,10 @@ export class UpperTree {
     return this.handles.identityXattrs(w.path);
   }
 
-  /** The content digests of the walked entries at indices, the files' hashed on the thread pool (hash-pool.ts). */
+  /** The content digests of the walked entries at indices, files hashed on the thread pool (hash-pool.ts). */
   digests(indices: readonly number[]): Promise<Digest[]> {
     return digestsOnPool(this.handles, indices.map((i) => this.walked[i]!));
   }
-
 
   close(): void {
     this.handles.close();

@@ -1,8 +1,8 @@
 // The one handle type on a tree: directory fds of one root, opened component by component without
-// following a symlink and cached by relative path, so every entry is reached from its parent's handle
-// (openat of its name, or /proc/self/fd/PARENT/NAME: one lookup, whatever its depth, past PATH_MAX too). Readers (the upper, the
-// bases) use 'read' handles (O_PATH: stat, xattrs, content through a fresh open); the executor uses
-// 'write' handles (O_RDONLY: fsync, fchmod, fchown) and creates missing directories with ensure().
+// following a symlink and cached by relative path; every entry is reached from its parent's handle, by
+// openat of its name or as /proc/self/fd/PARENT/NAME (one lookup, whatever its depth, past PATH_MAX too).
+// Readers (the upper, the bases) use 'read' handles (O_PATH: stat, xattrs, content through a fresh open);
+// the executor uses 'write' handles (O_RDONLY: fsync, fchmod, fchown) and makes directories with ensure().
 import fs from 'node:fs';
 import { StateOverlayError, ioError } from '../errors.js';
 import { TREE_ROOT, displayPath, isUnder, parentOf, relPath, statAttrs, toBytes, type BaseEntry, type Digest, type RelPath } from '../model/entry.js';

@@ -177,13 +177,16 @@ describe('listXattrAt', () => {
     await run('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', seccomp, new URL('./seccomp-errno.c', import.meta.url).pathname]);
   });
 
-  it('lists through listxattrat(2), and the same through /proc/self/fd where the kernel lacks it (ENOSYS)', async () => {
+  it.each([
+    ['a kernel lacks it', 'ENOSYS'],
+    ["a seccomp filter older than it refuses it (systemd's SystemCallErrorNumber=EPERM)", 'EPERM'],
+  ])('lists through listxattrat(2), and the same through /proc/self/fd where %s (%s)', async (_, refusal) => {
     await entries({ 'user.k': 'v', 'user.z': 'w' });
     const traced = ['strace', '-f', '-qq', '-e', 'trace=llistxattr'];
     const here = inNode(LISTINGS, traced);
     expect(here.out).toMatchObject({ each: ['user.k\0user.z\0', '', '', { code: 'ENOENT' }], lists: 'user.k\0user.z\0' });
     expect(here.stderr).not.toMatch(/llistxattr\(/);
-    const without = inNode(LISTINGS, [...traced, seccomp, LISTXATTRAT, errno('ENOSYS')]);
+    const without = inNode(LISTINGS, [...traced, seccomp, LISTXATTRAT, errno(refusal)]);
     expect(without.out).toEqual(here.out);
     // Every listing goes to the path then (statAt lists
     // none for the entry whose statx failed: 4 + 3).
